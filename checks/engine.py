@@ -1,0 +1,193 @@
+"""PG9xx: findings the engine itself emits about the input (not about the training code)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from pgolf_cli.audit.facts import Facts
+from pgolf_cli.audit.findings import Confidence, Severity
+from pgolf_cli.audit.rule import Example, Hit, Rule
+
+
+class EngineRule(Rule):
+    """Catalogue entry for a finding the engine reports while loading and parsing."""
+
+    def check(self, facts: Facts) -> Iterator[Hit]:
+        return iter(())
+
+
+class UnparseableSource(EngineRule):
+    """
+    ## What it does
+    Reports a file that is not valid Python 3 (after decoding a packed wrapper, if any).
+
+    ## Why is this bad?
+    A script the audit cannot parse is a script nobody has checked. The audit fails closed:
+    this finding is an error and cannot be turned off with `--select`/`--ignore`.
+
+    ## Example
+    ```python
+    def main(:
+        pass
+    ```
+
+    ## Use instead
+    Ship the exact `train_gpt.py` that produced the logs; it must run under Python 3.
+
+    ## Known problems
+    Code that parses under a newer Python grammar than pgolf's parser supports is reported too.
+
+    ## Ruling
+    pgolf policy: the audit fails closed (design.md, "The audit engine").
+    """
+
+    id = "PG901"
+    name = "unparseable-source"
+    severity = Severity.ERROR
+    confidence = Confidence.HIGH
+    summary = "The file is not valid Python: nothing in it could be checked."
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example("unbalanced parenthesis", "def main(:\n    pass\n", line=1),
+        Example("bad indentation in the middle of a script", "import os\n\ndef main():\n  x = 1\n    y = 2\n", line=5),
+    )
+    VALID: ClassVar[tuple[Example, ...]] = (Example("a plain script", "def main():\n    pass\n"),)
+
+
+class PackedSource(EngineRule):
+    """
+    ## What it does
+    Notes that the file is a packed wrapper (`exec` of a decompressed, base-encoded payload) and
+    that the audited code is the statically decoded payload.
+
+    ## Why is this bad?
+    It is not: packing is a legal way to save artifact bytes. The note tells the reader that line
+    numbers in the other findings count lines of the decoded text, not of the shipped file.
+
+    ## Example
+    ```python
+    import lzma as L, base64 as B
+    exec(L.decompress(B.b85decode("...")))
+    ```
+
+    ## Use instead
+    Nothing to change. `pgolf audit` decodes the payload without executing it.
+
+    ## Known problems
+    None known.
+
+    ## Ruling
+    rules.md, "Packed scripts".
+    """
+
+    id = "PG902"
+    name = "packed-source"
+    severity = Severity.NOTE
+    confidence = Confidence.HIGH
+    summary = "The script is a packed wrapper; the decoded code was audited."
+
+
+class UndecodablePackedSource(EngineRule):
+    """
+    ## What it does
+    Reports a packed wrapper whose payload cannot be decoded without running code: a payload
+    computed at run time, an unknown codec, a corrupt stream, or one that decodes past the size or
+    nesting cap.
+
+    ## Why is this bad?
+    The code that actually runs is hidden from the audit and from reviewers. pgolf never executes a
+    submission to find out what it contains.
+
+    ## Example
+    ```python
+    import zlib
+    exec(zlib.decompress(bytes(reversed(open(__file__, "rb").read()[-900:]))))
+    ```
+
+    ## Use instead
+    Pack with a literal payload (`exec(lzma.decompress(base64.b85decode("...")))`) or ship the
+    plain source.
+
+    ## Known problems
+    Exotic codecs (zstandard, marshal) are reported here even when the payload is harmless.
+
+    ## Ruling
+    rules.md, "Packed scripts": a wrapper that cannot be decoded statically is itself a finding.
+    """
+
+    id = "PG903"
+    name = "undecodable-packed-source"
+    severity = Severity.ERROR
+    confidence = Confidence.HIGH
+    summary = "A packed wrapper that cannot be decoded statically: its code is unaudited."
+
+
+class UnusedSuppression(EngineRule):
+    """
+    ## What it does
+    Reports a `# pgolf: ignore[ID] reason` comment that suppressed nothing.
+
+    ## Why is this bad?
+    Stale suppressions hide the next real finding on that line and mislead reviewers about what
+    was waved through.
+
+    ## Example
+    ```python
+    x = 1  # pgolf: ignore[PG101] scored before the update
+    ```
+
+    ## Use instead
+    Remove the comment.
+
+    ## Known problems
+    A suppression for a rule left out with `--select`/`--ignore` is not reported.
+
+    ## Ruling
+    pgolf policy (design.md, suppressions).
+    """
+
+    id = "PG904"
+    name = "unused-suppression"
+    severity = Severity.NOTE
+    confidence = Confidence.HIGH
+    summary = "A suppression comment that matched no finding."
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example("nothing to suppress", "def main():\n    x = 1  # pgolf: ignore[PG101] not training\n\nmain()\n", line=2),
+    )
+
+
+class MalformedSuppression(EngineRule):
+    """
+    ## What it does
+    Reports a suppression comment without a rule id, with an invalid id, or without a reason.
+
+    ## Why is this bad?
+    A blanket or unexplained suppression hides findings from reviewers; pgolf ignores it (the
+    finding stays) and says why.
+
+    ## Example
+    ```python
+    loss.backward()  # pgolf: ignore[PG101]
+    ```
+
+    ## Use instead
+    ```python
+    loss.backward()  # pgolf: ignore[PG101] trains on a training-data slice, see load_train()
+    ```
+
+    ## Known problems
+    None known.
+
+    ## Ruling
+    pgolf policy (design.md, suppressions: the rule id and a reason are required).
+    """
+
+    id = "PG905"
+    name = "malformed-suppression"
+    severity = Severity.WARNING
+    confidence = Confidence.HIGH
+    summary = "A suppression comment without a rule id or a reason; it suppresses nothing."
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example("no reason", "def main():\n    x = 1  # pgolf: ignore[PG101]\n\nmain()\n", line=2),
+        Example("no rule id", "def main():\n    x = 1  # pgolf: ignore because\n\nmain()\n", line=2),
+    )

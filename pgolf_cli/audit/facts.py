@@ -1,0 +1,919 @@
+"""The facts pre-pass: one walk over the script that every rule reads from.
+
+The walk interprets each function's statements in order with a tiny abstract state: for every
+local name, the set of *labels* its value carries. Labels say where data came from:
+
+- ``VAL``   validation tokens (``val_tokens``, ``load_validation_tokens(...)``, ``fineweb_val_*``)
+- ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``)
+- ``NG``    computed under ``torch.no_grad()`` / ``inference_mode()`` or in eval mode
+- ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
+- ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
+- ``L<n>``  the value read from candidate count table look-up number n (for PG201)
+
+Labels flow through assignments, calls, slices and arithmetic. Along the way the walk records
+*events* — a backward pass, a score accumulation, a table look-up, a call to one of the
+script's functions — each with the loops and ``if`` conditions around it. Facts that need the
+whole file (which functions return validation data, which are gradient-free, which parameters
+receive validation data, what runs with the default switches) are resolved after the walk
+without walking again.
+
+Nothing here executes or imports the audited code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import libcst as cst
+
+from pgolf_cli.audit.findings import Evidence, Reachability, Switch
+from pgolf_cli.audit.positions import LineMap
+from pgolf_cli.audit.values import WORLD, EnvRead, Evaluator, env_key, truth
+
+VAL = "VAL"
+TGT = "TGT"
+NG = "NG"
+
+Labels = frozenset[str]
+EMPTY: Labels = frozenset()
+
+_TARGET_NAME = re.compile(
+    r"^(y|ys|yb|y_?batch|tgt|tgts|target|targets|target_ids|tgt_ids|gold|labels?|next_tok(en)?s?|next_ids|nxt)$"
+)
+_ACCUMULATOR = re.compile(r"(loss|nll|bits|bpb|byte|tok|ce|logp|neg_?log)", re.IGNORECASE)
+_ACCUMULATOR_KIND = re.compile(r"(sum|total|count|cnt|acc|seen)", re.IGNORECASE)
+_VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
+_GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
+_STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+def is_accumulator(name: str) -> bool:
+    """Names that hold a running score: ``loss_sum``, ``val_nll_total``, ``byte_count``..."""
+    return bool(_ACCUMULATOR.search(name) and _ACCUMULATOR_KIND.search(name))
+
+
+def _is_val_name(name: str) -> bool:
+    return "val_tokens" in name
+
+
+def _is_one(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Integer) and node.value == "1"
+
+
+def _plus_one(node: cst.BaseExpression | None) -> bool:
+    return (
+        isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, cst.Add)
+        and _is_one(node.right)
+    )
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = _dotted(node.value)
+        return None if inner is None else f"{inner}.{node.attr.value}"
+    return None
+
+
+def _last_name(node: cst.BaseExpression) -> str | None:
+    """``self.full_table`` -> "full_table"; ``counts`` -> "counts"."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Subscript):
+        return _last_name(node.value)
+    return None
+
+
+def _callee_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+_CODE = cst.Module(body=[])
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """Source text of an expression with all whitespace removed (for comparing bounds)."""
+    return "".join(_CODE.code_for_node(node).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """An ``if`` condition a statement sits under (``negated`` in the else branch / after an early exit)."""
+
+    test: cst.BaseExpression
+    negated: bool
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    id: int
+    line: int
+    targets: frozenset[str]
+    iter_labels: Labels
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where in a function an event happened."""
+
+    seq: int
+    line: int
+    loops: tuple[int, ...]
+    guards: tuple[Guard, ...]
+    no_grad: bool
+    eval_mode: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Backward:
+    """``<loss>.backward()`` (or ``torch.autograd.backward/grad``) on a value with ``labels``."""
+
+    where: Context
+    labels: Labels
+    slices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Accumulation:
+    """``<accumulator> += value``: a candidate score record."""
+
+    where: Context
+    target: str
+    labels: Labels
+    slices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """``table[key]`` / ``table.get(key)`` read with a key carrying the scored token."""
+
+    where: Context
+    table: str
+    label: str
+    key_labels: Labels
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    where: Context
+    callee: str
+    args: tuple[Labels, ...]
+    kwargs: tuple[tuple[str, Labels], ...]
+    slices: tuple[str, ...]
+    reference: bool = False
+    """The function is passed as a value (a callback) rather than called here."""
+
+
+@dataclass(eq=False)
+class Function:
+    qualname: str
+    name: str
+    params: tuple[str, ...]
+    line: int
+    node: cst.FunctionDef | None
+    class_name: str | None = None
+    grad_free_decorator: bool = False
+    has_no_grad_block: bool = False
+    loops: dict[int, Loop] = field(default_factory=dict)
+    backwards: list[Backward] = field(default_factory=list)
+    accumulations: list[Accumulation] = field(default_factory=list)
+    lookups: list[Lookup] = field(default_factory=list)
+    calls: list[CallSite] = field(default_factory=list)
+    returns: set[str] = field(default_factory=set)
+    val_lines: list[int] = field(default_factory=list)
+    """Lines where validation data enters this function (a source, not a propagated label)."""
+
+    @property
+    def grad_free(self) -> bool:
+        return self.grad_free_decorator or self.has_no_grad_block
+
+    def param_index(self, label: str) -> int | None:
+        if label.startswith("P") and label[1:].isdigit():
+            return int(label[1:])
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Whether the official run reaches a place, and which switches decide it."""
+
+    reach: Reachability
+    switches: tuple[Switch, ...] = ()
+    reachable: bool = True
+
+
+_REACH_ORDER = {
+    Reachability.DEFAULT_ON: 3,
+    Reachability.WORLD_SIZE: 2,
+    Reachability.UNKNOWN: 2,
+    Reachability.OFF_BY_DEFAULT: 1,
+}
+UNREACHABLE = Gate(Reachability.OFF_BY_DEFAULT, (), reachable=False)
+
+
+def _better(a: Gate, b: Gate) -> Gate:
+    """The more-enabled of two ways to reach a place."""
+    if not a.reachable:
+        return b
+    if not b.reachable:
+        return a
+    return a if _REACH_ORDER[a.reach] >= _REACH_ORDER[b.reach] else b
+
+
+_SKIP_FIELDS = frozenset(
+    {"lpar", "rpar", "whitespace_before", "whitespace_after", "comma", "equal", "star",
+     "whitespace_after_star", "whitespace_after_param", "whitespace_before_in", "whitespace_after_in",
+     "whitespace_before_if", "whitespace_after_if", "whitespace_before_else", "whitespace_after_else",
+     "whitespace_after_await", "whitespace_after_lambda", "colon", "dot", "operator", "lbracket",
+     "rbracket", "lbrace", "rbrace", "asynchronous", "whitespace_before_args", "whitespace_before_walrus",
+     "whitespace_after_walrus", "whitespace_before_indicator", "whitespace_after_indicator"}
+)
+_CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+
+
+def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Semantic children of an expression node, skipping whitespace and punctuation."""
+    names = _CHILD_FIELDS.get(type(node))
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(node) if f.name not in _SKIP_FIELDS)  # type: ignore[arg-type]
+        _CHILD_FIELDS[type(node)] = names
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, tuple | list):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+class _Walker:
+    """Interprets one function body (or the module's top level)."""
+
+    def __init__(self, facts: Facts, fn: Function) -> None:
+        self.facts = facts
+        self.fn = fn
+        self.state: dict[str, Labels] = {}
+        self.name_slices: dict[str, tuple[str, ...]] = {}
+        self.loops: list[int] = []
+        self.guards: list[Guard] = []
+        self.no_grad = fn.grad_free_decorator
+        self.eval_mode = False
+        self.line = fn.line
+        for i, param in enumerate(fn.params):
+            labels = {f"P{i}"}
+            if _is_val_name(param):
+                labels.add(VAL)
+            if _TARGET_NAME.match(param):
+                labels.add(TGT)
+            self.state[param] = frozenset(labels)
+
+    # -- context -------------------------------------------------------------------------
+    def where(self) -> Context:
+        return Context(
+            self.facts.next_seq(),
+            self.line,
+            tuple(self.loops),
+            tuple(self.guards),
+            self.no_grad,
+            self.eval_mode,
+        )
+
+    # -- expressions ---------------------------------------------------------------------
+    def val_enters(self) -> Labels:
+        if not self.fn.val_lines or self.fn.val_lines[-1] != self.line:
+            self.fn.val_lines.append(self.line)
+        return frozenset({VAL})
+
+    def name_labels(self, name: str) -> Labels:
+        labels = self.state.get(name, EMPTY)
+        if _is_val_name(name):
+            labels = labels | self.val_enters()
+        if _TARGET_NAME.match(name):
+            labels = labels | {TGT}
+        if name in self.facts.functions_by_name:
+            labels = labels | self._reference(name)
+        return labels
+
+    def _reference(self, name: str) -> Labels:
+        for callee in self.facts.functions_by_name[name]:
+            self.fn.calls.append(CallSite(self.where(), callee, (), (), (), reference=True))
+        return EMPTY
+
+    def ev(self, node: cst.CSTNode) -> Labels:
+        if isinstance(node, cst.Name):
+            return self.name_labels(node.value)
+        if isinstance(node, cst.Attribute):
+            labels = self.ev(node.value) | self.state.get("." + node.attr.value, EMPTY)
+            attr = node.attr.value
+            if _is_val_name(attr) or attr in self.facts.val_attrs:
+                labels = labels | self.val_enters()
+            return labels
+        if isinstance(node, cst.Call):
+            return self.call(node)
+        if isinstance(node, cst.Subscript):
+            return self.subscript(node)
+        if isinstance(node, cst.SimpleString | cst.FormattedStringText):
+            return self.val_enters() if "fineweb_val_" in node.value else EMPTY
+        if isinstance(node, cst.Lambda):
+            return EMPTY
+        if isinstance(node, cst.NamedExpr):
+            labels = self.ev(node.value)
+            self.assign(node.target, labels)
+            return labels
+        labels = EMPTY
+        for child in _children(node):
+            labels = labels | self.ev(child)
+        return labels
+
+    def subscript(self, node: cst.Subscript) -> Labels:
+        base = self.ev(node.value)
+        index = EMPTY
+        scored_position = False
+        for element in node.slice:
+            inner = element.slice
+            if isinstance(inner, cst.Index):
+                index = index | self.ev(inner.value)
+                scored_position = scored_position or _plus_one(inner.value)
+            elif isinstance(inner, cst.Slice):
+                for part in (inner.lower, inner.upper, inner.step):
+                    if part is not None:
+                        index = index | self.ev(part)
+                scored_position = scored_position or _is_one(inner.lower) or _plus_one(inner.lower)
+        labels = base | index
+        if scored_position and (VAL in base or any(lbl.startswith("P") for lbl in base)):
+            labels = labels | {TGT}
+        if TGT in index:
+            labels = labels | {self.lookup(node.value, index)}
+        return labels
+
+    def lookup(self, table: cst.BaseExpression, key: Labels) -> str:
+        name = _last_name(table) or "?"
+        label = f"L{self.facts.next_seq()}"
+        self.fn.lookups.append(Lookup(self.where(), name, label, key))
+        return label
+
+    def call(self, node: cst.Call) -> Labels:
+        func = node.func
+        receiver = EMPTY
+        if isinstance(func, cst.Attribute):
+            receiver = self.ev(func.value)
+        elif not isinstance(func, cst.Name):
+            receiver = self.ev(func)
+        args: list[Labels] = []
+        kwargs: list[tuple[str, Labels]] = []
+        everything = receiver
+        for arg in node.args:
+            labels = self.ev(arg.value)
+            everything = everything | labels
+            if arg.keyword is not None:
+                kwargs.append((arg.keyword.value, labels))
+            elif not arg.star:
+                args.append(labels)
+        name = _callee_name(func)
+        result = everything
+        if name in _VAL_LOADERS:
+            result = result | self.val_enters()
+        if name == "backward" and isinstance(func, cst.Attribute):
+            target = self.ev(func.value) if not args else args[0] | receiver
+            self.fn.backwards.append(Backward(self.where(), target, self.facts.slices_in(func.value, self)))
+        elif name in ("backward", "grad") and _dotted(func) in ("torch.autograd.backward", "torch.autograd.grad", "autograd.grad", "autograd.backward") and args:
+            self.fn.backwards.append(Backward(self.where(), args[0], self.facts.slices_in(node.args[0].value, self)))
+        elif name == "get" and isinstance(func, cst.Attribute) and args and TGT in args[0]:
+            result = result | {self.lookup(func.value, args[0])}
+        elif name in ("eval", "train") and isinstance(func, cst.Attribute) and not _dotted(func.value) in ("torch", "np"):
+            self.eval_mode = name == "eval" or (bool(node.args) and code_of(node.args[0].value) == "False")
+        if self.no_grad or self.eval_mode:
+            result = result | {NG}
+        callees = self.facts.resolve_call(func, self.fn)
+        if callees:
+            slices = tuple(s for a in node.args for s in self.facts.slices_in(a.value, self))
+            where = self.where()
+            for callee in callees:
+                offset = 1 if isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name else 0
+                padded = ((receiver,) if offset else ()) + tuple(args)
+                self.fn.calls.append(CallSite(where, callee, padded, tuple(kwargs), slices))
+                result = result | {f"C{callee}"}
+        return result
+
+    # -- statements ----------------------------------------------------------------------
+    def assign(self, target: cst.BaseExpression, labels: Labels) -> None:
+        if isinstance(target, cst.Name):
+            self.state[target.value] = labels
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self.assign(element.value, labels)
+        elif isinstance(target, cst.StarredElement):
+            self.assign(target.value, labels)
+        elif isinstance(target, cst.Attribute):
+            self.state["." + target.attr.value] = labels
+        elif isinstance(target, cst.Subscript):
+            # Storing into a container taints the container with the data, not with look-up
+            # labels: a count-table update must not make later context-only reads look tainted.
+            base = _last_name(target.value)
+            if base is not None:
+                kept = frozenset(lbl for lbl in labels if not lbl.startswith("L") and lbl != TGT)
+                self.state[base] = self.state.get(base, EMPTY) | kept
+                for element in target.slice:
+                    self.ev(element.slice)
+
+    def assign_pairwise(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``x, y = a[:-1], a[1:]`` binds element-wise, so the target label stays on ``y``."""
+        if (
+            isinstance(target, cst.Tuple | cst.List)
+            and isinstance(value, cst.Tuple | cst.List)
+            and len(target.elements) == len(value.elements)
+            and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))
+        ):
+            for t, v in zip(target.elements, value.elements, strict=True):
+                self.assign(t.value, self.ev(v.value))
+        else:
+            self.assign(target, self.ev(value))
+
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if isinstance(stmt, cst.Assign):
+            for t in stmt.targets:
+                if isinstance(t.target, cst.Name):
+                    self.name_slices[t.target.value] = self.facts.slices_in(stmt.value, self)
+            if len(stmt.targets) == 1:
+                self.assign_pairwise(stmt.targets[0].target, stmt.value)
+            else:
+                labels = self.ev(stmt.value)
+                for t in stmt.targets:
+                    self.assign(t.target, labels)
+            for t in stmt.targets:
+                self.facts.note_count_update(t.target, stmt.value)
+        elif isinstance(stmt, cst.AnnAssign):
+            if stmt.value is not None:
+                self.assign(stmt.target, self.ev(stmt.value))
+        elif isinstance(stmt, cst.AugAssign):
+            labels = self.ev(stmt.value)
+            name = _last_name(stmt.target)
+            if isinstance(stmt.target, cst.Subscript):
+                # An update (`table[key] += 1`) is not a look-up: evaluate the key, record nothing.
+                self.facts.count_tables.add(name or "?")
+                for element in stmt.target.slice:
+                    self.ev(element.slice)
+            if name is not None and is_accumulator(name):
+                self.fn.accumulations.append(
+                    Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
+                )
+            if isinstance(stmt.target, cst.Name):
+                self.state[stmt.target.value] = self.state.get(stmt.target.value, EMPTY) | labels
+        elif isinstance(stmt, cst.Expr):
+            self.ev(stmt.value)
+        elif isinstance(stmt, cst.Return):
+            if stmt.value is not None:
+                self.fn.returns.update(self.ev(stmt.value))
+        elif isinstance(stmt, cst.Assert):
+            self.ev(stmt.test)
+        elif isinstance(stmt, cst.Raise) and stmt.exc is not None:
+            self.ev(stmt.exc)
+
+    def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
+        items: Sequence[cst.CSTNode]
+        if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite):
+            items = body.body
+        else:
+            items = body
+        pushed = 0
+        for item in items:
+            if isinstance(item, cst.SimpleStatementLine):
+                for stmt in item.body:
+                    self.line = self.facts.line_of(stmt)
+                    self.small(stmt)
+            elif isinstance(item, cst.BaseSmallStatement):
+                self.line = self.facts.line_of(item)
+                self.small(item)
+            else:
+                self.compound(item)
+                exit_guard = self._early_exit(item)
+                if exit_guard is not None:
+                    self.guards.append(exit_guard)
+                    pushed += 1
+        del self.guards[len(self.guards) - pushed :]
+
+    def _early_exit(self, item: cst.CSTNode) -> Guard | None:
+        """``if not enabled: return`` guards the rest of the block by the negated test."""
+        if not isinstance(item, cst.If) or item.orelse is not None:
+            return None
+        body = item.body.body
+        last = body[-1] if body else None
+        if isinstance(last, cst.SimpleStatementLine):
+            last = last.body[-1]
+        if isinstance(last, _STOPPING):
+            return Guard(item.test, True, self.facts.line_of(item))
+        return None
+
+    def compound(self, node: cst.CSTNode) -> None:
+        self.line = self.facts.line_of(node)
+        if isinstance(node, cst.FunctionDef | cst.ClassDef):
+            return  # separate scopes, walked on their own
+        if isinstance(node, cst.If):
+            self.ev(node.test)
+            before = dict(self.state)
+            self.guards.append(Guard(node.test, False, self.line))
+            self.block(node.body)
+            self.guards.pop()
+            after_body = self.state
+            self.state = before
+            if node.orelse is not None:
+                self.guards.append(Guard(node.test, True, self.line))
+                if isinstance(node.orelse, cst.If):
+                    self.compound(node.orelse)
+                else:
+                    self.block(node.orelse.body)
+                self.guards.pop()
+            for name, labels in after_body.items():
+                self.state[name] = self.state.get(name, EMPTY) | labels
+        elif isinstance(node, cst.For):
+            labels = self.ev(node.iter)
+            self.assign(node.target, labels)
+            self._loop(node.body, _names_in(node.target), labels)
+            if node.orelse is not None:
+                self.block(node.orelse.body)
+        elif isinstance(node, cst.While):
+            labels = self.ev(node.test)
+            self._loop(node.body, frozenset(), labels)
+            if node.orelse is not None:
+                self.block(node.orelse.body)
+        elif isinstance(node, cst.With):
+            was = self.no_grad
+            for item in node.items:
+                labels = self.ev(item.item)
+                if _context_name(item.item) in _GRAD_FREE_CONTEXTS:
+                    self.no_grad = True
+                    self.fn.has_no_grad_block = True
+                if item.asname is not None:
+                    self.assign(item.asname.name, labels)
+            self.block(node.body)
+            self.no_grad = was
+        elif isinstance(node, cst.Try | cst.TryStar):
+            self.block(node.body)
+            for handler in node.handlers:
+                self.block(handler.body)
+            if node.orelse is not None:
+                self.block(node.orelse.body)
+            if node.finalbody is not None:
+                self.block(node.finalbody.body)
+        elif isinstance(node, cst.Match):
+            self.ev(node.subject)
+            for case in node.cases:
+                self.block(case.body)
+
+    def _loop(self, body: cst.BaseSuite, targets: frozenset[str], labels: Labels) -> None:
+        loop_id = self.facts.next_seq()
+        self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels)
+        self.loops.append(loop_id)
+        self.block(body)
+        self.loops.pop()
+
+
+def _names_in(target: cst.BaseExpression) -> frozenset[str]:
+    if isinstance(target, cst.Name):
+        return frozenset({target.value})
+    if isinstance(target, cst.Tuple | cst.List):
+        out: set[str] = set()
+        for element in target.elements:
+            out |= _names_in(element.value)
+        return frozenset(out)
+    return frozenset()
+
+
+def _context_name(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Call):
+        return _callee_name(expr.func)
+    return _callee_name(expr)
+
+
+def _decorated_grad_free(node: cst.FunctionDef) -> bool:
+    for decorator in node.decorators:
+        if _context_name(decorator.decorator) in _GRAD_FREE_CONTEXTS:
+            return True
+    return False
+
+
+def _params(node: cst.FunctionDef) -> tuple[str, ...]:
+    p = node.params
+    return tuple(param.name.value for param in (*p.posonly_params, *p.params))
+
+
+class Facts:
+    """Everything the rules know about one script."""
+
+    def __init__(self, module: cst.Module, lines: LineMap, text: str) -> None:
+        self.module = module
+        self._lines = lines
+        self._text_lines = text.splitlines()
+        self._seq = 0
+        self.functions: dict[str, Function] = {}
+        self.functions_by_name: dict[str, list[str]] = {}
+        self.methods_by_name: dict[str, list[str]] = {}
+        self.count_tables: set[str] = set()
+        self.val_attrs: set[str] = set()
+        self.assigned_names: dict[str, cst.BaseExpression | None] = {}
+        self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
+        self.has_entry_point = False
+        self._collect_scopes()
+        self.evaluator = Evaluator(self.assigned_names, self.assigned_attrs, self.line_of)
+        for fn in self.functions.values():
+            walker = _Walker(self, fn)
+            if fn.node is None:
+                walker.block(self._module_statements())
+            else:
+                walker.block(fn.node.body)
+
+    # -- helpers used by the walker ------------------------------------------------------
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        span = self._lines.get(id(node))
+        return span[0] if span else 0
+
+    def end_line_of(self, node: cst.CSTNode) -> int:
+        span = self._lines.get(id(node))
+        return span[1] if span else 0
+
+    def code_line(self, line: int) -> str:
+        return self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
+
+    def evidence(self, line: int, label: str) -> Evidence:
+        return Evidence(line, label, self.code_line(line).strip())
+
+    def slices_in(self, expr: cst.CSTNode, walker: _Walker) -> tuple[str, ...]:
+        """Upper bounds of the slices of validation data inside ``expr`` (for PG102's one-past check)."""
+        out: list[str] = []
+        stack: list[cst.CSTNode] = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Subscript):
+                base = walker.ev(node.value) if isinstance(node.value, cst.Name | cst.Attribute) else EMPTY
+                if VAL in base or any(lbl.startswith("P") for lbl in base):
+                    for element in node.slice:
+                        if isinstance(element.slice, cst.Slice) and element.slice.upper is not None:
+                            out.append(code_of(element.slice.upper))
+            if isinstance(node, cst.Name):
+                out.extend(walker.name_slices.get(node.value, ()))
+            stack.extend(_children(node))
+        return tuple(out)
+
+    def note_count_update(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``t[k] = t[k] + 1`` / ``t[k] = t.get(k, 0) + 1`` make ``t`` a count table."""
+        if isinstance(target, cst.Subscript):
+            name = _last_name(target.value)
+            if name is not None and name in {_last_name(n) for n in _subscript_bases(value)}:
+                self.count_tables.add(name)
+
+    def resolve_call(self, func: cst.BaseExpression, caller: Function) -> list[str]:
+        if isinstance(func, cst.Name):
+            nested = f"{caller.qualname}.{func.value}"
+            if nested in self.functions:
+                return [nested]
+            return [q for q in self.functions_by_name.get(func.value, []) if self.functions[q].class_name is None]
+        if isinstance(func, cst.Attribute):
+            return list(self.methods_by_name.get(func.attr.value, []))
+        return []
+
+    # -- collection ----------------------------------------------------------------------
+    def _module_statements(self) -> list[cst.CSTNode]:
+        return [s for s in self.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
+
+    def _collect_scopes(self) -> None:
+        module_fn = Function("<module>", "<module>", (), 1, None)
+        self.functions["<module>"] = module_fn
+        stack: list[tuple[cst.CSTNode, str | None, str | None]] = [(s, None, None) for s in reversed(self.module.body)]
+        while stack:
+            node, prefix, class_name = stack.pop()
+            if isinstance(node, cst.FunctionDef):
+                name = node.name.value
+                qualname = f"{prefix}.{name}" if prefix else name
+                fn = Function(qualname, name, _params(node), self.line_of(node), node, class_name, _decorated_grad_free(node))
+                self.functions[qualname] = fn
+                if class_name is not None:
+                    self.methods_by_name.setdefault(name, []).append(qualname)
+                else:
+                    self.functions_by_name.setdefault(name, []).append(qualname)
+                stack.extend((s, qualname, None) for s in reversed(_suite(node.body)))
+            elif isinstance(node, cst.ClassDef):
+                qualname = f"{prefix}.{node.name.value}" if prefix else node.name.value
+                stack.extend((s, qualname, node.name.value) for s in reversed(_suite(node.body)))
+            elif isinstance(node, cst.SimpleStatementLine):
+                for small in node.body:
+                    self._note_assignment(small)
+            elif isinstance(node, cst.If):
+                if prefix is None and _is_main_guard(node.test):
+                    self.has_entry_point = True
+                stack.extend((s, prefix, class_name) for s in reversed(_suite(node.body)))
+                if isinstance(node.orelse, cst.If):
+                    stack.append((node.orelse, prefix, class_name))
+                elif node.orelse is not None:
+                    stack.extend((s, prefix, class_name) for s in reversed(_suite(node.orelse.body)))
+            elif isinstance(node, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
+                for suite in _suites_of(node):
+                    stack.extend((s, prefix, class_name) for s in reversed(_suite(suite)))
+
+    def _note_assignment(self, small: cst.BaseSmallStatement) -> None:
+        targets: list[cst.BaseExpression] = []
+        value: cst.BaseExpression | None = None
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+            value = small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            targets = [small.target]
+            value = small.value
+        if value is None:
+            return
+        reads_val = _mentions_val(value)
+        for target in targets:
+            if isinstance(target, cst.Name):
+                table, key = self.assigned_names, target.value
+            elif isinstance(target, cst.Attribute):
+                table, key = self.assigned_attrs, target.attr.value
+            else:
+                continue
+            if reads_val:
+                self.val_attrs.add(key)
+            table[key] = value if key not in table else None
+
+    # -- resolved facts ------------------------------------------------------------------
+    @cached_property
+    def returns_val(self) -> set[str]:
+        """Functions whose return value carries validation data."""
+        out: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.functions.items():
+                if q not in out and self.has_val(fn.returns, out):
+                    out.add(q)
+                    changed = True
+        return out
+
+    def has_val(self, labels: Iterable[str], returning: set[str] | None = None) -> bool:
+        returning = self.returns_val if returning is None else returning
+        return any(lbl == VAL or (lbl.startswith("C") and lbl[1:] in returning) for lbl in labels)
+
+    @cached_property
+    def val_params(self) -> dict[str, set[int]]:
+        """For each function, the parameters that receive validation data at some call site."""
+        out: dict[str, set[int]] = {q: set() for q in self.functions}
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.functions.items():
+                for call in fn.calls:
+                    for i, labels in enumerate(call.args):
+                        if i not in out[call.callee] and self.carries_val(labels, q, out):
+                            out[call.callee].add(i)
+                            changed = True
+                    callee = self.functions[call.callee]
+                    for key, labels in call.kwargs:
+                        if key in callee.params:
+                            i = callee.params.index(key)
+                            if i not in out[call.callee] and self.carries_val(labels, q, out):
+                                out[call.callee].add(i)
+                                changed = True
+        return out
+
+    def carries_val(self, labels: Labels, qualname: str, params: dict[str, set[int]] | None = None) -> bool:
+        """Validation data directly, or through a parameter of ``qualname`` that receives it."""
+        if self.has_val(labels):
+            return True
+        fed = (self.val_params if params is None else params).get(qualname, set())
+        return any(lbl.startswith("P") and lbl[1:].isdigit() and int(lbl[1:]) in fed for lbl in labels)
+
+    @cached_property
+    def gates(self) -> dict[str, Gate]:
+        """How each function is reached from the entry point."""
+        gates: dict[str, Gate] = {q: UNREACHABLE for q in self.functions}
+        if self.functions["<module>"].calls:
+            gates["<module>"] = Gate(Reachability.DEFAULT_ON)
+        else:
+            # No entry point at all (a library file or a snippet): every function is a root
+            # whose reachability we cannot tell.
+            gates = {q: Gate(Reachability.UNKNOWN) for q in self.functions}
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.functions.items():
+                if not gates[q].reachable:
+                    continue
+                for call in fn.calls:
+                    via = self.combine(gates[q], call.where.guards)
+                    best = _better(gates[call.callee], via)
+                    if best != gates[call.callee]:
+                        gates[call.callee] = best
+                        changed = True
+        return gates
+
+    def combine(self, base: Gate, guards: Sequence[Guard]) -> Gate:
+        """The gate of a place under ``guards`` inside a function reached through ``base``."""
+        if not base.reachable:
+            return base
+        reach = base.reach
+        switches = list(base.switches)
+        for guard in guards:
+            value, reads = self.evaluator.evaluate(guard.test)
+            if not reads:
+                continue  # a data-dependent condition, not a switch: assume it can run
+            on = truth(value)
+            if value is WORLD:
+                if reach == Reachability.DEFAULT_ON:
+                    reach = Reachability.WORLD_SIZE
+            elif on is not None and on == guard.negated:
+                reach = Reachability.OFF_BY_DEFAULT
+                switches.extend(Switch(r.env, r.default, r.line) for r in reads)
+        return Gate(reach, tuple(dict.fromkeys(switches)))
+
+    def gate(self, fn: Function, where: Context) -> Gate:
+        return self.combine(self.gates[fn.qualname], where.guards)
+
+    def ordered_functions(self) -> list[Function]:
+        return sorted(self.functions.values(), key=lambda f: f.line)
+
+
+def _suite(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    return body.body
+
+
+def _suites_of(node: cst.CSTNode) -> list[cst.BaseSuite]:
+    out: list[cst.BaseSuite] = [node.body]  # type: ignore[attr-defined]
+    for name in ("orelse", "finalbody"):
+        extra = getattr(node, name, None)
+        if extra is not None:
+            out.append(extra.body)
+    for handler in getattr(node, "handlers", ()):
+        out.append(handler.body)
+    return out
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    return "__name__" in code_of(test) and "__main__" in code_of(test)
+
+
+def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Subscript):
+            yield current.value
+        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value == "get":
+            yield current.func.value
+        stack.extend(_children(current))
+
+
+def _mentions_val(node: cst.CSTNode) -> bool:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.SimpleString | cst.FormattedStringText) and "fineweb_val_" in current.value:
+            return True
+        if isinstance(current, cst.Name) and _is_val_name(current.value):
+            return True
+        if isinstance(current, cst.Call) and _callee_name(current.func) in _VAL_LOADERS:
+            return True
+        stack.extend(_children(current))
+    return False
+
+
+def env_switch_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    """Every ``os.environ.get`` / ``os.getenv`` call in ``node`` (used by reporters of switches)."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call) and env_key(current) is not None:
+            yield current
+        stack.extend(_children(current))
+
+
+__all__ = [
+    "NG",
+    "TGT",
+    "VAL",
+    "Accumulation",
+    "Backward",
+    "CallSite",
+    "Context",
+    "EnvRead",
+    "Facts",
+    "Function",
+    "Gate",
+    "Guard",
+    "Lookup",
+    "is_accumulator",
+]

@@ -1,0 +1,76 @@
+"""What a rule is: the class every entry of the ``checks`` catalogue derives from."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from pgolf_cli.audit.findings import Confidence, Evidence, RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from pgolf_cli.audit.facts import Facts, Gate
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A hand-written snippet the rule must get right (one parametrized test runs them all).
+
+    For an INVALID example, ``line`` is the line the finding must point at (a line of the
+    decoded text when the snippet is a packed wrapper) and ``severity`` the expected severity
+    when it differs from the rule's own (a dormant path is a warning).
+    """
+
+    title: str
+    code: str
+    line: int | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a rule reports; the engine turns it into a complete :class:`Finding`."""
+
+    line: int
+    message: str
+    gate: Gate
+    evidence: tuple[Evidence, ...] = ()
+    confidence: Confidence | None = None
+    """Overrides the rule's confidence for this hit."""
+
+
+class Rule:
+    """Base class of the catalogue.
+
+    Subclasses set the class attributes, write a docstring with the headings *What it does*,
+    *Why is this bad?*, *Example*, *Use instead*, *Known problems* and *Ruling*, and implement
+    :meth:`check`, which only reports: the engine decides severity from reachability, applies
+    suppressions and builds findings.
+    """
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    confidence: ClassVar[Confidence]
+    summary: ClassVar[str]
+    VALID: ClassVar[tuple[Example, ...]] = ()
+    INVALID: ClassVar[tuple[Example, ...]] = ()
+
+    def check(self, facts: Facts) -> Iterator[Hit]:
+        raise NotImplementedError(f"{type(self).__name__} must implement check()")
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def info(cls) -> RuleInfo:
+        return RuleInfo(
+            id=cls.id,
+            name=cls.name,
+            severity=cls.severity,
+            confidence=cls.confidence,
+            summary=cls.summary,
+            help=cls.documentation(),
+        )

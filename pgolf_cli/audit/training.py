@@ -1,0 +1,216 @@
+"""Where the script trains on validation tokens, and whether each token was scored first.
+
+Shared by PG101 (training on validation tokens that were never scored first) and PG102
+(chunked test-time training whose score/update order is wrong). Built on the facts pre-pass:
+
+- a *training event* is a ``backward()`` on a value carrying validation data, or a call to one
+  of the script's functions that trains on the data passed to it without scoring it first;
+- a *score event* is an accumulation into a score accumulator computed without gradients (under
+  ``no_grad``/``inference_mode``, in eval mode, or by a gradient-free helper), or a call to a
+  function that records such scores.
+
+A training event is *score-first* when a score event precedes it inside a loop that encloses
+both (the chunk loop of legal TTT, the phase loop of phased TTT). In a helper that receives the
+data as a parameter, a score anywhere before the update counts too: the caller's loop decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import libcst as cst
+
+from pgolf_cli.audit.facts import NG, Accumulation, Context, Facts, Function, Gate, Guard, Labels
+from pgolf_cli.audit.findings import Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class TrainEvent:
+    where: Context
+    labels: Labels
+    slices: tuple[str, ...]
+    line: int
+    """Line of the ``backward()`` that performs the update (in the innermost function)."""
+    chain: tuple[Evidence, ...] = ()
+    inner_guards: tuple[Guard, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreEvent:
+    where: Context
+    slices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One training event on validation data in the function where that data originates."""
+
+    function: Function
+    event: TrainEvent
+    kind: str
+    """"unscored" (PG101), "reversed", "last-epoch", "one-past" (PG102), or "score-first" (legal)."""
+    score: ScoreEvent | None
+    detail: str
+    gate: Gate
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            out.add(current.value)
+        stack.extend(current.children)
+    return out
+
+
+class TrainingAnalysis:
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self._trains: dict[str, list[TrainEvent]] = {}
+        self._scores: dict[str, list[ScoreEvent]] = {}
+        self._unscored: dict[str, list[TrainEvent]] = {q: [] for q in facts.functions}
+        self._solve()
+
+    # -- summaries -----------------------------------------------------------------------
+    @cached_property
+    def scorers(self) -> set[str]:
+        """Functions that record a score (directly or through the functions they call)."""
+        out = {q for q, fn in self.facts.functions.items() if any(self._scored(fn, a) for a in fn.accumulations)}
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.facts.functions.items():
+                if q not in out and any(c.callee in out and not c.reference for c in fn.calls):
+                    out.add(q)
+                    changed = True
+        return out
+
+    def _scored(self, fn: Function, acc: Accumulation) -> bool:
+        if acc.where.no_grad or acc.where.eval_mode or NG in acc.labels:
+            return True
+        return any(
+            lbl.startswith("C") and lbl[1:] in self.facts.functions and self.facts.functions[lbl[1:]].grad_free
+            for lbl in acc.labels
+        )
+
+    def scores(self, fn: Function) -> list[ScoreEvent]:
+        found = self._scores.get(fn.qualname)
+        if found is None:
+            found = [ScoreEvent(a.where, a.slices) for a in fn.accumulations if self._scored(fn, a)]
+            found += [
+                ScoreEvent(c.where, c.slices) for c in fn.calls if c.callee in self.scorers and not c.reference
+            ]
+            self._scores[fn.qualname] = found
+        return found
+
+    def trains(self, fn: Function) -> list[TrainEvent]:
+        events = [TrainEvent(b.where, b.labels, b.slices, b.where.line) for b in fn.backwards]
+        for call in fn.calls:
+            if call.reference:
+                continue
+            callee = self.facts.functions[call.callee]
+            for inner in self._unscored[call.callee]:
+                labels: set[str] = set()
+                for lbl in inner.labels:
+                    index = callee.param_index(lbl)
+                    if index is None:
+                        continue
+                    if index < len(call.args):
+                        labels |= call.args[index]
+                    elif index < len(callee.params):
+                        labels |= next((v for k, v in call.kwargs if k == callee.params[index]), frozenset())
+                if not labels:
+                    continue
+                chain = (*inner.chain, self.facts.evidence(call.where.line, f"passes the data to {callee.name}(), which trains on it"))
+                events.append(
+                    TrainEvent(
+                        call.where,
+                        frozenset(labels),
+                        call.slices,
+                        inner.line,
+                        chain,
+                        inner.where.guards + inner.inner_guards,
+                    )
+                )
+        return events
+
+    def _solve(self) -> None:
+        """Propagate "trains on its parameter without scoring it" up the call graph."""
+        for _ in range(12):
+            changed = False
+            self._scores.clear()
+            for q, fn in self.facts.functions.items():
+                events = self.trains(fn)
+                self._trains[q] = events
+                unscored = [
+                    e for e in events
+                    if any(fn.param_index(lbl) is not None for lbl in e.labels)
+                    and self._score_first(fn, e, whole_body=True) is None
+                ]
+                if [(e.line, e.where.seq) for e in unscored] != [(e.line, e.where.seq) for e in self._unscored[q]]:
+                    self._unscored[q] = unscored
+                    changed = True
+            if not changed:
+                break
+
+    # -- ordering ------------------------------------------------------------------------
+    def _score_first(self, fn: Function, event: TrainEvent, *, whole_body: bool) -> ScoreEvent | None:
+        scores = [s for s in self.scores(fn) if s.where.seq < event.where.seq]
+        loops = event.where.loops
+        for depth in range(len(loops), 0, -1):
+            prefix = loops[:depth]
+            for score in scores:
+                if score.where.loops[:depth] == prefix:
+                    return score
+        if whole_body and scores:
+            return scores[-1]
+        return None
+
+    def verdicts(self) -> list[Verdict]:
+        out: list[Verdict] = []
+        for fn in self.facts.ordered_functions():
+            deferred = {(e.line, e.where.seq) for e in self._unscored[fn.qualname]} if self._called(fn) else set()
+            for event in self._trains.get(fn.qualname, []):
+                if not self.facts.has_val(event.labels) or (event.line, event.where.seq) in deferred:
+                    continue  # no validation data, or judged at the call site that passes it
+                gate = self.facts.combine(self.facts.gate(fn, event.where), event.inner_guards)
+                out.append(self._judge(fn, event, gate))
+        return out
+
+    def _called(self, fn: Function) -> bool:
+        return any(c.callee == fn.qualname and not c.reference for f in self.facts.functions.values() for c in f.calls)
+
+    def _judge(self, fn: Function, event: TrainEvent, gate: Gate) -> Verdict:
+        score = self._score_first(fn, event, whole_body=False)
+        if score is None:
+            later = [
+                s for s in self.scores(fn)
+                if s.where.seq > event.where.seq and s.where.loops[:1] and s.where.loops[:1] == event.where.loops[:1]
+            ]
+            if later:
+                return Verdict(fn, event, "reversed", later[0], "", gate)
+            return Verdict(fn, event, "unscored", None, "", gate)
+        shared = [lp for lp in event.where.loops if lp in score.where.loops]
+        loop_vars: set[str] = set()
+        for loop_id in shared:
+            loop_vars |= fn.loops[loop_id].targets
+        for guard in score.where.guards:
+            if guard.test and _names(guard.test) & loop_vars and guard.line not in {g.line for g in event.where.guards}:
+                return Verdict(fn, event, "last-epoch", score, self.facts.code_line(guard.line).strip(), gate)
+        for bound in event.slices:
+            for scored in score.slices:
+                if bound in (f"{scored}+1", f"({scored})+1") and bound not in score.slices:
+                    return Verdict(fn, event, "one-past", score, f"{scored} vs {bound}", gate)
+        return Verdict(fn, event, "score-first", score, "", gate)
+
+
+def analysis(facts: Facts) -> TrainingAnalysis:
+    """One analysis per file, shared by the rules that need it."""
+    cached = facts.__dict__.get("_training")
+    if cached is None:
+        cached = TrainingAnalysis(facts)
+        facts.__dict__["_training"] = cached
+    return cached

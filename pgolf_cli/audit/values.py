@@ -1,0 +1,286 @@
+"""Static evaluation of the small expressions that decide whether a code path runs.
+
+Scripts gate their illegal paths behind environment switches
+(``TTT_ENABLED = bool(int(os.environ.get("TTT_ENABLED", "1")))``). To know whether the
+official run takes a path we evaluate such expressions with the defaults the script itself
+declares — without executing anything: only constants, a handful of pure builtins and
+comparisons are interpreted; everything else is :data:`UNKNOWN`.
+
+Values that depend on the number of processes evaluate to :data:`WORLD`: the official run uses
+8 GPUs, so a path enabled only when ``world_size > 1`` counts as enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+UNKNOWN: Any = _Marker("UNKNOWN")
+WORLD: Any = _Marker("WORLD")
+
+_ENV_GETTERS = {"get", "getenv"}
+_WORLD_NAMES = ("world_size", "nproc", "num_gpus", "n_gpus", "ngpus", "local_world_size")
+_WORLD_CALLS = {"get_world_size", "device_count"}
+_PURE: dict[str, Callable[..., Any]] = {"int": int, "float": float, "bool": bool, "str": str}
+_STR_METHODS = {"lower", "upper", "strip", "casefold"}
+
+
+@dataclass(frozen=True, slots=True)
+class EnvRead:
+    """An ``os.environ`` read met during evaluation: the switch and its declared default."""
+
+    env: str
+    default: str
+    line: int
+
+
+def is_world_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(w in lowered for w in _WORLD_NAMES)
+
+
+def env_key(call: cst.Call) -> tuple[str, cst.BaseExpression | None] | None:
+    """``os.environ.get("X", d)`` / ``os.getenv("X", d)`` -> ("X", d); anything else -> None."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in _ENV_GETTERS:
+        return None
+    owner = func.value
+    owner_name = owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", None)
+    if func.attr.value == "get" and owner_name != "environ":
+        return None
+    if func.attr.value == "getenv" and owner_name != "os":
+        return None
+    if not call.args or not isinstance(call.args[0].value, cst.SimpleString):
+        return None
+    key = call.args[0].value.evaluated_value
+    default = call.args[1].value if len(call.args) > 1 else None
+    return (key if isinstance(key, str) else key.decode(errors="replace")), default
+
+
+def _constant(node: cst.BaseExpression) -> Any:
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    if isinstance(node, cst.Integer | cst.Float):
+        return node.evaluated_value
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.ConcatenatedString):
+        return node.evaluated_value
+    return UNKNOWN
+
+
+def _compare(op: cst.BaseCompOp, left: Any, right: Any) -> Any:
+    try:
+        if isinstance(op, cst.Equal):
+            return left == right
+        if isinstance(op, cst.NotEqual):
+            return left != right
+        if isinstance(op, cst.GreaterThan):
+            return left > right
+        if isinstance(op, cst.GreaterThanEqual):
+            return left >= right
+        if isinstance(op, cst.LessThan):
+            return left < right
+        if isinstance(op, cst.LessThanEqual):
+            return left <= right
+        if isinstance(op, cst.In):
+            return left in right
+        if isinstance(op, cst.NotIn):
+            return left not in right
+        if isinstance(op, cst.Is):
+            return left is right
+        if isinstance(op, cst.IsNot):
+            return left is not right
+    except TypeError:
+        return UNKNOWN
+    return UNKNOWN
+
+
+class Evaluator:
+    """Evaluates expressions against the script's single-assignment names and attributes.
+
+    ``names`` / ``attrs`` map a name (or an attribute's last component, as in
+    ``args.ttt_enabled``) to the one expression assigned to it in the file, or to ``None``
+    when it is assigned more than once (then its value is unknown).
+    """
+
+    def __init__(
+        self,
+        names: dict[str, cst.BaseExpression | None],
+        attrs: dict[str, cst.BaseExpression | None],
+        lines: Callable[[cst.CSTNode], int],
+    ) -> None:
+        self._names = names
+        self._attrs = attrs
+        self._line_of = lines
+        self._cache: dict[int, tuple[Any, tuple[EnvRead, ...]]] = {}
+        self._active: set[int] = set()
+
+    def evaluate(self, node: cst.BaseExpression) -> tuple[Any, tuple[EnvRead, ...]]:
+        """The value (or UNKNOWN / WORLD) and the environment switches it was read from."""
+        reads: list[EnvRead] = []
+        value = self._eval(node, reads, 0)
+        return value, tuple(dict.fromkeys(reads))
+
+    def _resolve(self, expr: cst.BaseExpression, reads: list[EnvRead], depth: int) -> Any:
+        key = id(expr)
+        if key in self._active:
+            return UNKNOWN
+        cached = self._cache.get(key)
+        if cached is None:
+            self._active.add(key)
+            inner: list[EnvRead] = []
+            try:
+                cached = (self._eval(expr, inner, depth + 1), tuple(inner))
+            finally:
+                self._active.discard(key)
+            self._cache[key] = cached
+        reads.extend(cached[1])
+        return cached[0]
+
+    def _eval(self, node: cst.BaseExpression, reads: list[EnvRead], depth: int) -> Any:
+        if depth > 40:
+            return UNKNOWN
+        const = _constant(node)
+        if const is not UNKNOWN:
+            return const
+        if isinstance(node, cst.Name):
+            if is_world_name(node.value):
+                return WORLD
+            expr = self._names.get(node.value)
+            return UNKNOWN if expr is None else self._resolve(expr, reads, depth)
+        if isinstance(node, cst.Attribute):
+            if is_world_name(node.attr.value):
+                return WORLD
+            expr = self._attrs.get(node.attr.value)
+            return UNKNOWN if expr is None else self._resolve(expr, reads, depth)
+        if isinstance(node, cst.Call):
+            return self._call(node, reads, depth)
+        if isinstance(node, cst.UnaryOperation):
+            operand = self._eval(node.expression, reads, depth + 1)
+            if operand is UNKNOWN or operand is WORLD:
+                return operand
+            if isinstance(node.operator, cst.Not):
+                return not operand
+            if isinstance(node.operator, cst.Minus) and isinstance(operand, int | float):
+                return -operand
+            return UNKNOWN
+        if isinstance(node, cst.BooleanOperation):
+            left = self._eval(node.left, reads, depth + 1)
+            right = self._eval(node.right, reads, depth + 1)
+            is_and = isinstance(node.operator, cst.And)
+            for side in (left, right):
+                if side is not UNKNOWN and side is not WORLD and bool(side) is not is_and:
+                    return side  # a falsy `and` operand (truthy `or` operand) decides alone
+            if WORLD in (left, right):
+                return WORLD
+            if UNKNOWN in (left, right):
+                return UNKNOWN
+            return (left and right) if is_and else (left or right)
+        if isinstance(node, cst.Comparison):
+            left = self._eval(node.left, reads, depth + 1)
+            result: Any = True
+            for target in node.comparisons:
+                right = self._eval(target.comparator, reads, depth + 1)
+                if WORLD in (left, right):
+                    return WORLD
+                if UNKNOWN in (left, right):
+                    return UNKNOWN
+                step = _compare(target.operator, left, right)
+                if step is UNKNOWN:
+                    return UNKNOWN
+                result = result and step
+                left = right
+            return result
+        if isinstance(node, cst.IfExp):
+            test = self._eval(node.test, reads, depth + 1)
+            if test is WORLD:
+                body = self._eval(node.body, reads, depth + 1)
+                orelse = self._eval(node.orelse, reads, depth + 1)
+                return body if body == orelse else WORLD
+            if test is UNKNOWN:
+                return UNKNOWN
+            return self._eval(node.body if test else node.orelse, reads, depth + 1)
+        if isinstance(node, cst.Tuple | cst.List | cst.Set):
+            items = [self._eval(e.value, reads, depth + 1) for e in node.elements if isinstance(e, cst.Element)]
+            if any(i is UNKNOWN or i is WORLD for i in items):
+                return UNKNOWN
+            return tuple(items)
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary(node, reads, depth)
+        return UNKNOWN
+
+    def _binary(self, node: cst.BinaryOperation, reads: list[EnvRead], depth: int) -> Any:
+        left = self._eval(node.left, reads, depth + 1)
+        right = self._eval(node.right, reads, depth + 1)
+        if WORLD in (left, right):
+            return WORLD
+        if UNKNOWN in (left, right):
+            return UNKNOWN
+        ops: dict[type[cst.BaseBinaryOp], Callable[[Any, Any], Any]] = {
+            cst.Add: lambda a, b: a + b,
+            cst.Subtract: lambda a, b: a - b,
+            cst.Multiply: lambda a, b: a * b,
+            cst.FloorDivide: lambda a, b: a // b,
+            cst.Divide: lambda a, b: a / b,
+        }
+        op = ops.get(type(node.operator))
+        if op is None:
+            return UNKNOWN
+        try:
+            return op(left, right)
+        except (TypeError, ZeroDivisionError, ValueError, OverflowError):
+            return UNKNOWN
+
+    def _call(self, node: cst.Call, reads: list[EnvRead], depth: int) -> Any:
+        found = env_key(node)
+        if found is not None:
+            key, default = found
+            if default is None:
+                value: Any = None
+                shown = "unset"
+            else:
+                value = self._eval(default, reads, depth + 1)
+                shown = "depends on world_size" if value is WORLD else repr(value)
+            reads.append(EnvRead(key, shown, self._line_of(node)))
+            return value
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in _PURE and len(node.args) == 1:
+            arg = self._eval(node.args[0].value, reads, depth + 1)
+            if arg is UNKNOWN or arg is WORLD:
+                return arg
+            try:
+                return _PURE[func.value](arg)
+            except (TypeError, ValueError, OverflowError):
+                return UNKNOWN
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in _WORLD_CALLS:
+                return WORLD
+            if func.attr.value in _STR_METHODS and not node.args:
+                owner = self._eval(func.value, reads, depth + 1)
+                if isinstance(owner, str):
+                    return getattr(owner, func.attr.value)()
+                return owner if owner is WORLD else UNKNOWN
+        return UNKNOWN
+
+
+def truth(value: Any) -> bool | None:
+    """Python truthiness of an evaluated value; None when unknown (WORLD handled by callers)."""
+    if value is UNKNOWN or value is WORLD:
+        return None
+    try:
+        return bool(value)
+    except Exception:
+        return None

@@ -1,0 +1,55 @@
+"""The ``pgolf`` command line: argument parsing, output streams and exit codes.
+
+Each command lives in its own module and stays thin: it reads flags and configuration, calls
+the library, writes the result to stdout and status to stderr, and picks the exit code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pgolf_cli import __version__
+from pgolf_cli.cli.audit import audit
+from pgolf_cli.cli.rules import rules
+
+app = typer.Typer(
+    name="pgolf",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Locals can hold the audited source; a crash report should not dump it.
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pgolf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Show the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """The Parameter Golf toolchain for participants and reviewers.
+
+    [bold]pgolf audit[/] checks training scripts against the challenge's rules without running them; [bold]pgolf rules[/] explains each rule.
+    """
+
+
+app.command("audit", no_args_is_help=True)(audit)
+app.command("rules")(rules)
+
+__all__ = ["app"]

@@ -1,0 +1,160 @@
+"""Project configuration: ``[tool.pgolf.audit]`` in pyproject.toml or ``[audit]`` in pgolf.toml.
+
+The search starts in a directory (the cwd for the CLI) and walks up to the filesystem root; the
+first directory with a pgolf.toml, or with a pyproject.toml that has a ``[tool.pgolf]`` table,
+wins. A pyproject.toml without that table is skipped, so a project that does not configure
+pgolf inherits nothing by accident from its own packaging file. Command-line flags override
+every value read here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pgolf_cli.audit.findings import Confidence, Severity
+from pgolf_cli.report import FORMATS
+
+PGOLF_TOML = "pgolf.toml"
+PYPROJECT_TOML = "pyproject.toml"
+
+AUDIT_KEYS = ("select", "ignore", "fail-on", "min-confidence", "format")
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file, key and fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """The audit settings a configuration file gave; ``None`` means "not set there"."""
+
+    source: Path | None = None
+    """The file the values came from (None when no file was found)."""
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    fail_on: Severity | None = None
+    min_confidence: Confidence | None = None
+    format: str | None = None
+
+    @property
+    def section(self) -> str:
+        """How the table is written in its file, for messages."""
+        if self.source is not None and self.source.name == PGOLF_TOML:
+            return "[audit]"
+        return "[tool.pgolf.audit]"
+
+
+def find_config(start: Path) -> Path | None:
+    """The configuration file that applies to ``start``, or None when there is none."""
+    for directory in (start, *start.parents):
+        candidate = directory / PGOLF_TOML
+        if candidate.is_file():
+            return candidate
+        candidate = directory / PYPROJECT_TOML
+        if candidate.is_file():
+            tool = _read_toml(candidate).get("tool")
+            if isinstance(tool, Mapping) and "pgolf" in tool:
+                return candidate
+    return None
+
+
+def load_audit_config(start: Path) -> AuditConfig:
+    """Read the audit settings that apply to ``start``.
+
+    Raises :class:`ConfigError` for a file that is not valid TOML or a key or value pgolf does
+    not know.
+    """
+    path = find_config(start.resolve())
+    if path is None:
+        return AuditConfig()
+    data = _read_toml(path)
+    if path.name == PGOLF_TOML:
+        section_name = "[audit]"
+        table = data.get("audit", {})
+    else:
+        section_name = "[tool.pgolf.audit]"
+        table = data["tool"]["pgolf"]
+        if not isinstance(table, Mapping):
+            raise ConfigError(
+                f"{path}: [tool.pgolf] must be a table, with the settings under {section_name}"
+            )
+        table = table.get("audit", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{path}: {section_name} must be a table of settings")
+    return _parse_audit_table(path, section_name, table)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            f"{path}: not valid TOML ({error}); fix the syntax or delete the file"
+        ) from error
+    except OSError as error:
+        raise ConfigError(
+            f"{path}: cannot read the configuration file ({error.strerror})"
+        ) from error
+
+
+def _parse_audit_table(path: Path, section: str, table: Mapping[str, Any]) -> AuditConfig:
+    for key in table:
+        if key not in AUDIT_KEYS:
+            raise ConfigError(
+                f"{path}: unknown key {key!r} in {section}; allowed keys: {', '.join(AUDIT_KEYS)}"
+            )
+    return AuditConfig(
+        source=path,
+        select=_id_list(path, section, "select", table.get("select")),
+        ignore=_id_list(path, section, "ignore", table.get("ignore")),
+        fail_on=_choice(path, section, "fail-on", table.get("fail-on"), Severity),
+        min_confidence=_choice(
+            path, section, "min-confidence", table.get("min-confidence"), Confidence
+        ),
+        format=_format(path, section, table.get("format")),
+    )
+
+
+def _id_list(path: Path, section: str, key: str, value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    # A single comma-separated string is accepted as well, matching the command-line flag.
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(
+            f"{path}: {section} {key} must be a list of rule ids or prefixes, "
+            f'for example {key} = ["PG1", "PG402"]; got {value!r}'
+        )
+    return tuple(value)
+
+
+_Choice = TypeVar("_Choice", Severity, Confidence)
+
+
+def _choice(
+    path: Path, section: str, key: str, value: object, kind: type[_Choice]
+) -> _Choice | None:
+    if value is None:
+        return None
+    allowed = [member.value for member in kind]
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(
+            f"{path}: {section} {key} = {value!r} is not allowed; use one of: {', '.join(allowed)}"
+        )
+    return kind(value)
+
+
+def _format(path: Path, section: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in FORMATS:
+        raise ConfigError(
+            f"{path}: {section} format = {value!r} is not allowed; use one of: {', '.join(FORMATS)}"
+        )
+    return value
