@@ -57,7 +57,7 @@ class NgramKeyUsesTarget(Rule):
     def check(self, facts: Facts) -> Iterator[Hit]:
         for fn in facts.ordered_functions():
             for lookup in fn.lookups:
-                if lookup.table not in facts.count_tables or TGT not in lookup.key_labels:
+                if not facts.is_count_table(fn, lookup.table) or TGT not in lookup.key_labels:
                     continue
                 if not facts.carries_val(lookup.key_labels, fn.qualname):
                     continue

@@ -6,6 +6,7 @@ are decoded statically, and the only interpretation is the facts pre-pass over t
 
 from __future__ import annotations
 
+import ast
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,22 @@ def _rule(rule_id: str) -> type[Rule]:
         if rule.id == rule_id:
             return rule
     raise KeyError(rule_id)
+
+
+def _syntax_error_position(text: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
+    """Line and description of a syntax error.
+
+    libcst reports where its parser gave up, often the line after the mistake; CPython's own
+    parser (``ast.parse`` builds a tree and runs nothing) names the offending line.
+    """
+    try:
+        ast.parse(text)
+    except SyntaxError as precise:
+        if precise.lineno:
+            return precise.lineno, f"{precise.msg} (line {precise.lineno})"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return max(error.raw_line, 1), f"{error.message} (line {error.raw_line}, column {error.raw_column})"
 
 
 class _FileAudit:
@@ -145,11 +162,11 @@ class _FileAudit:
         try:
             module = cst.parse_module(source.text)
         except cst.ParserSyntaxError as error:
+            line, detail = _syntax_error_position(source.text, error)
             self.add(
                 _rule("PG901"),
-                max(error.raw_line, 1),
-                f"cannot parse: {error.message} (line {error.raw_line}, column {error.raw_column}); "
-                "the file is not valid Python 3, so nothing in it was checked",
+                line,
+                f"cannot parse: {detail}; the file is not valid Python 3, so nothing in it was checked",
             )
             return self.result()
         except RecursionError:

@@ -48,6 +48,7 @@ _ACCUMULATOR = re.compile(r"(loss|nll|bits|bpb|byte|tok|ce|logp|neg_?log)", re.I
 _ACCUMULATOR_KIND = re.compile(r"(sum|total|count|cnt|acc|seen)", re.IGNORECASE)
 _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
+_COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
 _STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 
 
@@ -89,6 +90,8 @@ def _last_name(node: cst.BaseExpression) -> str | None:
         return node.attr.value
     if isinstance(node, cst.Subscript):
         return _last_name(node.value)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return _last_name(node.func.value)  # `t.setdefault(k, {})[x] += 1` updates t
     return None
 
 
@@ -173,6 +176,8 @@ class CallSite:
     args: tuple[Labels, ...]
     kwargs: tuple[tuple[str, Labels], ...]
     slices: tuple[str, ...]
+    arg_names: tuple[str | None, ...] = ()
+    """The table-like name passed at each position (to follow count tables into helpers)."""
     reference: bool = False
     """The function is passed as a value (a callback) rather than called here."""
 
@@ -268,6 +273,8 @@ class _Walker:
         self.fn = fn
         self.state: dict[str, Labels] = {}
         self.name_slices: dict[str, tuple[str, ...]] = {}
+        self.next_positions: set[str] = set()
+        """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
         self.loops: list[int] = []
         self.guards: list[Guard] = []
         self.no_grad = fn.grad_free_decorator
@@ -300,7 +307,7 @@ class _Walker:
 
     def name_labels(self, name: str) -> Labels:
         labels = self.state.get(name, EMPTY)
-        if _is_val_name(name):
+        if _is_val_name(name) or (name in self.facts.val_globals and name not in self.state):
             labels = labels | self.val_enters()
         if _TARGET_NAME.match(name):
             labels = labels | {TGT}
@@ -330,6 +337,14 @@ class _Walker:
             return self.val_enters() if "fineweb_val_" in node.value else EMPTY
         if isinstance(node, cst.Lambda):
             return EMPTY
+        if isinstance(node, cst.IfExp):
+            # `ttt(...) if args.ttt_enabled else plain(...)` gates calls like an if statement.
+            labels = self.ev(node.test)
+            for branch, negated in ((node.body, False), (node.orelse, True)):
+                self.guards.append(Guard(node.test, negated, self.line))
+                labels = labels | self.ev(branch)
+                self.guards.pop()
+            return labels
         if isinstance(node, cst.NamedExpr):
             labels = self.ev(node.value)
             self.assign(node.target, labels)
@@ -347,12 +362,19 @@ class _Walker:
             inner = element.slice
             if isinstance(inner, cst.Index):
                 index = index | self.ev(inner.value)
-                scored_position = scored_position or _plus_one(inner.value)
+                scored_position = (
+                    scored_position
+                    or _plus_one(inner.value)
+                    or (isinstance(inner.value, cst.Name) and inner.value.value in self.next_positions)
+                )
             elif isinstance(inner, cst.Slice):
                 for part in (inner.lower, inner.upper, inner.step):
                     if part is not None:
                         index = index | self.ev(part)
-                scored_position = scored_position or _is_one(inner.lower) or _plus_one(inner.lower)
+                # `y = local[1:]` (to the end) holds the targets; `local[1:-1]` is an input window.
+                scored_position = scored_position or (
+                    inner.upper is None and (_is_one(inner.lower) or _plus_one(inner.lower))
+                )
         labels = base | index
         if scored_position and (VAL in base or any(lbl.startswith("P") for lbl in base)):
             labels = labels | {TGT}
@@ -363,6 +385,7 @@ class _Walker:
     def lookup(self, table: cst.BaseExpression, key: Labels) -> str:
         name = _last_name(table) or "?"
         label = f"L{self.facts.next_seq()}"
+        self.facts.lookup_tables[label] = name
         self.fn.lookups.append(Lookup(self.where(), name, label, key))
         return label
 
@@ -394,6 +417,8 @@ class _Walker:
             self.fn.backwards.append(Backward(self.where(), args[0], self.facts.slices_in(node.args[0].value, self)))
         elif name == "get" and isinstance(func, cst.Attribute) and args and TGT in args[0]:
             result = result | {self.lookup(func.value, args[0])}
+        elif name in _COUNT_UPDATES and isinstance(func, cst.Attribute):
+            self._note_count_call(node, func, name)
         elif name in ("eval", "train") and isinstance(func, cst.Attribute) and not _dotted(func.value) in ("torch", "np"):
             self.eval_mode = name == "eval" or (bool(node.args) and code_of(node.args[0].value) == "False")
         if self.no_grad or self.eval_mode:
@@ -405,9 +430,24 @@ class _Walker:
             for callee in callees:
                 offset = 1 if isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name else 0
                 padded = ((receiver,) if offset else ()) + tuple(args)
-                self.fn.calls.append(CallSite(where, callee, padded, tuple(kwargs), slices))
+                names = ((None,) if offset else ()) + tuple(
+                    _last_name(a.value) for a in node.args if a.keyword is None and not a.star
+                )
+                self.fn.calls.append(CallSite(where, callee, padded, tuple(kwargs), slices, names))
                 result = result | {f"C{callee}"}
         return result
+
+    def _note_count_call(self, node: cst.Call, func: cst.Attribute, name: str) -> None:
+        """``t.index_put_(k, ones, accumulate=True)``, ``t.index_add_``, ``np.add.at(t, k, 1)``."""
+        if name == "at":
+            if node.args and _dotted(func.value) in ("np.add", "numpy.add"):
+                self.facts.count_tables.add(_last_name(node.args[0].value) or "?")
+            return
+        if name in ("index_put_", "put_") and not any(
+            a.keyword is not None and a.keyword.value == "accumulate" and code_of(a.value) == "True" for a in node.args
+        ):
+            return
+        self.facts.count_tables.add(_last_name(func.value) or "?")
 
     # -- statements ----------------------------------------------------------------------
     def assign(self, target: cst.BaseExpression, labels: Labels) -> None:
@@ -421,11 +461,14 @@ class _Walker:
         elif isinstance(target, cst.Attribute):
             self.state["." + target.attr.value] = labels
         elif isinstance(target, cst.Subscript):
-            # Storing into a container taints the container with the data, not with look-up
-            # labels: a count-table update must not make later context-only reads look tainted.
+            # A read-modify-write of a table (`c = t.get(k, 0); ...; t[k] = c + 1`) makes it a
+            # count table, and must not carry that read's label into the table: later
+            # context-only reads of it would look target-keyed.
             base = _last_name(target.value)
+            if base is not None and any(self.facts.lookup_tables.get(lbl) == base for lbl in labels):
+                self.facts.count_tables.add(base)
             if base is not None:
-                kept = frozenset(lbl for lbl in labels if not lbl.startswith("L") and lbl != TGT)
+                kept = frozenset(lbl for lbl in labels if lbl != TGT and self.facts.lookup_tables.get(lbl) != base)
                 self.state[base] = self.state.get(base, EMPTY) | kept
                 for element in target.slice:
                     self.ev(element.slice)
@@ -448,6 +491,10 @@ class _Walker:
             for t in stmt.targets:
                 if isinstance(t.target, cst.Name):
                     self.name_slices[t.target.value] = self.facts.slices_in(stmt.value, self)
+                    if _plus_one(stmt.value):
+                        self.next_positions.add(t.target.value)
+                    else:
+                        self.next_positions.discard(t.target.value)
             if len(stmt.targets) == 1:
                 self.assign_pairwise(stmt.targets[0].target, stmt.value)
             else:
@@ -623,12 +670,15 @@ class Facts:
         self.functions_by_name: dict[str, list[str]] = {}
         self.methods_by_name: dict[str, list[str]] = {}
         self.count_tables: set[str] = set()
+        self.lookup_tables: dict[str, str] = {}
         self.val_attrs: set[str] = set()
+        self.val_globals: set[str] = set()
+        self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
         self.has_entry_point = False
         self._collect_scopes()
-        self.evaluator = Evaluator(self.assigned_names, self.assigned_attrs, self.line_of)
+        self.evaluator = Evaluator(self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0))
         for fn in self.functions.values():
             walker = _Walker(self, fn)
             if fn.node is None:
@@ -714,7 +764,7 @@ class Facts:
                 stack.extend((s, qualname, node.name.value) for s in reversed(_suite(node.body)))
             elif isinstance(node, cst.SimpleStatementLine):
                 for small in node.body:
-                    self._note_assignment(small)
+                    self._note_assignment(small, in_class=class_name is not None, top_level=prefix is None)
             elif isinstance(node, cst.If):
                 if prefix is None and _is_main_guard(node.test):
                     self.has_entry_point = True
@@ -727,7 +777,12 @@ class Facts:
                 for suite in _suites_of(node):
                     stack.extend((s, prefix, class_name) for s in reversed(_suite(suite)))
 
-    def _note_assignment(self, small: cst.BaseSmallStatement) -> None:
+    def _note_assignment(self, small: cst.BaseSmallStatement, *, in_class: bool, top_level: bool) -> None:
+        """Remember single assignments for the switch evaluator, and globals holding validation data.
+
+        A class attribute (``class Hyperparameters: ttt_enabled = ...``) is read as
+        ``args.ttt_enabled``, so it is filed with attributes.
+        """
         targets: list[cst.BaseExpression] = []
         value: cst.BaseExpression | None = None
         if isinstance(small, cst.Assign):
@@ -738,16 +793,19 @@ class Facts:
             value = small.value
         if value is None:
             return
+        self._value_lines[id(value)] = self.line_of(small)
         reads_val = _mentions_val(value)
         for target in targets:
-            if isinstance(target, cst.Name):
+            if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value
-            elif isinstance(target, cst.Attribute):
-                table, key = self.assigned_attrs, target.attr.value
+                if reads_val and top_level:
+                    self.val_globals.add(key)
+            elif isinstance(target, cst.Name | cst.Attribute):
+                table, key = self.assigned_attrs, _last_name(target) or ""
+                if reads_val:
+                    self.val_attrs.add(key)
             else:
                 continue
-            if reads_val:
-                self.val_attrs.add(key)
             table[key] = value if key not in table else None
 
     # -- resolved facts ------------------------------------------------------------------
@@ -828,7 +886,7 @@ class Facts:
         reach = base.reach
         switches = list(base.switches)
         for guard in guards:
-            value, reads = self.evaluator.evaluate(guard.test)
+            value, reads = self.evaluator.evaluate(guard.test, guard.line)
             if not reads:
                 continue  # a data-dependent condition, not a switch: assume it can run
             on = truth(value)
@@ -839,6 +897,21 @@ class Facts:
                 reach = Reachability.OFF_BY_DEFAULT
                 switches.extend(Switch(r.env, r.default, r.line) for r in reads)
         return Gate(reach, tuple(dict.fromkeys(switches)))
+
+    @cached_property
+    def count_table_params(self) -> dict[str, set[str]]:
+        """Per function, the parameters that receive a count table at some call site."""
+        out: dict[str, set[str]] = {q: set() for q in self.functions}
+        for fn in self.functions.values():
+            for call in fn.calls:
+                callee = self.functions[call.callee]
+                for i, name in enumerate(call.arg_names):
+                    if name is not None and name in self.count_tables and i < len(callee.params):
+                        out[call.callee].add(callee.params[i])
+        return out
+
+    def is_count_table(self, fn: Function, name: str) -> bool:
+        return name in self.count_tables or name in self.count_table_params.get(fn.qualname, set())
 
     def gate(self, fn: Function, where: Context) -> Gate:
         return self.combine(self.gates[fn.qualname], where.guards)

@@ -149,6 +149,7 @@ class TrainingAnalysis:
                     e for e in events
                     if any(fn.param_index(lbl) is not None for lbl in e.labels)
                     and self._score_first(fn, e, whole_body=True) is None
+                    and self._later_score(fn, e) is None
                 ]
                 if [(e.line, e.where.seq) for e in unscored] != [(e.line, e.where.seq) for e in self._unscored[q]]:
                     self._unscored[q] = unscored
@@ -174,11 +175,18 @@ class TrainingAnalysis:
         for fn in self.facts.ordered_functions():
             deferred = {(e.line, e.where.seq) for e in self._unscored[fn.qualname]} if self._called(fn) else set()
             for event in self._trains.get(fn.qualname, []):
-                if not self.facts.has_val(event.labels) or (event.line, event.where.seq) in deferred:
+                if (event.line, event.where.seq) in deferred or not self.facts.carries_val(event.labels, fn.qualname):
                     continue  # no validation data, or judged at the call site that passes it
                 gate = self.facts.combine(self.facts.gate(fn, event.where), event.inner_guards)
                 out.append(self._judge(fn, event, gate))
         return out
+
+    def _later_score(self, fn: Function, event: TrainEvent) -> ScoreEvent | None:
+        """A score recorded after the update in a loop around both: the order is reversed."""
+        for score in self.scores(fn):
+            if score.where.seq > event.where.seq and score.where.loops[:1] and score.where.loops[:1] == event.where.loops[:1]:
+                return score
+        return None
 
     def _called(self, fn: Function) -> bool:
         return any(c.callee == fn.qualname and not c.reference for f in self.facts.functions.values() for c in f.calls)
@@ -186,12 +194,9 @@ class TrainingAnalysis:
     def _judge(self, fn: Function, event: TrainEvent, gate: Gate) -> Verdict:
         score = self._score_first(fn, event, whole_body=False)
         if score is None:
-            later = [
-                s for s in self.scores(fn)
-                if s.where.seq > event.where.seq and s.where.loops[:1] and s.where.loops[:1] == event.where.loops[:1]
-            ]
-            if later:
-                return Verdict(fn, event, "reversed", later[0], "", gate)
+            later = self._later_score(fn, event)
+            if later is not None:
+                return Verdict(fn, event, "reversed", later, "", gate)
             return Verdict(fn, event, "unscored", None, "", gate)
         shared = [lp for lp in event.where.loops if lp in score.where.loops]
         loop_vars: set[str] = set()

@@ -125,12 +125,18 @@ class Evaluator:
         self._names = names
         self._attrs = attrs
         self._line_of = lines
+        self._line = 0
         self._cache: dict[int, tuple[Any, tuple[EnvRead, ...]]] = {}
         self._active: set[int] = set()
 
-    def evaluate(self, node: cst.BaseExpression) -> tuple[Any, tuple[EnvRead, ...]]:
-        """The value (or UNKNOWN / WORLD) and the environment switches it was read from."""
+    def evaluate(self, node: cst.BaseExpression, line: int = 0) -> tuple[Any, tuple[EnvRead, ...]]:
+        """The value (or UNKNOWN / WORLD) and the environment switches it was read from.
+
+        ``line`` is where ``node`` stands; switches read through assignments report the
+        assignment's line.
+        """
         reads: list[EnvRead] = []
+        self._line = line
         value = self._eval(node, reads, 0)
         return value, tuple(dict.fromkeys(reads))
 
@@ -142,10 +148,12 @@ class Evaluator:
         if cached is None:
             self._active.add(key)
             inner: list[EnvRead] = []
+            outer_line, self._line = self._line, self._line_of(expr)
             try:
                 cached = (self._eval(expr, inner, depth + 1), tuple(inner))
             finally:
                 self._active.discard(key)
+                self._line = outer_line
             self._cache[key] = cached
         reads.extend(cached[1])
         return cached[0]
@@ -254,7 +262,7 @@ class Evaluator:
             else:
                 value = self._eval(default, reads, depth + 1)
                 shown = "depends on world_size" if value is WORLD else repr(value)
-            reads.append(EnvRead(key, shown, self._line_of(node)))
+            reads.append(EnvRead(key, shown, self._line))
             return value
         func = node.func
         if isinstance(func, cst.Name) and func.value in _PURE and len(node.args) == 1:
