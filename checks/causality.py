@@ -65,11 +65,22 @@ class NgramKeyUsesTarget(Rule):
                 returned = lookup.label in fn.returns
                 if not scored and not returned:
                     continue
-                evidence = [facts.evidence(lookup.where.line, f"{lookup.table} read with a key that includes the target")]
+                evidence = [
+                    facts.evidence(
+                        lookup.where.line,
+                        f"{lookup.table} read with a key that includes the target",
+                    )
+                ]
                 if scored:
-                    evidence.append(facts.evidence(scored[0].where.line, "the looked-up value is added to the score"))
+                    evidence.append(
+                        facts.evidence(
+                            scored[0].where.line, "the looked-up value is added to the score"
+                        )
+                    )
                 if fn.val_lines:
-                    evidence.insert(0, facts.evidence(fn.val_lines[0], "validation data enters here"))
+                    evidence.insert(
+                        0, facts.evidence(fn.val_lines[0], "validation data enters here")
+                    )
                 yield Hit(
                     lookup.where.line,
                     f"the count table `{lookup.table}` is read with a key built from the token being scored, "

@@ -49,7 +49,11 @@ class UnparseableSource(EngineRule):
     summary = "The file is not valid Python: nothing in it could be checked."
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example("unbalanced parenthesis", "def main(:\n    pass\n", line=1),
-        Example("bad indentation in the middle of a script", "import os\n\ndef main():\n  x = 1\n    y = 2\n", line=5),
+        Example(
+            "bad indentation in the middle of a script",
+            "import os\n\ndef main():\n  x = 1\n    y = 2\n",
+            line=5,
+        ),
     )
     VALID: ClassVar[tuple[Example, ...]] = (Example("a plain script", "def main():\n    pass\n"),)
 
@@ -152,7 +156,11 @@ class UnusedSuppression(EngineRule):
     confidence = Confidence.HIGH
     summary = "A suppression comment that matched no finding."
     INVALID: ClassVar[tuple[Example, ...]] = (
-        Example("nothing to suppress", "def main():\n    x = 1  # pgolf: ignore[PG101] not training\n\nmain()\n", line=2),
+        Example(
+            "nothing to suppress",
+            "def main():\n    x = 1  # pgolf: ignore[PG101] not training\n\nmain()\n",
+            line=2,
+        ),
     )
 
 
@@ -189,5 +197,7 @@ class MalformedSuppression(EngineRule):
     summary = "A suppression comment without a rule id or a reason; it suppresses nothing."
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example("no reason", "def main():\n    x = 1  # pgolf: ignore[PG101]\n\nmain()\n", line=2),
-        Example("no rule id", "def main():\n    x = 1  # pgolf: ignore because\n\nmain()\n", line=2),
+        Example(
+            "no rule id", "def main():\n    x = 1  # pgolf: ignore because\n\nmain()\n", line=2
+        ),
     )

@@ -37,7 +37,16 @@ from pgolf_cli.errors import PgolfInputError
 #: Engine findings that are never filtered out by --select/--ignore: an audit that could not
 #: read the code must not look clean.
 FAIL_CLOSED = ("PG901", "PG903")
-_SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", "node_modules", "site-packages", ".tox", ".mypy_cache"}
+_SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    "site-packages",
+    ".tox",
+    ".mypy_cache",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +88,9 @@ def _syntax_error_position(text: str, error: cst.ParserSyntaxError) -> tuple[int
             return precise.lineno, f"{precise.msg} (line {precise.lineno})"
     except (ValueError, RecursionError, MemoryError):
         pass
-    return max(error.raw_line, 1), f"{error.message} (line {error.raw_line}, column {error.raw_column})"
+    return max(
+        error.raw_line, 1
+    ), f"{error.message} (line {error.raw_line}, column {error.raw_column})"
 
 
 class _FileAudit:
@@ -138,7 +149,9 @@ class _FileAudit:
                 suppressed=directive is not None,
                 suppression_reason=directive.reason if directive is not None else None,
                 help=rule.documentation(),
-                fingerprint=Finding.make_fingerprint(rule.id, self.source.path, snippet, occurrence),
+                fingerprint=Finding.make_fingerprint(
+                    rule.id, self.source.path, snippet, occurrence
+                ),
             )
         )
 
@@ -185,7 +198,14 @@ class _FileAudit:
                 ) from error
             for hit in sorted(hits, key=lambda h: h.line):
                 if hit.gate.reachable:
-                    self.add(rule, hit.line, hit.message, gate=hit.gate, evidence=hit.evidence, confidence=hit.confidence)
+                    self.add(
+                        rule,
+                        hit.line,
+                        hit.message,
+                        gate=hit.gate,
+                        evidence=hit.evidence,
+                        confidence=hit.confidence,
+                    )
         self._suppression_findings()
         return self.result()
 
@@ -195,7 +215,11 @@ class _FileAudit:
                 self.add(_rule("PG905"), directive.line, f"suppression comment {directive.problem}")
             elif not directive.used and all(_wanted(i, self.options) for i in directive.rule_ids):
                 ids = ", ".join(directive.rule_ids)
-                self.add(_rule("PG904"), directive.line, f"unused suppression: no {ids} finding on this line; remove the comment")
+                self.add(
+                    _rule("PG904"),
+                    directive.line,
+                    f"unused suppression: no {ids} finding on this line; remove the comment",
+                )
 
     def result(self) -> FileResult:
         findings = tuple(sorted(self.findings, key=lambda f: (f.line, f.rule_id)))
@@ -203,7 +227,9 @@ class _FileAudit:
             path=self.source.path,
             findings=findings,
             suppressions=tuple(
-                Suppression(d.line, d.rule_ids, d.reason, d.used) for d in self.directives if d.problem is None
+                Suppression(d.line, d.rule_ids, d.reason, d.used)
+                for d in self.directives
+                if d.problem is None
             ),
             layers=tuple(layer.kind for layer in self.source.layers),
             shipped_bytes=self.source.shipped_bytes,
@@ -215,7 +241,9 @@ def audit_source(source: Source, options: AuditOptions | None = None) -> FileRes
     return _FileAudit(source, options or AuditOptions()).run()
 
 
-def audit_file(path: Path, options: AuditOptions | None = None, display: str | None = None) -> FileResult:
+def audit_file(
+    path: Path, options: AuditOptions | None = None, display: str | None = None
+) -> FileResult:
     shown = display or str(path)
     try:
         source = read_source(path, shown)

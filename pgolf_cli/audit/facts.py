@@ -239,12 +239,38 @@ def _better(a: Gate, b: Gate) -> Gate:
 
 
 _SKIP_FIELDS = frozenset(
-    {"lpar", "rpar", "whitespace_before", "whitespace_after", "comma", "equal", "star",
-     "whitespace_after_star", "whitespace_after_param", "whitespace_before_in", "whitespace_after_in",
-     "whitespace_before_if", "whitespace_after_if", "whitespace_before_else", "whitespace_after_else",
-     "whitespace_after_await", "whitespace_after_lambda", "colon", "dot", "operator", "lbracket",
-     "rbracket", "lbrace", "rbrace", "asynchronous", "whitespace_before_args", "whitespace_before_walrus",
-     "whitespace_after_walrus", "whitespace_before_indicator", "whitespace_after_indicator"}
+    {
+        "lpar",
+        "rpar",
+        "whitespace_before",
+        "whitespace_after",
+        "comma",
+        "equal",
+        "star",
+        "whitespace_after_star",
+        "whitespace_after_param",
+        "whitespace_before_in",
+        "whitespace_after_in",
+        "whitespace_before_if",
+        "whitespace_after_if",
+        "whitespace_before_else",
+        "whitespace_after_else",
+        "whitespace_after_await",
+        "whitespace_after_lambda",
+        "colon",
+        "dot",
+        "operator",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "asynchronous",
+        "whitespace_before_args",
+        "whitespace_before_walrus",
+        "whitespace_after_walrus",
+        "whitespace_before_indicator",
+        "whitespace_after_indicator",
+    }
 )
 _CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
@@ -253,7 +279,7 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Semantic children of an expression node, skipping whitespace and punctuation."""
     names = _CHILD_FIELDS.get(type(node))
     if names is None:
-        names = tuple(f.name for f in dataclasses.fields(node) if f.name not in _SKIP_FIELDS)  # type: ignore[arg-type]
+        names = tuple(f.name for f in dataclasses.fields(node) if f.name not in _SKIP_FIELDS)
         _CHILD_FIELDS[type(node)] = names
     for name in names:
         value = getattr(node, name)
@@ -365,7 +391,10 @@ class _Walker:
                 scored_position = (
                     scored_position
                     or _plus_one(inner.value)
-                    or (isinstance(inner.value, cst.Name) and inner.value.value in self.next_positions)
+                    or (
+                        isinstance(inner.value, cst.Name)
+                        and inner.value.value in self.next_positions
+                    )
                 )
             elif isinstance(inner, cst.Slice):
                 for part in (inner.lower, inner.upper, inner.step):
@@ -412,15 +441,35 @@ class _Walker:
             result = result | self.val_enters()
         if name == "backward" and isinstance(func, cst.Attribute):
             target = self.ev(func.value) if not args else args[0] | receiver
-            self.fn.backwards.append(Backward(self.where(), target, self.facts.slices_in(func.value, self)))
-        elif name in ("backward", "grad") and _dotted(func) in ("torch.autograd.backward", "torch.autograd.grad", "autograd.grad", "autograd.backward") and args:
-            self.fn.backwards.append(Backward(self.where(), args[0], self.facts.slices_in(node.args[0].value, self)))
+            self.fn.backwards.append(
+                Backward(self.where(), target, self.facts.slices_in(func.value, self))
+            )
+        elif (
+            name in ("backward", "grad")
+            and _dotted(func)
+            in (
+                "torch.autograd.backward",
+                "torch.autograd.grad",
+                "autograd.grad",
+                "autograd.backward",
+            )
+            and args
+        ):
+            self.fn.backwards.append(
+                Backward(self.where(), args[0], self.facts.slices_in(node.args[0].value, self))
+            )
         elif name == "get" and isinstance(func, cst.Attribute) and args and TGT in args[0]:
             result = result | {self.lookup(func.value, args[0])}
         elif name in _COUNT_UPDATES and isinstance(func, cst.Attribute):
             self._note_count_call(node, func, name)
-        elif name in ("eval", "train") and isinstance(func, cst.Attribute) and not _dotted(func.value) in ("torch", "np"):
-            self.eval_mode = name == "eval" or (bool(node.args) and code_of(node.args[0].value) == "False")
+        elif (
+            name in ("eval", "train")
+            and isinstance(func, cst.Attribute)
+            and _dotted(func.value) not in ("torch", "np")
+        ):
+            self.eval_mode = name == "eval" or (
+                bool(node.args) and code_of(node.args[0].value) == "False"
+            )
         if self.no_grad or self.eval_mode:
             result = result | {NG}
         callees = self.facts.resolve_call(func, self.fn)
@@ -428,7 +477,11 @@ class _Walker:
             slices = tuple(s for a in node.args for s in self.facts.slices_in(a.value, self))
             where = self.where()
             for callee in callees:
-                offset = 1 if isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name else 0
+                offset = (
+                    1
+                    if isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name
+                    else 0
+                )
                 padded = ((receiver,) if offset else ()) + tuple(args)
                 names = ((None,) if offset else ()) + tuple(
                     _last_name(a.value) for a in node.args if a.keyword is None and not a.star
@@ -444,7 +497,8 @@ class _Walker:
                 self.facts.count_tables.add(_last_name(node.args[0].value) or "?")
             return
         if name in ("index_put_", "put_") and not any(
-            a.keyword is not None and a.keyword.value == "accumulate" and code_of(a.value) == "True" for a in node.args
+            a.keyword is not None and a.keyword.value == "accumulate" and code_of(a.value) == "True"
+            for a in node.args
         ):
             return
         self.facts.count_tables.add(_last_name(func.value) or "?")
@@ -465,13 +519,19 @@ class _Walker:
             # count table, and must not carry that read's label into the table: later
             # context-only reads of it would look target-keyed.
             base = _last_name(target.value)
-            if base is not None and any(self.facts.lookup_tables.get(lbl) == base for lbl in labels):
+            if base is not None and any(
+                self.facts.lookup_tables.get(lbl) == base for lbl in labels
+            ):
                 self.facts.count_tables.add(base)
             if base is not None:
-                kept = frozenset(lbl for lbl in labels if lbl != TGT and self.facts.lookup_tables.get(lbl) != base)
+                kept = frozenset(
+                    lbl
+                    for lbl in labels
+                    if lbl != TGT and self.facts.lookup_tables.get(lbl) != base
+                )
                 self.state[base] = self.state.get(base, EMPTY) | kept
-                for element in target.slice:
-                    self.ev(element.slice)
+                for sub in target.slice:
+                    self.ev(sub.slice)
 
     def assign_pairwise(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``x, y = a[:-1], a[1:]`` binds element-wise, so the target label stays on ``y``."""
@@ -479,7 +539,9 @@ class _Walker:
             isinstance(target, cst.Tuple | cst.List)
             and isinstance(value, cst.Tuple | cst.List)
             and len(target.elements) == len(value.elements)
-            and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))
+            and not any(
+                isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)
+            )
         ):
             for t, v in zip(target.elements, value.elements, strict=True):
                 self.assign(t.value, self.ev(v.value))
@@ -531,11 +593,9 @@ class _Walker:
             self.ev(stmt.exc)
 
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        items: Sequence[cst.CSTNode]
-        if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite):
-            items = body.body
-        else:
-            items = body
+        items: Sequence[cst.CSTNode] = (
+            body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
+        )
         pushed = 0
         for item in items:
             if isinstance(item, cst.SimpleStatementLine):
@@ -678,7 +738,9 @@ class Facts:
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
         self.has_entry_point = False
         self._collect_scopes()
-        self.evaluator = Evaluator(self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0))
+        self.evaluator = Evaluator(
+            self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0)
+        )
         for fn in self.functions.values():
             walker = _Walker(self, fn)
             if fn.node is None:
@@ -712,7 +774,11 @@ class Facts:
         while stack:
             node = stack.pop()
             if isinstance(node, cst.Subscript):
-                base = walker.ev(node.value) if isinstance(node.value, cst.Name | cst.Attribute) else EMPTY
+                base = (
+                    walker.ev(node.value)
+                    if isinstance(node.value, cst.Name | cst.Attribute)
+                    else EMPTY
+                )
                 if VAL in base or any(lbl.startswith("P") for lbl in base):
                     for element in node.slice:
                         if isinstance(element.slice, cst.Slice) and element.slice.upper is not None:
@@ -734,7 +800,11 @@ class Facts:
             nested = f"{caller.qualname}.{func.value}"
             if nested in self.functions:
                 return [nested]
-            return [q for q in self.functions_by_name.get(func.value, []) if self.functions[q].class_name is None]
+            return [
+                q
+                for q in self.functions_by_name.get(func.value, [])
+                if self.functions[q].class_name is None
+            ]
         if isinstance(func, cst.Attribute):
             return list(self.methods_by_name.get(func.attr.value, []))
         return []
@@ -746,13 +816,23 @@ class Facts:
     def _collect_scopes(self) -> None:
         module_fn = Function("<module>", "<module>", (), 1, None)
         self.functions["<module>"] = module_fn
-        stack: list[tuple[cst.CSTNode, str | None, str | None]] = [(s, None, None) for s in reversed(self.module.body)]
+        stack: list[tuple[cst.CSTNode, str | None, str | None]] = [
+            (s, None, None) for s in reversed(self.module.body)
+        ]
         while stack:
             node, prefix, class_name = stack.pop()
             if isinstance(node, cst.FunctionDef):
                 name = node.name.value
                 qualname = f"{prefix}.{name}" if prefix else name
-                fn = Function(qualname, name, _params(node), self.line_of(node), node, class_name, _decorated_grad_free(node))
+                fn = Function(
+                    qualname,
+                    name,
+                    _params(node),
+                    self.line_of(node),
+                    node,
+                    class_name,
+                    _decorated_grad_free(node),
+                )
                 self.functions[qualname] = fn
                 if class_name is not None:
                     self.methods_by_name.setdefault(name, []).append(qualname)
@@ -764,7 +844,9 @@ class Facts:
                 stack.extend((s, qualname, node.name.value) for s in reversed(_suite(node.body)))
             elif isinstance(node, cst.SimpleStatementLine):
                 for small in node.body:
-                    self._note_assignment(small, in_class=class_name is not None, top_level=prefix is None)
+                    self._note_assignment(
+                        small, in_class=class_name is not None, top_level=prefix is None
+                    )
             elif isinstance(node, cst.If):
                 if prefix is None and _is_main_guard(node.test):
                     self.has_entry_point = True
@@ -772,12 +854,16 @@ class Facts:
                 if isinstance(node.orelse, cst.If):
                     stack.append((node.orelse, prefix, class_name))
                 elif node.orelse is not None:
-                    stack.extend((s, prefix, class_name) for s in reversed(_suite(node.orelse.body)))
+                    stack.extend(
+                        (s, prefix, class_name) for s in reversed(_suite(node.orelse.body))
+                    )
             elif isinstance(node, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
                 for suite in _suites_of(node):
                     stack.extend((s, prefix, class_name) for s in reversed(_suite(suite)))
 
-    def _note_assignment(self, small: cst.BaseSmallStatement, *, in_class: bool, top_level: bool) -> None:
+    def _note_assignment(
+        self, small: cst.BaseSmallStatement, *, in_class: bool, top_level: bool
+    ) -> None:
         """Remember single assignments for the switch evaluator, and globals holding validation data.
 
         A class attribute (``class Hyperparameters: ttt_enabled = ...``) is read as
@@ -794,7 +880,9 @@ class Facts:
         if value is None:
             return
         self._value_lines[id(value)] = self.line_of(small)
-        reads_val = _mentions_val(value)
+        # Only globals and attributes are looked up by name from other scopes; locals are
+        # followed by the walker, so there is no need to scan their values here.
+        reads_val = (top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)) and _mentions_val(value)
         for target in targets:
             if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value
@@ -848,12 +936,16 @@ class Facts:
                                 changed = True
         return out
 
-    def carries_val(self, labels: Labels, qualname: str, params: dict[str, set[int]] | None = None) -> bool:
+    def carries_val(
+        self, labels: Labels, qualname: str, params: dict[str, set[int]] | None = None
+    ) -> bool:
         """Validation data directly, or through a parameter of ``qualname`` that receives it."""
         if self.has_val(labels):
             return True
         fed = (self.val_params if params is None else params).get(qualname, set())
-        return any(lbl.startswith("P") and lbl[1:].isdigit() and int(lbl[1:]) in fed for lbl in labels)
+        return any(
+            lbl.startswith("P") and lbl[1:].isdigit() and int(lbl[1:]) in fed for lbl in labels
+        )
 
     @cached_property
     def gates(self) -> dict[str, Gate]:
@@ -945,7 +1037,11 @@ def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         current = stack.pop()
         if isinstance(current, cst.Subscript):
             yield current.value
-        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value == "get":
+        elif (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "get"
+        ):
             yield current.func.value
         stack.extend(_children(current))
 
@@ -954,7 +1050,10 @@ def _mentions_val(node: cst.CSTNode) -> bool:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.SimpleString | cst.FormattedStringText) and "fineweb_val_" in current.value:
+        if (
+            isinstance(current, cst.SimpleString | cst.FormattedStringText)
+            and "fineweb_val_" in current.value
+        ):
             return True
         if isinstance(current, cst.Name) and _is_val_name(current.value):
             return True

@@ -39,13 +39,9 @@ _PAIRS: dict[type[cst.CSTNode], tuple[type[ast.AST], ...]] = {
 
 def _cst_statements(body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> Iterator[cst.CSTNode]:
     """The statements of a suite as ``ast`` lists them: small statements one by one."""
-    items: Sequence[cst.CSTNode]
-    if isinstance(body, cst.IndentedBlock):
-        items = body.body
-    elif isinstance(body, cst.SimpleStatementSuite):
-        items = body.body
-    else:
-        items = body  # type: ignore[assignment]
+    items: Sequence[cst.CSTNode] = (
+        body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
+    )
     for item in items:
         if isinstance(item, cst.SimpleStatementLine):
             yield from item.body
@@ -53,7 +49,9 @@ def _cst_statements(body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> Iterat
             yield item
 
 
-def _pair(cst_body: cst.BaseSuite | Sequence[cst.BaseStatement], ast_body: list[ast.stmt], out: LineMap) -> None:
+def _pair(
+    cst_body: cst.BaseSuite | Sequence[cst.BaseStatement], ast_body: list[ast.stmt], out: LineMap
+) -> None:
     cst_stmts = list(_cst_statements(cst_body))
     if len(cst_stmts) != len(ast_body):
         raise _Mismatch
@@ -85,7 +83,7 @@ def _pair_children(c: cst.CSTNode, a: ast.AST, out: LineMap) -> None:
         if len(c.handlers) != len(a.handlers):
             raise _Mismatch
         for ch, ah in zip(c.handlers, a.handlers, strict=True):
-            _pair(ch.body, ah.body, out)
+            _pair(ch.body, ah.body, out)  # type: ignore[attr-defined]
         if c.orelse is not None:
             _pair(c.orelse.body, a.orelse, out)
         if c.finalbody is not None:

@@ -42,7 +42,13 @@ def _comments(text: str) -> list[tuple[int, str, bool]]:
         if tok.type == tokenize.COMMENT and _MARK in tok.string:
             alone = tok.start[0] != previous_line
             out.append((tok.start[0], tok.string, alone))
-        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+        if tok.type not in (
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.COMMENT,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+        ):
             previous_line = tok.end[0]
     return out
 
@@ -60,7 +66,9 @@ def parse(text: str) -> list[Directive]:
         covers = [line]
         if alone:
             nxt = line + 1
-            while nxt <= len(lines) and (not lines[nxt - 1].strip() or lines[nxt - 1].lstrip().startswith("#")):
+            while nxt <= len(lines) and (
+                not lines[nxt - 1].strip() or lines[nxt - 1].lstrip().startswith("#")
+            ):
                 nxt += 1
             covers.append(nxt)
         raw_ids = match.group("ids")

@@ -78,7 +78,11 @@ class TrainingAnalysis:
     @cached_property
     def scorers(self) -> set[str]:
         """Functions that record a score (directly or through the functions they call)."""
-        out = {q for q, fn in self.facts.functions.items() if any(self._scored(fn, a) for a in fn.accumulations)}
+        out = {
+            q
+            for q, fn in self.facts.functions.items()
+            if any(self._scored(fn, a) for a in fn.accumulations)
+        }
         changed = True
         while changed:
             changed = False
@@ -92,7 +96,9 @@ class TrainingAnalysis:
         if acc.where.no_grad or acc.where.eval_mode or NG in acc.labels:
             return True
         return any(
-            lbl.startswith("C") and lbl[1:] in self.facts.functions and self.facts.functions[lbl[1:]].grad_free
+            lbl.startswith("C")
+            and lbl[1:] in self.facts.functions
+            and self.facts.functions[lbl[1:]].grad_free
             for lbl in acc.labels
         )
 
@@ -101,7 +107,9 @@ class TrainingAnalysis:
         if found is None:
             found = [ScoreEvent(a.where, a.slices) for a in fn.accumulations if self._scored(fn, a)]
             found += [
-                ScoreEvent(c.where, c.slices) for c in fn.calls if c.callee in self.scorers and not c.reference
+                ScoreEvent(c.where, c.slices)
+                for c in fn.calls
+                if c.callee in self.scorers and not c.reference
             ]
             self._scores[fn.qualname] = found
         return found
@@ -121,10 +129,17 @@ class TrainingAnalysis:
                     if index < len(call.args):
                         labels |= call.args[index]
                     elif index < len(callee.params):
-                        labels |= next((v for k, v in call.kwargs if k == callee.params[index]), frozenset())
+                        labels |= next(
+                            (v for k, v in call.kwargs if k == callee.params[index]), frozenset()
+                        )
                 if not labels:
                     continue
-                chain = (*inner.chain, self.facts.evidence(call.where.line, f"passes the data to {callee.name}(), which trains on it"))
+                chain = (
+                    *inner.chain,
+                    self.facts.evidence(
+                        call.where.line, f"passes the data to {callee.name}(), which trains on it"
+                    ),
+                )
                 events.append(
                     TrainEvent(
                         call.where,
@@ -146,19 +161,24 @@ class TrainingAnalysis:
                 events = self.trains(fn)
                 self._trains[q] = events
                 unscored = [
-                    e for e in events
+                    e
+                    for e in events
                     if any(fn.param_index(lbl) is not None for lbl in e.labels)
                     and self._score_first(fn, e, whole_body=True) is None
                     and self._later_score(fn, e) is None
                 ]
-                if [(e.line, e.where.seq) for e in unscored] != [(e.line, e.where.seq) for e in self._unscored[q]]:
+                if [(e.line, e.where.seq) for e in unscored] != [
+                    (e.line, e.where.seq) for e in self._unscored[q]
+                ]:
                     self._unscored[q] = unscored
                     changed = True
             if not changed:
                 break
 
     # -- ordering ------------------------------------------------------------------------
-    def _score_first(self, fn: Function, event: TrainEvent, *, whole_body: bool) -> ScoreEvent | None:
+    def _score_first(
+        self, fn: Function, event: TrainEvent, *, whole_body: bool
+    ) -> ScoreEvent | None:
         scores = [s for s in self.scores(fn) if s.where.seq < event.where.seq]
         loops = event.where.loops
         for depth in range(len(loops), 0, -1):
@@ -173,9 +193,15 @@ class TrainingAnalysis:
     def verdicts(self) -> list[Verdict]:
         out: list[Verdict] = []
         for fn in self.facts.ordered_functions():
-            deferred = {(e.line, e.where.seq) for e in self._unscored[fn.qualname]} if self._called(fn) else set()
+            deferred = (
+                {(e.line, e.where.seq) for e in self._unscored[fn.qualname]}
+                if self._called(fn)
+                else set()
+            )
             for event in self._trains.get(fn.qualname, []):
-                if (event.line, event.where.seq) in deferred or not self.facts.carries_val(event.labels, fn.qualname):
+                if (event.line, event.where.seq) in deferred or not self.facts.carries_val(
+                    event.labels, fn.qualname
+                ):
                     continue  # no validation data, or judged at the call site that passes it
                 gate = self.facts.combine(self.facts.gate(fn, event.where), event.inner_guards)
                 out.append(self._judge(fn, event, gate))
@@ -184,12 +210,20 @@ class TrainingAnalysis:
     def _later_score(self, fn: Function, event: TrainEvent) -> ScoreEvent | None:
         """A score recorded after the update in a loop around both: the order is reversed."""
         for score in self.scores(fn):
-            if score.where.seq > event.where.seq and score.where.loops[:1] and score.where.loops[:1] == event.where.loops[:1]:
+            if (
+                score.where.seq > event.where.seq
+                and score.where.loops[:1]
+                and score.where.loops[:1] == event.where.loops[:1]
+            ):
                 return score
         return None
 
+    @cached_property
+    def _callees(self) -> set[str]:
+        return {c.callee for f in self.facts.functions.values() for c in f.calls if not c.reference}
+
     def _called(self, fn: Function) -> bool:
-        return any(c.callee == fn.qualname and not c.reference for f in self.facts.functions.values() for c in f.calls)
+        return fn.qualname in self._callees
 
     def _judge(self, fn: Function, event: TrainEvent, gate: Gate) -> Verdict:
         score = self._score_first(fn, event, whole_body=False)
@@ -203,8 +237,14 @@ class TrainingAnalysis:
         for loop_id in shared:
             loop_vars |= fn.loops[loop_id].targets
         for guard in score.where.guards:
-            if guard.test and _names(guard.test) & loop_vars and guard.line not in {g.line for g in event.where.guards}:
-                return Verdict(fn, event, "last-epoch", score, self.facts.code_line(guard.line).strip(), gate)
+            if (
+                guard.test
+                and _names(guard.test) & loop_vars
+                and guard.line not in {g.line for g in event.where.guards}
+            ):
+                return Verdict(
+                    fn, event, "last-epoch", score, self.facts.code_line(guard.line).strip(), gate
+                )
         for bound in event.slices:
             for scored in score.slices:
                 if bound in (f"{scored}+1", f"({scored})+1") and bound not in score.slices:

@@ -57,7 +57,9 @@ def env_key(call: cst.Call) -> tuple[str, cst.BaseExpression | None] | None:
     if not isinstance(func, cst.Attribute) or func.attr.value not in _ENV_GETTERS:
         return None
     owner = func.value
-    owner_name = owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", None)
+    owner_name = (
+        owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", None)
+    )
     if func.attr.value == "get" and owner_name != "environ":
         return None
     if func.attr.value == "getenv" and owner_name != "os":
@@ -222,7 +224,11 @@ class Evaluator:
                 return UNKNOWN
             return self._eval(node.body if test else node.orelse, reads, depth + 1)
         if isinstance(node, cst.Tuple | cst.List | cst.Set):
-            items = [self._eval(e.value, reads, depth + 1) for e in node.elements if isinstance(e, cst.Element)]
+            items = [
+                self._eval(e.value, reads, depth + 1)
+                for e in node.elements
+                if isinstance(e, cst.Element)
+            ]
             if any(i is UNKNOWN or i is WORLD for i in items):
                 return UNKNOWN
             return tuple(items)
