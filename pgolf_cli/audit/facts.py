@@ -882,7 +882,9 @@ class Facts:
         self._value_lines[id(value)] = self.line_of(small)
         # Only globals and attributes are looked up by name from other scopes; locals are
         # followed by the walker, so there is no need to scan their values here.
-        reads_val = (top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)) and _mentions_val(value)
+        reads_val = (
+            top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)
+        ) and _mentions_val(value)
         for target in targets:
             if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value

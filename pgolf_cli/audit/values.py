@@ -262,6 +262,8 @@ class Evaluator:
         found = env_key(node)
         if found is not None:
             key, default = found
+            if is_world_name(key):
+                return WORLD  # WORLD_SIZE: the official run sets it to 8
             if default is None:
                 value: Any = None
                 shown = "unset"
