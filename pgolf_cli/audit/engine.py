@@ -185,12 +185,38 @@ class _FileAudit:
         except RecursionError:
             self.add(_rule("PG901"), 1, "cannot parse: the code nests too deeply for the parser")
             return self.result()
-        facts = Facts(module, statement_lines(module, source.text), source.text)
+        try:
+            self._check(module)
+        except RecursionError:
+            self.findings = [f for f in self.findings if f.rule_id in ("PG902", "PG903")]
+            self.add(
+                _rule("PG901"),
+                1,
+                "cannot analyse: the code nests deeper than Python's recursion limit allows "
+                "(a huge expression or block); nothing in it was checked",
+            )
+            return self.result()
+        self._suppression_findings()
+        return self.result()
+
+    def _check(self, module: cst.Module) -> None:
+        source = self.source
+        try:
+            facts = Facts(module, statement_lines(module, source.text), source.text)
+        except RecursionError:
+            raise
+        except Exception as error:
+            raise RuleCrash(
+                f"{source.path}: internal error in the facts pre-pass ({type(error).__name__}: {error}). "
+                "This is a bug in pgolf; please report it with the file"
+            ) from error
         for rule in all_rules():
             if not _wanted(rule.id, self.options) or rule.id.startswith("PG9"):
                 continue
             try:
                 hits: list[Hit] = list(rule().check(facts))
+            except RecursionError:
+                raise
             except Exception as error:  # a rule bug must surface as a tool error, never as "clean"
                 raise RuleCrash(
                     f"{source.path}: internal error in rule {rule.id} ({type(error).__name__}: {error}). "
@@ -206,8 +232,6 @@ class _FileAudit:
                         evidence=hit.evidence,
                         confidence=hit.confidence,
                     )
-        self._suppression_findings()
-        return self.result()
 
     def _suppression_findings(self) -> None:
         for directive in self.directives:

@@ -218,3 +218,12 @@ def test_positions_pairing_matches_libcst_provider() -> None:
 def test_fail_closed_rules_cannot_be_ignored() -> None:
     assert engine.FAIL_CLOSED == ("PG901", "PG903")
     assert _audit("(\n", AuditOptions(ignore=("PG9",))) == [("PG901", 1, "error")]
+
+
+def test_code_too_deep_to_analyse_fails_closed() -> None:
+    code = (
+        "def main():\n    y = "
+        + "+".join(["val_tokens[i]"] * 3000)
+        + "\n    y.backward()\n\nmain()\n"
+    )
+    assert _audit(code) == [("PG901", 1, "error")]
