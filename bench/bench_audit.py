@@ -85,7 +85,13 @@ def _machine() -> dict[str, str]:
         "libcst": importlib.metadata.version("libcst"),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "load_avg_1m_at_start": f"{_load():.2f}",
     }
+
+
+def _load() -> float:
+    # Other work on the machine inflates every number; the load average says how much there was.
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def bench_files(paths: Sequence[Path], repeat: int) -> list[FileTiming]:
@@ -270,6 +276,10 @@ def render(
             out.append("")
             out.append(f"jobs=2 speed-up over jobs=1: {speedup:.2f}x")
         out.append("")
+    out.append(
+        f"Load average (1 min): {machine['load_avg_1m_at_start']} at start, {_load():.2f} at end"
+    )
+    out.append("")
     if summary is not None:
         n_files, n_errors, per_rule = summary
         rules = ", ".join(f"{k}: {v}" for k, v in per_rule.items()) or "none"
@@ -331,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         if ns.json is not None:
             payload = {
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "load_avg_1m_at_end": round(_load(), 2),
                 "machine": machine,
                 "params": {
                     "size_kb": ns.size_kb,

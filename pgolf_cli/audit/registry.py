@@ -32,8 +32,3 @@ def matches(rule_id: str, patterns: tuple[str, ...]) -> bool:
     """Whether ``rule_id`` is selected by ids or prefixes like ``PG1``."""
     return any(rule_id.startswith(p.strip().upper()) for p in patterns)
 
-
-def unknown_patterns(patterns: tuple[str, ...]) -> list[str]:
-    """Patterns that select no rule at all (a typo the user should hear about)."""
-    ids = [rule.id for rule in all_rules()]
-    return [p for p in patterns if not any(i.startswith(p.strip().upper()) for i in ids)]

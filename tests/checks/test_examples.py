@@ -14,7 +14,9 @@ def _cases(kind: str) -> list[object]:
     cases = []
     for rule in all_rules():
         for i, example in enumerate(getattr(rule, kind)):
-            cases.append(pytest.param(rule, example, id=f"{rule.id}-{kind.lower()}-{i}-{example.title[:40]}"))
+            cases.append(
+                pytest.param(rule, example, id=f"{rule.id}-{kind.lower()}-{i}-{example.title[:40]}")
+            )
     return cases
 
 

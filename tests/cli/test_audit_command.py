@@ -185,7 +185,7 @@ def test_select_keeps_only_the_selected(
     invoke: Invoke, workdir: Path, illegal_example: Path
 ) -> None:
     result = invoke(
-        "audit", illegal_example, "--select", "PG2,PG3", "--select", "pg4", "-f", "json"
+        "audit", illegal_example, "--select", "PG2,PG90", "--select", "pg102", "-f", "json"
     )
     assert result.exit_code == 0
     assert not {i for i in rule_ids(result.stdout) if i.startswith("PG1")}
@@ -251,3 +251,24 @@ def test_internal_error_exits_2(
     assert result.exit_code == 2
     assert "internal error" in result.stderr
     assert "a bug in the engine" in result.stderr
+
+
+def test_suppressed_finding_passes_and_can_be_shown(
+    invoke: Invoke, workdir: Path, illegal_example: Path
+) -> None:
+    source = illegal_example.read_text(encoding="utf-8")
+    flagged = "            loss.backward()\n            optimizer.step()\n"
+    assert source.count(flagged) == 1  # the update inside ttt_adapt(), where PG101 points
+    reason = "val_tokens here is a held-out slice of the training shards"
+    comment = f"            # pgolf: ignore[PG101] {reason}\n"
+    path = workdir / "suppressed.py"
+    path.write_text(source.replace(flagged, comment + flagged), encoding="utf-8")
+
+    result = invoke("audit", path, "-j", "1")
+    assert result.exit_code == 0, result.output
+    assert "1 suppressed" in result.stdout
+    assert reason not in result.stdout
+    shown = invoke("audit", path, "--show-suppressed", "-j", "1")
+    assert shown.exit_code == 0
+    assert "PG101" in shown.stdout
+    assert f"suppressed: {reason}" in shown.stdout

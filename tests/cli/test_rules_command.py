@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from pgolf_cli.audit.registry import all_rules, get_rule
 from typer.testing import Result
+
+from pgolf_cli.audit.registry import all_rules, get_rule
 
 Invoke = Callable[..., Result]
 
