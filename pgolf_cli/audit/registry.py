@@ -31,4 +31,3 @@ def get_rule(rule_id: str) -> type[Rule] | None:
 def matches(rule_id: str, patterns: tuple[str, ...]) -> bool:
     """Whether ``rule_id`` is selected by ids or prefixes like ``PG1``."""
     return any(rule_id.startswith(p.strip().upper()) for p in patterns)
-
