@@ -63,8 +63,9 @@ class ValFinetuneBeforeScoring(Rule):
 
     ## Known problems
     A score recorded anywhere in the same loop before the update is taken as "scored first", so a
-    diagnostic no-grad evaluation inside a fine-tuning loop can hide a violation. A helper that
-    scores its whole input and then trains on it is judged legal at the call site.
+    diagnostic no-grad evaluation inside a fine-tuning loop can hide a violation. In a helper that
+    receives the data as a parameter, an earlier score of it makes an update score-first only when
+    the update does not walk over that data in a loop (a per-chunk helper, not a fine-tuning pass).
 
     ## Ruling
     Challenge README FAQ (test-time training only on validation tokens already evaluated);

@@ -1195,4 +1195,43 @@ if __name__ == "__main__":
         code=_pack(_PACKED_PREQUANT_TTT, "lzma-b85"),
         line=18,
     ),
+    Example(
+        title="a helper that first scores all of its input (a logged diagnostic), then fine-tunes on it in batches",
+        code="""import torch
+
+
+@torch.no_grad()
+def eval_loss(model, toks):
+    model.eval()
+    loss_sum = 0.0
+    for i in range(0, toks.numel() - 1, 4096):
+        chunk = toks[i : i + 4097].cuda()
+        loss_sum += model(chunk[:-1][None], chunk[1:][None]).item()
+    return loss_sum
+
+
+def adapt_after_check(model, toks, lr=3e-4):
+    print("before adapt", eval_loss(model, toks))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for i in range(0, toks.numel() - 1, 4096):
+        chunk = toks[i : i + 4097].cuda()
+        loss = model(chunk[:-1][None], chunk[1:][None])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def main():
+    model = train_model()
+    tokens = load_validation_tokens("data/fineweb_val_*.bin", 4096)
+    adapt_after_check(model, tokens)
+    print("final", eval_loss(model, tokens))
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=22,
+    ),
 )

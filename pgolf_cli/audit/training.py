@@ -186,9 +186,19 @@ class TrainingAnalysis:
             for score in scores:
                 if score.where.loops[:depth] == prefix:
                     return score
-        if whole_body and scores:
+        if whole_body and scores and not self._walks_its_data(fn, event):
             return scores[-1]
         return None
+
+    def _walks_its_data(self, fn: Function, event: TrainEvent) -> bool:
+        """Whether the update sits in a loop that walks over the data it trains on.
+
+        A per-chunk helper (score the chunk, then a few epochs on it) loops over epochs; a
+        fine-tuning helper walks over its input in batches. An earlier score of the whole input
+        makes only the first kind score-first.
+        """
+        params = {lbl for lbl in event.labels if fn.param_index(lbl) is not None}
+        return any(params & fn.loops[loop_id].iter_labels for loop_id in event.where.loops)
 
     def verdicts(self) -> list[Verdict]:
         out: list[Verdict] = []
