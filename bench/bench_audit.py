@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                 if summary is None
                 else {"files": summary[0], "errors": summary[1], "findings_by_rule": summary[2]},
             }
+            ns.json.parent.mkdir(parents=True, exist_ok=True)
             ns.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
 
