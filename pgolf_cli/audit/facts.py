@@ -32,7 +32,7 @@ import libcst as cst
 
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
 from pgolf_cli.audit.positions import LineMap
-from pgolf_cli.audit.values import WORLD, EnvRead, Evaluator, env_key, truth
+from pgolf_cli.audit.values import WORLD, Evaluator, truth
 
 VAL = "VAL"
 TGT = "TGT"
@@ -736,7 +736,6 @@ class Facts:
         self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
-        self.has_entry_point = False
         self._collect_scopes()
         self.evaluator = Evaluator(
             self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0)
@@ -756,10 +755,6 @@ class Facts:
     def line_of(self, node: cst.CSTNode) -> int:
         span = self._lines.get(id(node))
         return span[0] if span else 0
-
-    def end_line_of(self, node: cst.CSTNode) -> int:
-        span = self._lines.get(id(node))
-        return span[1] if span else 0
 
     def code_line(self, line: int) -> str:
         return self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
@@ -848,8 +843,6 @@ class Facts:
                         small, in_class=class_name is not None, top_level=prefix is None
                     )
             elif isinstance(node, cst.If):
-                if prefix is None and _is_main_guard(node.test):
-                    self.has_entry_point = True
                 stack.extend((s, prefix, class_name) for s in reversed(_suite(node.body)))
                 if isinstance(node.orelse, cst.If):
                     stack.append((node.orelse, prefix, class_name))
@@ -1029,10 +1022,6 @@ def _suites_of(node: cst.CSTNode) -> list[cst.BaseSuite]:
     return out
 
 
-def _is_main_guard(test: cst.BaseExpression) -> bool:
-    return "__name__" in code_of(test) and "__main__" in code_of(test)
-
-
 def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     stack: list[cst.CSTNode] = [node]
     while stack:
@@ -1065,16 +1054,6 @@ def _mentions_val(node: cst.CSTNode) -> bool:
     return False
 
 
-def env_switch_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
-    """Every ``os.environ.get`` / ``os.getenv`` call in ``node`` (used by reporters of switches)."""
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Call) and env_key(current) is not None:
-            yield current
-        stack.extend(_children(current))
-
-
 __all__ = [
     "NG",
     "TGT",
@@ -1083,7 +1062,6 @@ __all__ = [
     "Backward",
     "CallSite",
     "Context",
-    "EnvRead",
     "Facts",
     "Function",
     "Gate",
