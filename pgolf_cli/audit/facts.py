@@ -731,6 +731,8 @@ class Facts:
         self.methods_by_name: dict[str, list[str]] = {}
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
+        self.analyses: dict[str, object] = {}
+        """Derived analyses shared by several rules (built once per file by their modules)."""
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self._value_lines: dict[int, int] = {}

@@ -264,8 +264,7 @@ class TrainingAnalysis:
 
 def analysis(facts: Facts) -> TrainingAnalysis:
     """One analysis per file, shared by the rules that need it."""
-    cached = facts.__dict__.get("_training")
-    if cached is None:
-        cached = TrainingAnalysis(facts)
-        facts.__dict__["_training"] = cached
+    cached = facts.analyses.get("training")
+    if not isinstance(cached, TrainingAnalysis):
+        cached = facts.analyses["training"] = TrainingAnalysis(facts)
     return cached
