@@ -1,4 +1,5 @@
-"""Project configuration: ``[tool.pgolf.audit]`` in pyproject.toml or ``[audit]`` in pgolf.toml.
+"""Project configuration: ``[tool.pgolf.<command>]`` in pyproject.toml or ``[<command>]`` in
+pgolf.toml, for the ``audit`` and ``train`` commands.
 
 The search starts in a directory (the cwd for the CLI) and walks up to the filesystem root; the
 first directory with a pgolf.toml, or with a pyproject.toml that has a ``[tool.pgolf]`` table,
@@ -9,6 +10,7 @@ every value read here.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ PGOLF_TOML = "pgolf.toml"
 PYPROJECT_TOML = "pyproject.toml"
 
 AUDIT_KEYS = ("select", "ignore", "fail-on", "min-confidence", "format")
+TRAIN_KEYS = ("script", "preset", "seeds", "data", "out", "nproc-per-node", "env")
 
 
 class ConfigError(Exception):
@@ -68,24 +71,75 @@ def load_audit_config(start: Path) -> AuditConfig:
     Raises :class:`ConfigError` for a file that is not valid TOML or a key or value pgolf does
     not know.
     """
+    found = _find_table(start, "audit")
+    if found is None:
+        return AuditConfig()
+    path, section_name, table = found
+    return _parse_audit_table(path, section_name, table)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """The train settings a configuration file gave; ``None`` means "not set there".
+
+    Paths are resolved against the directory of the file they were written in.
+    """
+
+    source: Path | None = None
+    script: Path | None = None
+    preset: str | None = None
+    seeds: tuple[int, ...] | None = None
+    data: Path | None = None
+    out: Path | None = None
+    nproc_per_node: int | None = None
+    env: Mapping[str, str] | None = None
+
+
+def load_train_config(start: Path) -> TrainConfig:
+    """Read the train settings that apply to ``start`` (see :func:`load_audit_config`)."""
+    found = _find_table(start, "train")
+    if found is None:
+        return TrainConfig()
+    path, section, table = found
+    for key in table:
+        if key not in TRAIN_KEYS:
+            raise ConfigError(
+                f"{path}: unknown key {key!r} in {section}; allowed keys: {', '.join(TRAIN_KEYS)}"
+            )
+    base = path.parent
+    return TrainConfig(
+        source=path,
+        script=_path(path, section, "script", table.get("script"), base),
+        preset=_preset(path, section, table.get("preset")),
+        seeds=_seeds(path, section, table.get("seeds")),
+        data=_path(path, section, "data", table.get("data"), base),
+        out=_path(path, section, "out", table.get("out"), base),
+        nproc_per_node=_positive(path, section, "nproc-per-node", table.get("nproc-per-node")),
+        env=_env(path, section, table.get("env")),
+    )
+
+
+def _find_table(start: Path, command: str) -> tuple[Path, str, Mapping[str, Any]] | None:
+    """The file that applies to ``start``, how the command's table is written there, and the
+    table (empty when the file has none)."""
     path = find_config(start.resolve())
     if path is None:
-        return AuditConfig()
+        return None
     data = _read_toml(path)
     if path.name == PGOLF_TOML:
-        section_name = "[audit]"
-        table = data.get("audit", {})
+        section_name = f"[{command}]"
+        table = data.get(command, {})
     else:
-        section_name = "[tool.pgolf.audit]"
+        section_name = f"[tool.pgolf.{command}]"
         table = data["tool"]["pgolf"]
         if not isinstance(table, Mapping):
             raise ConfigError(
                 f"{path}: [tool.pgolf] must be a table, with the settings under {section_name}"
             )
-        table = table.get("audit", {})
+        table = table.get(command, {})
     if not isinstance(table, Mapping):
         raise ConfigError(f"{path}: {section_name} must be a table of settings")
-    return _parse_audit_table(path, section_name, table)
+    return path, section_name, table
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -158,3 +212,76 @@ def _format(path: Path, section: str, value: object) -> str | None:
             f"{path}: {section} format = {value!r} is not allowed; use one of: {', '.join(FORMATS)}"
         )
     return value
+
+
+def _path(path: Path, section: str, key: str, value: object, base: Path) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(
+            f'{path}: {section} {key} must be a path written as a string, e.g. {key} = "data"; '
+            f"got {value!r}"
+        )
+    return base / Path(value).expanduser()
+
+
+def _preset(path: Path, section: str, value: object) -> str | None:
+    from pgolf_cli.runner.presets import PRESETS
+
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in PRESETS:
+        raise ConfigError(
+            f"{path}: {section} preset = {value!r} is not a preset; use one of: "
+            f"{', '.join(PRESETS)}"
+        )
+    return value
+
+
+def _seeds(path: Path, section: str, value: object) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(item, int) and not isinstance(item, bool) for item in value)
+        or any(item < 0 for item in value)
+    ):
+        raise ConfigError(
+            f"{path}: {section} seeds must be a non-empty list of non-negative integers, "
+            f"e.g. seeds = [42, 1337, 7]; got {value!r}"
+        )
+    return tuple(value)
+
+
+def _positive(path: Path, section: str, key: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{path}: {section} {key} must be a positive integer; got {value!r}")
+    return value
+
+
+def _env(path: Path, section: str, value: object) -> Mapping[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{path}: {section} env must be a table of variables, e.g. "
+            f"env = {{ ITERATIONS = 500 }}; got {value!r}"
+        )
+    env: dict[str, str] = {}
+    for key, item in value.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ConfigError(f"{path}: {section} env key {key!r} is not a variable name")
+        if isinstance(item, bool):
+            env[key] = "1" if item else "0"
+        elif isinstance(item, str | int | float):
+            env[key] = str(item)
+        else:
+            raise ConfigError(
+                f"{path}: {section} env.{key} must be a string or a number; got {item!r}"
+            )
+    return env

@@ -12,7 +12,10 @@ import typer
 
 from pgolf_cli import __version__
 from pgolf_cli.cli.audit import audit
+from pgolf_cli.cli.data import data_app
+from pgolf_cli.cli.init import init
 from pgolf_cli.cli.rules import rules
+from pgolf_cli.cli.train import train
 
 app = typer.Typer(
     name="pgolf",
@@ -51,5 +54,8 @@ def main(
 
 app.command("audit", no_args_is_help=True)(audit)
 app.command("rules")(rules)
+app.add_typer(data_app, name="data")
+app.command("train")(train)
+app.command("init", no_args_is_help=True)(init)
 
 __all__ = ["app"]

@@ -26,7 +26,6 @@ from pgolf_cli.cli._common import (
     error,
     fail,
     parse_selectors,
-    write_atomically,
 )
 from pgolf_cli.config import AuditConfig, ConfigError, load_audit_config
 from pgolf_cli.console import (
@@ -37,6 +36,7 @@ from pgolf_cli.console import (
     stderr_console,
     write_result,
 )
+from pgolf_cli.files import write_atomically
 
 if TYPE_CHECKING:
     from pgolf_cli.audit.engine import AuditOptions

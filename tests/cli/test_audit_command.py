@@ -122,7 +122,7 @@ def test_failed_write_keeps_the_old_file(
     def broken_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pgolf_cli.cli._common.os.replace", broken_replace)
+    monkeypatch.setattr("pgolf_cli.files.os.replace", broken_replace)
     result = invoke("audit", clean_script, "-f", "json", "-o", target, "--jobs", "1")
     assert result.exit_code == 2
     assert "cannot write the report to" in result.stderr

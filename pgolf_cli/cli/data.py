@@ -1,0 +1,394 @@
+"""``pgolf data``: build a dataset, download the official one, prove the byte accounting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from pgolf_cli.audit.policy import EXIT_FINDINGS
+from pgolf_cli.cli._common import crash_exits_2, fail
+from pgolf_cli.console import is_terminal, stderr_console, stdout_console, write_result
+from pgolf_cli.errors import PgolfInputError
+
+if TYPE_CHECKING:
+    from pgolf_cli.data.build import BuildResult
+    from pgolf_cli.data.check_bytes import ByteCheck
+
+# The defaults repeat pgolf_cli.data's constants so that `pgolf --help` need not import numpy
+# and sentencepiece; a test keeps them in step.
+DEFAULT_VOCAB_SIZE = 1024
+DEFAULT_VAL_DOCS = 1000
+DEFAULT_SHARD_TOKENS = 10**8
+DEFAULT_REPO = "willdepueoai/parameter-golf"
+#: Mismatched documents the text output of check-bytes lists (json lists them all).
+SHOWN_MISMATCHES = 10
+
+data_app = typer.Typer(
+    name="data",
+    help="Datasets in the challenge's format: build one, download the official one, check "
+    "the byte accounting of a tokenizer.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "--data",
+        "-o",
+        envvar="PGOLF_DATA",
+        help="The data folder (datasets/ and tokenizers/ go inside). [dim]\\[env: PGOLF_DATA][/]",
+        metavar="DIR",
+        file_okay=False,
+        show_envvar=False,
+    ),
+]
+
+
+class CheckFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class _StageProgress:
+    """Shows each stage of a build as a progress task on stderr (only on a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=stderr_console(),
+            transient=True,
+            disable=not enabled,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+
+@data_app.command("build")
+@crash_exits_2
+def build(
+    text: Annotated[
+        Path | None,
+        typer.Option(
+            "--text",
+            help='A UTF-8 text file: [bold]*.jsonl[/] with one {"text": ...} per line, or '
+            "documents separated by blank lines. [dim]\\[default: the built-in corpus][/]",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    vocab_size: Annotated[
+        int, typer.Option("--vocab-size", metavar="N", help="Tokenizer vocabulary size.")
+    ] = DEFAULT_VOCAB_SIZE,
+    data_dir: DataDir = Path("data"),
+    val_docs: Annotated[
+        int,
+        typer.Option(
+            "--val-docs", metavar="N", help="The first N documents are the validation split."
+        ),
+    ] = DEFAULT_VAL_DOCS,
+    shard_tokens: Annotated[
+        int,
+        typer.Option(
+            "--shard-tokens",
+            min=1,
+            metavar="N",
+            help="Tokens per shard (the published dataset uses 10^8).",
+        ),
+    ] = DEFAULT_SHARD_TOKENS,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing, different dataset.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors still print.")
+    ] = False,
+) -> None:
+    """Train a tokenizer and write train/val shards in the official format.
+
+    Writes [bold]DIR/datasets/builtin_sp<N>/[/] (shards and manifest.json) and [bold]DIR/tokenizers/builtin_sp<N>.model[/]. Running it again with the same input changes nothing.
+
+    Exit codes: [bold]0[/] built or already up to date; [bold]2[/] bad input, or a different dataset is in the way (use [bold]--force[/]).
+    """
+    # Imported here so that `pgolf --help` does not load numpy and sentencepiece.
+    from pgolf_cli.data.build import STAGE_CORPUS, build_dataset
+    from pgolf_cli.data.corpus import builtin_corpus, read_text_documents
+
+    progress = _StageProgress(enabled=not quiet and is_terminal(sys.stderr))
+    try:
+        with progress.progress:
+            if text is None:
+                progress(STAGE_CORPUS, 0, None)
+                corpus = builtin_corpus()
+                progress(STAGE_CORPUS, 1, 1)
+            else:
+                corpus = read_text_documents(text)
+            result = build_dataset(
+                corpus,
+                data_dir,
+                vocab_size=vocab_size,
+                val_docs=val_docs,
+                force=force,
+                max_shard_tokens=shard_tokens,
+                progress=progress,
+            )
+    except PgolfInputError as problem:
+        fail(str(problem))
+    if not quiet:
+        stderr_console().print(_build_summary(result))
+
+
+def _build_summary(result: BuildResult) -> Table:
+    source = result.manifest["source"]
+    origin = (
+        f"built-in corpus (Python {source.get('python')})"
+        if source.get("kind") == "builtin"
+        else str(source.get("path"))
+    )
+    verb = "built" if result.built else "already up to date, nothing written:"
+    table = Table(
+        title=f"{verb} {escape(result.name)} from {escape(origin)}",
+        title_justify="left",
+        caption=f"dataset: {escape(str(result.dataset_dir))}\n"
+        f"tokenizer: {escape(str(result.tokenizer_path))}",
+        caption_justify="left",
+    )
+    for column in ("split", "documents", "tokens", "shards", "UTF-8 bytes", "LUT bytes"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for split, summary in result.splits.items():
+        table.add_row(
+            split,
+            f"{summary.documents:,}",
+            f"{summary.tokens:,}",
+            f"{len(summary.shards)}",
+            f"{summary.utf8_bytes:,}",
+            f"{summary.lut_bytes:,}",
+        )
+    return table
+
+
+@data_app.command("fineweb")
+@crash_exits_2
+def fineweb(
+    train_shards: Annotated[
+        int,
+        typer.Option(
+            "--train-shards",
+            min=0,
+            metavar="N",
+            help="How many train shards to download (10^8 tokens each); val is always complete.",
+            show_default=False,
+        ),
+    ],
+    variant: Annotated[
+        str,
+        typer.Option("--variant", help="The tokenizer variant, as the repo's manifest names it."),
+    ] = "sp1024",
+    data_dir: DataDir = Path("data"),
+    repo: Annotated[
+        str, typer.Option("--repo", help="The Hugging Face dataset repository.", metavar="ID")
+    ] = DEFAULT_REPO,
+    revision: Annotated[
+        str | None,
+        typer.Option(
+            "--revision",
+            help="A branch, tag or commit of the repository. [dim]\\[default: main][/]",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No per-file lines and no summary.")
+    ] = False,
+) -> None:
+    """Download the published challenge dataset and tokenizer from the Hugging Face hub.
+
+    Files land in [bold]DIR/datasets/fineweb10B_<variant>/[/] and [bold]DIR/tokenizers/[/]. Files already there that check out are kept, so an interrupted download resumes.
+    """
+    from pgolf_cli.data.fineweb import download_fineweb
+
+    console = stderr_console()
+
+    def report(repo_path: str, done: int, total: int, kept: bool) -> None:
+        if not quiet:
+            action = "kept" if kept else "downloaded"
+            console.print(f"[dim]{done}/{total}[/] {action} {escape(repo_path)}", soft_wrap=True)
+
+    try:
+        result = download_fineweb(
+            data_dir, variant, train_shards, repo_id=repo, revision=revision, progress=report
+        )
+    except PgolfInputError as problem:
+        fail(str(problem))
+    if quiet:
+        return
+    table = Table(
+        title=f"{escape(result.dataset_dir.name)} from {escape(repo)}", title_justify="left"
+    )
+    for column in ("split", "shards", "tokens"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for split, info in result.manifest["splits"].items():
+        table.add_row(split, str(len(info["shards"])), f"{info['tokens']:,}")
+    console.print(table)
+    console.print(f"dataset: {escape(str(result.dataset_dir))}", soft_wrap=True)
+    for path in result.tokenizer_paths:
+        console.print(f"tokenizer: {escape(str(path))}", soft_wrap=True)
+    console.print(
+        f"{len(result.downloaded)} downloaded, {len(result.kept)} already present", soft_wrap=True
+    )
+
+
+@data_app.command("check-bytes")
+@crash_exits_2
+def check_bytes(
+    tokenizer: Annotated[
+        Path,
+        typer.Argument(
+            help="A sentencepiece .model file.", metavar="TOKENIZER", show_default=False
+        ),
+    ],
+    text: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Documents to check, as for [bold]data build --text[/]. "
+            "[dim]\\[default: the built-in corpus][/]",
+            metavar="TEXT",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        CheckFormat,
+        typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
+    ] = CheckFormat.TEXT,
+) -> None:
+    """Prove that a tokenizer's byte LUTs count the true UTF-8 bytes of the text.
+
+    val_bpb divides by the bytes the LUTs count; this compares them with the text's UTF-8 byte count per document and in total, and shows the pieces where they disagree.
+
+    Exit codes: [bold]0[/] every document agrees; [bold]1[/] some document differs; [bold]2[/] bad input.
+    """
+    from pgolf_cli.data.check_bytes import check_bytes as run_check
+    from pgolf_cli.data.corpus import builtin_corpus, read_text_documents
+    from pgolf_cli.data.tokenizer import build_luts, load_tokenizer
+
+    try:
+        processor = load_tokenizer(tokenizer)
+        corpus = builtin_corpus() if text is None else read_text_documents(text)
+    except PgolfInputError as problem:
+        fail(str(problem))
+    result = run_check(processor, build_luts(processor), corpus.documents)
+    source = "built-in corpus" if text is None else str(text)
+    if output_format is CheckFormat.JSON:
+        write_result(json.dumps(_check_json(result, tokenizer, source), indent=2))
+    else:
+        _print_check(result, tokenizer, source)
+    raise typer.Exit(0 if result.ok else EXIT_FINDINGS)
+
+
+def _check_json(result: ByteCheck, tokenizer: Path, source: str) -> dict[str, Any]:
+    return {
+        "tokenizer": str(tokenizer),
+        "text": source,
+        "ok": result.ok,
+        "documents": result.documents,
+        "tokens": result.tokens,
+        "utf8_bytes": result.utf8_bytes,
+        "lut_bytes": result.lut_bytes,
+        "difference": result.difference,
+        "mismatched_documents": len(result.mismatches),
+        "mismatches": [
+            {
+                "document": doc.index,
+                "tokens": doc.tokens,
+                "utf8_bytes": doc.utf8_bytes,
+                "lut_bytes": doc.lut_bytes,
+                "difference": doc.difference,
+                "pieces": [
+                    {
+                        "token_index": piece.token_index,
+                        "pieces": list(piece.pieces),
+                        "text": piece.text,
+                        "context": piece.context,
+                        "utf8_bytes": piece.utf8_bytes,
+                        "lut_bytes": piece.lut_bytes,
+                    }
+                    for piece in doc.pieces
+                ],
+            }
+            for doc in result.mismatches
+        ],
+    }
+
+
+def _print_check(result: ByteCheck, tokenizer: Path, source: str) -> None:
+    console = stdout_console()
+    summary = Table(
+        title=f"byte accounting of {escape(str(tokenizer))} on {escape(source)}",
+        title_justify="left",
+    )
+    for column in ("documents", "tokens", "UTF-8 bytes", "LUT bytes", "difference", "mismatched"):
+        summary.add_column(column, justify="right")
+    summary.add_row(
+        f"{result.documents:,}",
+        f"{result.tokens:,}",
+        f"{result.utf8_bytes:,}",
+        f"{result.lut_bytes:,}",
+        f"{result.difference:+,}",
+        f"{len(result.mismatches):,}",
+    )
+    console.print(summary)
+    if result.ok:
+        console.print(
+            "[green]ok[/]: the LUT byte count equals the UTF-8 byte count of every document"
+        )
+        return
+    shown = result.mismatches[:SHOWN_MISMATCHES]
+    details = Table(
+        title=f"first {len(shown)} of {len(result.mismatches)} mismatched documents",
+        title_justify="left",
+    )
+    for column in ("document", "UTF-8", "LUT", "diff"):
+        details.add_column(column, justify="right")
+    details.add_column("pieces that disagree, their text: UTF-8 → LUT bytes")
+    for doc in shown:
+        pieces = "\n".join(
+            f"{escape(' '.join(piece.pieces))}  {escape(repr(piece.text))}: "
+            f"{piece.utf8_bytes} → {piece.lut_bytes}  [dim]in {escape(repr(piece.context))}[/]"
+            for piece in doc.pieces[:5]
+        )
+        if len(doc.pieces) > 5:
+            pieces += f"\n… {len(doc.pieces) - 5} more"
+        details.add_row(
+            str(doc.index), str(doc.utf8_bytes), str(doc.lut_bytes), f"{doc.difference:+}", pieces
+        )
+    console.print(details)
+    console.print(
+        "[red]mismatch[/]: the LUTs do not count the bytes of the text; val_bpb computed with "
+        "this tokenizer would be off by the difference above"
+    )
+
+
+__all__ = ["data_app"]

@@ -1,0 +1,181 @@
+"""run.json: what one seed's run was, what it scored, and what a reviewer would flag.
+
+The file is written when the seed starts (so a crash of pgolf itself still leaves a record) and
+again when it ends, each time atomically. Its fields are documented in docs/pipeline.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from pgolf_cli import __version__
+from pgolf_cli.files import write_atomically
+from pgolf_cli.records.logs import ParsedLog
+from pgolf_cli.runner.dataset import DataSelection
+from pgolf_cli.runner.launch import Topology
+
+SCHEMA_VERSION = 1
+RUN_JSON = "run.json"
+
+#: The challenge's limits: 10 minutes of training, 10 of evaluation, 16 MB (decimal) artifact.
+TIME_LIMIT_MS = 600_000
+ARTIFACT_LIMIT_BYTES = 16_000_000
+
+FLAG_TRAIN_TIME = "train_time_over_600s"
+FLAG_EVAL_TIME = "eval_time_over_600s"
+FLAG_ARTIFACT = f"artifact_over_{ARTIFACT_LIMIT_BYTES}_bytes"
+FLAG_NO_SCORE = "no_score"
+FLAG_CODE_CHANGED = "code_sha256_mismatch"
+FLAG_SEED = "seed_mismatch"
+
+StoppedBy = Literal["interrupt", "failure"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeedRun:
+    """What pgolf knows about one seed's run before the script prints anything."""
+
+    name: str
+    seed: int
+    script: Path
+    code_sha256: str
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    preset: str
+    topology: Topology
+    data: DataSelection | None
+    started_at: datetime
+
+
+def flags(log: ParsedLog, *, seed: int, code_sha256: str) -> list[str]:
+    """The facts of ``log`` that break a challenge limit or do not match what pgolf launched.
+
+    Training that stops on the first step after the cap ends a little over 600 s; that is still
+    flagged, because the flag states a fact and the reviewer judges it.
+    """
+    found: list[str] = []
+    if log.train_time_ms is not None and log.train_time_ms > TIME_LIMIT_MS:
+        found.append(FLAG_TRAIN_TIME)
+    if log.eval_time_ms is not None and log.eval_time_ms > TIME_LIMIT_MS:
+        found.append(FLAG_EVAL_TIME)
+    if log.total_bytes is not None and log.total_bytes > ARTIFACT_LIMIT_BYTES:
+        found.append(FLAG_ARTIFACT)
+    if log.score is None:
+        found.append(FLAG_NO_SCORE)
+    if log.header.code_sha256 is not None and log.header.code_sha256 != code_sha256:
+        found.append(FLAG_CODE_CHANGED)
+    if log.seed is not None and log.seed != seed:
+        found.append(FLAG_SEED)
+    return found
+
+
+def results(log: ParsedLog) -> dict[str, Any]:
+    score = log.score
+    return {
+        "val_bpb": score.val_bpb if score else None,
+        "val_loss": score.val_loss if score else None,
+        "score_line": score.text if score else None,
+        "score_label": score.label if score else None,
+        "score_family": score.family if score else None,
+        "bytes_total": log.total_bytes,
+        "bytes_code": log.code_bytes,
+        "bytes_model": log.model_bytes,
+        "model_tag": log.total_tag or log.model_tag,
+        "steps": log.steps,
+        "total_steps": log.total_steps,
+        "stop_reason": log.stop_reason,
+        "train_time_ms": log.train_time_ms,
+        "step_avg_ms": log.step_avg_ms,
+        "eval_time_ms": log.eval_time_ms,
+        "score_eval_time_ms": score.eval_time_ms if score else None,
+        "peak_memory_allocated_mib": log.peak_memory_allocated_mib,
+    }
+
+
+def run_json(
+    run: SeedRun,
+    log: ParsedLog,
+    *,
+    finished_at: datetime | None = None,
+    exit_status: int | None = None,
+    stopped_by: StoppedBy | None = None,
+    artifact: Path | None = None,
+) -> dict[str, Any]:
+    """The run.json object; ``finished_at`` None means the run is still going."""
+    header = log.header
+    cuda = header.cuda if header.cuda not in (None, "none") else None
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": run.name,
+        "seed": run.seed,
+        "script": str(run.script),
+        "code_sha256": run.code_sha256,
+        "command": run.command,
+        "cwd": str(run.cwd),
+        "env": run.env,
+        "preset": run.preset,
+        "versions": {
+            "pgolf": __version__,
+            "python": header.python or platform.python_version(),
+            "torch": header.torch or _installed_version("torch"),
+            "cuda": cuda,
+            "template": header.template_version,
+        },
+        "hardware": {
+            "cpu_count": os.cpu_count(),
+            "machine": platform.machine(),
+            "device": header.device,
+            "gpus": run.topology.world_size if cuda else 0,
+            "world_size": header.world_size or run.topology.world_size,
+            "nnodes": run.topology.nnodes,
+            "nproc_per_node": run.topology.nproc_per_node,
+        },
+        "data": {
+            "dataset": run.data.name if run.data else None,
+            "dataset_dir": run.env.get("DATA_PATH"),
+            "tokenizer": run.env.get("TOKENIZER_PATH"),
+            "fingerprint": log.data or None,
+            "manifest": run.data.manifest if run.data else None,
+        },
+        "started_at": _timestamp(run.started_at),
+        "finished_at": _timestamp(finished_at) if finished_at else None,
+        "exit_status": exit_status,
+        "stopped_by": stopped_by,
+        "log": "train.log",
+        "artifact": (
+            {"path": artifact.name, "bytes": artifact.stat().st_size}
+            if artifact is not None and artifact.is_file()
+            else None
+        ),
+        "results": results(log),
+        "flags": flags(log, seed=run.seed, code_sha256=run.code_sha256) if finished_at else [],
+    }
+
+
+def write_run_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one."""
+    write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _installed_version(package: str) -> str | None:
+    # The distribution's metadata, not an import: pgolf itself never imports torch to record it.
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None

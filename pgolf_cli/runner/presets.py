@@ -1,0 +1,110 @@
+"""Named bundles of training settings: how big a run is and which dataset it reads.
+
+A preset is only environment variables for the training script (the challenge's names, see
+docs/pipeline.md) plus the dataset it expects. ``--env KEY=VALUE`` on the command line goes on
+top, so a preset is a starting point, never a limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    name: str
+    summary: str
+    env: Mapping[str, str]
+    dataset: str
+    """The folder under ``DATA_DIR/datasets`` the preset trains on."""
+
+
+_BUILTIN = re.compile(r"builtin_sp(\d+)")
+_BUILTIN_1024 = "builtin_sp1024"
+_OFFICIAL_1024 = "fineweb10B_sp1024"
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="cpu-tiny",
+            summary="a smoke test: a two-layer model for 20 steps, seconds on one CPU core",
+            env={
+                "ITERATIONS": "20",
+                "MAX_WALLCLOCK_SECONDS": "60",
+                "TRAIN_SEQ_LEN": "128",
+                "TRAIN_BATCH_TOKENS": "2048",
+                "VAL_BATCH_SIZE": "8192",
+                "VAL_LOSS_EVERY": "0",
+                "TRAIN_LOG_EVERY": "5",
+                "WARMUP_STEPS": "0",
+                "WARMDOWN_ITERS": "5",
+                "NUM_LAYERS": "2",
+                "MODEL_DIM": "64",
+                "NUM_HEADS": "2",
+                "NUM_KV_HEADS": "1",
+                "MLP_MULT": "2",
+                "MAX_VAL_TOKENS": "8192",
+                "EVAL_STRIDE": "64",
+                "EVAL_SEQ_LEN": "128",
+            },
+            dataset=_BUILTIN_1024,
+        ),
+        Preset(
+            name="cpu",
+            summary="the no-GPU default: a small model on the built-in corpus, a few minutes "
+            "on two cores",
+            env={
+                "ITERATIONS": "200",
+                "MAX_WALLCLOCK_SECONDS": "150",
+                "TRAIN_SEQ_LEN": "256",
+                "TRAIN_BATCH_TOKENS": "16384",
+                "VAL_BATCH_SIZE": "16384",
+                "VAL_LOSS_EVERY": "50",
+                "TRAIN_LOG_EVERY": "10",
+                "WARMUP_STEPS": "0",
+                "WARMDOWN_ITERS": "50",
+                "NUM_LAYERS": "4",
+                "MODEL_DIM": "128",
+                "NUM_HEADS": "4",
+                "NUM_KV_HEADS": "2",
+                "MLP_MULT": "2",
+                "MAX_VAL_TOKENS": "65536",
+                "EVAL_STRIDE": "64",
+                "EVAL_SEQ_LEN": "256",
+            },
+            dataset=_BUILTIN_1024,
+        ),
+        Preset(
+            name="challenge",
+            summary="the GPU default: the script's own settings and the official data, with "
+            "the challenge's 10-minute training cap",
+            env={"MAX_WALLCLOCK_SECONDS": "600"},
+            dataset=_OFFICIAL_1024,
+        ),
+    )
+}
+
+CPU_DEFAULT = "cpu"
+GPU_DEFAULT = "challenge"
+
+
+def builtin_vocab_size(dataset: str) -> int | None:
+    """The vocabulary size of a built-in dataset name (``builtin_sp<V>``), which pgolf can build
+    itself; None for any other dataset."""
+    match = _BUILTIN.fullmatch(dataset)
+    return int(match[1]) if match else None
+
+
+class UnknownPresetError(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownPresetError(name) from None

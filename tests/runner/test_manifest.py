@@ -1,0 +1,167 @@
+"""run.json: its fields, the flags, and the atomic write."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pgolf_cli.records.logs import parse_log
+from pgolf_cli.runner.dataset import DataSelection
+from pgolf_cli.runner.launch import Topology
+from pgolf_cli.runner.manifest import (
+    FLAG_ARTIFACT,
+    FLAG_CODE_CHANGED,
+    FLAG_EVAL_TIME,
+    FLAG_NO_SCORE,
+    FLAG_SEED,
+    FLAG_TRAIN_TIME,
+    SCHEMA_VERSION,
+    SeedRun,
+    flags,
+    run_json,
+    write_run_json,
+)
+
+SHA = "cd" * 32
+
+
+def log_text(
+    *, train_ms: int = 590_000, eval_s: float = 100.0, total: int = 15_900_000, seed: int = 7
+) -> str:
+    return (
+        f"python: 3.11.7 torch: 2.13.0 cuda: 12.8 device: NVIDIA H100 80GB HBM3 world_size: 8\n"
+        f"code_sha256: {SHA}\n"
+        f"Hyperparameters:\n  seed: {seed}\n"
+        "data: train_shards:2 val_shards:1 train_tokens:10 val_tokens:5 val_bytes:20\n"
+        f"stopping_early: wallclock_cap train_time:{train_ms}ms step:900/1000\n"
+        "Code size: 50000 bytes\n"
+        f"Serialized model int6+lzma-9: {total - 50000} bytes\n"
+        f"Total submission size int6+lzma-9: {total} bytes\n"
+        "final_int6_roundtrip val_loss:2.0000 val_bpb:1.2000 eval_time:2000ms\n"
+        "final_int6_roundtrip_exact val_loss:2.00000001 val_bpb:1.20000001\n"
+        f"total_eval_time:{eval_s:.1f}s\n"
+    )
+
+
+def test_a_clean_run_has_no_flags() -> None:
+    assert flags(parse_log(log_text()), seed=7, code_sha256=SHA) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (log_text(train_ms=600_001), [FLAG_TRAIN_TIME]),
+        (log_text(train_ms=600_000), []),
+        (log_text(eval_s=600.1), [FLAG_EVAL_TIME]),
+        (log_text(total=16_000_001), [FLAG_ARTIFACT]),
+        (log_text(total=16_000_000), []),
+        (log_text(seed=8), [FLAG_SEED]),
+        (log_text().replace("final_int6", "pre_quant"), [FLAG_NO_SCORE]),
+        (log_text(train_ms=700_000, total=17_000_000), [FLAG_TRAIN_TIME, FLAG_ARTIFACT]),
+    ],
+)
+def test_flags(text: str, expected: list[str]) -> None:
+    assert flags(parse_log(text), seed=7, code_sha256=SHA) == expected
+
+
+def test_flag_names_match_the_contract() -> None:
+    assert FLAG_TRAIN_TIME == "train_time_over_600s"
+    assert FLAG_EVAL_TIME == "eval_time_over_600s"
+    assert FLAG_ARTIFACT == "artifact_over_16000000_bytes"
+
+
+def test_a_script_that_changed_under_the_run_is_flagged() -> None:
+    assert flags(parse_log(log_text()), seed=7, code_sha256="0" * 64) == [FLAG_CODE_CHANGED]
+
+
+def _seed_run(tmp_path: Path) -> SeedRun:
+    return SeedRun(
+        name="exp",
+        seed=7,
+        script=tmp_path / "train_gpt.py",
+        code_sha256=SHA,
+        command=["python", "-m", "torch.distributed.run", "--standalone"],
+        env={"SEED": "7", "DATA_PATH": "/d/ds", "TOKENIZER_PATH": "/d/tok.model"},
+        cwd=tmp_path,
+        preset="challenge",
+        topology=Topology(nproc_per_node=8),
+        data=DataSelection(
+            data_dir=Path("/d"),
+            name="fineweb10B_sp1024",
+            dataset_dir=Path("/d/ds"),
+            tokenizer_path=Path("/d/tok.model"),
+            manifest={"vocab_size": 1024},
+        ),
+        started_at=datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC),
+    )
+
+
+def test_run_json_fields(tmp_path: Path) -> None:
+    artifact = tmp_path / "final_model.int6.ptz"
+    artifact.write_bytes(b"x" * 123)
+    data = run_json(
+        _seed_run(tmp_path),
+        parse_log(log_text()),
+        finished_at=datetime(2026, 5, 1, 12, 12, 0, tzinfo=UTC),
+        exit_status=0,
+        artifact=artifact,
+    )
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert (data["name"], data["seed"], data["preset"]) == ("exp", 7, "challenge")
+    assert data["script"] == str(tmp_path / "train_gpt.py")
+    assert data["code_sha256"] == SHA
+    assert data["command"][:3] == ["python", "-m", "torch.distributed.run"]
+    assert data["env"]["SEED"] == "7"
+    assert data["versions"]["python"] == "3.11.7"
+    assert data["versions"]["torch"] == "2.13.0"
+    assert data["versions"]["cuda"] == "12.8"
+    assert data["hardware"]["device"] == "NVIDIA H100 80GB HBM3"
+    assert data["hardware"]["gpus"] == 8
+    assert data["data"]["dataset"] == "fineweb10B_sp1024"
+    assert data["data"]["fingerprint"]["val_bytes"] == 20
+    assert data["data"]["manifest"] == {"vocab_size": 1024}
+    assert data["started_at"] == "2026-05-01T12:00:00+00:00"
+    assert data["finished_at"] == "2026-05-01T12:12:00+00:00"
+    assert (data["exit_status"], data["stopped_by"]) == (0, None)
+    assert data["artifact"] == {"path": "final_model.int6.ptz", "bytes": 123}
+    results = data["results"]
+    assert results["val_bpb"] == 1.20000001
+    assert results["val_loss"] == 2.00000001
+    assert (
+        results["score_line"] == "final_int6_roundtrip_exact val_loss:2.00000001 val_bpb:1.20000001"
+    )
+    assert (results["bytes_total"], results["bytes_code"]) == (15_900_000, 50_000)
+    assert results["bytes_model"] == 15_850_000
+    assert (results["steps"], results["train_time_ms"]) == (900, 590_000)
+    assert results["eval_time_ms"] == 100_000
+    assert data["flags"] == []
+    json.dumps(data)  # everything in it is plain json
+
+
+def test_run_json_while_running_has_no_results(tmp_path: Path) -> None:
+    data = run_json(_seed_run(tmp_path), parse_log(""))
+    assert data["finished_at"] is None
+    assert data["exit_status"] is None
+    assert data["results"]["val_bpb"] is None
+    assert data["flags"] == []
+    assert data["artifact"] is None
+
+
+def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "run.json"
+    write_run_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+
+    def broken_replace(source: str, destination: Path) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_run_json(target, {"a": 2})
+    # The old file is intact and no temporary file is left behind.
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert sorted(os.listdir(tmp_path)) == ["run.json"]
