@@ -15,6 +15,8 @@ from pgolf_cli.cli.audit import audit
 from pgolf_cli.cli.data import data_app
 from pgolf_cli.cli.init import init
 from pgolf_cli.cli.rules import rules
+from pgolf_cli.cli.schema import schema
+from pgolf_cli.cli.stats import StatsCommand, stats
 from pgolf_cli.cli.train import train
 
 app = typer.Typer(
@@ -57,5 +59,7 @@ app.command("rules")(rules)
 app.add_typer(data_app, name="data")
 app.command("train")(train)
 app.command("init", no_args_is_help=True)(init)
+app.command("schema")(schema)
+app.command("stats", cls=StatsCommand, no_args_is_help=True)(stats)
 
 __all__ = ["app"]

@@ -94,7 +94,7 @@ def test_all_final_lines_are_kept_in_order() -> None:
     ]
 
 
-def test_ttt_wins_over_sliding_even_when_worse() -> None:
+def test_the_lowest_evaluation_wins_even_when_a_later_ttt_is_worse() -> None:
     text = TEMPLATE_LOG.replace(
         "total_eval_time:72.6s\n",
         "legal_ttt val_loss:2.1000 val_bpb:1.2500 eval_time:300000ms\n"
@@ -103,7 +103,24 @@ def test_ttt_wins_over_sliding_even_when_worse() -> None:
     )
     score = parse_log(text).score
     assert score is not None
-    assert (score.family, score.label, score.val_bpb) == ("ttt", "legal_ttt_exact", 1.25000001)
+    assert (score.family, score.label, score.val_bpb) == (
+        "sliding",
+        "final_sliding_window_exact",
+        1.20234567,
+    )
+    assert score.eval_time_ms == 71234
+
+
+def test_a_better_ttt_is_the_score() -> None:
+    text = TEMPLATE_LOG.replace(
+        "total_eval_time:72.6s\n",
+        "legal_ttt val_loss:2.0100 val_bpb:1.1900 eval_time:300000ms\n"
+        "legal_ttt_exact val_loss:2.01000001 val_bpb:1.19000001\n"
+        "total_eval_time:372.6s\n",
+    )
+    score = parse_log(text).score
+    assert score is not None
+    assert (score.family, score.label, score.val_bpb) == ("ttt", "legal_ttt_exact", 1.19000001)
     assert score.eval_time_ms == 300000
 
 
