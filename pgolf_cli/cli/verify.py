@@ -1,0 +1,222 @@
+"""``pgolf verify``: check records folders before they become a pull request (or after)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from pgolf_cli.cli._common import crash_exits_2, fail
+from pgolf_cli.console import (
+    DEFAULT_WIDTH,
+    color_enabled,
+    is_terminal,
+    report_width,
+    stderr_console,
+    write_result,
+)
+from pgolf_cli.files import write_atomically
+
+if TYPE_CHECKING:
+    from pgolf_cli.records.verify import FolderReport
+
+EXIT_PASSED = 0
+EXIT_FAILED = 1
+
+_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
+
+
+class VerifyFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+@crash_exits_2
+def verify(
+    folders: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Records folders (each holds submission.json, train logs, train_gpt.py, ...).",
+            metavar="RECORD_DIR...",
+            show_default=False,
+        ),
+    ],
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            "-b",
+            metavar="DIR",
+            help="The record to beat: a records folder whose logs (else json) give per-seed "
+            "scores. Runs the significance check.",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        VerifyFormat,
+        typer.Option("--format", "-f", help="Report format.", case_sensitive=False),
+    ] = VerifyFormat.TEXT,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write the report to this file instead of stdout (replaced atomically).",
+            show_default=False,
+        ),
+    ] = None,
+    no_audit: Annotated[
+        bool,
+        typer.Option("--no-audit", help="Skip the static audit of the folder's scripts."),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress bar and no summary line; errors still print."
+        ),
+    ] = False,
+) -> None:
+    """Check records folders: structure, json against logs, size, time, seeds, significance, audit.
+
+    Each check has a stable id and a status (pass, fail, warn, skip) with the lines that prove
+    it; the report also gives the consistency verdict of submission.json against the logs and
+    how the json's val_bpb was computed (one seed, the seed mean, ...).
+
+    [bold]pgolf verify records/track_10min_16mb/2026-05-01_MyRecord/[/]
+    [bold]pgolf verify NEW_DIR --baseline records/track_10min_16mb/<current best>/ -f json[/]
+
+    Exit codes: [bold]0[/] no check failed; [bold]1[/] a check failed; [bold]2[/] a folder or
+    json that cannot be read.
+    """
+    from pgolf_cli.errors import PgolfInputError
+    from pgolf_cli.records.verify import render_json, render_markdown
+
+    try:
+        reports = _run(folders, baseline, audit=not no_audit, show_progress=not quiet)
+    except PgolfInputError as problem:
+        fail(str(problem))
+
+    if output_format is VerifyFormat.JSON:
+        text = render_json(reports)
+    elif output_format is VerifyFormat.MARKDOWN:
+        text = render_markdown(reports)
+    else:
+        text = _render_text(reports, to_file=output is not None)
+
+    if output is None:
+        if output_format is VerifyFormat.TEXT:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_result(text)
+    else:
+        try:
+            write_atomically(output, text)
+        except OSError as problem:
+            fail(f"cannot write the report to {output}: {problem.strerror or problem}")
+
+    failed = [report for report in reports if report.failed]
+    if not quiet and (output is not None or output_format is not VerifyFormat.TEXT):
+        stderr_console().print(_summary_line(reports), soft_wrap=True)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_PASSED)
+
+
+def _run(
+    folders: Sequence[Path], baseline: Path | None, *, audit: bool, show_progress: bool
+) -> list[FolderReport]:
+    from pgolf_cli.records.verify import verify_folders
+
+    if not (show_progress and len(folders) > 1 and is_terminal(sys.stderr)):
+        return verify_folders(folders, baseline=baseline, audit=audit)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[current]}"),
+        console=stderr_console(),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("verify", total=len(folders), current="")
+
+        def advance(path: str) -> None:
+            progress.update(task, advance=1, current=escape(Path(path).name))
+
+        return verify_folders(folders, baseline=baseline, audit=audit, progress=advance)
+
+
+def _summary_line(reports: Sequence[FolderReport]) -> str:
+    failed = sum(1 for report in reports if report.failed)
+    if failed:
+        return f"{len(reports)} folder(s) verified; [red]{failed} with failed checks (exit 1)[/]"
+    return f"{len(reports)} folder(s) verified; [green]no check failed[/]"
+
+
+def _render_text(reports: Sequence[FolderReport], *, to_file: bool) -> str:
+    """The rich report as a string; coloured only when it goes to a colour terminal."""
+    color = not to_file and color_enabled(sys.stdout)
+    console = Console(
+        file=io.StringIO(),
+        force_terminal=color,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        width=report_width() if not to_file else DEFAULT_WIDTH,
+    )
+    with console.capture() as capture:
+        for report in reports:
+            _print_report(console, report)
+        console.print(_summary_line(reports), soft_wrap=True)
+    return capture.get()
+
+
+def _print_report(console: Console, report: FolderReport) -> None:
+    aggregation = report.aggregation or "-"
+    if report.match == "4dp":
+        aggregation += " (4 dp only)"
+    console.print(f"[bold]{escape(report.path)}[/]", soft_wrap=True)
+    console.print(
+        f"track: {escape(report.track or 'unknown')}  verdict: [bold]{report.verdict}[/]  "
+        f"aggregation: {escape(aggregation)}",
+        soft_wrap=True,
+    )
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("message", overflow="fold")
+    for check in report.checks:
+        style = _STYLE[check.status]
+        table.add_row(check.id, f"[{style}]{check.status}[/]", escape(check.message))
+    console.print(table)
+    for check in report.checks:
+        if check.status not in ("fail", "warn") or not check.evidence:
+            continue
+        console.print(f"  [{_STYLE[check.status]}]{check.id}[/] evidence:", soft_wrap=True)
+        for line in check.evidence[:20]:
+            console.print(f"    {escape(line)}", soft_wrap=True)
+        if len(check.evidence) > 20:
+            console.print(
+                f"    … {len(check.evidence) - 20} more (--format json lists all)", soft_wrap=True
+            )
+    console.print()
