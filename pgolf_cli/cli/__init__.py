@@ -14,10 +14,12 @@ from pgolf_cli import __version__
 from pgolf_cli.cli.audit import audit
 from pgolf_cli.cli.data import data_app
 from pgolf_cli.cli.init import init
+from pgolf_cli.cli.package import PackageCommand, package
 from pgolf_cli.cli.rules import rules
 from pgolf_cli.cli.schema import schema
 from pgolf_cli.cli.stats import StatsCommand, stats
 from pgolf_cli.cli.train import train
+from pgolf_cli.cli.verify import verify
 
 app = typer.Typer(
     name="pgolf",
@@ -61,5 +63,7 @@ app.command("train")(train)
 app.command("init", no_args_is_help=True)(init)
 app.command("schema")(schema)
 app.command("stats", cls=StatsCommand, no_args_is_help=True)(stats)
+app.command("package", cls=PackageCommand)(package)
+app.command("verify", no_args_is_help=True)(verify)
 
 __all__ = ["app"]

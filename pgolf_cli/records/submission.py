@@ -126,18 +126,19 @@ class Compliance(_Strict):
     """The challenge's compliance claims, each computed by pgolf rather than typed in.
 
     A `no_*` / `score_first_ttt` value is true when the audit found no violation of that
-    rule (a script without test-time training satisfies `score_first_ttt`).
+    rule (a script without test-time training satisfies `score_first_ttt`), and null when the
+    pgolf version that wrote the file has no rule for it yet (not checked).
     """
 
     artifact_under_16mb: bool = Field(description="Every seed's artifact is <= 16,000,000 bytes.")
     train_under_600s: bool = Field(description="Every seed trained within 600 s.")
     eval_under_600s: bool = Field(description="Every seed's scoring evaluation took < 600 s.")
     three_seeds: bool = Field(description="At least three seeds were run.")
-    score_first_ttt: bool
-    no_pre_quant_ttt: bool
-    no_ngram_cache: bool
-    no_slot: bool
-    no_etlb: bool
+    score_first_ttt: bool | None
+    no_pre_quant_ttt: bool | None
+    no_ngram_cache: bool | None
+    no_slot: bool | None
+    no_etlb: bool | None
     audit: AuditSummary
 
 

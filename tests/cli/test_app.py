@@ -16,9 +16,9 @@ from pgolf_cli.cli import app
 Invoke = Callable[..., Result]
 RunModule = Callable[..., "subprocess.CompletedProcess[str]"]
 
-COMMANDS = ("audit", "rules", "data", "train", "init", "stats", "schema")
+COMMANDS = ("audit", "rules", "data", "train", "init", "stats", "schema", "verify", "package")
 #: Commands whose output is a report with a choice of formats.
-REPORTING = ("audit", "rules", "stats")
+REPORTING = ("audit", "rules", "stats", "verify")
 
 
 def test_version(invoke: Invoke) -> None:

@@ -29,6 +29,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
         "checks/__init__.py",
         "checks/examples/pg101.py",
         "pgolf_cli/_templates/train_gpt.py",
+        "pgolf_cli/_templates/record_README.md",
     ):
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

@@ -1,0 +1,367 @@
+"""``pgolf package``: turn a training run into a records folder for a pull request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from typer.core import TyperCommand
+
+from pgolf_cli.cli._common import crash_exits_2, error, fail
+from pgolf_cli.console import stderr_console, stdout_console
+
+if TYPE_CHECKING:
+    from pgolf_cli.records.package import PackageResult, PackCodec
+    from pgolf_cli.records.verify import FolderReport
+
+EXIT_OK = 0
+EXIT_VERIFY_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+_SEED_OPTIONS = frozenset({"--seeds", "-s"})
+
+
+class TrackChoice(StrEnum):
+    TEN_MIN = "10min_16mb"
+    NON_RECORD = "non_record_16mb"
+
+
+class PackCodecChoice(StrEnum):
+    LZMA = "lzma"
+    BROTLI = "brotli"
+
+
+class PackageCommand(TyperCommand):
+    """Lets ``--seeds`` take several values: ``--seeds 42 1337 7``.
+
+    Click gives an option one value per flag, so the seeds after the first are rewritten into
+    repeated flags before click parses the line.
+    """
+
+    # The context is typed loosely: recent typer vendors its own copy of click's Context.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, spread_seeds(args))
+
+
+def spread_seeds(args: Sequence[str]) -> list[str]:
+    """``--seeds 42 1337 --name X`` -> ``--seeds 42 --seeds 1337 --name X``."""
+    out: list[str] = []
+    in_seeds = False
+    expects_first = False
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return [*out, *args[index:]]
+        if arg in _SEED_OPTIONS:
+            in_seeds, expects_first = True, True
+            out.append(arg)
+        elif expects_first:
+            out.append(arg)
+            expects_first = False
+        elif in_seeds and _is_seeds(arg):
+            out.extend(("--seeds", arg))
+        else:
+            in_seeds = False
+            out.append(arg)
+    return out
+
+
+def _is_seeds(text: str) -> bool:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    return bool(parts) and all(part.isdigit() for part in parts)
+
+
+_CODECS: dict[PackCodecChoice, PackCodec] = {
+    PackCodecChoice.LZMA: "lzma",
+    PackCodecChoice.BROTLI: "brotli",
+}
+
+
+@crash_exits_2
+def package(
+    run: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            "-r",
+            metavar="DIR",
+            help="The run folder of [bold]pgolf train[/] (runs/<name>). [dim]\\[default: the "
+            "most recent run under the runs folder][/]",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
+    seeds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--seeds",
+            "-s",
+            metavar="SEED...",
+            help="Seeds to package: [bold]--seeds 42 1337 7[/] or [bold]--seeds 42,1337,7[/]. "
+            "[dim]\\[default: every seed of the run][/]",
+            show_default=False,
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            "-n",
+            metavar="DESCRIPTION",
+            help="The folder's description, e.g. [bold]SP8192_LegalTTT[/] (letters, digits, "
+            "._+-; no spaces); the folder is <date>_<description>.",
+            show_default=False,
+        ),
+    ] = None,
+    author: Annotated[
+        str | None,
+        typer.Option("--author", metavar="NAME", help="Your name.", show_default=False),
+    ] = None,
+    github_id: Annotated[
+        str | None,
+        typer.Option("--github-id", metavar="LOGIN", help="Your GitHub login.", show_default=False),
+    ] = None,
+    blurb: Annotated[
+        str | None,
+        typer.Option(
+            "--blurb", metavar="TEXT", help="A sentence or two on what is new.", show_default=False
+        ),
+    ] = None,
+    track: Annotated[
+        TrackChoice,
+        typer.Option("--track", "-t", help="The leaderboard track.", case_sensitive=False),
+    ] = TrackChoice.TEN_MIN,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The folder's date. [dim]\\[default: today][/]",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="The records tree; the folder goes to DIR/track_<track>/.",
+            file_okay=False,
+        ),
+    ] = Path("records"),
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            "-b",
+            metavar="RECORD_DIR",
+            help="The record to beat: adds the significance test (records.md §7).",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
+    pack_code: Annotated[
+        PackCodecChoice | None,
+        typer.Option(
+            "--pack-code",
+            help="Ship train_gpt.py as a self-extracting lzma or brotli + base85 wrapper.",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
+    credit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--credit",
+            metavar="WHAT=WHO",
+            help="Attribution, e.g. [bold]--credit 'score-first TTT=@someone (PR #549)'[/]; "
+            "may repeat.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", "-f", help="Replace an existing folder of the same name."),
+    ] = False,
+) -> None:
+    """Package a training run as [bold]records/track_<track>/<date>_<name>/[/].
+
+    Writes [bold]train_seed<S>.log[/] per seed, [bold]train_gpt.py[/] as run,
+    [bold]submission.json[/] (computed from the logs, strict schema), [bold]README.md[/] and
+    [bold]requirements.txt[/]. The folder is built aside, verified with [bold]pgolf verify[/],
+    and only then moved into place; a folder that fails verification is not kept.
+
+    [bold]pgolf package --seeds 42 1337 7 --name SP8192_LegalTTT --author 'Ada L' --github-id ada
+    --blurb 'Score-first TTT on the SP8192 stack'[/]
+
+    Exit codes: [bold]0[/] packaged; [bold]1[/] the folder failed verification (nothing
+    written); [bold]2[/] bad input.
+    """
+    from pgolf_cli.config import ConfigError, load_train_config
+    from pgolf_cli.errors import PgolfInputError
+    from pgolf_cli.records.package import (
+        PackageRequest,
+        VerifyFailed,
+        check_name,
+        latest_run,
+        parse_date,
+    )
+    from pgolf_cli.records.package import package as build
+
+    missing = [
+        flag
+        for flag, value in (
+            ("--name", name),
+            ("--author", author),
+            ("--github-id", github_id),
+            ("--blurb", blurb),
+        )
+        if value is None
+    ]
+    if missing:
+        fail(
+            f"missing {', '.join(missing)}: pgolf package needs the folder name, who to credit "
+            "and what is new",
+            EXIT_BAD_INPUT,
+        )
+    assert name is not None and author is not None and github_id is not None
+    assert blurb is not None
+
+    try:
+        check_name(name)
+        day = parse_date(date) if date is not None else None
+        if run is None:
+            try:
+                runs_root = load_train_config(Path.cwd()).out or Path("runs")
+            except ConfigError as problem:
+                fail(str(problem))
+            run = latest_run(runs_root)
+            stderr_console().print(f"packaging the most recent run: {escape(str(run))}")
+        request = PackageRequest(
+            run_dir=run,
+            name=name,
+            author=author,
+            github_id=github_id,
+            track="10min_16mb" if track is TrackChoice.TEN_MIN else "non_record_16mb",
+            seeds=_seeds(seeds) if seeds is not None else None,
+            out=out,
+            blurb=blurb,
+            baseline=baseline,
+            pack_code=None if pack_code is None else _CODECS[pack_code],
+            force=force,
+            credits=_credits(credit or []),
+            date=day or dt.date.today(),
+        )
+        result = build(request)
+    except VerifyFailed as failed:
+        _print_failed(failed.report)
+        raise typer.Exit(EXIT_VERIFY_FAILED) from None
+    except PgolfInputError as problem:
+        fail(str(problem), EXIT_BAD_INPUT)
+    except OSError as problem:
+        fail(
+            f"{problem.filename or 'a file'}: {problem.strerror or problem}",
+            EXIT_BAD_INPUT,
+        )
+    _print_result(result)
+    raise typer.Exit(EXIT_OK)
+
+
+def _seeds(values: Sequence[str]) -> tuple[int, ...]:
+    found: list[int] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit():
+                fail(f"--seeds: {part!r} is not a seed (a whole number >= 0)", EXIT_BAD_INPUT)
+            found.append(int(part))
+    if not found:
+        fail("--seeds: give at least one seed", EXIT_BAD_INPUT)
+    return tuple(found)
+
+
+def _credits(values: Sequence[str]) -> dict[str, str]:
+    credits: dict[str, str] = {}
+    for value in values:
+        what, sep, who = value.partition("=")
+        if not sep or not what.strip() or not who.strip():
+            fail(
+                f"--credit {value!r}: write it as WHAT=WHO, e.g. 'score-first TTT=@someone'",
+                EXIT_BAD_INPUT,
+            )
+        credits[what.strip()] = who.strip()
+    return credits
+
+
+def _print_failed(report: FolderReport) -> None:
+    error("the packaged folder failed verification, so it was not written")
+    console = stderr_console()
+    for check in report.checks:
+        if check.status != "fail":
+            continue
+        console.print(
+            f"  [red]fail[/] [bold]{escape(check.id)}[/]: {escape(check.title)}: "
+            f"{escape(check.message)}",
+            soft_wrap=True,
+        )
+        for line in check.evidence[:8]:
+            console.print(f"      {escape(line)}", soft_wrap=True)
+
+
+def _print_result(result: PackageResult) -> None:
+    plan = result.plan
+    submission = plan.submission
+    console = stdout_console()
+    status = stderr_console()
+    for warning in plan.warnings:
+        status.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+
+    table = Table(title=escape(str(result.path)), title_justify="left")
+    for column in ("seed", "val_bpb", "val_loss", "artifact bytes", "train", "eval", "log"):
+        table.add_column(column, justify="left" if column in ("seed", "log") else "right")
+    for run in plan.seeds:
+        seed_result = submission.seed_results[str(run.seed)]
+        table.add_row(
+            str(run.seed),
+            f"{run.score.val_bpb:.8f}",
+            f"{run.score.val_loss:.8f}",
+            f"{seed_result.artifact_bytes:,}",
+            _seconds(seed_result.train_time_s),
+            _seconds(seed_result.eval_time_s),
+            run.log_file,
+        )
+    console.print(table)
+    std = "-" if submission.val_bpb_std is None else f"{submission.val_bpb_std:.8f}"
+    console.print(f"val_bpb {submission.val_bpb:.8f} ± {std} over {len(plan.seeds)} seed(s)")
+    code = plan.code
+    if code.packed:
+        console.print(
+            f"train_gpt.py packed with {code.packed}: {code.raw_bytes:,} -> "
+            f"{code.shipped_bytes:,} bytes ({code.saved_bytes:,} saved per seed); decodes back "
+            "to the exact script"
+        )
+    if plan.significance is not None:
+        console.print(escape(f"significance: {plan.significance.verdict}"), soft_wrap=True)
+    counts = result.report.counts()
+    console.print(
+        f"verify: {counts['pass']} pass, {counts['warn']} warn, {counts['skip']} skip"
+        + (" (replaced the existing folder)" if result.replaced else "")
+    )
+    for check in result.report.checks:
+        if check.status == "warn":
+            status.print(
+                f"[yellow]verify warn[/] {escape(check.id)}: {escape(check.message)}",
+                soft_wrap=True,
+            )
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}s"
