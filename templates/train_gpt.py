@@ -1413,6 +1413,9 @@ def main() -> None:
         d.log(f"legal_ttt_exact val_loss:{loss:.8f} val_bpb:{bpb:.8f}")
     d.log(f"total_eval_time:{total_eval_s:.1f}s")
     if d.distributed:
+        # Tear down together: a rank that leaves while its peer is still mid-collective makes
+        # gloo's transport threads abort the peer ("terminate called without an active exception").
+        dist.barrier()
         dist.destroy_process_group()
 
 

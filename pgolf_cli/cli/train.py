@@ -451,17 +451,11 @@ def _report(outcome: RunOutcome, settings: _Settings, *, quiet: bool) -> None:
         "rules[/]",
         soft_wrap=True,
     )
-    if importlib.util.find_spec("pgolf_cli.cli.package") is not None:
-        console.print(
-            f"  pgolf package {escape(str(outcome.run_dir))}    [dim]# make the record folder[/]",
-            soft_wrap=True,
-        )
-    else:
-        console.print(
-            "  pgolf package    [dim]# makes the record folder from these runs; lands in a "
-            "later release[/]",
-            soft_wrap=True,
-        )
+    console.print(
+        f"  pgolf package --run {escape(str(outcome.run_dir))} --name NAME --author NAME "
+        "--github-id LOGIN --blurb TEXT    [dim]# make the record folder[/]",
+        soft_wrap=True,
+    )
 
 
 def _explain_failure(seed: SeedOutcome) -> None:

@@ -100,7 +100,7 @@ def test_two_seeds_under_torchrun(
     # The summary table: the sliding-window score of each seed.
     assert "2.90004200" in result.stdout and "2.90133700" in result.stdout
     assert "pgolf audit" in result.stderr
-    assert "later release" in result.stderr
+    assert "pgolf package --run runs/real" in result.stderr
 
 
 def test_ctrl_c_stops_the_run_and_keeps_what_it_wrote(
