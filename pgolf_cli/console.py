@@ -13,6 +13,14 @@ import sys
 from typing import TextIO
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 #: Width of reports that go to a file or a pipe, where there is no terminal to measure.
 DEFAULT_WIDTH = 100
@@ -77,3 +85,20 @@ def write_result(text: str) -> None:
     """
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     sys.stdout.flush()
+
+
+def item_progress(verb: str) -> Progress:
+    """The transient stderr progress bar of commands that work through many files or folders.
+
+    Tasks carry a ``current`` field: the name of the item just finished.
+    """
+    return Progress(
+        SpinnerColumn(),
+        TextColumn(verb),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[current]}"),
+        console=stderr_console(),
+        transient=True,
+    )

@@ -74,3 +74,28 @@ def parse_selectors(
             if selector not in selectors:
                 selectors.append(selector)
     return tuple(selectors)
+
+
+def is_seed_list(text: str) -> bool:
+    """``42`` or ``42,1337,7``: an argument that continues a ``--seeds`` list."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    return bool(parts) and all(part.isdigit() for part in parts)
+
+
+def parse_seeds(values: Iterable[str]) -> tuple[int, ...]:
+    """The seeds of ``--seeds 42 1337 7`` / ``--seeds 42,1337,7``, each once, in order."""
+    seeds: list[int] = []
+    for value in values:
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            if not part.isdigit():
+                fail(
+                    f"--seeds: {part!r} is not a seed (a whole number >= 0), e.g. --seeds 42 1337 7"
+                )
+            if int(part) in seeds:
+                fail(f"--seeds: seed {part} is given twice; give each seed once")
+            seeds.append(int(part))
+    if not seeds:
+        fail("--seeds needs at least one seed, e.g. --seeds 1337")
+    return tuple(seeds)

@@ -10,14 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from pgolf_cli.audit.findings import Confidence, Severity
 from pgolf_cli.audit.policy import EXIT_ERROR, EXIT_FINDINGS, exit_code
@@ -32,6 +24,7 @@ from pgolf_cli.console import (
     DEFAULT_WIDTH,
     color_enabled,
     is_terminal,
+    item_progress,
     report_width,
     stderr_console,
     write_result,
@@ -236,16 +229,7 @@ def _run_audit(
 
     if not (show_progress and is_terminal(sys.stderr)):
         return audit_paths(paths, options, jobs=jobs)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("auditing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("[dim]{task.fields[current]}"),
-        console=stderr_console(),
-        transient=True,
-    )
+    progress = item_progress("auditing")
     with progress:
         task = progress.add_task("audit", total=count_files(paths), current="")
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
 
-from pgolf_cli.cli._common import crash_exits_2, error, fail
+from pgolf_cli.cli._common import crash_exits_2, error, fail, is_seed_list, parse_seeds
 from pgolf_cli.console import stderr_console, stdout_console
 
 if TYPE_CHECKING:
@@ -63,17 +63,12 @@ def spread_seeds(args: Sequence[str]) -> list[str]:
         elif expects_first:
             out.append(arg)
             expects_first = False
-        elif in_seeds and _is_seeds(arg):
+        elif in_seeds and is_seed_list(arg):
             out.extend(("--seeds", arg))
         else:
             in_seeds = False
             out.append(arg)
     return out
-
-
-def _is_seeds(text: str) -> bool:
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    return bool(parts) and all(part.isdigit() for part in parts)
 
 
 _CODECS: dict[PackCodecChoice, PackCodec] = {
@@ -249,7 +244,7 @@ def package(
             author=author,
             github_id=github_id,
             track="10min_16mb" if track is TrackChoice.TEN_MIN else "non_record_16mb",
-            seeds=_seeds(seeds) if seeds is not None else None,
+            seeds=parse_seeds(seeds) if seeds is not None else None,
             out=out,
             blurb=blurb,
             baseline=baseline,
@@ -271,21 +266,6 @@ def package(
         )
     _print_result(result)
     raise typer.Exit(EXIT_OK)
-
-
-def _seeds(values: Sequence[str]) -> tuple[int, ...]:
-    found: list[int] = []
-    for value in values:
-        for part in value.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if not part.isdigit():
-                fail(f"--seeds: {part!r} is not a seed (a whole number >= 0)", EXIT_BAD_INPUT)
-            found.append(int(part))
-    if not found:
-        fail("--seeds: give at least one seed", EXIT_BAD_INPUT)
-    return tuple(found)
 
 
 def _credits(values: Sequence[str]) -> dict[str, str]:

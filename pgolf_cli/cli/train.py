@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pgolf_cli.cli._common import crash_exits_2, error, fail
+from pgolf_cli.cli._common import crash_exits_2, error, fail, is_seed_list, parse_seeds
 from pgolf_cli.config import ConfigError, TrainConfig, load_train_config
 from pgolf_cli.console import is_terminal, stderr_console, stdout_console
 
@@ -234,7 +234,7 @@ def _settings(
     from pgolf_cli.runner.presets import UnknownPresetError, get_preset
 
     script_argument, extra_seeds = _split_arguments(arguments, seed_flags is not None)
-    seeds = _seeds([*(seed_flags or []), *extra_seeds]) if seed_flags is not None else None
+    seeds = parse_seeds([*(seed_flags or []), *extra_seeds]) if seed_flags is not None else None
     script = _script(script_argument, config)
 
     if not torch_installed():
@@ -309,41 +309,18 @@ def detect_accelerator() -> tuple[bool, int]:
 def _split_arguments(arguments: list[str], seeds_given: bool) -> tuple[str | None, list[str]]:
     # `--seeds 42 1337 7` leaves 1337 and 7 as positional arguments (an option takes one value
     # per flag); they are seeds when --seeds was given, and the one other argument is the script.
-    scripts = [item for item in arguments if not (seeds_given and _is_seed(item))]
-    extra_seeds = [item for item in arguments if seeds_given and _is_seed(item)]
+    scripts = [item for item in arguments if not (seeds_given and is_seed_list(item))]
+    extra_seeds = [item for item in arguments if seeds_given and is_seed_list(item)]
     if len(scripts) > 1:
         fail(
             f"expected one training script, got {len(scripts)}: {', '.join(scripts)}; "
             "give the seeds as --seeds 42 1337 7"
         )
-    if scripts and _is_seed(scripts[0]) and not Path(scripts[0]).exists():
+    if scripts and is_seed_list(scripts[0]) and not Path(scripts[0]).exists():
         fail(
             f"{scripts[0]!r} is not a script; to run seed {scripts[0]}, write --seeds {scripts[0]}"
         )
     return (scripts[0] if scripts else None), extra_seeds
-
-
-def _is_seed(text: str) -> bool:
-    return all(part.strip().isdigit() for part in text.split(",") if part.strip()) and any(
-        part.strip() for part in text.split(",")
-    )
-
-
-def _seeds(values: list[str]) -> tuple[int, ...]:
-    seeds: list[int] = []
-    for value in values:
-        for part in value.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if not part.isdigit():
-                fail(f"--seeds: {part!r} is not a non-negative integer, e.g. --seeds 42 1337 7")
-            if int(part) in seeds:
-                fail(f"--seeds: seed {part} is given twice; each seed runs once")
-            seeds.append(int(part))
-    if not seeds:
-        fail("--seeds needs at least one seed, e.g. --seeds 1337")
-    return tuple(seeds)
 
 
 def _script(argument: str | None, config: TrainConfig) -> Path:

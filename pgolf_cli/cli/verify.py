@@ -12,14 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from pgolf_cli.cli._common import crash_exits_2, fail
@@ -27,6 +19,7 @@ from pgolf_cli.console import (
     DEFAULT_WIDTH,
     color_enabled,
     is_terminal,
+    item_progress,
     report_width,
     stderr_console,
     write_result,
@@ -147,16 +140,7 @@ def _run(
 
     if not (show_progress and len(folders) > 1 and is_terminal(sys.stderr)):
         return verify_folders(folders, baseline=baseline, audit=audit)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("verifying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("[dim]{task.fields[current]}"),
-        console=stderr_console(),
-        transient=True,
-    )
+    progress = item_progress("verifying")
     with progress:
         task = progress.add_task("verify", total=len(folders), current="")
 

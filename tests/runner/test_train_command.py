@@ -278,7 +278,7 @@ def test_torch_missing_is_explained(
         (["{script}", "--env", "NOEQUALS"], "KEY=VALUE"),
         (["{script}", "--env", "SEED=3"], "--seeds"),
         (["{script}", "--preset", "gpu"], "unknown preset 'gpu'"),
-        (["{script}", "--seeds", "x1"], "'x1' is not a non-negative integer"),
+        (["{script}", "--seeds", "x1"], "'x1' is not a seed"),
         (["{script}", "--seeds", "1", "1"], "seed 1 is given twice"),
         (["{script}", "other.py"], "expected one training script"),
         (["{script}", "--nnodes", "2"], "--rdzv-endpoint HOST:PORT"),
@@ -299,7 +299,7 @@ def test_usage_errors_exit_2(
 def test_seeds_must_be_numbers(workdir: Path, fake_script: Path) -> None:
     result = invoke(fake_script, "--seeds", "1,x")
     assert result.exit_code == 2
-    assert "'x' is not a non-negative integer" in result.stderr
+    assert "'x' is not a seed" in result.stderr
 
 
 @pytest.mark.usefixtures("cpu_machine")
