@@ -5,6 +5,7 @@ Only ``pgolf_cli.audit.registry`` imports this package.
 
 from __future__ import annotations
 
+from checks.artifact import NativeCode
 from checks.causality import NgramKeyUsesTarget
 from checks.engine import (
     MalformedSuppression,
@@ -13,6 +14,7 @@ from checks.engine import (
     UnparseableSource,
     UnusedSuppression,
 )
+from checks.environment import NetworkAtEval
 from checks.evaluation import TrainBeforeScore, ValFinetuneBeforeScoring
 from pgolf_cli.audit.rule import Rule
 
@@ -20,6 +22,8 @@ CATALOGUE: tuple[type[Rule], ...] = (
     ValFinetuneBeforeScoring,
     TrainBeforeScore,
     NgramKeyUsesTarget,
+    NativeCode,
+    NetworkAtEval,
     UnparseableSource,
     PackedSource,
     UndecodablePackedSource,

@@ -182,6 +182,20 @@ class CallSite:
     """The function is passed as a value (a callback) rather than called here."""
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalCall:
+    """A call to something the script imports, named by its import-resolved dotted path.
+
+    ``urllib.request.urlopen`` for ``ur.urlopen(...)`` after ``import urllib.request as ur``;
+    a method called on the direct result of such a call gets ``()`` in its path:
+    ``socket.socket().connect`` for ``s = socket.socket(); s.connect(addr)``.
+    """
+
+    where: Context
+    name: str
+    node: cst.Call
+
+
 @dataclass(eq=False)
 class Function:
     qualname: str
@@ -197,6 +211,7 @@ class Function:
     accumulations: list[Accumulation] = field(default_factory=list)
     lookups: list[Lookup] = field(default_factory=list)
     calls: list[CallSite] = field(default_factory=list)
+    externals: list[ExternalCall] = field(default_factory=list)
     returns: set[str] = field(default_factory=set)
     val_lines: list[int] = field(default_factory=list)
     """Lines where validation data enters this function (a source, not a propagated label)."""
@@ -301,6 +316,8 @@ class _Walker:
         self.name_slices: dict[str, tuple[str, ...]] = {}
         self.next_positions: set[str] = set()
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
+        self.origins: dict[str, str] = {}
+        """Local names bound directly to the result of an imported call (``s = socket.socket()``)."""
         self.loops: list[int] = []
         self.guards: list[Guard] = []
         self.no_grad = fn.grad_free_decorator
@@ -473,6 +490,10 @@ class _Walker:
         if self.no_grad or self.eval_mode:
             result = result | {NG}
         callees = self.facts.resolve_call(func, self.fn)
+        if not callees and self.facts.imports:
+            external = self.external_name(func)
+            if external is not None:
+                self.fn.externals.append(ExternalCall(self.where(), external, node))
         if callees:
             slices = tuple(s for a in node.args for s in self.facts.slices_in(a.value, self))
             where = self.where()
@@ -489,6 +510,37 @@ class _Walker:
                 self.fn.calls.append(CallSite(where, callee, padded, tuple(kwargs), slices, names))
                 result = result | {f"C{callee}"}
         return result
+
+    def external_name(self, func: cst.BaseExpression) -> str | None:
+        """The import-resolved dotted name of a callee, or None when it is not imported."""
+        attrs: list[str] = []
+        while isinstance(func, cst.Attribute):
+            attrs.append(func.attr.value)
+            func = func.value
+        if isinstance(func, cst.Name):
+            root = self.origins.get(func.value)
+            if root is None and func.value not in self.state:  # a local shadows the import
+                root = self.facts.imports.get(func.value)
+        elif isinstance(func, cst.Call):
+            inner = self.external_name(func.func)
+            root = None if inner is None else inner + "()"
+        else:
+            return None
+        if root is None:
+            return None
+        return ".".join((root, *reversed(attrs)))
+
+    def note_origin(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if not isinstance(target, cst.Name):
+            return
+        origin = None
+        if isinstance(value, cst.Call) and self.facts.imports:
+            inner = self.external_name(value.func)
+            origin = None if inner is None else inner + "()"
+        if origin is None:
+            self.origins.pop(target.value, None)
+        else:
+            self.origins[target.value] = origin
 
     def _note_count_call(self, node: cst.Call, func: cst.Attribute, name: str) -> None:
         """``t.index_put_(k, ones, accumulate=True)``, ``t.index_add_``, ``np.add.at(t, k, 1)``."""
@@ -559,6 +611,7 @@ class _Walker:
                         self.next_positions.discard(t.target.value)
             if len(stmt.targets) == 1:
                 self.assign_pairwise(stmt.targets[0].target, stmt.value)
+                self.note_origin(stmt.targets[0].target, stmt.value)
             else:
                 labels = self.ev(stmt.value)
                 for t in stmt.targets:
@@ -666,6 +719,7 @@ class _Walker:
                     self.fn.has_no_grad_block = True
                 if item.asname is not None:
                     self.assign(item.asname.name, labels)
+                    self.note_origin(item.asname.name, item.item)
             self.block(node.body)
             self.no_grad = was
         elif isinstance(node, cst.Try | cst.TryStar):
@@ -738,6 +792,8 @@ class Facts:
         self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
+        self.imports: dict[str, str] = {}
+        """Every name an import binds anywhere in the file, to the dotted path it stands for."""
         self._collect_scopes()
         self.evaluator = Evaluator(
             self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0)
@@ -841,6 +897,9 @@ class Facts:
                 stack.extend((s, qualname, node.name.value) for s in reversed(_suite(node.body)))
             elif isinstance(node, cst.SimpleStatementLine):
                 for small in node.body:
+                    if isinstance(small, cst.Import | cst.ImportFrom):
+                        self._note_import(small)
+                        continue
                     self._note_assignment(
                         small, in_class=class_name is not None, top_level=prefix is None
                     )
@@ -855,6 +914,33 @@ class Facts:
             elif isinstance(node, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
                 for suite in _suites_of(node):
                     stack.extend((s, prefix, class_name) for s in reversed(_suite(suite)))
+
+    def _note_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        """``import a.b`` binds ``a``; ``import a.b as c`` binds ``c`` to ``a.b``; ``from a import b``
+        binds ``b`` to ``a.b``. Relative and star imports bind nothing we can name."""
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = _dotted(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.imports[alias.asname.name.value] = full
+                else:
+                    root = full.split(".", 1)[0]
+                    self.imports[root] = root
+            return
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = _dotted(node.module)
+        if module is None:
+            return
+        for alias in node.names:
+            name = _dotted(alias.name)
+            if name is None:
+                continue
+            bound = alias.asname.name if alias.asname is not None else alias.name
+            if isinstance(bound, cst.Name):
+                self.imports[bound.value] = f"{module}.{name}"
 
     def _note_assignment(
         self, small: cst.BaseSmallStatement, *, in_class: bool, top_level: bool
@@ -1064,6 +1150,7 @@ __all__ = [
     "Backward",
     "CallSite",
     "Context",
+    "ExternalCall",
     "Facts",
     "Function",
     "Gate",
