@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from checks.environment import commands_run
+from checks.environment import commands_run, external_call_hits
 from checks.examples import pg302
 from pgolf_cli.audit.facts import ExternalCall, Facts
 from pgolf_cli.audit.findings import Confidence, Severity
@@ -86,20 +86,12 @@ class NativeCode(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg302.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        seen: set[int] = set()
-        for fn in facts.ordered_functions():
-            for call in fn.externals:
-                what = _native_code(call)
-                if what is None or call.where.line in seen:
-                    continue
-                gate = facts.gate(fn, call.where)
-                if not gate.reachable:
-                    continue
-                seen.add(call.where.line)
-                yield Hit(
-                    call.where.line,
-                    f"{what}; pgolf cannot verify what native code does at evaluation — "
-                    "a reviewer has to read its source",
-                    gate,
-                    (facts.evidence(call.where.line, "native code enters here"),),
-                )
+        return external_call_hits(
+            facts,
+            _native_code,
+            lambda what: (
+                f"{what}; pgolf cannot verify what native code does at evaluation — "
+                "a reviewer has to read its source"
+            ),
+            "native code enters here",
+        )

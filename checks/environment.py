@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import libcst as cst
@@ -113,6 +113,32 @@ def commands_run(call: ExternalCall) -> list[list[str]]:
     return out
 
 
+def external_call_hits(
+    facts: Facts,
+    classify: Callable[[ExternalCall], str | None],
+    message: Callable[[str], str],
+    label: str,
+) -> Iterator[Hit]:
+    """One hit per reachable line that calls an imported name ``classify`` recognises.
+
+    ``classify`` says in words what the call does (or None); ``message`` turns that into the
+    finding's message; ``label`` names the evidence line.
+    """
+    seen: set[int] = set()
+    for fn in facts.ordered_functions():
+        for call in fn.externals:
+            what = classify(call)
+            if what is None or call.where.line in seen:
+                continue
+            gate = facts.gate(fn, call.where)
+            if not gate.reachable:
+                continue
+            seen.add(call.where.line)
+            yield Hit(
+                call.where.line, message(what), gate, (facts.evidence(call.where.line, label),)
+            )
+
+
 def _network_use(call: ExternalCall) -> str | None:
     """What reaches the network in this call, in words, or None."""
     name = call.name
@@ -180,20 +206,12 @@ class NetworkAtEval(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg401.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        seen: set[int] = set()
-        for fn in facts.ordered_functions():
-            for call in fn.externals:
-                what = _network_use(call)
-                if what is None or call.where.line in seen:
-                    continue
-                gate = facts.gate(fn, call.where)
-                if not gate.reachable:
-                    continue
-                seen.add(call.where.line)
-                yield Hit(
-                    call.where.line,
-                    f"{what} reaches the network; the evaluation must not reach the network — "
-                    "ship what it needs in the artifact or the code",
-                    gate,
-                    (facts.evidence(call.where.line, "network call"),),
-                )
+        return external_call_hits(
+            facts,
+            _network_use,
+            lambda what: (
+                f"{what} reaches the network; the evaluation must not reach the network — "
+                "ship what it needs in the artifact or the code"
+            ),
+            "network call",
+        )

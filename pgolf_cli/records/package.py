@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import pgolf_cli
 from pgolf_cli import __version__
+from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, TRAIN_LIMIT_MS
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import ParsedLog, Score, read_log
 from pgolf_cli.records.submission import (
@@ -61,8 +62,6 @@ PackCodec = Literal["lzma", "brotli"]
 PACK_CODECS: tuple[PackCodec, ...] = get_args(PackCodec)
 
 #: The challenge's limits, as the submission's compliance block states them.
-ARTIFACT_LIMIT_BYTES = 16_000_000
-TIME_LIMIT_MS = 600_000.0
 RECORD_SEEDS = 3
 
 README_TEMPLATE = "record_README.md"
@@ -681,7 +680,7 @@ def trained_in_time(log: ParsedLog) -> bool:
     if spent is None:
         return False
     allowance = (log.step_avg_ms or 0.0) if log.stop_reason == "wallclock_cap" else 0.0
-    return spent <= TIME_LIMIT_MS + allowance
+    return spent <= TRAIN_LIMIT_MS + allowance
 
 
 def audit_code(code: Code) -> FileResult:
@@ -1154,7 +1153,7 @@ def submission_data(
         "artifact_under_16mb": all(total <= ARTIFACT_LIMIT_BYTES for total in totals.values()),
         "train_under_600s": all(trained_in_time(run.log) for run in seeds),
         "eval_under_600s": all(
-            run.score.eval_time_ms is not None and run.score.eval_time_ms < TIME_LIMIT_MS
+            run.score.eval_time_ms is not None and run.score.eval_time_ms < EVAL_LIMIT_MS
             for run in seeds
         ),
         "three_seeds": len(seeds) >= RECORD_SEEDS,

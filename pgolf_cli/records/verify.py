@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, TRAIN_LIMIT_MS
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import SCORE_FAMILIES, ParsedLog, read_log
 from pgolf_cli.records.submission import Normalized, decimals, find_submission, load_submission
@@ -32,12 +33,8 @@ from pgolf_cli.records.submission import Normalized, decimals, find_submission, 
 #: Bumped whenever a key of the json report changes meaning or disappears.
 VERIFY_SCHEMA_VERSION = 1
 
-#: The artifact cap: code bytes plus compressed model bytes, decimal.
-CAP_BYTES = 16_000_000
 #: bf16 nondeterminism moved artifacts by about 5 KB between reruns (rules.md "Size").
 SIZE_MARGIN_WARN = 10_000
-TRAIN_CAP_MS = 600_000.0
-EVAL_CAP_MS = 600_000.0
 # The loop checks the clock after each step, so the stop lands inside the step that crosses the
 # cap; that step is not logged, and the records' last steps ran up to 1.6x the average.
 LAST_STEP_ALLOWANCE = 2.0
@@ -810,7 +807,9 @@ def _shipped_code(folder: _Folder) -> int | None:
 
 
 def _size(folder: _Folder) -> Check:
-    title = f"Artifact <= {CAP_BYTES:,} bytes per seed (code as shipped + compressed model)"
+    title = (
+        f"Artifact <= {ARTIFACT_LIMIT_BYTES:,} bytes per seed (code as shipped + compressed model)"
+    )
     shipped = _shipped_code(folder)
     logs = [log for log in folder.unique if log.log.total_bytes is not None or log.log.score]
     if not logs:
@@ -835,9 +834,11 @@ def _size(folder: _Folder) -> Check:
                 f"= {recomputed} bytes"
             )
         worst = max(totals)
-        margins.append(CAP_BYTES - worst)
-        if worst > CAP_BYTES:
-            fails.append(f"{log.name}: {worst:,} bytes, {worst - CAP_BYTES:,} over the cap")
+        margins.append(ARTIFACT_LIMIT_BYTES - worst)
+        if worst > ARTIFACT_LIMIT_BYTES:
+            fails.append(
+                f"{log.name}: {worst:,} bytes, {worst - ARTIFACT_LIMIT_BYTES:,} over the cap"
+            )
     if fails:
         return _check("size", "fail", title, "; ".join(fails), evidence)
     if unknown and not margins:
@@ -924,7 +925,7 @@ def _time_train(folder: _Folder) -> Check:
         )
         if not capped:
             continue
-        if spent > TRAIN_CAP_MS + LAST_STEP_ALLOWANCE * step:
+        if spent > TRAIN_LIMIT_MS + LAST_STEP_ALLOWANCE * step:
             detail = "" if parsed.stop_reason == "wallclock_cap" else " and no wallclock stop line"
             fails.append(f"{log.name}: trained {spent / 1000:.1f} s{detail}")
         elif parsed.stop_reason is None:
@@ -955,7 +956,7 @@ def _time_eval(folder: _Folder) -> Check:
             unknown.append(log.name)
             continue
         evidence.append(f"{log.name}: eval {spent / 1000:.1f} s")
-        if spent > EVAL_CAP_MS:
+        if spent > EVAL_LIMIT_MS:
             over.append(f"{log.name}: {spent / 1000:.1f} s")
     if not folder.scored:
         return _check("time-eval", "skip", title, "no scored log")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pgolf_cli import __version__
+from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, TRAIN_LIMIT_MS
 from pgolf_cli.files import write_atomically
 from pgolf_cli.records.logs import ParsedLog
 from pgolf_cli.runner.dataset import DataSelection
@@ -25,8 +26,6 @@ SCHEMA_VERSION = 1
 RUN_JSON = "run.json"
 
 #: The challenge's limits: 10 minutes of training, 10 of evaluation, 16 MB (decimal) artifact.
-TIME_LIMIT_MS = 600_000
-ARTIFACT_LIMIT_BYTES = 16_000_000
 
 FLAG_TRAIN_TIME = "train_time_over_600s"
 FLAG_EVAL_TIME = "eval_time_over_600s"
@@ -62,9 +61,9 @@ def flags(log: ParsedLog, *, seed: int, code_sha256: str) -> list[str]:
     flagged, because the flag states a fact and the reviewer judges it.
     """
     found: list[str] = []
-    if log.train_time_ms is not None and log.train_time_ms > TIME_LIMIT_MS:
+    if log.train_time_ms is not None and log.train_time_ms > TRAIN_LIMIT_MS:
         found.append(FLAG_TRAIN_TIME)
-    if log.eval_time_ms is not None and log.eval_time_ms > TIME_LIMIT_MS:
+    if log.eval_time_ms is not None and log.eval_time_ms > EVAL_LIMIT_MS:
         found.append(FLAG_EVAL_TIME)
     if log.total_bytes is not None and log.total_bytes > ARTIFACT_LIMIT_BYTES:
         found.append(FLAG_ARTIFACT)
