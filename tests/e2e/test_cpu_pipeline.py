@@ -1,58 +1,36 @@
 """The whole loop on CPU, through the command line as a user runs it.
 
-pgolf data build -> pgolf train (tiny preset, two seeds) -> run.json results -> artifact under
-the cap -> pgolf audit clean on the template that was trained.
+pgolf data build -> pgolf train (tiny preset, three seeds) -> run.json results -> artifact under
+the cap -> pgolf audit clean on the template that was trained -> pgolf package -> verify.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("torch")
-pytest.importorskip("sentencepiece")
+from pgolf_cli.records.submission import validate_strict
+from pgolf_cli.records.verify import verify_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 16_000_000
+Pgolf = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-def _pgolf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "pgolf_cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def test_build_train_two_seeds_then_audit(tmp_path: Path) -> None:
-    built = _pgolf("data", "build", "--vocab-size", "512", "--out", "data", cwd=tmp_path)
-    assert built.returncode == 0, built.stderr
-    dataset = tmp_path / "data" / "datasets" / "builtin_sp512"
+def test_data_layout(trained: Path) -> None:
+    dataset = trained / "data" / "datasets" / "builtin_sp512"
     assert sorted(p.name for p in dataset.glob("fineweb_*.bin")) == [
         "fineweb_train_000000.bin",
         "fineweb_val_000000.bin",
     ]
 
-    trained = _pgolf(
-        "train", "--preset", "cpu-tiny", "--seeds", "1", "2", "--data", "data",
-        "--dataset", "builtin_sp512", "--name", "e2e", "--out", "runs", "--quiet",
-        cwd=tmp_path,
-    )  # fmt: skip
-    assert trained.returncode == 0, trained.stdout + trained.stderr
 
+def test_each_seed_scored_under_the_cap(trained: Path) -> None:
     scores = []
     for seed in (1, 2):
-        folder = tmp_path / "runs" / "e2e" / f"seed{seed}"
+        folder = trained / "runs" / "tiny" / f"seed{seed}"
         run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
         results = run["results"]
         assert run["seed"] == seed and run["exit_status"] == 0 and run["flags"] == []
@@ -69,5 +47,44 @@ def test_build_train_two_seeds_then_audit(tmp_path: Path) -> None:
         scores.append(results["val_bpb"])
     assert scores[0] != scores[1]  # the seed reached the script
 
-    audited = _pgolf("audit", str(ROOT / "templates" / "train_gpt.py"), cwd=tmp_path)
+
+def test_the_trained_template_audits_clean(trained: Path, pgolf: Pgolf) -> None:
+    audited = pgolf("audit", str(ROOT / "templates" / "train_gpt.py"), cwd=trained)
     assert audited.returncode == 0, audited.stdout
+
+
+def test_package_the_run_and_verify_it(trained: Path, pgolf: Pgolf) -> None:
+    packaged = pgolf(
+        "package", "--name", "CPU_Tiny", "--author", "Ada Lovelace", "--github-id", "ada",
+        "--blurb", "The reference pipeline's smoke preset.", "--date", "2026-05-01",
+        cwd=trained,
+    )  # fmt: skip
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    assert "packaging the most recent run: runs/tiny" in packaged.stderr
+
+    folder = trained / "records" / "track_10min_16mb" / "2026-05-01_CPU_Tiny"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md", "requirements.txt", "submission.json", "train_gpt.py",
+        "train_seed1.log", "train_seed2.log", "train_seed3.log",
+    ]  # fmt: skip
+    assert (folder / "train_gpt.py").read_bytes() == (ROOT / "templates/train_gpt.py").read_bytes()
+
+    data = json.loads((folder / "submission.json").read_text(encoding="utf-8"))
+    validate_strict(data, source="submission.json")
+    for seed in (1, 2, 3):
+        run = json.loads(
+            (trained / "runs" / "tiny" / f"seed{seed}" / "run.json").read_text(encoding="utf-8")
+        )
+        result = data["seed_results"][str(seed)]
+        assert result["val_bpb"] == run["results"]["val_bpb"]
+        assert result["artifact_bytes"] == run["results"]["bytes_total"]
+    assert data["bytes_code"] == (ROOT / "templates/train_gpt.py").stat().st_size
+
+    report = verify_folder(folder)
+    failed = [check for check in report.checks if check.status == "fail"]
+    assert not failed, failed
+    assert report.verdict == "consistent" and report.match == "full"
+
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert "pgolf data build --vocab-size 512" in readme
+    assert "pgolf train train_gpt.py --preset cpu-tiny --seeds 1 2 3" in readme
