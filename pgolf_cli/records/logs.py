@@ -52,6 +52,10 @@ _OTHER_PREFIXES = (
     "peak memory",
     "total_eval_time:",
     "data:",
+    "val_loader:",
+    "val_tokens:",
+    "train_loader:",
+    "train_shards:",
     "pgolf_template:",
     "python:",
     "command:",
@@ -75,6 +79,10 @@ _HYPER_ITEM = re.compile(r"^ {2}(?P<key>\w+):\s?(?P<value>.*)$")
 _KEY_VALUE = re.compile(r"(?P<key>\w+)=(?P<value>\S*)")
 _SEED = re.compile(r"^seed[:=]\s*(?P<seed>\d+)\s*$")
 _DATA = re.compile(r"^data:\s+(?P<fields>\w+:\S+(?:\s+\w+:\S+)*)\s*$")
+# The same facts as the template's `data:` line, as the challenge's scripts print them.
+_VAL_LOADER = re.compile(r"^val_loader:.*\btokens:(?P<n>\d+)")
+_VAL_TOKENS = re.compile(r"^val_tokens:\s*(?P<n>\d+)\s*$")
+_TRAIN_SHARDS = re.compile(r"^(?:train_loader:\S*\s+)?train_shards:\s*(?P<n>\d+)")
 
 # "step:N/M ..." (baseline, custom scripts) and "N/M ..." (new script).
 _STEP = re.compile(r"^(?:step:)?(?P<step>\d+)/(?P<total>\d+)\s+(?P<rest>.*)$")
@@ -109,6 +117,9 @@ _OTHER_PATTERNS = (
     _PEAK_MEMORY,
     _TOTAL_EVAL,
     _DATA,
+    _VAL_LOADER,
+    _VAL_TOKENS,
+    _TRAIN_SHARDS,
     _TEMPLATE,
     _VERSIONS,
     _COMMAND,
@@ -347,6 +358,12 @@ def _same_value(a: ScoreLine, b: ScoreLine) -> bool:
 
 def _base_label(label: str) -> str:
     return label.replace("_exact", "")
+
+
+def is_log_file_name(name: str) -> bool:
+    """Whether a file in a records folder is a train log: ``*.log`` / ``*.txt`` but not requirements.txt."""
+    lower = name.rsplit("/", 1)[-1].lower()
+    return lower.endswith((".log", ".txt")) and lower != "requirements.txt"
 
 
 def seed_from_file_name(name: str) -> int | None:
@@ -656,7 +673,11 @@ class LogReader:
                 key, _, value = item.partition(":")
                 if value.isdigit():
                     fields[key] = int(value)
-            run.data = fields
+            run.data = {**run.data, **fields}  # the template's own line wins
+        elif match := _VAL_LOADER.match(line) or _VAL_TOKENS.match(line):
+            run.data.setdefault("val_tokens", int(match["n"]))
+        elif match := _TRAIN_SHARDS.match(line):
+            run.data.setdefault("train_shards", int(match["n"]))
         elif match := _TEMPLATE.match(line):
             self._set_header(template_version=match["version"])
         elif match := _VERSIONS.match(line):

@@ -661,14 +661,12 @@ def read_folder(folder: Path) -> tuple[SeedScore, ...]:
 
 
 def _folder_log_scores(folder: Path) -> tuple[SeedScore, ...]:
+    from pgolf_cli.records.logs import is_log_file_name
+
     by_seed: dict[int | None, SeedScore] = {}
     ordered: list[SeedScore] = []
     for path in sorted(folder.iterdir()):
-        if (
-            not path.is_file()
-            or path.suffix not in (".log", ".txt")
-            or path.name == "requirements.txt"
-        ):
+        if not path.is_file() or not is_log_file_name(path.name):
             continue
         try:
             score = read_log_score(path)

@@ -27,7 +27,7 @@ from typing import Literal
 
 from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, TRAIN_LIMIT_MS
 from pgolf_cli.errors import PgolfInputError
-from pgolf_cli.records.logs import SCORE_FAMILIES, ParsedLog, read_log
+from pgolf_cli.records.logs import SCORE_FAMILIES, ParsedLog, is_log_file_name, read_log
 from pgolf_cli.records.submission import Normalized, decimals, find_submission, load_submission
 
 #: Bumped whenever a key of the json report changes meaning or disappears.
@@ -96,14 +96,8 @@ Status = Literal["pass", "fail", "warn", "skip"]
 Verdict = Literal["consistent", "inconsistent", "no-json", "no-logs", "no-post-quant-score"]
 Aggregation = Literal["single", "mean-per-seed", "mean-all-logs", "subset", "other-line"]
 
-_LOG_SUFFIXES = (".log", ".txt")
-_NOT_LOGS = frozenset({"requirements.txt"})
 _SKIP_DIRS = frozenset({".git", "__pycache__", ".venv", "venv", "node_modules"})
 _FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}_\S+$")
-_TS = r"(?:\d{9,}\.\d+ )?"
-_VAL_LOADER = re.compile(rf"^{_TS}val_loader:.*\btokens:(\d+)")
-_VAL_TOKENS = re.compile(rf"^{_TS}val_tokens:\s*(\d+)\s*$")
-_TRAIN_SHARDS = re.compile(rf"^{_TS}\S*\btrain_shards:(\d+)")
 _ENV_SETTING = re.compile(r"(?<![\w$])([A-Z][A-Z0-9_]{2,})=(\"[^\"]*\"|'[^']*'|[^\s;&|]+)")
 # Subsets of more logs than this are not enumerated (2^n means).
 _MAX_SUBSET_LOGS = 16
@@ -262,8 +256,7 @@ def _read_folder(root: Path, record_claim: bool | None) -> _Folder:
     logs: list[_Log] = []
     seen: dict[str, str] = {}
     for name in files:
-        lower = name.rsplit("/", 1)[-1].lower()
-        if not lower.endswith(_LOG_SUFFIXES) or lower in _NOT_LOGS:
+        if not is_log_file_name(name):
             continue
         path = root / name
         try:
@@ -976,24 +969,7 @@ def _time_eval(folder: _Folder) -> Check:
 def _fingerprint_lines(log: _Log) -> tuple[int | None, int | None, int | None]:
     """Validation tokens, validation bytes and train shards the log states."""
     data = log.log.data
-    tokens, val_bytes, shards = (
-        data.get("val_tokens"),
-        data.get("val_bytes"),
-        data.get("train_shards"),
-    )
-    if tokens is not None and shards is not None:
-        return tokens, val_bytes, shards
-    try:
-        text = log.path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return tokens, val_bytes, shards
-    start = log.log.run_start_line or 1
-    for line in text.split("\n")[start - 1 :]:
-        if tokens is None and (m := _VAL_LOADER.match(line) or _VAL_TOKENS.match(line)):
-            tokens = int(m[1])
-        if shards is None and (m := _TRAIN_SHARDS.match(line)):
-            shards = int(m[1])
-    return tokens, val_bytes, shards
+    return data.get("val_tokens"), data.get("val_bytes"), data.get("train_shards")
 
 
 def _data_fingerprint(folder: _Folder) -> Check:

@@ -461,3 +461,18 @@ def test_reader_snapshot_is_reused_until_a_line_changes_something() -> None:
     second = reader.result()
     assert second is not first
     assert (first.steps, second.steps, second.seed) == (None, 10, 4)
+
+
+def test_data_facts_from_the_challenge_scripts_lines() -> None:
+    log = parse_log(
+        "val_loader:shards pattern=./data/fineweb_val_*.bin tokens:62021632\n"
+        "train_loader:dataset:fineweb10B_sp1024 train_shards:80\n"
+        "val_tokens: 1\n"
+        "step:1/2 val_loss:3.0 val_bpb:1.5\n"
+    )
+    assert log.data == {"val_tokens": 62021632, "train_shards": 80}
+    # The template's own fingerprint line wins over the older lines.
+    assert parse_log("val_tokens: 5\ndata: val_tokens:7 val_bytes:9\n").data == {
+        "val_tokens": 7,
+        "val_bytes": 9,
+    }
