@@ -72,10 +72,10 @@ def builtin_data(data_dir: Path, vocab_size: int = 1024) -> tuple[Path, Path, fl
 
     Returns (dataset folder, tokenizer model, seconds spent building; 0 when it was there)."""
     use_this_checkout()
+    from pgolf_cli.data.names import builtin_name, builtin_vocab_size
     from pgolf_cli.runner.dataset import prepare
-    from pgolf_cli.runner.presets import builtin_vocab_size
 
-    name = f"builtin_sp{vocab_size}"
+    name = builtin_name(vocab_size)
     assert builtin_vocab_size(name) == vocab_size
     start = time.perf_counter()
     built: list[bool] = []

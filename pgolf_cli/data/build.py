@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ import sentencepiece as spm
 
 from pgolf_cli import __version__
 from pgolf_cli.data.corpus import Corpus, builtin_corpus
+from pgolf_cli.data.names import builtin_name, tokenizer_file
 from pgolf_cli.data.shards import MAX_SHARD_TOKENS, ShardWriter, read_header
 from pgolf_cli.data.tokenizer import (
     BOS_ID,
@@ -59,11 +59,10 @@ STAGE_TOKENIZER = "training the tokenizer"
 STAGE_TOKENIZE = "tokenizing"
 
 _BATCH_DOCUMENTS = 512
-_OFFICIAL_NAME = re.compile(r"fineweb10B_sp(\d+)")
 
 
 def dataset_name(vocab_size: int) -> str:
-    return f"builtin_sp{vocab_size}"
+    return builtin_name(vocab_size)
 
 
 def dataset_paths(data_dir: Path, name: str) -> tuple[Path, Path]:
@@ -72,9 +71,7 @@ def dataset_paths(data_dir: Path, name: str) -> tuple[Path, Path]:
     A built dataset's tokenizer shares its name; the published ``fineweb10B_sp<V>`` datasets
     come with ``fineweb_<V>_bpe.model``.
     """
-    official = _OFFICIAL_NAME.fullmatch(name)
-    model = f"fineweb_{official[1]}_bpe.model" if official else f"{name}.model"
-    return data_dir / "datasets" / name, data_dir / "tokenizers" / model
+    return data_dir / "datasets" / name, data_dir / "tokenizers" / tokenizer_file(name)
 
 
 def default_data_dir() -> Path:

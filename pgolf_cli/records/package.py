@@ -931,18 +931,19 @@ def seed_env(seeds: Sequence[SeedRun]) -> list[tuple[str, str]]:
 
 def reproduction(seeds: Sequence[SeedRun], env: Sequence[tuple[str, str]]) -> dict[str, str]:
     """The commands that reproduce the seeds: data preparation, with pgolf, and plain torchrun."""
+    from pgolf_cli.data.names import builtin_vocab_size, official_vocab_size
     from pgolf_cli.runner.presets import PRESETS
 
     manifest = seeds[0].manifest
     seed_list = " ".join(str(run.seed) for run in seeds)
     dataset = manifest.data.dataset if manifest.data else None
 
-    builtin = re.fullmatch(r"builtin_sp(\d+)", dataset or "")
-    official = re.fullmatch(r"fineweb10B_(sp\d+)", dataset or "")
-    if builtin:
-        data = f"pgolf data build --vocab-size {builtin[1]}"
-    elif official:
-        data = f"pgolf data fineweb --variant {official[1]}"
+    builtin = builtin_vocab_size(dataset or "")
+    official = official_vocab_size(dataset or "")
+    if builtin is not None:
+        data = f"pgolf data build --vocab-size {builtin}"
+    elif official is not None:
+        data = f"pgolf data fineweb --variant sp{official}"
     else:
         data = ""
 

@@ -7,20 +7,18 @@ named dataset lives, so the two never disagree about names.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pgolf_cli.data.names import builtin_vocab_size, vocab_size_in_name
 from pgolf_cli.errors import PgolfInputError
-from pgolf_cli.runner.presets import builtin_vocab_size
 
 #: ``progress(stage, done, total)``, as ``pgolf_cli.data.build`` calls it.
 ProgressCallback = Callable[[str, int, int | None], None]
 
 MANIFEST = "manifest.json"
-_VOCAB_IN_NAME = re.compile(r"_sp(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +36,7 @@ class DataSelection:
             value = self.manifest.get("vocab_size")
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
-        match = _VOCAB_IN_NAME.search(self.name)
-        return int(match[1]) if match else None
+        return vocab_size_in_name(self.name)
 
     def is_ready(self) -> bool:
         """Whether the shards of both splits and the tokenizer are there."""
@@ -79,8 +76,7 @@ def prepare(
         return selection
     vocab_size = builtin_vocab_size(name)
     if vocab_size is None:
-        match = _VOCAB_IN_NAME.search(name)
-        variant = f"sp{match[1]}" if match else "sp1024"
+        variant = f"sp{vocab_size_in_name(name) or 1024}"
         raise DataError(
             f"dataset {name} is not in {data_dir} (looked for shards in {selection.dataset_dir} "
             f"and the tokenizer {selection.tokenizer_path}); download it with "

@@ -7,9 +7,10 @@ top, so a preset is a starting point, never a limit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from pgolf_cli.data.names import builtin_name, official_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +22,8 @@ class Preset:
     """The folder under ``DATA_DIR/datasets`` the preset trains on."""
 
 
-_BUILTIN = re.compile(r"builtin_sp(\d+)")
-_BUILTIN_1024 = "builtin_sp1024"
-_OFFICIAL_1024 = "fineweb10B_sp1024"
+_BUILTIN_1024 = builtin_name(1024)
+_OFFICIAL_1024 = official_name(1024)
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
@@ -89,13 +89,6 @@ PRESETS: dict[str, Preset] = {
 
 CPU_DEFAULT = "cpu"
 GPU_DEFAULT = "challenge"
-
-
-def builtin_vocab_size(dataset: str) -> int | None:
-    """The vocabulary size of a built-in dataset name (``builtin_sp<V>``), which pgolf can build
-    itself; None for any other dataset."""
-    match = _BUILTIN.fullmatch(dataset)
-    return int(match[1]) if match else None
 
 
 class UnknownPresetError(ValueError):

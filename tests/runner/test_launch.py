@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pgolf_cli.data.names import builtin_vocab_size
 from pgolf_cli.runner.dataset import DataSelection
 from pgolf_cli.runner.launch import (
     LaunchError,
@@ -14,7 +15,7 @@ from pgolf_cli.runner.launch import (
     seed_env,
     torchrun_command,
 )
-from pgolf_cli.runner.presets import PRESETS, builtin_vocab_size, get_preset
+from pgolf_cli.runner.presets import PRESETS, get_preset
 
 SCRIPT = Path("/work/train_gpt.py")
 
