@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import hashlib
 import io
 import lzma
@@ -1412,12 +1413,14 @@ def main() -> None:
         d.log(f"legal_ttt val_loss:{loss:.4f} val_bpb:{bpb:.4f} eval_time:{ms:.0f}ms")
         d.log(f"legal_ttt_exact val_loss:{loss:.8f} val_bpb:{bpb:.8f}")
     d.log(f"total_eval_time:{total_eval_s:.1f}s")
-    if d.distributed:
-        # Tear down together: a rank that leaves while its peer is still mid-collective makes
-        # gloo's transport threads abort the peer ("terminate called without an active exception").
-        dist.barrier()
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
     main()
+    # Tear down after main()'s frame is gone, so no DDP reducer or pending gloo work outlives the
+    # process group, and together, so no rank leaves while its peer is mid-collective: either
+    # can make gloo abort a rank at exit ("terminate called without an active exception").
+    if dist.is_initialized():
+        gc.collect()
+        dist.barrier()
+        dist.destroy_process_group()
