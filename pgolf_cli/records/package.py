@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import pgolf_cli
 from pgolf_cli import __version__
-from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, TRAIN_LIMIT_MS
+from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, trained_within_cap
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import ParsedLog, Score, read_log
 from pgolf_cli.records.submission import (
@@ -675,12 +675,12 @@ def artifact_bytes(run: SeedRun, code: Code) -> int:
 
 
 def trained_in_time(log: ParsedLog) -> bool:
-    """Within 600 s, or stopped by the wallclock cap during the step that crossed it."""
-    spent = log.train_time_ms
-    if spent is None:
+    """Training ended inside the budget (:func:`pgolf_cli.challenge.trained_within_cap`)."""
+    if log.train_time_ms is None:
         return False
-    allowance = (log.step_avg_ms or 0.0) if log.stop_reason == "wallclock_cap" else 0.0
-    return spent <= TRAIN_LIMIT_MS + allowance
+    return trained_within_cap(
+        log.train_time_ms, log.step_avg_ms, stopped_by_wallclock=log.stop_reason == "wallclock_cap"
+    )
 
 
 def audit_code(code: Code) -> FileResult:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, TRAIN_LIMIT_MS
+from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, trained_within_cap
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import SCORE_FAMILIES, ParsedLog, is_log_file_name, read_log
 from pgolf_cli.records.submission import Normalized, decimals, find_submission, load_submission
@@ -35,9 +35,6 @@ VERIFY_SCHEMA_VERSION = 1
 
 #: bf16 nondeterminism moved artifacts by about 5 KB between reruns (rules.md "Size").
 SIZE_MARGIN_WARN = 10_000
-# The loop checks the clock after each step, so the stop lands inside the step that crosses the
-# cap; that step is not logged, and the records' last steps ran up to 1.6x the average.
-LAST_STEP_ALLOWANCE = 2.0
 MIN_RECORD_SEEDS = 3
 #: val_loss / val_bpb / ln 2 x val tokens on the standard exports (records.md §1).
 STANDARD_VAL_BYTES = 151_080_000
@@ -918,7 +915,9 @@ def _time_train(folder: _Folder) -> Check:
         )
         if not capped:
             continue
-        if spent > TRAIN_LIMIT_MS + LAST_STEP_ALLOWANCE * step:
+        if not trained_within_cap(
+            spent, step, stopped_by_wallclock=parsed.stop_reason == "wallclock_cap"
+        ):
             detail = "" if parsed.stop_reason == "wallclock_cap" else " and no wallclock stop line"
             fails.append(f"{log.name}: trained {spent / 1000:.1f} s{detail}")
         elif parsed.stop_reason is None:

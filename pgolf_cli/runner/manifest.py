@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pgolf_cli import __version__
-from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, TRAIN_LIMIT_MS
+from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, trained_within_cap
 from pgolf_cli.files import write_atomically
 from pgolf_cli.records.logs import ParsedLog
 from pgolf_cli.runner.dataset import DataSelection
@@ -57,11 +57,13 @@ class SeedRun:
 def flags(log: ParsedLog, *, seed: int, code_sha256: str) -> list[str]:
     """The facts of ``log`` that break a challenge limit or do not match what pgolf launched.
 
-    Training that stops on the first step after the cap ends a little over 600 s; that is still
-    flagged, because the flag states a fact and the reviewer judges it.
+    Training time is judged as verify and package judge it
+    (:func:`pgolf_cli.challenge.trained_within_cap`), so a run pgolf flags is one they fail.
     """
     found: list[str] = []
-    if log.train_time_ms is not None and log.train_time_ms > TRAIN_LIMIT_MS:
+    if log.train_time_ms is not None and not trained_within_cap(
+        log.train_time_ms, log.step_avg_ms, stopped_by_wallclock=log.stop_reason == "wallclock_cap"
+    ):
         found.append(FLAG_TRAIN_TIME)
     if log.eval_time_ms is not None and log.eval_time_ms > EVAL_LIMIT_MS:
         found.append(FLAG_EVAL_TIME)

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from pgolf_cli.cli import app
 from pgolf_cli.errors import PgolfInputError
+from pgolf_cli.records.logs import read_log
+from pgolf_cli.records.package import trained_in_time
 from pgolf_cli.records.verify import (
     CHECK_IDS,
     FolderReport,
@@ -24,6 +26,7 @@ from pgolf_cli.records.verify import (
     verify_folder,
     verify_folders,
 )
+from pgolf_cli.runner.manifest import FLAG_TRAIN_TIME, flags
 
 # val_loss / val_bpb of the sp1024 export: ln 2 x 151,080,363 bytes / 62,021,632 tokens.
 SP1024_FACTOR = math.log(2) * 151_080_363 / 62_021_632
@@ -610,3 +613,24 @@ def test_cli_no_audit(tmp_path: Path) -> None:
     assert code == 0
     checks = {c["id"]: c["status"] for c in json.loads(out)["folders"][0]["checks"]}
     assert checks["audit"] == "skip"
+
+
+@pytest.mark.parametrize(
+    ("train_time_ms", "stop_line"),
+    [(599_950, True), (600_070, True), (600_119, True), (600_200, True), (600_010, False)],
+)
+def test_verify_package_and_run_json_judge_training_time_alike(
+    tmp_path: Path, train_time_ms: int, stop_line: bool
+) -> None:
+    # Step average 60 ms: a wallclock stop may end up to 120 ms past the cap.
+    runs = tuple(
+        Run(r.seed, r.val_bpb, train_time_ms=train_time_ms, stop_line=stop_line) for r in GOOD_RUNS
+    )
+    folder = write_record(tmp_path, runs=runs)
+    log = read_log(folder / "train_seed1337.log")
+    in_time = trained_in_time(log)
+    flagged = FLAG_TRAIN_TIME in flags(log, seed=1337, code_sha256="0" * 64)
+    failed = verify_folder(folder, audit=False).check("time-train").status == "fail"
+    assert flagged == (not in_time)
+    assert failed == (not in_time)
+    assert in_time is (train_time_ms <= 600_000 or (stop_line and train_time_ms <= 600_120))

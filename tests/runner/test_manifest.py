@@ -54,7 +54,18 @@ def test_a_clean_run_has_no_flags() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (log_text(train_ms=600_001), [FLAG_TRAIN_TIME]),
+        # Stopped by the wallclock check: the step that crossed the cap may finish (up to
+        # two average steps, ~667 ms here); a step more is over.
+        (log_text(train_ms=600_001), []),
+        (log_text(train_ms=601_300), []),
+        (log_text(train_ms=603_000), [FLAG_TRAIN_TIME]),
+        (
+            log_text(train_ms=600_001).replace(
+                "stopping_early: wallclock_cap train_time:600001ms step:900/1000",
+                "step:900/1000 train_loss:2.5000 train_time:600001ms step_avg:666.67ms",
+            ),
+            [FLAG_TRAIN_TIME],
+        ),
         (log_text(train_ms=600_000), []),
         (log_text(eval_s=600.1), [FLAG_EVAL_TIME]),
         (log_text(total=16_000_001), [FLAG_ARTIFACT]),
