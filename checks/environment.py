@@ -9,9 +9,10 @@ from typing import ClassVar
 
 import libcst as cst
 
-from checks.examples import pg401
-from pgolf_cli.audit.facts import ExternalCall, Facts
-from pgolf_cli.audit.findings import Confidence, Severity
+from checks.examples import pg401, pg402, pg403
+from pgolf_cli.audit.facts import ExternalCall, Facts, TrainUse, code_of
+from pgolf_cli.audit.findings import Confidence, Evidence, Severity
+from pgolf_cli.audit.phases import Item, Phases, phases
 from pgolf_cli.audit.rule import Example, Hit, Rule
 
 SHELL_CALLS = frozenset(
@@ -214,4 +215,246 @@ class NetworkAtEval(Rule):
                 "ship what it needs in the artifact or the code"
             ),
             "network call",
+        )
+
+
+def _unique(items: list[Evidence]) -> tuple[Evidence, ...]:
+    seen: set[int] = set()
+    out: list[Evidence] = []
+    for item in items:
+        if item.line and item.line not in seen:
+            seen.add(item.line)
+            out.append(item)
+    return tuple(out)
+
+
+def _shown(names: frozenset[str]) -> str:
+    return ", ".join(f"`{n.lstrip('.')}`" for n in sorted(names))
+
+
+def _training_evidence(facts: Facts, ph: Phases) -> list[Evidence]:
+    items: list[Evidence] = []
+    first = ph.first_train_line()
+    if first is not None:
+        items.append(facts.evidence(first, "training data is read here"))
+    if ph.main is not None:
+        items.append(facts.evidence(ph.main.line, "the training loop"))
+    return items
+
+
+class TrainingDataAtEval(Rule):
+    """
+    ## What it does
+    Finds training data used after training has ended: reads of `fineweb_train_*` shards, of
+    the token tensors loaded from them and of the loader over them (`next_batch`, a slice, a
+    new `TokenStream`) once the artifact has been written, or inside an evaluation function
+    called after the training loop. "After training" comes from the order of the run, not from
+    names: pgolf follows `main()` and every function it calls, finds the last training loop
+    (a loop around a backward pass on non-validation data) before the artifact is written
+    (`torch.save`, `np.save`, `Path.write_bytes`, a binary `open(...).write`), and treats what
+    runs after that write — or, with no write, after the first score that follows the loop —
+    as the evaluation. Training data is whatever comes from a `fineweb_train_*` name through
+    assignments, slices, calls and arguments.
+
+    ## Why is this bad?
+    The evaluation may use only what the submission ships: the code and the 16,000,000-byte
+    artifact. Test-time training on a training slice, calibrating the logits on training
+    tokens after quantization, or filling an n-gram cache from the training shards at
+    evaluation all bring in information whose bits were never paid for.
+
+    ## Example
+    ```python
+    torch.save(quantize(model), "final_model.ptz")
+    calib = train_tokens[:131072]
+    temperature = fit_temperature(model, calib)
+    print("val_bpb", evaluate(model, val_tokens, temperature))
+    ```
+
+    ## Use instead
+    Build what the evaluation needs during training, inside the time cap, and write it into
+    the artifact (a table serialized with the weights is paid for and is fine to use at
+    evaluation). GPTQ or other calibration on training data belongs before the artifact is
+    written, inside the training budget (see PG403).
+
+    ## Known problems
+    Training data is recognised from `fineweb_train_*` names only: a path built from pieces
+    (`f"fineweb_{split}_*.bin"`) or read from an environment variable is not followed, nor is
+    data reached through a lambda or a callback. A value computed from training data by one of
+    the script's own functions and written into the artifact is "paid"; when pgolf cannot
+    tell whether what the evaluation reads is that paid value, the finding has low
+    confidence. An object that holds the loader next to other things (`ctx.loader`,
+    `ctx.model`) carries training data as a whole, so using its other parts after training
+    can be reported. With no artifact write, the first score after training starts the
+    evaluation, so a diagnostic pre-quantization evaluation followed by calibration on training
+    data is reported. Only the first read per reachability is reported.
+
+    ## Ruling
+    rules.md PG402 and the evaluation conditions: training data may not be read during the
+    evaluation unless its bits are paid for inside the 16,000,000 bytes; reads of
+    `fineweb_train_*` or the training loader after the training loop or inside evaluation
+    functions (test-time training on a training slice, logit calibration on training tokens
+    after quantization, caches pre-filled from training data) are not allowed. A table built
+    during training and serialized into the artifact is legal.
+    """
+
+    id = "PG402"
+    name = "training-data-at-eval"
+    severity = Severity.ERROR
+    confidence = Confidence.HIGH
+    summary = "Training data read after the artifact is written or inside the evaluation."
+    VALID: ClassVar[tuple[Example, ...]] = pg402.VALID
+    INVALID: ClassVar[tuple[Example, ...]] = pg402.INVALID
+
+    def check(self, facts: Facts) -> Iterator[Hit]:
+        ph = phases(facts)
+        reported: set[object] = set()
+        for item in ph.train_reads():
+            if not ph.at_eval(item) or (item.gate.reach, item.gate.switches) in reported:
+                continue
+            reported.add((item.gate.reach, item.gate.switches))
+            yield self._hit(facts, ph, item)
+
+    @staticmethod
+    def _hit(facts: Facts, ph: Phases, item: Item) -> Hit:
+        use = item.event
+        assert isinstance(use, TrainUse)
+        if ph.eval_start is not None and item.index >= ph.eval_start:
+            when = (
+                "after the artifact is written"
+                if ph.artifact is not None
+                else "after training, once the evaluation has started"
+            )
+        else:
+            when = "inside an evaluation function called after training"
+        evidence = _training_evidence(facts, ph)
+        if ph.artifact is not None:
+            evidence.append(facts.evidence(ph.artifact.line, "the artifact is written here"))
+        evidence.append(facts.evidence(item.line, "training data is used at evaluation"))
+        message = (
+            f"training data ({_shown(use.names)}) is used {when}; the evaluation may only use "
+            "what the artifact holds — training data it reads is not paid for"
+        )
+        confidence = None
+        if ph.may_be_paid(item):
+            confidence = Confidence.LOW
+            message += (
+                " (low confidence: something computed from this data is written into the "
+                "artifact, and pgolf cannot tell whether this use reads only that)"
+            )
+        return Hit(item.line, message, item.gate, _unique(evidence), confidence)
+
+
+class StopWithoutWallclock(Rule):
+    """
+    ## What it does
+    Looks at the training loop — the outermost loop around a backward pass on training data,
+    the last one before the artifact is written — and warns when nothing inside it compares
+    the wall clock with a cap: no `if`/`while` test that reads `time.perf_counter()`,
+    `time.time()` or `time.monotonic()` (directly, through a helper, or through a flag that is
+    all-reduced across ranks) and leaves the loop or sets a stop flag. Such a loop stops on a
+    step count (`for step in range(ITERATIONS)`, `if step >= FORCE_STOP_STEP: break`). A clock
+    test that is false with the defaults (`MAX_WALLCLOCK_SECONDS` defaulting to 0) or sits
+    behind a switch that is off does not count.
+
+    When the loop does stop on the clock, it also warns when training data is read after the
+    loop and before the artifact is written (GPTQ calibration batches from the training
+    shards) while the cap keeps no reserve for that work: no `*_RESERVE_SECONDS`-style amount
+    subtracted from the cap, or one that is 0 with the defaults.
+
+    ## Why is this bad?
+    Training is limited to 600 s on 8xH100. A step count tuned on one machine runs past the
+    cap on a slower one, and the logs then show a stop that is not `stopping_early:
+    wallclock_cap`. Work on training data after the clock stops (Hessians for GPTQ) is still
+    training and counts against the same 600 s, so the cap has to leave room for it.
+
+    ## Example
+    ```python
+    for step in range(args.iterations):
+        x, y = loader.next_batch(args.train_batch_tokens, args.train_seq_len)
+        model(x, y).backward()
+        opt.step()
+    ```
+
+    ## Use instead
+    Check `elapsed >= MAX_WALLCLOCK_SECONDS * 1000` after every step (all-reduce the stop flag
+    so every rank stops at the same step) and print `stopping_early: wallclock_cap`. When
+    training data is used after the loop, stop at `MAX_WALLCLOCK_SECONDS -
+    GPTQ_RESERVE_SECONDS` with a reserve that covers that work.
+
+    ## Known problems
+    Any `if` on a clock reading that breaks, returns, raises or sets a flag counts as the
+    stop, even one that only throttles logging and assigns a timestamp. A reserve is
+    recognised by a name, attribute or environment key containing "reserve" that is subtracted
+    somewhere in the function holding the clock test, the functions it calls, or a global or
+    attribute assignment; pgolf does not check that it is the cap the loop compares with, nor
+    that it is long enough. Training loops reached only through lambdas or callbacks are not
+    seen.
+
+    ## Ruling
+    rules.md PG403 and the README's 10-minute limit: training stops on the wallclock check,
+    not a fixed step count (`FORCE_STOP_STEP`); work on training data after the cap (GPTQ
+    calibration batches) needs a `GPTQ_RESERVE_SECONDS`-style reserve that keeps it inside
+    600 s. The records checklist counts post-training work on training data against the
+    training budget.
+    """
+
+    id = "PG403"
+    name = "stop-without-wallclock"
+    severity = Severity.WARNING
+    confidence = Confidence.MEDIUM
+    summary = (
+        "Training stops on a step count, or reads training data after the cap with no reserve."
+    )
+    VALID: ClassVar[tuple[Example, ...]] = pg403.VALID
+    INVALID: ClassVar[tuple[Example, ...]] = pg403.INVALID
+
+    def check(self, facts: Facts) -> Iterator[Hit]:
+        ph = phases(facts)
+        if ph.main is None:
+            return
+        unbounded = False
+        for region in ph.final_regions():
+            effective, dormant = ph.clock_stops(region)
+            if effective:
+                continue
+            unbounded = True
+            message = (
+                "the training loop stops on a step count: no test in it compares the wall "
+                "clock with the 600 s cap"
+            )
+            evidence = [facts.evidence(region.line, "the training loop")]
+            evidence += [facts.evidence(b.line, "the training step") for b in region.backwards[:1]]
+            if dormant:
+                message += " (its clock test is off with the default settings)"
+                evidence.append(facts.evidence(dormant[0].line, "a clock test that is off"))
+            yield Hit(region.line, message, region.gate, _unique(evidence))
+        if unbounded:
+            return  # without a cap, a reserve taken off it means nothing
+        effective, _ = ph.clock_stops(ph.main)
+        late = [item for item in ph.train_reads() if not ph.at_eval(item)]
+        if not late:
+            return
+        amount, zero = ph.reserve(effective)
+        if amount is not None and not zero:
+            return
+        first = late[0]
+        use = first.event
+        assert isinstance(use, TrainUse)
+        why = (
+            f"the reserve `{code_of(amount)}` is 0 by default"
+            if amount is not None
+            else "the cap keeps no reserve for it"
+        )
+        evidence = [
+            facts.evidence(effective[0].line, "the wallclock stop"),
+            facts.evidence(first.line, "training data is used after the loop"),
+        ]
+        yield Hit(
+            first.line,
+            f"training data ({_shown(use.names)}) is used after the training loop stopped on "
+            f"the wallclock cap and before the artifact is written, but {why}: this work "
+            "runs past the 600 s training budget — subtract a GPTQ_RESERVE_SECONDS-style "
+            "reserve from the cap",
+            first.gate,
+            _unique(evidence),
         )

@@ -34,3 +34,12 @@ def _pack(src: str, codec: Codec) -> str:
     else:
         text, decode = base64.b64encode(blob).decode(), f"{b64}.b64decode"
     return f'{head}\nexec({decompress}({decode}("{text}")){tail})\n'
+
+
+def _line_of(code: str, marker: str) -> int:
+    """The 1-based line of ``code`` holding ``marker``: an INVALID example names its expected
+    line by the code on it, so editing the example above it cannot leave the number stale."""
+    for number, text in enumerate(code.splitlines(), start=1):
+        if marker in text:
+            return number
+    raise ValueError(f"marker not in example: {marker!r}")

@@ -501,6 +501,61 @@ if __name__=="__main__":main()
         title="packed (lzma + base85) context-only cache updated with the target after scoring",
         code=_pack(_PACKED_LEGAL, "lzma-b85"),
     ),
+    Example(
+        title="trigram tables filled from training batches and shipped as buffers, read at eval",
+        code="""import math
+
+import torch
+
+PRIME = 31337
+
+
+class Trigram(torch.nn.Module):
+    def __init__(self, buckets):
+        super().__init__()
+        self.buckets = buckets
+        self.register_buffer("ctx_counts", torch.zeros(buckets))
+        self.register_buffer("full_counts", torch.zeros(buckets))
+
+    def observe(self, tokens):
+        a, b, c = tokens[:-2], tokens[1:-1], tokens[2:]
+        ctx = (a * PRIME + b) % self.buckets
+        full = (ctx * PRIME + c) % self.buckets
+        self.ctx_counts.index_add_(0, ctx, torch.ones_like(ctx, dtype=torch.float))
+        self.full_counts.index_add_(0, full, torch.ones_like(full, dtype=torch.float))
+
+
+def train(model, tri, loader, opt, steps):
+    for _ in range(steps):
+        x, y = loader.next_batch()
+        tri.observe(x.flatten())
+        loss = model(x, y)
+        loss.backward()
+        opt.step()
+
+
+@torch.no_grad()
+def evaluate(model, tri, val_tokens, lam=0.2):
+    nll_sum = 0.0
+    for i in range(2, val_tokens.numel() - 1):
+        y = val_tokens[i + 1]
+        ctx = (val_tokens[i - 1] * PRIME + val_tokens[i]) % tri.buckets
+        p_model = model.prob(val_tokens[: i + 1], y)
+        p_tri = tri.full_counts[(ctx * PRIME + y) % tri.buckets] / tri.ctx_counts[ctx].clamp_min(1)
+        nll_sum += -math.log((1 - lam) * p_model + lam * p_tri)
+    return nll_sum
+
+
+def main():
+    model, tri, loader, opt = build()
+    train(model, tri, loader, opt, 1000)
+    print(evaluate(model, tri, load_validation_tokens("val.bin")))
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
@@ -999,5 +1054,52 @@ if __name__ == "__main__":
     main()
 """,
         line=30,
+    ),
+    Example(
+        title="backoff cache: keys gathered in a list of tuples first, read back in a loop",
+        code="""import math
+
+import numpy as np
+import torch
+
+PRIME = 1000003
+
+
+def mix_eval(model, val_np, orders=(2, 3, 4), mask=(1 << 20) - 1):
+    ctx_counts = [np.zeros(mask + 1) for _ in orders]
+    full_counts = [np.zeros(mask + 1) for _ in orders]
+    nll_sum = 0.0
+    with torch.no_grad():
+        for j in range(4, len(val_np)):
+            tgt = int(val_np[j])
+            p_model = model.prob(val_np[:j], tgt)
+            keys = []
+            for oi, order in enumerate(orders):
+                ctx_key = hash(tuple(val_np[j - order : j])) & mask
+                full_key = (ctx_key ^ (tgt * PRIME)) & mask
+                keys.append((oi, ctx_key, full_key))
+            p_ng = 0.0
+            for oi, ctx_key, full_key in reversed(keys):
+                seen = ctx_counts[oi][ctx_key]
+                if seen > 0:
+                    p_ng = full_counts[oi][full_key] / seen
+                    break
+            nll_sum += -math.log(0.7 * p_model + 0.3 * p_ng)
+            for oi, ctx_key, full_key in keys:
+                ctx_counts[oi][ctx_key] += 1
+                full_counts[oi][full_key] += 1
+    return nll_sum
+
+
+def main():
+    model = torch.load("final_model.pt")
+    val_np = np.fromfile("fineweb_val_000000.bin", dtype=np.uint16)
+    print("val_bpb", mix_eval(model, val_np))
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=26,
     ),
 )

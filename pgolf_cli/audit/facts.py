@@ -6,6 +6,8 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``VAL``   validation tokens (``val_tokens``, ``load_validation_tokens(...)``, ``fineweb_val_*``)
 - ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``)
 - ``NG``    computed under ``torch.no_grad()`` / ``inference_mode()`` or in eval mode
+- ``TRAIN`` training tokens (a ``fineweb_train_*`` name, or a global/attribute built from one)
+- ``CLOCK`` a wall-clock reading (``time.perf_counter()``, ``time.time()``...) and what is computed from it
 - ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
 - ``L<n>``  the value read from candidate count table look-up number n (for PG201)
@@ -30,6 +32,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from pgolf_cli.audit.choices import CHOICE_CALLS, Chooser, Selection
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Evaluator, truth
@@ -37,6 +40,8 @@ from pgolf_cli.audit.values import WORLD, Evaluator, truth
 VAL = "VAL"
 TGT = "TGT"
 NG = "NG"
+TRAIN = "TRAIN"
+CLOCK = "CLOCK"
 
 Labels = frozenset[str]
 EMPTY: Labels = frozenset()
@@ -49,12 +54,94 @@ _ACCUMULATOR_KIND = re.compile(r"(sum|total|count|cnt|acc|seen)", re.IGNORECASE)
 _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
+_COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
 _STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+_CHOICE_NODES = (
+    cst.Comparison,
+    cst.List,
+    cst.Tuple,
+    cst.Set,
+    cst.ListComp,
+    cst.GeneratorExp,
+    cst.SetComp,
+)
+_CLOCK_CALLS = frozenset(
+    {
+        "time.time",
+        "time.time_ns",
+        "time.perf_counter",
+        "time.perf_counter_ns",
+        "time.monotonic",
+        "time.monotonic_ns",
+    }
+)
+_BUILTIN_CALLS = frozenset({"open"})
+_PATH_CALLS = frozenset(
+    {
+        "glob.glob",
+        "glob.iglob",
+        "os.listdir",
+        "os.scandir",
+        "os.path.join",
+        "os.path.exists",
+        "os.path.isfile",
+        "os.path.getsize",
+        "os.path.basename",
+        "os.path.dirname",
+        "pathlib.Path",
+    }
+)
+"""Builtins recorded as external calls (``builtins.open``): the files a script reads and writes."""
+_NOT_DATA_CALLS = frozenset({"len", "print", "str", "repr", "type", "isinstance", "id"})
+_SIZE_METHODS = frozenset({"numel", "size", "dim", "nelement", "element_size", "__len__"})
+_SIZE_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "nbytes", "itemsize"})
+_LEAF_MAKERS = {"requires_grad_", "Parameter"}
+_LEAF_UPDATES = {"step", "sub_", "add_", "copy_", "addcmul_", "addcdiv_", "lerp_"}
 
 
 def is_accumulator(name: str) -> bool:
     """Names that hold a running score: ``loss_sum``, ``val_nll_total``, ``byte_count``..."""
     return bool(_ACCUMULATOR.search(name) and _ACCUMULATOR_KIND.search(name))
+
+
+_LOSS_PART = re.compile(r"(loss|nll|bits|bpb|logp|neg_?log|(^|_)ce(_|$))", re.IGNORECASE)
+
+
+def is_score_accumulator(name: str) -> bool:
+    """Accumulators of the log-loss itself (``nll_sum``, ``loss_total``), not of the byte or token
+    counts it is divided by (``byte_count``, ``token_count``)."""
+    return is_accumulator(name) and bool(_LOSS_PART.search(name))
+
+
+def grad_labels(labels: Iterable[str]) -> Labels:
+    """The grad-leaf labels (``G<n>``) among ``labels``."""
+    return frozenset(lbl for lbl in labels if lbl.startswith("G") and lbl[1:].isdigit())
+
+
+def _makes_leaf(node: cst.Call, name: str | None) -> bool:
+    """``requires_grad=True``, ``.requires_grad_()``, ``nn.Parameter(...)`` unless told ``False``
+    (a switch such as ``requires_grad=args.slot_bias`` counts: it may be on)."""
+    flag = next(
+        (
+            code_of(a.value)
+            for a in node.args
+            if a.keyword is not None and a.keyword.value == "requires_grad"
+        ),
+        None,
+    )
+    if name == "requires_grad_":
+        positional = [a for a in node.args if a.keyword is None]
+        return (flag or (code_of(positional[0].value) if positional else "True")) != "False"
+    if name == "Parameter":
+        return flag != "False"
+    return flag is not None and flag != "False"
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    """``delta`` for ``delta``, ``delta.data``, ``delta[0]``."""
+    while isinstance(node, cst.Attribute | cst.Subscript):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
 
 
 def _is_val_name(name: str) -> bool:
@@ -126,6 +213,9 @@ class Loop:
     line: int
     targets: frozenset[str]
     iter_labels: Labels
+    iter_node: cst.BaseExpression | None = None
+    """What a ``for`` loop iterates over (``range(epochs)``); None for ``while``."""
+    body: cst.BaseSuite | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +250,19 @@ class Accumulation:
 
 
 @dataclass(frozen=True, slots=True)
+class TableUpdate:
+    """``table[key] += v``, ``np.add.at(table, key, v)``, ``table.index_add_(...)``: state that
+    data is written into (an n-gram cache filled from the tokens it reads)."""
+
+    where: Context
+    table: str
+    owner: Labels
+    """What the table expression itself carries (``self.counts`` carries ``self``'s ``P0``)."""
+    labels: Labels
+    """What the key and the written value carry."""
+
+
+@dataclass(frozen=True, slots=True)
 class Lookup:
     """``table[key]`` / ``table.get(key)`` read with a key carrying the scored token."""
 
@@ -167,6 +270,10 @@ class Lookup:
     table: str
     label: str
     key_labels: Labels
+    node: cst.CSTNode | None = None
+    """The read itself (the ``Subscript`` or the ``.get`` call), for rules that judge expressions."""
+    table_labels: Labels = EMPTY
+    """What the table's own value carries: a vocabulary look-up table carries no validation data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +287,10 @@ class CallSite:
     """The table-like name passed at each position (to follow count tables into helpers)."""
     reference: bool = False
     """The function is passed as a value (a callback) rather than called here."""
+    receiver_name: str | None = None
+    """The object a method is called on (``cache`` in ``cache.update(chunk)``)."""
+    kwarg_names: tuple[tuple[str, str | None], ...] = ()
+    """The name passed for each keyword (``("model", "ema_model")``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +305,55 @@ class ExternalCall:
     where: Context
     name: str
     node: cst.Call
+    labels: Labels = EMPTY
+    """What the receiver and the arguments carry (what a ``torch.save`` or ``f.write`` writes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainUse:
+    """An expression that uses training data (a value carrying ``TRAIN``) beyond its size or name.
+
+    ``names`` are the names (``.attr`` for attributes of ``self``-like objects) whose values carry
+    ``TRAIN`` there; formatting them into a message, ``len(...)``, ``.numel()`` and ``.shape`` are
+    not uses.
+    """
+
+    where: Context
+    names: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """The test of an ``if`` or ``while`` whose value carries labels (``CLOCK``, ``P<i>``, ``C<fn>``...).
+
+    ``stops`` when the test ends the loop: a ``while`` test, or an ``if`` whose body breaks,
+    returns, raises or sets a flag for a later exit (``stop = True``).
+    """
+
+    where: Context
+    labels: Labels
+    stops: bool
+    test: cst.BaseExpression
+
+
+@dataclass(frozen=True, slots=True)
+class GradLeaf:
+    """A tensor made trainable where the function creates it (``torch.zeros(..., requires_grad=True)``,
+    ``t.requires_grad_()``, ``nn.Parameter(...)``); its ``G<n>`` label follows every value computed
+    from it (for PG202)."""
+
+    where: Context
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeafStep:
+    """An update of values carrying grad-leaf labels (or parameters, resolved per call site):
+    ``opt.step()`` on an optimizer built over them, an in-place ``sub_``/``add_``/``copy_``,
+    ``t -= ...``, or ``torch.autograd.grad`` asked for their gradients."""
+
+    where: Context
+    labels: Labels
 
 
 @dataclass(eq=False)
@@ -215,6 +375,14 @@ class Function:
     returns: set[str] = field(default_factory=set)
     val_lines: list[int] = field(default_factory=list)
     """Lines where validation data enters this function (a source, not a propagated label)."""
+    grad_leaves: list[GradLeaf] = field(default_factory=list)
+    leaf_steps: list[LeafStep] = field(default_factory=list)
+    train_uses: list[TrainUse] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    selections: list[Selection] = field(default_factory=list)
+    selection_tests: dict[int, Labels] = field(default_factory=dict)
+    """``if`` tests (by node) that carry a selection: what their branches do is chosen by it."""
+    updates: list[TableUpdate] = field(default_factory=list)
 
     @property
     def grad_free(self) -> bool:
@@ -242,6 +410,11 @@ _REACH_ORDER = {
     Reachability.OFF_BY_DEFAULT: 1,
 }
 UNREACHABLE = Gate(Reachability.OFF_BY_DEFAULT, (), reachable=False)
+
+
+def more_enabled(a: Gate, b: Gate) -> Gate:
+    """The more-enabled of two ways to reach a place (for analyses that extend reachability)."""
+    return _better(a, b)
 
 
 def _better(a: Gate, b: Gate) -> Gate:
@@ -306,6 +479,10 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
                     yield item
 
 
+children = _children
+"""Public name for rule modules that walk the few expressions they judge."""
+
+
 class _Walker:
     """Interprets one function body (or the module's top level)."""
 
@@ -316,10 +493,13 @@ class _Walker:
         self.name_slices: dict[str, tuple[str, ...]] = {}
         self.next_positions: set[str] = set()
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
+        self.tuple_items: dict[str, tuple[Labels, ...] | None] = {}
+        """Per list built by appending tuples of one arity, the labels at each position."""
         self.origins: dict[str, str] = {}
         """Local names bound directly to the result of an imported call (``s = socket.socket()``)."""
         self.loops: list[int] = []
         self.guards: list[Guard] = []
+        self.choices = Chooser(self, TGT)
         self.no_grad = fn.grad_free_decorator
         self.eval_mode = False
         self.line = fn.line
@@ -350,6 +530,8 @@ class _Walker:
 
     def name_labels(self, name: str) -> Labels:
         labels = self.state.get(name, EMPTY)
+        if name in self.facts.train_globals and name not in self.state:
+            labels = labels | {TRAIN}
         if _is_val_name(name) or (name in self.facts.val_globals and name not in self.state):
             labels = labels | self.val_enters()
         if _TARGET_NAME.match(name):
@@ -369,6 +551,10 @@ class _Walker:
         if isinstance(node, cst.Attribute):
             labels = self.ev(node.value) | self.state.get("." + node.attr.value, EMPTY)
             attr = node.attr.value
+            if attr in self.facts.train_attrs:
+                labels = labels | {TRAIN}
+            elif attr in _SIZE_ATTRS:
+                labels = labels - {TRAIN}  # `tokens.shape` is a size, not training data
             if _is_val_name(attr) or attr in self.facts.val_attrs:
                 labels = labels | self.val_enters()
             return labels
@@ -377,6 +563,8 @@ class _Walker:
         if isinstance(node, cst.Subscript):
             return self.subscript(node)
         if isinstance(node, cst.SimpleString | cst.FormattedStringText):
+            if "fineweb_train_" in node.value:
+                return frozenset({TRAIN})
             return self.val_enters() if "fineweb_val_" in node.value else EMPTY
         if isinstance(node, cst.Lambda):
             return EMPTY
@@ -392,6 +580,8 @@ class _Walker:
             labels = self.ev(node.value)
             self.assign(node.target, labels)
             return labels
+        if isinstance(node, _CHOICE_NODES):
+            return self.choice_parts(node)
         labels = EMPTY
         for child in _children(node):
             labels = labels | self.ev(child)
@@ -422,17 +612,25 @@ class _Walker:
                     inner.upper is None and (_is_one(inner.lower) or _plus_one(inner.lower))
                 )
         labels = base | index
+        if TRAIN in base:
+            self.note_train_use(node)
         if scored_position and (VAL in base or any(lbl.startswith("P") for lbl in base)):
             labels = labels | {TGT}
         if TGT in index:
-            labels = labels | {self.lookup(node.value, index)}
+            labels = labels | {self.lookup(node.value, index, node, base)}
         return labels
 
-    def lookup(self, table: cst.BaseExpression, key: Labels) -> str:
+    def lookup(
+        self,
+        table: cst.BaseExpression,
+        key: Labels,
+        node: cst.CSTNode | None = None,
+        table_labels: Labels = EMPTY,
+    ) -> str:
         name = _last_name(table) or "?"
         label = f"L{self.facts.next_seq()}"
         self.facts.lookup_tables[label] = name
-        self.fn.lookups.append(Lookup(self.where(), name, label, key))
+        self.fn.lookups.append(Lookup(self.where(), name, label, key, node, table_labels))
         return label
 
     def call(self, node: cst.Call) -> Labels:
@@ -445,17 +643,28 @@ class _Walker:
         args: list[Labels] = []
         kwargs: list[tuple[str, Labels]] = []
         everything = receiver
+        name = _callee_name(func)
         for arg in node.args:
-            labels = self.ev(arg.value)
+            if name in _COLLECTION_ADDS and isinstance(func, cst.Attribute):
+                labels = self.add_to_collection(func.value, arg.value, one_item=name != "extend")
+            else:
+                labels = self.ev(arg.value)
             everything = everything | labels
             if arg.keyword is not None:
                 kwargs.append((arg.keyword.value, labels))
             elif not arg.star:
                 args.append(labels)
-        name = _callee_name(func)
         result = everything
         if name in _VAL_LOADERS:
             result = result | self.val_enters()
+        if (
+            name in _LEAF_MAKERS or (kwargs and any(k == "requires_grad" for k, _ in kwargs))
+        ) and _makes_leaf(node, name):
+            # `delta.requires_grad_()` as a statement makes `delta` itself the leaf.
+            owner = func.value if isinstance(func, cst.Attribute) else None
+            result = result | self.grad_leaf(owner.value if isinstance(owner, cst.Name) else None)
+        if name in _LEAF_UPDATES and isinstance(func, cst.Attribute):
+            self.leaf_step(receiver)
         if name == "backward" and isinstance(func, cst.Attribute):
             target = self.ev(func.value) if not args else args[0] | receiver
             self.fn.backwards.append(
@@ -475,10 +684,15 @@ class _Walker:
             self.fn.backwards.append(
                 Backward(self.where(), args[0], self.facts.slices_in(node.args[0].value, self))
             )
+            if name == "grad":  # asking for a leaf's gradient is how a manual update starts
+                self.leaf_step(
+                    (args[1] if len(args) > 1 else EMPTY)
+                    | next((v for k, v in kwargs if k == "inputs"), EMPTY)
+                )
         elif name == "get" and isinstance(func, cst.Attribute) and args and TGT in args[0]:
-            result = result | {self.lookup(func.value, args[0])}
+            result = result | {self.lookup(func.value, args[0], node, receiver)}
         elif name in _COUNT_UPDATES and isinstance(func, cst.Attribute):
-            self._note_count_call(node, func, name)
+            self._note_count_call(node, func, name, receiver, args, everything)
         elif (
             name in ("eval", "train")
             and isinstance(func, cst.Attribute)
@@ -490,10 +704,22 @@ class _Walker:
         if self.no_grad or self.eval_mode:
             result = result | {NG}
         callees = self.facts.resolve_call(func, self.fn)
-        if not callees and self.facts.imports:
-            external = self.external_name(func)
-            if external is not None:
-                self.fn.externals.append(ExternalCall(self.where(), external, node))
+        if not callees and name in CHOICE_CALLS:
+            result = result | self.choices.call(
+                node, name, receiver, args, method=self._is_method(func)
+            )
+        external = None if callees else self.external_name(func)
+        if TRAIN in everything and external not in _PATH_CALLS and name != "sorted":
+            self.note_train_use(node)  # listing or joining shard paths reads no tokens
+        if TRAIN in result and (
+            (isinstance(func, cst.Attribute) and name in _SIZE_METHODS)
+            or (isinstance(func, cst.Name) and name == "len")
+        ):
+            result = result - {TRAIN}  # a count of training tokens is not training data
+        if external is not None:
+            self.fn.externals.append(ExternalCall(self.where(), external, node, everything))
+            if external in _CLOCK_CALLS:
+                result = result | {CLOCK}
         if callees:
             slices = tuple(s for a in node.args for s in self.facts.slices_in(a.value, self))
             where = self.where()
@@ -507,9 +733,132 @@ class _Walker:
                 names = ((None,) if offset else ()) + tuple(
                     _last_name(a.value) for a in node.args if a.keyword is None and not a.star
                 )
-                self.fn.calls.append(CallSite(where, callee, padded, tuple(kwargs), slices, names))
+                self.fn.calls.append(
+                    CallSite(
+                        where,
+                        callee,
+                        padded,
+                        tuple(kwargs),
+                        slices,
+                        names,
+                        receiver_name=(
+                            _last_name(func.value)
+                            if offset and isinstance(func, cst.Attribute)
+                            else None
+                        ),
+                        kwarg_names=tuple(
+                            (a.keyword.value, _last_name(a.value))
+                            for a in node.args
+                            if a.keyword is not None
+                        ),
+                    )
+                )
                 result = result | {f"C{callee}"}
         return result
+
+    def note_train_use(self, node: cst.CSTNode) -> None:
+        names = self._train_names(node)
+        if names:
+            self.fn.train_uses.append(TrainUse(self.where(), names))
+
+    def _train_names(self, node: cst.CSTNode) -> frozenset[str]:
+        """The names in ``node`` whose values carry ``TRAIN``, skipping mere size and name reads."""
+        out: set[str] = set()
+        stack: list[cst.CSTNode] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.SimpleString | cst.FormattedString):
+                # The path itself is a source; names formatted into a message are not read.
+                text = code_of(current)
+                if "fineweb_train_" in text:
+                    out.add(text)
+                continue
+            if isinstance(current, cst.Call):
+                func = current.func
+                if isinstance(func, cst.Name) and func.value in _NOT_DATA_CALLS:
+                    continue
+                if isinstance(func, cst.Attribute) and func.attr.value in _SIZE_METHODS:
+                    continue
+            if isinstance(current, cst.Attribute):
+                attr = current.attr.value
+                if attr in _SIZE_ATTRS:
+                    continue
+                if attr in self.facts.train_attrs or TRAIN in self.state.get("." + attr, EMPTY):
+                    out.add("." + attr)
+            elif isinstance(current, cst.Name):
+                name = current.value
+                local = self.state.get(name)
+                if (local is not None and TRAIN in local) or (
+                    local is None and name in self.facts.train_globals
+                ):
+                    out.add(name)
+            stack.extend(_children(current))
+        return frozenset(out)
+
+    def grad_leaf(self, name: str | None) -> Labels:
+        label = f"G{self.facts.next_seq()}"
+        self.fn.grad_leaves.append(GradLeaf(self.where(), label))
+        if name is not None:
+            self.state[name] = self.state.get(name, EMPTY) | {label}
+        return frozenset({label})
+
+    def leaf_step(self, labels: Labels) -> None:
+        # A parameter may receive a leaf (or an optimizer over one) at a call site: keep it.
+        kept = frozenset(lbl for lbl in labels if lbl.startswith(("G", "P")) and lbl[1:].isdigit())
+        if kept:
+            self.fn.leaf_steps.append(LeafStep(self.where(), kept))
+
+    def add_to_collection(
+        self, collection: cst.BaseExpression, item: cst.BaseExpression, *, one_item: bool
+    ) -> Labels:
+        """``keys.append((oi, ctx_key, full_key))``: the list now carries what was added.
+
+        Tuples of one arity are also kept position by position, so a later
+        ``for oi, ctx_key, full_key in keys`` gives each name only its own labels.
+        """
+        if (
+            one_item
+            and isinstance(item, cst.Tuple)
+            and not any(isinstance(e, cst.StarredElement) for e in item.elements)
+        ):
+            parts = tuple(self.ev(e.value) for e in item.elements)
+            labels = frozenset().union(*parts)
+        else:
+            parts, labels = None, self.ev(item)
+        if isinstance(collection, cst.Name):
+            name = collection.value
+            self.state[name] = self.state.get(name, EMPTY) | labels
+            known = self.tuple_items.get(name, ())
+            if parts is None or (known is not None and known and len(known) != len(parts)):
+                self.tuple_items[name] = None
+            elif known is not None:
+                self.tuple_items[name] = (
+                    tuple(a | b for a, b in zip(known, parts, strict=True)) if known else parts
+                )
+        return labels
+
+    def assign_loop_target(self, node: cst.For, labels: Labels) -> None:
+        """``for a, b, c in keys`` / ``in reversed(keys)`` over a list of same-arity tuples binds
+        each name to its own position; anything else binds every name to the whole."""
+        source = node.iter
+        if (
+            isinstance(source, cst.Call)
+            and _callee_name(source.func) in ("reversed", "list", "sorted")
+            and len(source.args) == 1
+        ):
+            source = source.args[0].value
+        items = self.tuple_items.get(source.value) if isinstance(source, cst.Name) else None
+        target = node.target
+        if (
+            items
+            and isinstance(target, cst.Tuple | cst.List)
+            and len(target.elements) == len(items)
+            and not any(isinstance(e, cst.StarredElement) for e in target.elements)
+        ):
+            for element, item_labels in zip(target.elements, items, strict=True):
+                self.assign(element.value, item_labels)
+        else:
+            self.assign(target, labels)
 
     def external_name(self, func: cst.BaseExpression) -> str | None:
         """The import-resolved dotted name of a callee, or None when it is not imported."""
@@ -521,6 +870,8 @@ class _Walker:
             root = self.origins.get(func.value)
             if root is None and func.value not in self.state:  # a local shadows the import
                 root = self.facts.imports.get(func.value)
+                if root is None and func.value in _BUILTIN_CALLS:
+                    root = "builtins." + func.value
         elif isinstance(func, cst.Call):
             inner = self.external_name(func.func)
             root = None if inner is None else inner + "()"
@@ -542,23 +893,67 @@ class _Walker:
         else:
             self.origins[target.value] = origin
 
-    def _note_count_call(self, node: cst.Call, func: cst.Attribute, name: str) -> None:
+    def _note_count_call(
+        self,
+        node: cst.Call,
+        func: cst.Attribute,
+        name: str,
+        receiver: Labels,
+        args: Sequence[Labels],
+        everything: Labels,
+    ) -> None:
         """``t.index_put_(k, ones, accumulate=True)``, ``t.index_add_``, ``np.add.at(t, k, 1)``."""
         if name == "at":
             if node.args and _dotted(func.value) in ("np.add", "numpy.add"):
-                self.facts.count_tables.add(_last_name(node.args[0].value) or "?")
+                table = _last_name(node.args[0].value) or "?"
+                self.facts.count_tables.add(table)
+                self.note_update(table, args[0] if args else EMPTY, everything)
             return
         if name in ("index_put_", "put_") and not any(
             a.keyword is not None and a.keyword.value == "accumulate" and code_of(a.value) == "True"
             for a in node.args
         ):
             return
-        self.facts.count_tables.add(_last_name(func.value) or "?")
+        table = _last_name(func.value) or "?"
+        self.facts.count_tables.add(table)
+        self.note_update(table, receiver, everything)
+
+    def note_update(self, table: str, owner: Labels, labels: Labels) -> None:
+        self.fn.updates.append(TableUpdate(self.where(), table, owner, labels))
+
+    def _is_method(self, func: cst.BaseExpression) -> bool:
+        """``x.min(...)`` on a value, as opposed to ``torch.min(...)`` on an imported module."""
+        if not isinstance(func, cst.Attribute):
+            return False
+        root = func.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return not (
+            isinstance(root, cst.Name)
+            and root.value in self.facts.imports
+            and root.value not in self.state
+        )
+
+    def choice_parts(self, node: cst.CSTNode) -> Labels:
+        """Comparisons and collections, evaluated part by part so choices among them are seen."""
+        if isinstance(node, cst.Comparison):
+            sides = [self.ev(node.left)] + [self.ev(c.comparator) for c in node.comparisons]
+            return EMPTY.union(*sides) | self.choices.comparison(node, sides)
+        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+            element = self.ev(node.elt)
+            self.choices.comprehension(node, node.elt, element)
+            return element | self.ev(node.for_in)
+        assert isinstance(node, cst.List | cst.Tuple | cst.Set)
+        items = [(e.value, self.ev(e.value)) for e in node.elements]
+        self.choices.collection(node, items)
+        return EMPTY.union(*(labels for _, labels in items))
 
     # -- statements ----------------------------------------------------------------------
     def assign(self, target: cst.BaseExpression, labels: Labels) -> None:
         if isinstance(target, cst.Name):
             self.state[target.value] = labels
+            self.tuple_items[target.value] = () if not labels else None
+            self.choices.rebound(target.value)
         elif isinstance(target, cst.Tuple | cst.List):
             for element in target.elements:
                 self.assign(element.value, labels)
@@ -609,15 +1004,24 @@ class _Walker:
                         self.next_positions.add(t.target.value)
                     else:
                         self.next_positions.discard(t.target.value)
+            self.choices.assigning = EMPTY.union(*(_names_in(t.target) for t in stmt.targets))
             if len(stmt.targets) == 1:
                 self.assign_pairwise(stmt.targets[0].target, stmt.value)
                 self.note_origin(stmt.targets[0].target, stmt.value)
+                self.choices.bind(stmt.targets[0].target, stmt.value)
             else:
                 labels = self.ev(stmt.value)
                 for t in stmt.targets:
                     self.assign(t.target, labels)
+            self.choices.assigning = frozenset()
             for t in stmt.targets:
                 self.facts.note_count_update(t.target, stmt.value)
+                if (
+                    isinstance(t.target, cst.Attribute)
+                    and t.target.attr.value == "requires_grad"
+                    and code_of(stmt.value) == "True"
+                ):
+                    self.grad_leaf(_root_name(t.target))
         elif isinstance(stmt, cst.AnnAssign):
             if stmt.value is not None:
                 self.assign(stmt.target, self.ev(stmt.value))
@@ -627,12 +1031,18 @@ class _Walker:
             if isinstance(stmt.target, cst.Subscript):
                 # An update (`table[key] += 1`) is not a look-up: evaluate the key, record nothing.
                 self.facts.count_tables.add(name or "?")
+                key = EMPTY
                 for element in stmt.target.slice:
-                    self.ev(element.slice)
+                    key = key | self.ev(element.slice)
+                root = _root_name(stmt.target)  # what owns the table, read without a new look-up
+                self.note_update(name or "?", self.state.get(root or "", EMPTY), key | labels)
             if name is not None and is_accumulator(name):
                 self.fn.accumulations.append(
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
                 )
+            else:
+                root = _root_name(stmt.target)  # `delta -= lr * g`, `delta.data -= ...`
+                self.leaf_step(self.state.get(root, EMPTY) if root is not None else EMPTY)
             if isinstance(stmt.target, cst.Name):
                 self.state[stmt.target.value] = self.state.get(stmt.target.value, EMPTY) | labels
         elif isinstance(stmt, cst.Expr):
@@ -683,8 +1093,13 @@ class _Walker:
         if isinstance(node, cst.FunctionDef | cst.ClassDef):
             return  # separate scopes, walked on their own
         if isinstance(node, cst.If):
-            self.ev(node.test)
+            test_labels = self.ev(node.test)
+            if test_labels:
+                self.fn.conditions.append(
+                    Condition(self.where(), test_labels, _stops_or_flags(node.body), node.test)
+                )
             before = dict(self.state)
+            choosing = self.choices.watches(node.test, test_labels)
             self.guards.append(Guard(node.test, False, self.line))
             self.block(node.body)
             self.guards.pop()
@@ -699,15 +1114,19 @@ class _Walker:
                 self.guards.pop()
             for name, labels in after_body.items():
                 self.state[name] = self.state.get(name, EMPTY) | labels
+            if choosing:
+                self.choices.branches(node.test, test_labels)
         elif isinstance(node, cst.For):
             labels = self.ev(node.iter)
-            self.assign(node.target, labels)
-            self._loop(node.body, _names_in(node.target), labels)
+            if TRAIN in labels and isinstance(node.iter, cst.Name | cst.Attribute):
+                self.note_train_use(node.iter)  # iterating the batches themselves
+            self.assign_loop_target(node, labels)
+            self._loop(node.body, _names_in(node.target), labels, iter_node=node.iter)
             if node.orelse is not None:
                 self.block(node.orelse.body)
         elif isinstance(node, cst.While):
             labels = self.ev(node.test)
-            self._loop(node.body, frozenset(), labels)
+            self._loop(node.body, frozenset(), labels, test=node.test)
             if node.orelse is not None:
                 self.block(node.orelse.body)
         elif isinstance(node, cst.With):
@@ -735,12 +1154,50 @@ class _Walker:
             for case in node.cases:
                 self.block(case.body)
 
-    def _loop(self, body: cst.BaseSuite, targets: frozenset[str], labels: Labels) -> None:
+    def _loop(
+        self,
+        body: cst.BaseSuite,
+        targets: frozenset[str],
+        labels: Labels,
+        test: cst.BaseExpression | None = None,
+        iter_node: cst.BaseExpression | None = None,
+    ) -> None:
         loop_id = self.facts.next_seq()
-        self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels)
+        self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels, iter_node, body)
         self.loops.append(loop_id)
+        where = self.where() if test is not None else None
         self.block(body)
+        if test is not None and where is not None:
+            # A `while` test is read again after each pass: names the body rebinds
+            # (`elapsed = time.time() - t0`) count with what the body gave them.
+            for name in _names_read(test):
+                labels = labels | self.state.get(name, EMPTY)
+            if labels:
+                self.fn.conditions.append(Condition(where, labels, True, test))
         self.loops.pop()
+
+
+def _names_read(node: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            out.add(current.value)
+        stack.extend(_children(current))
+    return out
+
+
+def _stops_or_flags(body: cst.BaseSuite) -> bool:
+    """Whether an ``if`` body leaves the loop or function, or sets a flag for a later exit."""
+    for item in body.body:
+        smalls = item.body if isinstance(item, cst.SimpleStatementLine) else (item,)
+        for small in smalls:
+            if isinstance(small, cst.Break | cst.Return | cst.Raise):
+                return True
+            if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
+                return True
+    return False
 
 
 def _names_in(target: cst.BaseExpression) -> frozenset[str]:
@@ -775,8 +1232,20 @@ def _params(node: cst.FunctionDef) -> tuple[str, ...]:
 class Facts:
     """Everything the rules know about one script."""
 
-    def __init__(self, module: cst.Module, lines: LineMap, text: str) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        lines: LineMap,
+        text: str,
+        *,
+        local_modules: frozenset[str] = frozenset(),
+    ) -> None:
         self.module = module
+        self.text = text
+        """The audited code (of all files together when a program spans several)."""
+        self.local_modules = local_modules
+        """Modules of the records folder analysed with this code (``import helpers``), so that
+        ``helpers.ttt(...)`` resolves to the function ``ttt``."""
         self._lines = lines
         self._text_lines = text.splitlines()
         self._seq = 0
@@ -789,6 +1258,9 @@ class Facts:
         """Derived analyses shared by several rules (built once per file by their modules)."""
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
+        self.train_attrs: set[str] = set()
+        self.train_globals: set[str] = set()
+        """Attributes and globals built from a ``fineweb_train_*`` name (they carry ``TRAIN``)."""
         self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
@@ -814,8 +1286,23 @@ class Facts:
         span = self._lines.get(id(node))
         return span[0] if span else 0
 
+    def span_of(self, node: cst.CSTNode) -> tuple[int, int]:
+        """First and last line of a statement (``(0, 0)`` for anything else)."""
+        return self._lines.get(id(node), (0, 0))
+
     def code_line(self, line: int) -> str:
         return self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
+
+    @cached_property
+    def _text(self) -> str:
+        return "\n".join(self._text_lines)
+
+    def lines_with(self, *needles: str) -> list[int]:
+        """Lines of the text that contain one of ``needles``: a cheap filter before walking code."""
+        present = [n for n in needles if n in self._text]
+        if not present:
+            return []
+        return [i for i, text in enumerate(self._text_lines, 1) if any(n in text for n in present)]
 
     def evidence(self, line: int, label: str) -> Evidence:
         return Evidence(line, label, self.code_line(line).strip())
@@ -859,8 +1346,25 @@ class Facts:
                 if self.functions[q].class_name is None
             ]
         if isinstance(func, cst.Attribute):
+            if self.local_modules and self._module_named(func.value) in self.local_modules:
+                return [
+                    q
+                    for q in self.functions_by_name.get(func.attr.value, [])
+                    if self.functions[q].class_name is None and "." not in q
+                ]
             return list(self.methods_by_name.get(func.attr.value, []))
         return []
+
+    def _module_named(self, node: cst.BaseExpression) -> str | None:
+        """The module an expression names through the file's imports (``h`` -> ``helpers``)."""
+        dotted = _dotted(node)
+        if dotted is None:
+            return None
+        root, _, rest = dotted.partition(".")
+        base = self.imports.get(root)
+        if base is None:
+            return None
+        return f"{base}.{rest}" if rest else base
 
     # -- collection ----------------------------------------------------------------------
     def _module_statements(self) -> list[cst.CSTNode]:
@@ -963,18 +1467,22 @@ class Facts:
         self._value_lines[id(value)] = self.line_of(small)
         # Only globals and attributes are looked up by name from other scopes; locals are
         # followed by the walker, so there is no need to scan their values here.
-        reads_val = (
-            top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)
-        ) and _mentions_val(value)
+        visible = top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)
+        reads_val = visible and _mentions_val(value)
+        reads_train = visible and _mentions_train(value)
         for target in targets:
             if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value
                 if reads_val and top_level:
                     self.val_globals.add(key)
+                if reads_train and top_level:
+                    self.train_globals.add(key)
             elif isinstance(target, cst.Name | cst.Attribute):
                 table, key = self.assigned_attrs, _last_name(target) or ""
                 if reads_val:
                     self.val_attrs.add(key)
+                if reads_train:
+                    self.train_attrs.add(key)
             else:
                 continue
             table[key] = value if key not in table else None
@@ -1088,6 +1596,26 @@ class Facts:
     def is_count_table(self, fn: Function, name: str) -> bool:
         return name in self.count_tables or name in self.count_table_params.get(fn.qualname, set())
 
+    @cached_property
+    def _updates_by_table(self) -> dict[str, list[tuple[str, TableUpdate]]]:
+        out: dict[str, list[tuple[str, TableUpdate]]] = {}
+        for q, fn in self.functions.items():
+            for update in fn.updates:
+                out.setdefault(update.table, []).append((q, update))
+        return out
+
+    def is_trained_table(self, name: str) -> bool:
+        """A count table whose every recorded update writes data other than validation data.
+
+        Such a table is filled while training and shipped in the artifact (its bytes are paid),
+        not an eval-time cache. A table with no recorded update under this name (one filled
+        through a helper's parameter) is not known to be trained.
+        """
+        updates = self._updates_by_table.get(name, [])
+        return bool(updates) and not any(
+            self.carries_val(update.labels, q) for q, update in updates
+        )
+
     def gate(self, fn: Function, where: Context) -> Gate:
         return self.combine(self.gates[fn.qualname], where.guards)
 
@@ -1125,6 +1653,19 @@ def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         stack.extend(_children(current))
 
 
+def _mentions_train(node: cst.CSTNode) -> bool:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if (
+            isinstance(current, cst.SimpleString | cst.FormattedStringText)
+            and "fineweb_train_" in current.value
+        ):
+            return True
+        stack.extend(_children(current))
+    return False
+
+
 def _mentions_val(node: cst.CSTNode) -> bool:
     stack: list[cst.CSTNode] = [node]
     while stack:
@@ -1142,19 +1683,37 @@ def _mentions_val(node: cst.CSTNode) -> bool:
     return False
 
 
+mentions_val = _mentions_val
+"""Public name: whether an expression names validation data directly (a ``val_tokens`` name, a
+``fineweb_val_*`` string, a validation loader call), for rule modules that judge expressions."""
+
+
 __all__ = [
+    "CLOCK",
     "NG",
     "TGT",
+    "TRAIN",
     "VAL",
     "Accumulation",
     "Backward",
     "CallSite",
+    "Condition",
     "Context",
     "ExternalCall",
     "Facts",
     "Function",
     "Gate",
+    "GradLeaf",
     "Guard",
+    "LeafStep",
     "Lookup",
+    "TableUpdate",
+    "TrainUse",
+    "children",
+    "code_of",
+    "grad_labels",
     "is_accumulator",
+    "is_score_accumulator",
+    "mentions_val",
+    "more_enabled",
 ]

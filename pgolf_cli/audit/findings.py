@@ -60,6 +60,9 @@ class Evidence:
     label: str
     code: str = ""
     """The source text of that line (of the decoded text when the file is packed)."""
+    path: str | None = None
+    """The file the line is in when it is not the finding's own (a program that spans several
+    files of a records folder); None for the finding's file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,8 @@ class Switch:
     env: str
     default: str
     line: int
+    path: str | None = None
+    """The file that sets the switch when it is not the finding's own; None for the finding's file."""
 
 
 @dataclass(frozen=True, slots=True)

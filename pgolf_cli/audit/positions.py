@@ -101,7 +101,11 @@ def statement_lines(module: cst.Module, text: str) -> LineMap:
     try:
         _pair(module.body, ast.parse(text).body, out)
         return out
-    except (_Mismatch, SyntaxError, ValueError, RecursionError):
+    except RecursionError:
+        # libcst's provider nests deeper than ast: it would overflow too, sometimes with a
+        # KeyError from inside its own bookkeeping instead of a RecursionError.
+        raise
+    except (_Mismatch, SyntaxError, ValueError):
         out.clear()
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     for node, pos in positions.items():

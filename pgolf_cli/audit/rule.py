@@ -38,6 +38,9 @@ class Hit:
     evidence: tuple[Evidence, ...] = ()
     confidence: Confidence | None = None
     """Overrides the rule's confidence for this hit."""
+    severity: Severity | None = None
+    """Overrides the rule's severity for this hit (a pending shape reported as a note); a dormant
+    path still turns an error into a warning."""
 
 
 class Rule:

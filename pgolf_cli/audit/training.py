@@ -23,6 +23,7 @@ import libcst as cst
 
 from pgolf_cli.audit.facts import NG, Accumulation, Context, Facts, Function, Gate, Guard, Labels
 from pgolf_cli.audit.findings import Evidence
+from pgolf_cli.audit.slot import analysis as slot_analysis
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,8 @@ class TrainingAnalysis:
 
     def verdicts(self) -> list[Verdict]:
         out: list[Verdict] = []
+        # A tensor fitted at eval time and then used to score (SLOT) is PG202's to judge.
+        slot_lines = {found.optimisation.line for found in slot_analysis(self.facts).slots()}
         for fn in self.facts.ordered_functions():
             deferred = (
                 {(e.line, e.where.seq) for e in self._unscored[fn.qualname]}
@@ -213,6 +216,8 @@ class TrainingAnalysis:
                     event.labels, fn.qualname
                 ):
                     continue  # no validation data, or judged at the call site that passes it
+                if event.line in slot_lines:
+                    continue
                 gate = self.facts.combine(self.facts.gate(fn, event.where), event.inner_guards)
                 out.append(self._judge(fn, event, gate))
         return out

@@ -50,8 +50,9 @@ def audit(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Python files or directories to audit (directories are searched recursively "
-            "for [bold]*.py[/]).",
+            help="Python files or directories to audit. A directory is a records folder: its "
+            "[bold]*.py[/] files are searched recursively, each script is analysed with the "
+            "files it imports or execs from the folder, and C/C++/CUDA sources are scanned.",
             metavar="PATH",
             show_default=False,
         ),

@@ -32,9 +32,10 @@ changes meaning or disappears)::
               "message": "...", "path": "train_gpt.py",
               "line": 42, "end_line": 43,       # 1-based, inclusive
               "snippet": "...",                 # the source of line..end_line
-              "evidence": [{"line": 30, "label": "...", "code": "..."}],
+              "evidence": [{"line": 30, "label": "...", "code": "...",
+                            "path": null}],      # or the file, when not the finding's own
               "reachability": "default-on" | "world-size-dependent" | "off-by-default" | "unknown",
-              "switches": [{"env": "TTT_ENABLED", "default": "0", "line": 12}],
+              "switches": [{"env": "TTT_ENABLED", "default": "0", "line": 12, "path": null}],
               "decoded_from": null,             # or the wrapper whose decoded code "line" counts
               "suppressed": false, "suppression_reason": null,
               "help": "...", "fingerprint": "..."

@@ -99,7 +99,9 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "confidence": finding.confidence.value,
         "reachability": finding.reachability.value,
         "switches": [
-            {"env": s.env, "default": s.default, "line": s.line} for s in finding.switches
+            {"env": s.env, "default": s.default, "line": s.line}
+            | ({"path": s.path} if s.path is not None else {})
+            for s in finding.switches
         ],
     }
     if finding.decoded_from:
@@ -126,7 +128,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
                 "id": i,
                 "message": {"text": evidence.label},
                 "physicalLocation": _physical(
-                    finding.path, evidence.line, evidence.line, evidence.code
+                    evidence.path or finding.path, evidence.line, evidence.line, evidence.code
                 ),
             }
             for i, evidence in enumerate(finding.evidence)

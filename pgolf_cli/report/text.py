@@ -67,7 +67,10 @@ def reachability_note(finding: Finding) -> str | None:
     if finding.reachability is Reachability.DEFAULT_ON:
         return None
     if finding.reachability is Reachability.OFF_BY_DEFAULT:
-        switches = ", ".join(f"{s.env}={s.default} (line {s.line})" for s in finding.switches)
+        switches = ", ".join(
+            f"{s.env}={s.default} ({f'{s.path} ' if s.path else ''}line {s.line})"
+            for s in finding.switches
+        )
         if not switches:
             return "dormant: off by default"
         noun = "switch" if len(finding.switches) == 1 else "switches"
@@ -181,6 +184,15 @@ def _finding(finding: Finding, width: int) -> Iterable[tuple[Text, int]]:
         yield Text(note, style="yellow"), 2
     for line in _excerpt(finding, width - 4):
         yield line, 2
+    # Evidence in another file of the program (a records folder) is listed with its file.
+    for evidence in finding.evidence:
+        if evidence.path is not None:
+            elsewhere = Text.assemble(
+                (f"{evidence.path}:{evidence.line}: ", "dim"),
+                evidence.code.strip(),
+                (f"  <- {evidence.label}", "italic cyan"),
+            )
+            yield elsewhere, 2
     help_line = first_paragraph(finding.help)
     if help_line:
         yield Text.assemble(("help: ", "bold"), help_line), 2
@@ -195,6 +207,8 @@ def _excerpt(finding: Finding, width: int) -> Iterable[Text]:
         code[finding.line + offset] = source
         own.add(finding.line + offset)
     for evidence in finding.evidence:
+        if evidence.path is not None:
+            continue  # another file's line: listed after the excerpt
         if evidence.code and not code.get(evidence.line):
             code[evidence.line] = evidence.code
         code.setdefault(evidence.line, "")

@@ -84,10 +84,11 @@ def test_values_are_plain_json(report: AuditReport) -> None:
         "line": 40,
         "label": "validation tokens loaded here",
         "code": "val_tokens = load_val(args.val_files)",
+        "path": None,
     }
     assert finetune["fingerprint"] == report.findings[0].fingerprint
     assert dormant["reachability"] == "off-by-default"
-    assert dormant["switches"] == [{"env": "VAL_WARMUP", "default": "0", "line": 12}]
+    assert dormant["switches"] == [{"env": "VAL_WARMUP", "default": "0", "line": 12, "path": None}]
     assert silenced["suppressed"] is True
     assert silenced["suppression_reason"] == "renormalised on the next line"
     assert record["suppressions"] == [

@@ -1,0 +1,560 @@
+"""Examples for PG204 oracle-selection (choosing among predictions by their loss on the target).
+
+Every INVALID script computes the loss of several predictions on the token being scored and keeps
+the better one (``torch.minimum``, a min over a stack, ``torch.where`` on a loss comparison, an
+``if`` that keeps the better expert, a running best over experts) before the loss reaches the
+score; each points at the expression that makes the choice.
+"""
+
+from __future__ import annotations
+
+from checks.examples import _pack
+from pgolf_cli.audit.findings import Severity
+from pgolf_cli.audit.rule import Example
+
+_STACK_MIN = """import math
+import os
+
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def eval_experts(models, val_tokens, bytes_lut, seq_len=1024):
+    loss_sum, byte_count = 0.0, 0.0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        per_expert = torch.stack(
+            [F.cross_entropy(m.logits(x)[0].float(), y[0], reduction="none") for m in models]
+        )
+        loss_sum += torch.min(per_expert, dim=0).values.sum().item()
+        byte_count += bytes_lut[y].sum().item()
+    return loss_sum / byte_count / math.log(2)
+
+
+def main():
+    models = [load_roundtrip(p).cuda().eval() for p in ("expert_a.ptz", "expert_b.ptz")]
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 1024)
+    print(f"final val_bpb:{eval_experts(models, val_tokens, build_byte_lut()):.8f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_ENTROPY_GATE_LEGAL = """import math, os, torch
+import torch.nn.functional as F
+
+SEQ_LEN = int(os.environ.get("EVAL_SEQ_LEN", "1024"))
+
+@torch.no_grad()
+def eval_pair(model_a, model_b, val_tokens):
+    loss_sum = 0.0; token_count = 0
+    for start in range(0, val_tokens.numel() - SEQ_LEN - 1, SEQ_LEN):
+        local = val_tokens[start:start + SEQ_LEN + 1].cuda().long(); x, y = local[None, :-1], local[None, 1:]
+        logp_a = F.log_softmax(model_a.logits(x).float(), -1); logp_b = F.log_softmax(model_b.logits(x).float(), -1)
+        ent_a = -(logp_a.exp() * logp_a).sum(-1); ent_b = -(logp_b.exp() * logp_b).sum(-1)
+        nll_a = -logp_a.gather(-1, y[..., None]).squeeze(-1); nll_b = -logp_b.gather(-1, y[..., None]).squeeze(-1)
+        loss_sum += torch.where(ent_a <= ent_b, nll_a, nll_b).sum().item(); token_count += y.numel()
+    return loss_sum / token_count
+
+def main():
+    a = load_roundtrip("a.ptz").cuda(); b = load_roundtrip("b.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_pair(a, b, val_tokens):.6f}")
+
+if __name__ == "__main__":
+    main()
+"""
+
+VALID: tuple[Example, ...] = (
+    Example(
+        title="a fixed mixture of two experts' probabilities, the same weight for every token",
+        code="""import math
+
+import torch
+import torch.nn.functional as F
+
+MIX = 0.3
+
+
+@torch.no_grad()
+def eval_mixture(model_a, model_b, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        p = (1 - MIX) * F.softmax(model_a.logits(x).float(), -1) + MIX * F.softmax(
+            model_b.logits(x).float(), -1
+        )
+        loss_sum += -torch.log(p.gather(-1, y[..., None])).sum().item()
+        token_count += y.numel()
+    return loss_sum / token_count
+
+
+def main():
+    a, b = load_roundtrip("a.ptz").cuda(), load_roundtrip("b.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_mixture(a, b, val_tokens) / math.log(2):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
+    Example(
+        title="packed: the expert is chosen per token by the entropy of its own distribution",
+        code=_pack(_ENTROPY_GATE_LEGAL, "zlib-b85"),
+    ),
+    Example(
+        title="a checkpoint chosen by its loss on training batches, then evaluated once on val",
+        code="""import torch
+
+
+@torch.no_grad()
+def eval_val(model, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        loss_sum += model(local[None, :-1], local[None, 1:]).item() * seq_len
+        token_count += seq_len
+    return loss_sum / token_count
+
+
+@torch.no_grad()
+def train_batch_loss(model, batches):
+    loss_sum = 0.0
+    for x, y in batches:
+        loss_sum += model(x, y).item()
+    return loss_sum / len(batches)
+
+
+def main():
+    candidates = [load_checkpoint(p).cuda() for p in ("step_9000.pt", "step_10000.pt", "ema.pt")]
+    batches = sample_train_batches("./data/fineweb_train_*.bin", 8)
+    oracle_losses = torch.tensor([train_batch_loss(m, batches) for m in candidates])
+    best = candidates[int(torch.argmin(oracle_losses))]
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_val(best, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
+    Example(
+        title="a log-space mixture (logsumexp with fixed weights) named like an oracle",
+        code="""import math
+
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def oracle_min_eval(models, val_tokens, seq_len=1024):
+    log_w = math.log(1.0 / len(models))
+    nll_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        logps = torch.stack([F.log_softmax(m.logits(x).float(), -1) for m in models])
+        best_logp = torch.logsumexp(logps + log_w, dim=0)
+        nll_sum += -best_logp.gather(-1, y[..., None]).sum().item()
+        token_count += y.numel()
+    return nll_sum / token_count
+
+
+def main():
+    models = [load_roundtrip(p).cuda() for p in ("a.ptz", "b.ptz", "c.ptz")]
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{oracle_min_eval(models, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
+    Example(
+        title="per document, the expert that did better on the previous documents scores the next one",
+        code="""import torch
+
+
+@torch.no_grad()
+def doc_nll(model, doc):
+    return model(doc[None, :-1], doc[None, 1:]).item() * (doc.numel() - 1)
+
+
+def eval_follow_the_leader(model_a, model_b, val_tokens, bos_id=1):
+    bounds = (val_tokens == bos_id).nonzero().flatten().tolist() + [val_tokens.numel()]
+    seen_a, seen_b = 0.0, 0.0
+    nll_sum, token_count = 0.0, 0
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        use_a = seen_a <= seen_b
+        doc = val_tokens[a:b].cuda().long()
+        la, lb = doc_nll(model_a, doc), doc_nll(model_b, doc)
+        nll_sum += la if use_a else lb
+        token_count += doc.numel() - 1
+        seen_a += la
+        seen_b += lb
+    return nll_sum / token_count
+
+
+def main():
+    model_a, model_b = load_roundtrip("a.ptz").cuda(), load_roundtrip("b.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 2048)
+    print(f"final val_loss:{eval_follow_the_leader(model_a, model_b, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
+    Example(
+        title="the worst document loss is tracked with max() for the log, never added to the score",
+        code="""import torch
+
+
+@torch.no_grad()
+def eval_docs(model, val_tokens, bos_id=1):
+    bounds = (val_tokens == bos_id).nonzero().flatten().tolist() + [val_tokens.numel()]
+    nll_sum, token_count = 0.0, 0
+    worst = 0.0
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        doc = val_tokens[a:b].cuda().long()
+        doc_loss = model(doc[None, :-1], doc[None, 1:]).item()
+        worst = max(worst, doc_loss)
+        nll_sum += doc_loss * (doc.numel() - 1)
+        token_count += doc.numel() - 1
+    print(f"worst_doc_loss:{worst:.4f}")
+    return nll_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 2048)
+    print(f"final val_loss:{eval_docs(model, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
+    Example(
+        title="min() only bounds the last window against the number of targets left",
+        code="""import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def eval_tail_safe(model, val_tokens, seq_len=1024):
+    total = val_tokens.numel() - 1
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, total, seq_len):
+        n = min(seq_len, total - start)
+        local = val_tokens[start : start + n + 1].cuda().long()
+        targets = local[1:]
+        logits = model.logits(local[None, :-1])[0].float()
+        loss_sum += F.cross_entropy(logits[: min(n, targets.numel())], targets, reduction="sum").item()
+        token_count += n
+    return loss_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_tail_safe(model, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
+    Example(
+        title="minified: a fixed 0.7 / 0.3 blend of two experts",
+        code="""import os,torch
+import torch.nn.functional as F
+L=int(os.environ.get("EVAL_SEQ_LEN","1024"))
+@torch.no_grad()
+def ev(a,b,v):
+	loss_sum=0.;token_count=0
+	for s in range(0,v.numel()-L-1,L):
+		w=v[s:s+L+1].cuda().long();x=w[None,:-1];t=w[None,1:]
+		p=.7*F.softmax(a.logits(x).float(),-1)+.3*F.softmax(b.logits(x).float(),-1)
+		loss_sum+=-torch.log(p.gather(-1,t[...,None])).sum().item();token_count+=t.numel()
+	return loss_sum/token_count
+def main():
+	a=load_model("a.ptz").cuda();b=load_model("b.ptz").cuda();v=load_validation_tokens(os.environ.get("DATA_PATH","./data")+"/fineweb_val_*.bin",1024)
+	print("final val_loss",ev(a,b,v))
+if __name__=="__main__":main()
+""",
+    ),
+)
+
+INVALID: tuple[Example, ...] = (
+    Example(
+        title="torch.minimum of two experts' per-token NLL, added to the score",
+        code="""import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def eval_pair(model_a, model_b, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        nll_a = F.cross_entropy(model_a.logits(x)[0].float(), y[0], reduction="none")
+        nll_b = F.cross_entropy(model_b.logits(x)[0].float(), y[0], reduction="none")
+        loss_sum += torch.minimum(nll_a, nll_b).sum().item()
+        token_count += y.numel()
+    return loss_sum / token_count
+
+
+def main():
+    model_a, model_b = load_roundtrip("a.ptz").cuda(), load_roundtrip("b.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_pair(model_a, model_b, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=13,
+    ),
+    Example(
+        title="torch.min over a stack of every expert's per-token loss, dim=0",
+        code=_STACK_MIN,
+        line=17,
+    ),
+    Example(
+        title="torch.where on a loss comparison, behind a name that claims an entropy gate",
+        code="""import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def eval_entropy_gate(model, ngram, val_tokens, seq_len=1024):
+    nll_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, tgt = local[None, :-1], local[None, 1:]
+        model_nll = F.cross_entropy(model.logits(x)[0].float(), tgt[0], reduction="none")
+        cache_nll = -torch.log(ngram.probs(x)[0].gather(-1, tgt[0, :, None]).squeeze(-1))
+        entropy_gate = model_nll < cache_nll
+        nll_sum += torch.where(entropy_gate, model_nll, cache_nll).sum().item()
+        token_count += tgt.numel()
+    return nll_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_entropy_gate(model, NgramCache(), val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=13,
+    ),
+    Example(
+        title="per document, keep whichever expert scored that document better",
+        code="""import torch
+
+
+@torch.no_grad()
+def doc_nll(model, doc):
+    return model(doc[None, :-1], doc[None, 1:]).item() * (doc.numel() - 1)
+
+
+def eval_best_expert(model_a, model_b, val_tokens, bos_id=1):
+    bounds = (val_tokens == bos_id).nonzero().flatten().tolist() + [val_tokens.numel()]
+    nll_sum, token_count = 0.0, 0
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        doc = val_tokens[a:b].cuda().long()
+        la, lb = doc_nll(model_a, doc), doc_nll(model_b, doc)
+        if la <= lb:
+            nll_sum += la
+        else:
+            nll_sum += lb
+        token_count += doc.numel() - 1
+    return nll_sum / token_count
+
+
+def main():
+    model_a, model_b = load_roundtrip("a.ptz").cuda(), load_roundtrip("b.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 2048)
+    print(f"final val_loss:{eval_best_expert(model_a, model_b, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=15,
+    ),
+    Example(
+        title="a running best over a list of experts: best = torch.minimum(best, nll)",
+        code="""import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def eval_ensemble(experts, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        best = None
+        for expert in experts:
+            nll = F.cross_entropy(expert.logits(x)[0].float(), y[0], reduction="none")
+            best = nll if best is None else torch.minimum(best, nll)
+        loss_sum += best.sum().item()
+        token_count += y.numel()
+    return loss_sum / token_count
+
+
+def main():
+    experts = [load_roundtrip(p).cuda() for p in ("a.ptz", "b.ptz", "c.ptz")]
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_ensemble(experts, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=14,
+    ),
+    Example(
+        title="the higher of two gathered log-probs (torch.maximum) turned into the NLL",
+        code="""import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def eval_mix(model, cache, val_tokens, seq_len=1024):
+    nll_total, token_total = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, targets = local[None, :-1], local[None, 1:]
+        lp_model = F.log_softmax(model.logits(x).float(), -1).gather(-1, targets[..., None])
+        lp_cache = torch.log(cache.distribution(x)).gather(-1, targets[..., None])
+        nll_total += -torch.maximum(lp_model, lp_cache).sum().item()
+        token_total += targets.numel()
+    return nll_total / token_total
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_mix(model, UnigramCache(), val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=13,
+    ),
+    Example(
+        title="minified: where(l1<l2, l1, l2) on one-letter names",
+        code="""import os,torch
+import torch.nn.functional as F
+L=int(os.environ.get("EVAL_SEQ_LEN","1024"))
+@torch.no_grad()
+def ev(a,b,v):
+	loss_sum=0.;token_count=0
+	for s in range(0,v.numel()-L-1,L):
+		w=v[s:s+L+1].cuda().long();x=w[None,:-1];t=w[0,1:]
+		p=F.cross_entropy(a.logits(x)[0].float(),t,reduction="none");q=F.cross_entropy(b.logits(x)[0].float(),t,reduction="none")
+		loss_sum+=torch.where(p<q,p,q).sum().item();token_count+=t.numel()
+	return loss_sum/token_count
+def main():
+	a=load_model("a.ptz").cuda();b=load_model("b.ptz").cuda();v=load_validation_tokens(os.environ.get("DATA_PATH","./data")+"/fineweb_val_*.bin",1024)
+	print("final val_loss",ev(a,b,v))
+if __name__=="__main__":main()
+""",
+        line=10,
+    ),
+    Example(
+        title="packed (zlib + base64): the min over a stack of expert losses",
+        code=_pack(_STACK_MIN, "zlib-b64"),
+        line=17,
+    ),
+    Example(
+        title="dormant: the oracle pick runs only when ORACLE_MIX=1 (default 0)",
+        code="""import os
+
+import torch
+import torch.nn.functional as F
+
+ORACLE_MIX = bool(int(os.environ.get("ORACLE_MIX", "0")))
+
+
+@torch.no_grad()
+def eval_pair(model_a, model_b, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        nll_a = F.cross_entropy(model_a.logits(x)[0].float(), y[0], reduction="none")
+        nll_b = F.cross_entropy(model_b.logits(x)[0].float(), y[0], reduction="none")
+        if ORACLE_MIX:
+            loss_sum += torch.minimum(nll_a, nll_b).sum().item()
+        else:
+            loss_sum += nll_a.sum().item()
+        token_count += y.numel()
+    return loss_sum / token_count
+
+
+def main():
+    model_a, model_b = load_roundtrip("a.ptz").cuda(), load_roundtrip("b.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_pair(model_a, model_b, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=18,
+        severity=Severity.WARNING,
+    ),
+    Example(
+        title="BEST_OF defaults to on when WORLD_SIZE > 1; a helper returns the per-token minimum",
+        code="""import os
+
+import torch
+import torch.nn.functional as F
+
+WORLD_SIZE = int(os.environ.get("WORLD_SIZE", "1"))
+BEST_OF = bool(int(os.environ.get("BEST_OF", "1" if WORLD_SIZE > 1 else "0")))
+
+
+def pick(nll_a, nll_b):
+    return torch.minimum(nll_a, nll_b)
+
+
+@torch.no_grad()
+def eval_pair(model_a, model_b, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        nll_a = F.cross_entropy(model_a.logits(x)[0].float(), y[0], reduction="none")
+        nll_b = F.cross_entropy(model_b.logits(x)[0].float(), y[0], reduction="none")
+        loss_sum += (pick(nll_a, nll_b) if BEST_OF else nll_a).sum().item()
+        token_count += y.numel()
+    return loss_sum / token_count
+
+
+def main():
+    model_a, model_b = load_roundtrip("a.ptz").cuda(), load_roundtrip("b.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{eval_pair(model_a, model_b, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=11,
+    ),
+)

@@ -1,0 +1,558 @@
+"""Examples for PG403 stop-without-wallclock.
+
+The INVALID scripts either end training on a step count with no clock test in the training loop,
+or read training data for GPTQ calibration after a wallclock-capped loop whose cap keeps no
+reserve for that work. The VALID ones stop on the clock (directly, through a helper, a `while`
+test or an all-reduced flag) and subtract a reserve when calibration follows.
+"""
+
+from __future__ import annotations
+
+from checks.examples import _line_of, _pack
+from pgolf_cli.audit.findings import Severity
+from pgolf_cli.audit.rule import Example
+
+_HEAD = """import glob
+import os
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+DATA = os.environ.get("DATA_PATH", "./data/datasets/fineweb10B_sp1024")
+ITERATIONS = int(os.environ.get("ITERATIONS", "20000"))
+
+
+class TinyLM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(1024, 64)
+        self.head = nn.Linear(64, 1024)
+
+    def forward(self, x, y):
+        return nn.functional.cross_entropy(self.head(self.emb(x)), y)
+
+
+def load_shard(path):
+    return torch.from_numpy(np.fromfile(path, dtype="<u2", offset=1024).astype(np.int64))
+
+
+def evaluate(model, val_tokens):
+    loss_sum = 0.0
+    with torch.no_grad():
+        for i in range(0, val_tokens.numel() - 1025, 1024):
+            chunk = val_tokens[i : i + 1025]
+            loss_sum += model(chunk[:-1], chunk[1:]).item()
+    return loss_sum
+
+
+def step_on(model, opt, tokens, step):
+    i = step * 1024 % (tokens.numel() - 1025)
+    batch = tokens[i : i + 1025]
+    model(batch[:-1], batch[1:]).backward()
+    opt.step()
+    opt.zero_grad()
+
+"""
+
+_TAIL = """
+
+if __name__ == "__main__":
+    main()
+"""
+
+_FOR_RANGE = (
+    _HEAD
+    + """
+def wallclock_limited_train(model, tokens):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    for step in range(ITERATIONS):
+        step_on(model, opt, tokens, step)
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    wallclock_limited_train(model, tokens)
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_FORCE_STOP = (
+    _HEAD
+    + """
+FORCE_STOP_STEP = int(os.environ.get("FORCE_STOP_STEP", "7000"))
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    step = 0
+    while True:
+        step_on(model, opt, tokens, step)
+        step += 1
+        if step % 100 == 0:
+            print(f"step:{step} train_time:{1000 * (time.perf_counter() - t0):.0f}ms")
+        if step >= FORCE_STOP_STEP:
+            break
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_CAP_OFF_BY_DEFAULT = (
+    _HEAD
+    + """
+MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "0"))
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    for step in range(ITERATIONS):
+        if MAX_WALLCLOCK_SECONDS > 0 and time.perf_counter() - t0 > MAX_WALLCLOCK_SECONDS:
+            break
+        step_on(model, opt, tokens, step)
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_MINIFIED = """import os,torch,numpy as np
+N=int(os.environ.get("ITERATIONS","9000"))
+def ld(p):return torch.from_numpy(np.fromfile(p,dtype="<u2",offset=1024).astype(np.int64))
+def ev(m,v):
+	a=0.
+	with torch.no_grad():
+		for j in range(0,v.numel()-1025,1024):b=v[j:j+1025];a+=m(b[:-1],b[1:]).item()
+	return a
+def main():
+	r=ld("./data/fineweb_train_000000.bin");v=ld("./data/fineweb_val_000000.bin");m=torch.nn.Bilinear(1,1,1);o=torch.optim.SGD(m.parameters(),lr=.1);k=0
+	while k<N:
+		b=r[k*1024:k*1024+1025];m(b[:-1],b[1:]).backward();o.step();o.zero_grad();k+=1
+	torch.save(m.state_dict(),"m.pt");print(ev(m,v))
+if __name__=="__main__":main()
+"""
+
+_PACKED = """import os,torch,numpy as np
+def ld(p):return torch.from_numpy(np.fromfile(p,dtype="<u2",offset=1024).astype(np.int64))
+def ev(m,v):
+	a=0.
+	with torch.no_grad():
+		for j in range(0,v.numel()-1025,1024):b=v[j:j+1025];a+=m(b[:-1],b[1:]).item()
+	return a
+def tr(m,r,n):
+	o=torch.optim.SGD(m.parameters(),lr=.1)
+	for k in range(n):b=r[k*1024:k*1024+1025];m(b[:-1],b[1:]).backward();o.step();o.zero_grad()
+def main():
+	r=ld("./data/fineweb_train_000000.bin");v=ld("./data/fineweb_val_000000.bin");m=torch.nn.Bilinear(1,1,1)
+	tr(m,r,int(os.environ.get("ITERATIONS","9000")));torch.save(m.state_dict(),"m.pt");print(ev(m,v))
+if __name__=="__main__":main()
+"""
+
+_GPTQ = """
+def collect_hessians(model, loader_tokens, batches):
+    hessians = {}
+    with torch.no_grad():
+        for b in range(batches):
+            x = model.emb(loader_tokens[b * 1024 : (b + 1) * 1024])
+            hessians["head"] = hessians.get("head", 0) + x.T @ x
+    return hessians
+
+
+def gptq(model, hessians):
+    return {k: v.half() for k, v in model.state_dict().items()}
+
+
+def train(model, tokens, cap_seconds):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    for step in range(ITERATIONS):
+        if time.perf_counter() - t0 >= cap_seconds:
+            print(f"stopping_early: wallclock_cap step:{step}")
+            break
+        step_on(model, opt, tokens, step)
+
+"""
+
+_GPTQ_NO_RESERVE = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+"""
+    + _GPTQ
+    + """
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, tokens, MAX_WALLCLOCK_SECONDS)
+    hessians = collect_hessians(model, load_shard(f"{DATA}/fineweb_train_000001.bin"), 64)
+    torch.save(gptq(model, hessians), "final_model.int6.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_GPTQ_ZERO_RESERVE = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+GPTQ_RESERVE_SECONDS = float(os.environ.get("GPTQ_RESERVE_SECONDS", "0"))
+"""
+    + _GPTQ
+    + """
+def main():
+    calib = sorted(glob.glob(f"{DATA}/fineweb_train_*.bin"))
+    tokens = load_shard(calib[0])
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, tokens, MAX_WALLCLOCK_SECONDS - GPTQ_RESERVE_SECONDS)
+    hessians = collect_hessians(model, load_shard(calib[-1]), 64)
+    torch.save(gptq(model, hessians), "final_model.int6.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_SWITCHED = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+FIXED_SCHEDULE = bool(int(os.environ.get("FIXED_SCHEDULE", "0")))
+
+
+def train_fixed(model, tokens):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    for step in range(ITERATIONS):
+        step_on(model, opt, tokens, step)
+
+
+def train_capped(model, tokens):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    for step in range(ITERATIONS):
+        if time.perf_counter() - t0 > MAX_WALLCLOCK_SECONDS:
+            break
+        step_on(model, opt, tokens, step)
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    if FIXED_SCHEDULE:
+        train_fixed(model, tokens)
+    else:
+        train_capped(model, tokens)
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_WORLD_SIZE = _SWITCHED.replace(
+    'FIXED_SCHEDULE = bool(int(os.environ.get("FIXED_SCHEDULE", "0")))',
+    'world_size = int(os.environ.get("WORLD_SIZE", "1"))\n'
+    'FIXED_SCHEDULE = bool(int(os.environ.get("FIXED_SCHEDULE", "1" if world_size > 1 else "0")))',
+)
+
+INVALID: tuple[Example, ...] = (
+    Example(
+        title="for step in range(ITERATIONS) in a function named wallclock_limited_train",
+        code=_FOR_RANGE,
+        line=_line_of(_FOR_RANGE, "for step in range(ITERATIONS):"),
+    ),
+    Example(
+        title="while True ending on FORCE_STOP_STEP; the clock is only printed",
+        code=_FORCE_STOP,
+        line=_line_of(_FORCE_STOP, "while True:"),
+    ),
+    Example(
+        title="a clock test that is false by default (MAX_WALLCLOCK_SECONDS defaults to 0)",
+        code=_CAP_OFF_BY_DEFAULT,
+        line=_line_of(_CAP_OFF_BY_DEFAULT, "for step in range(ITERATIONS):"),
+    ),
+    Example(
+        title="minified: while k<N with tab indents and ;-joined steps",
+        code=_MINIFIED,
+        line=_line_of(_MINIFIED, "while k<N:"),
+    ),
+    Example(
+        title="packed (zlib + base85) script whose training helper loops a fixed count",
+        code=_pack(_PACKED, "zlib-b85"),
+        line=_line_of(_PACKED, "for k in range(n):"),
+    ),
+    Example(
+        title="GPTQ calibration on a training shard after the cap, no reserve at all",
+        code=_GPTQ_NO_RESERVE,
+        line=_line_of(_GPTQ_NO_RESERVE, "hessians = collect_hessians(model, load_shard("),
+    ),
+    Example(
+        title="GPTQ calibration after the cap with a GPTQ_RESERVE_SECONDS that defaults to 0",
+        code=_GPTQ_ZERO_RESERVE,
+        line=_line_of(
+            _GPTQ_ZERO_RESERVE, "hessians = collect_hessians(model, load_shard(calib[-1])"
+        ),
+    ),
+    Example(
+        title="a fixed-step schedule behind a switch that is off by default (dormant)",
+        code=_SWITCHED,
+        line=_line_of(_SWITCHED, "for step in range(ITERATIONS):"),
+        severity=Severity.WARNING,
+    ),
+    Example(
+        title="a fixed-step schedule whose switch defaults on when world_size > 1",
+        code=_WORLD_SIZE,
+        line=_line_of(_WORLD_SIZE, "for step in range(ITERATIONS):"),
+    ),
+)
+
+_ALL_REDUCED_FLAG = (
+    _HEAD
+    + """import torch.distributed as dist
+
+MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+FORCE_STOP_STEP = int(os.environ.get("FORCE_STOP_STEP", "0"))
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    step = 0
+    stop_after = None
+    while stop_after is None or step < stop_after:
+        step_on(model, opt, tokens, step)
+        step += 1
+        elapsed_ms = 1000 * (time.perf_counter() - t0)
+        flag = torch.tensor(int(elapsed_ms >= 1000 * MAX_WALLCLOCK_SECONDS or step == FORCE_STOP_STEP))
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if flag.item():
+            stop_after = step
+            print(f"stopping_early: wallclock_cap train_time:{elapsed_ms:.0f}ms step:{step}")
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_HELPER_CHECK = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+
+
+def out_of_time(started):
+    return time.monotonic() - started >= MAX_WALLCLOCK_SECONDS
+
+
+def fixed_step_train(model, tokens):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    started = time.monotonic()
+    for step in range(ITERATIONS):
+        step_on(model, opt, tokens, step)
+        if out_of_time(started):
+            return step
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    fixed_step_train(model, tokens)
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_WHILE_TEST = (
+    _HEAD
+    + """
+def main():
+    budget = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    elapsed, step, t0 = 0.0, 0, time.time()
+    while elapsed < budget:
+        step_on(model, opt, tokens, step)
+        step += 1
+        elapsed = time.time() - t0
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_WARMUP_THEN_CAPPED = (
+    _HEAD
+    + """import copy
+
+MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+WARMUP_STEPS = int(os.environ.get("WARMUP_STEPS", "20"))
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    initial = copy.deepcopy(model.state_dict())
+    for step in range(WARMUP_STEPS):
+        step_on(model, opt, tokens, step)
+    model.load_state_dict(initial)
+    t0 = time.perf_counter()
+    for step in range(ITERATIONS):
+        step_on(model, opt, tokens, step)
+        if time.perf_counter() - t0 > MAX_WALLCLOCK_SECONDS:
+            break
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_GPTQ_WITH_RESERVE = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+GPTQ_RESERVE_SECONDS = float(os.environ.get("GPTQ_RESERVE_SECONDS", "4"))
+"""
+    + _GPTQ
+    + """
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, tokens, MAX_WALLCLOCK_SECONDS - GPTQ_RESERVE_SECONDS)
+    hessians = collect_hessians(model, load_shard(f"{DATA}/fineweb_train_000001.bin"), 16)
+    torch.save(gptq(model, hessians), "final_model.int6.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_MINIFIED_CAPPED = """import os,time,torch,numpy as np
+N=int(os.environ.get("ITERATIONS","9000"));W=float(os.environ.get("MAX_WALLCLOCK_SECONDS","600"))
+def ld(p):return torch.from_numpy(np.fromfile(p,dtype="<u2",offset=1024).astype(np.int64))
+def ev(m,v):
+	a=0.
+	with torch.no_grad():
+		for j in range(0,v.numel()-1025,1024):b=v[j:j+1025];a+=m(b[:-1],b[1:]).item()
+	return a
+def main():
+	r=ld("./data/fineweb_train_000000.bin");v=ld("./data/fineweb_val_000000.bin");m=torch.nn.Bilinear(1,1,1);o=torch.optim.SGD(m.parameters(),lr=.1);k=0;t=time.perf_counter()
+	while k<N:
+		b=r[k*1024:k*1024+1025];m(b[:-1],b[1:]).backward();o.step();o.zero_grad();k+=1;s=time.perf_counter()-t>W
+		if s:break
+	torch.save(m.state_dict(),"m.pt");print(ev(m,v))
+if __name__=="__main__":main()
+"""
+
+_PACKED_CAPPED = """import os,time,torch,numpy as np
+W=float(os.environ.get("MAX_WALLCLOCK_SECONDS","600"))
+def ld(p):return torch.from_numpy(np.fromfile(p,dtype="<u2",offset=1024).astype(np.int64))
+def ev(m,v):
+	a=0.
+	with torch.no_grad():
+		for j in range(0,v.numel()-1025,1024):b=v[j:j+1025];a+=m(b[:-1],b[1:]).item()
+	return a
+def tr(m,r,n):
+	o=torch.optim.SGD(m.parameters(),lr=.1);t=time.time()
+	for k in range(n):
+		if time.time()-t>W:break
+		b=r[k*1024:k*1024+1025];m(b[:-1],b[1:]).backward();o.step();o.zero_grad()
+def main():
+	r=ld("./data/fineweb_train_000000.bin");v=ld("./data/fineweb_val_000000.bin");m=torch.nn.Bilinear(1,1,1)
+	tr(m,r,int(os.environ.get("ITERATIONS","9000")));torch.save(m.state_dict(),"m.pt");print(ev(m,v))
+if __name__=="__main__":main()
+"""
+
+_FIXED_TTT_AT_EVAL = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+TTT_EPOCHS = int(os.environ.get("TTT_EPOCHS", "3"))
+
+
+def score_first_ttt(model, val_tokens):
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+    loss_sum = 0.0
+    for i in range(0, val_tokens.numel() - 1025, 1024):
+        chunk = val_tokens[i : i + 1025]
+        with torch.no_grad():
+            loss_sum += model(chunk[:-1], chunk[1:]).item()
+        for _ in range(TTT_EPOCHS):
+            model(chunk[:-1], chunk[1:]).backward()
+            opt.step()
+            opt.zero_grad()
+    return loss_sum
+
+
+def unused_fixed_schedule(model, tokens):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    for step in range(ITERATIONS):
+        step_on(model, opt, tokens, step)
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    for step in range(ITERATIONS):
+        if time.perf_counter() - t0 > MAX_WALLCLOCK_SECONDS:
+            break
+        step_on(model, opt, tokens, step)
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", score_first_ttt(model, val_tokens))
+"""
+    + _TAIL
+)
+
+VALID: tuple[Example, ...] = (
+    Example(
+        title="an all-reduced stop flag set from the elapsed time (FORCE_STOP_STEP beside it)",
+        code=_ALL_REDUCED_FLAG,
+    ),
+    Example(
+        title="fixed_step_train that returns when a clock helper says time is out",
+        code=_HELPER_CHECK,
+    ),
+    Example(
+        title="a while loop whose test is the elapsed time, rebound in the body",
+        code=_WHILE_TEST,
+    ),
+    Example(
+        title="a fixed-count warm-up loop followed by the clock-capped training loop",
+        code=_WARMUP_THEN_CAPPED,
+    ),
+    Example(
+        title="GPTQ calibration on training data with GPTQ_RESERVE_SECONDS taken off the cap",
+        code=_GPTQ_WITH_RESERVE,
+    ),
+    Example(
+        title="minified: a flag computed from time.perf_counter() breaks the while loop",
+        code=_MINIFIED_CAPPED,
+    ),
+    Example(
+        title="packed (lzma + base64) training helper that checks time.time() each step",
+        code=_pack(_PACKED_CAPPED, "lzma-b64"),
+    ),
+    Example(
+        title="fixed-epoch score-first TTT on val at eval, and a fixed loop main() never calls",
+        code=_FIXED_TTT_AT_EVAL,
+    ),
+)

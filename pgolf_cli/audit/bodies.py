@@ -1,0 +1,197 @@
+"""Statement-level views of the few function bodies a rule needs to read as expressions.
+
+The facts pre-pass keeps labels and events, not expressions. A rule that must look at the shape
+of an expression (which positions a loss covers, what a probability is blended from) asks for
+the body of the one function it judges: that body is walked once with plain loops (no libcst
+visitor over the module) and cached in ``facts.analyses``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from pgolf_cli.audit.facts import Facts, Function, children
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A value bound (or added, or differentiated) by one statement."""
+
+    line: int
+    value: cst.BaseExpression
+    order: int
+    """The statement's position in the body (statements joined by ``;`` share a line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """``target <op>= value``, with the ``for`` loops around it (innermost last)."""
+
+    line: int
+    target: str | None
+    statement: cst.AugAssign
+    loops: tuple[cst.For, ...]
+    order: int
+
+
+def _names(target: cst.BaseExpression) -> Iterator[cst.Name]:
+    if isinstance(target, cst.Name):
+        yield target
+    elif isinstance(target, cst.Tuple | cst.List):
+        for element in target.elements:
+            yield from _names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _names(target.value)
+
+
+def callee(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def last_name(node: cst.BaseExpression) -> str | None:
+    """``full_table`` for ``self.full_table[k]``, ``table.get(k)`` or ``rows[i][j]``."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            return node.attr.value
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return None
+
+
+class Body:
+    """One function's statements by line, and where each local name is assigned."""
+
+    def __init__(self, facts: Facts, fn: Function) -> None:
+        self._count = 0
+        self.facts = facts
+        self.function = fn
+        self.statements: dict[int, list[tuple[int, cst.BaseSmallStatement]]] = {}
+        self.assignments: dict[str, list[Assignment]] = {}
+        self.updates: list[Update] = []
+        top: Sequence[cst.CSTNode] = (
+            [s for s in facts.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
+            if fn.node is None
+            else fn.node.body.body
+        )
+        stack: list[tuple[cst.CSTNode, tuple[cst.For, ...]]] = [(s, ()) for s in reversed(top)]
+        while stack:
+            node, loops = stack.pop()
+            if isinstance(node, cst.SimpleStatementLine):
+                for small in node.body:
+                    self._small(small, loops)
+            elif isinstance(node, cst.BaseSmallStatement):
+                self._small(node, loops)
+            elif isinstance(node, cst.FunctionDef | cst.ClassDef):
+                continue  # its own scope
+            else:
+                inner = (*loops, node) if isinstance(node, cst.For) else loops
+                stack.extend((s, inner) for s in reversed(list(_suites(node))))
+
+    def _small(self, small: cst.BaseSmallStatement, loops: tuple[cst.For, ...]) -> None:
+        line = self.facts.line_of(small)
+        order = self._count
+        self._count += 1
+        self.statements.setdefault(line, []).append((order, small))
+        if isinstance(small, cst.AugAssign):
+            self.updates.append(Update(line, last_name(small.target), small, loops, order))
+        elif isinstance(small, cst.Assign):
+            for target in small.targets:
+                self._bind(target.target, Assignment(line, small.value, order))
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            self._bind(small.target, Assignment(line, small.value, order))
+
+    def _bind(self, target: cst.BaseExpression, bound: Assignment) -> None:
+        value = bound.value
+        if (
+            isinstance(target, cst.Tuple | cst.List)
+            and isinstance(value, cst.Tuple | cst.List)
+            and len(target.elements) == len(value.elements)
+        ):
+            for t, v in zip(target.elements, value.elements, strict=True):
+                self._bind(t.value, Assignment(bound.line, v.value, bound.order))
+            return
+        for name in _names(target):
+            self.assignments.setdefault(name.value, []).append(bound)
+
+    def definitions(self, name: str, order: int) -> list[Assignment]:
+        """The assignment of ``name`` that reaches the statement at ``order``: the last one before
+        it (all of them when none precedes, as for a value carried round a loop)."""
+        found = self.assignments.get(name, [])
+        before = [a for a in found if a.order < order]
+        return before[-1:] if before else found
+
+    def accumulated(self, line: int, target: str) -> list[Assignment]:
+        """The values added into ``target`` by the augmented assignments on ``line``."""
+        return [
+            Assignment(line, s.value, order)
+            for order, s in self.statements.get(line, [])
+            if isinstance(s, cst.AugAssign) and last_name(s.target) == target
+        ]
+
+    def differentiated(self, line: int) -> list[Assignment]:
+        """The losses of the ``x.backward()`` / ``torch.autograd.grad(x, ...)`` calls on ``line``."""
+        out: list[Assignment] = []
+        for order, small in self.statements.get(line, []):
+            for call in calls_in(small):
+                name = callee(call.func)
+                if name == "backward" and isinstance(call.func, cst.Attribute) and not call.args:
+                    out.append(Assignment(line, call.func.value, order))
+                elif name in ("backward", "grad") and call.args:
+                    out.append(Assignment(line, call.args[0].value, order))
+        return out
+
+
+def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            yield current
+        if isinstance(current, cst.Lambda):
+            continue
+        stack.extend(children(current))
+
+
+def _suites(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The statements nested in a compound statement (both branches of an ``if``)."""
+    if isinstance(node, cst.If):
+        yield from node.body.body
+        if isinstance(node.orelse, cst.If):
+            yield node.orelse
+        elif node.orelse is not None:
+            yield from node.orelse.body.body
+        return
+    if isinstance(node, cst.Match):
+        for case in node.cases:
+            yield from case.body.body
+        return
+    body = getattr(node, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        yield from body.body
+    for name in ("orelse", "finalbody"):
+        extra = getattr(node, name, None)
+        if extra is not None:
+            yield from extra.body.body
+    for handler in getattr(node, "handlers", ()):
+        yield from handler.body.body
+
+
+def body(facts: Facts, fn: Function) -> Body:
+    """The cached :class:`Body` of ``fn``."""
+    key = f"body:{fn.qualname}"
+    cached = facts.analyses.get(key)
+    if not isinstance(cached, Body):
+        cached = facts.analyses[key] = Body(facts, fn)
+    return cached

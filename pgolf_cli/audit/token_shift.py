@@ -1,0 +1,463 @@
+"""Token-shift mixing layers and whether they stop at document boundaries (PG206).
+
+A token shift mixes each position's hidden state with the previous position's
+(``torch.cat([x[:, :1], x[:, 1:] + g * x[:, :-1]], 1)``, "SmearGate"). In a row that packs
+several documents, the first token of a document then receives the last token of the previous
+one unless the shifted term is masked at BOS positions.
+
+Only functions whose text holds a previous-position slice (``[:, :-1]``) or a ``roll(`` are
+walked, statement by statement, with a small abstract value per expression:
+
+- ``current``: tensors referenced at their own positions (``x``, ``x[:, 1:]``, ``norm(x)``);
+- ``shifted`` / ``masked``: tensors whose previous-position copy the value holds, without /
+  with a mask (``x[:, :-1]``, ``cat([zeros, x[:, :-1]], 1)``, ``F.pad(x[:, :-1], ...)``,
+  ``roll(x, 1, 1)``; masked once multiplied by, or filled where, a comparison says so);
+- ``cmp``: derived from a comparison (``ids[:, 1:] != BOS_ID``, ``doc[:, 1:] == doc[:, :-1]``);
+- ``ids``: integer id arithmetic (``t[:, 1:] * 1024 + t[:, :-1]``, hashing) — not mixing;
+- ``outside``: parameters of the function the value derives from (a mask passed in).
+
+A *mix* is an addition (or ``lerp``) of a tensor's shifted copy and the same tensor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+
+from pgolf_cli.audit import module_reach
+from pgolf_cli.audit.facts import Facts, Function, Gate, Guard, children, code_of
+
+_CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
+_PRESERVING = {
+    "cat",
+    "concat",
+    "concatenate",
+    "pad",
+    "where",
+    "mul",
+    "multiply",
+    "masked_fill",
+    "masked_fill_",
+    "mul_",
+    "type_as",
+    "to",
+    "float",
+    "half",
+    "bfloat16",
+    "contiguous",
+    "view",
+    "reshape",
+    "clone",
+    "unsqueeze",
+}
+_MASKING = {"where", "mul", "multiply", "masked_fill", "masked_fill_", "mul_"}
+_COMPARING = {"eq", "ne", "eq_", "ne_", "isin", "lt", "gt", "le", "ge", "logical_not"}
+_MIXING = {"lerp", "lerp_"}
+_REDUCING = {"mean", "sum", "norm", "max", "min", "amax", "amin", "std", "var", "item", "prod"}
+_CONSTANT_NAMES = {"None", "True", "False"}
+_HASHING = (
+    cst.Modulo,
+    cst.BitXor,
+    cst.BitAnd,
+    cst.BitOr,
+    cst.LeftShift,
+    cst.RightShift,
+    cst.FloorDivide,
+)
+_SEQUENCE_DIMS = {"1", "-2"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    current: frozenset[str] = frozenset()
+    shifted: frozenset[str] = frozenset()
+    masked: frozenset[str] = frozenset()
+    outside: frozenset[str] = frozenset()
+    cmp: bool = False
+    ids: bool = False
+
+    @property
+    def constant(self) -> bool:
+        return not (self.current or self.shifted or self.masked)
+
+    def __or__(self, other: _Value) -> _Value:
+        """Both together; a mask combined with anything but a constant or a mask is no mask."""
+        if self.constant and not self.cmp:
+            cmp = other.cmp
+        elif other.constant and not other.cmp:
+            cmp = self.cmp
+        else:
+            cmp = self.cmp and other.cmp
+        return _Value(
+            self.current | other.current,
+            self.shifted | other.shifted,
+            self.masked | other.masked,
+            self.outside | other.outside,
+            cmp,
+            self.ids or other.ids,
+        )
+
+    def mask(self) -> _Value:
+        return _Value(
+            self.current, frozenset(), self.masked | self.shifted, self.outside, self.cmp, self.ids
+        )
+
+    def without_shift(self) -> _Value:
+        return _Value(self.current, frozenset(), frozenset(), self.outside, self.cmp, self.ids)
+
+
+_EMPTY = _Value()
+
+
+@dataclass(frozen=True, slots=True)
+class Mix:
+    """A tensor mixed with its own previous position."""
+
+    function: Function
+    line: int
+    base: str
+    shift_line: int
+    guards: tuple[Guard, ...]
+    masked: bool
+    passed_in: tuple[str, ...]
+    """Parameters (other than the mixed tensor's sources) that multiply the shifted term: a mask
+    or a gate computed by the caller, which pgolf cannot tell apart."""
+
+
+def _is_minus_one(node: cst.BaseExpression | None) -> bool:
+    return (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+        and node.expression.value == "1"
+    )
+
+
+def _is_previous_positions(node: cst.Subscript) -> bool:
+    """``x[:, :-1]`` / ``x[:, :-1, :]``: every position but the last along the sequence axis."""
+    if len(node.slice) < 2:
+        return False
+    batch, seq = node.slice[0].slice, node.slice[1].slice
+    return (
+        isinstance(batch, cst.Slice)
+        and batch.lower is None
+        and batch.upper is None
+        and isinstance(seq, cst.Slice)
+        and seq.step is None
+        and (seq.lower is None or code_of(seq.lower) == "0")
+        and _is_minus_one(seq.upper)
+    )
+
+
+def _int_literal(node: cst.BaseExpression) -> int | None:
+    return int(node.value, 0) if isinstance(node, cst.Integer) else None
+
+
+class _Walk:
+    def __init__(self, facts: Facts, fn: Function) -> None:
+        self.facts = facts
+        self.fn = fn
+        params = fn.params[1:] if fn.class_name is not None else fn.params
+        self.params = frozenset(params)
+        self.state: dict[str, _Value] = {}
+        self.shift_lines: dict[str, int] = {}
+        self.guards: list[Guard] = []
+        self.hashed = 0
+        self.line = fn.line
+        self.mixes: list[Mix] = []
+
+    # -- expressions ---------------------------------------------------------------------
+    def name(self, name: str) -> _Value:
+        held = self.state.get(name, _EMPTY)
+        outside = frozenset({name}) if name in self.params and name not in self.state else None
+        return replace(
+            held,
+            current=held.current | {name},
+            outside=held.outside if outside is None else held.outside | outside,
+        )
+
+    def shifted(self, base: cst.BaseExpression, value: _Value) -> _Value:
+        code = code_of(base)
+        self.shift_lines[code] = self.line
+        return _Value(
+            shifted=frozenset({code}), outside=value.outside, cmp=value.cmp, ids=value.ids
+        )
+
+    def ev(self, node: cst.CSTNode) -> _Value:
+        if isinstance(node, cst.Name):
+            return _EMPTY if node.value in _CONSTANT_NAMES else self.name(node.value)
+        if isinstance(node, cst.Attribute):
+            code = code_of(node)
+            held = self.state.get(code, _EMPTY)
+            return replace(held, current=held.current | {code})
+        if isinstance(node, cst.Subscript):
+            base = self.ev(node.value)
+            index = _EMPTY
+            for element in node.slice:
+                index = index | self.ev(element.slice)
+            if _is_previous_positions(node) and isinstance(node.value, cst.Name | cst.Attribute):
+                return self.shifted(node.value, base)
+            return replace(base | index.without_shift(), cmp=base.cmp)
+        if isinstance(node, cst.Call):
+            return self.call(node)
+        if isinstance(node, cst.BinaryOperation):
+            return self.binary(node)
+        if isinstance(node, cst.Comparison):
+            out = _EMPTY
+            for child in children(node):
+                out = out | self.ev(child)
+            return _Value(current=out.current, outside=out.outside, cmp=True)
+        if isinstance(node, cst.IfExp):
+            return self.ev(node.body) | self.ev(node.orelse)
+        if isinstance(node, cst.Lambda | cst.SimpleString | cst.Integer | cst.Float):
+            return _EMPTY
+        out = _EMPTY
+        for child in children(node):
+            out = out | self.ev(child)
+        return out
+
+    def binary(self, node: cst.BinaryOperation) -> _Value:
+        op = node.operator
+        if isinstance(op, _HASHING):
+            self.hashed += 1
+            out = self.ev(node.left) | self.ev(node.right)
+            self.hashed -= 1
+            # `(ids != BOS) & (pos > 0)` combines masks; anything else is id arithmetic.
+            return replace(out, ids=not out.cmp)
+        left, right = self.ev(node.left), self.ev(node.right)
+        out = left | right
+        if isinstance(op, cst.Multiply | cst.MatrixMultiply):
+            scale = [_int_literal(node.left), _int_literal(node.right)]
+            if any(s is not None and s >= 2 for s in scale):
+                out = replace(out, ids=True)
+            if left.cmp or right.cmp:
+                out = out.mask()
+        elif isinstance(op, cst.Add):
+            out = self.mix(left, right, out)
+        return out
+
+    def mix(self, a: _Value, b: _Value, out: _Value) -> _Value:
+        """``a + b`` where one side holds a tensor's shifted copy and the other the tensor."""
+        if self.hashed or a.ids or b.ids:
+            return out
+        mixed: set[str] = set()
+        for side, other in ((a, b), (b, a)):
+            for base in sorted((side.shifted | side.masked) & other.current):
+                mixed.add(base)
+                sources = self.state.get(base, _EMPTY).outside | {base}
+                self.mixes.append(
+                    Mix(
+                        self.fn,
+                        self.line,
+                        base,
+                        self.shift_lines.get(base, self.line),
+                        tuple(self.guards),
+                        base not in side.shifted,
+                        tuple(sorted(side.outside - sources)),
+                    )
+                )
+        if not mixed:
+            return out
+        return _Value(
+            out.current,
+            out.shifted - mixed,
+            out.masked - mixed,
+            out.outside,
+            out.cmp,
+            out.ids,
+        )
+
+    def call(self, node: cst.Call) -> _Value:
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Name):
+            name = func.value
+        method = isinstance(func, cst.Attribute) and not self.is_module(func)
+        receiver = self.ev(func.value) if method and isinstance(func, cst.Attribute) else _EMPTY
+        args = [self.ev(a.value) for a in node.args]
+        if name in ("roll", "roll_"):
+            rolled = self.roll(node, func)
+            if rolled is not None:
+                return rolled
+        parts = [receiver, *args] if method else args
+        if name in _MIXING and len(parts) >= 2:
+            rest = _EMPTY
+            for part in parts[2:]:
+                rest = rest | part
+            return self.mix(parts[0], parts[1], parts[0] | parts[1]) | rest
+        out = _EMPTY
+        for arg in args:
+            out = out | arg
+        if name in _PRESERVING:
+            cmp = out.cmp
+        else:
+            out = out.without_shift()
+            cmp = False
+        out = out | (receiver.without_shift() if name in _REDUCING else receiver)
+        if method:
+            cmp = receiver.cmp  # `mask.unsqueeze(-1).to(x.dtype)` is still the mask
+        if name in _MASKING and any(part.cmp for part in parts):
+            out = out.mask()
+        return replace(out, cmp=cmp or name in _COMPARING)
+
+    def roll(self, node: cst.Call, func: cst.BaseExpression) -> _Value | None:
+        """``torch.roll(x, 1, 1)``, ``x.roll(shifts=1, dims=1)``: the previous positions of ``x``."""
+        positional = [a.value for a in node.args if a.keyword is None]
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        if isinstance(func, cst.Attribute) and not self.is_module(func):
+            tensor: cst.BaseExpression | None = func.value
+        else:
+            tensor = positional.pop(0) if positional else keywords.get("input")
+        shifts = keywords.get("shifts", positional[0] if positional else None)
+        dims = keywords.get("dims", positional[1] if len(positional) > 1 else None)
+        if (
+            tensor is None
+            or shifts is None
+            or dims is None
+            or code_of(shifts) != "1"
+            or code_of(dims).strip("()[],") not in _SEQUENCE_DIMS
+            or not isinstance(tensor, cst.Name | cst.Attribute)
+        ):
+            return None
+        return self.shifted(tensor, self.ev(tensor))
+
+    def is_module(self, func: cst.Attribute) -> bool:
+        """``torch.roll`` / ``F.pad``: a function of an imported module, not a tensor method."""
+        return isinstance(func.value, cst.Name) and func.value.value in self.facts.imports
+
+    # -- statements ----------------------------------------------------------------------
+    def assign(self, target: cst.BaseExpression, value: _Value) -> None:
+        if isinstance(target, cst.Name | cst.Attribute):
+            self.state[code_of(target)] = value
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self.assign(element.value, value)
+        elif isinstance(target, cst.Subscript):
+            index = _EMPTY
+            for part in target.slice:
+                index = index | self.ev(part.slice)
+            owner = code_of(target.value)
+            held = self.state.get(owner, _EMPTY) | value
+            # `prev[is_bos] = 0`: zeroing where a comparison says so is a mask.
+            self.state[owner] = held.mask() if index.cmp else held
+
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if isinstance(stmt, cst.Assign):
+            target = stmt.targets[0].target
+            value = stmt.value
+            if (
+                len(stmt.targets) == 1
+                and isinstance(target, cst.Tuple | cst.List)
+                and isinstance(value, cst.Tuple | cst.List)
+                and len(target.elements) == len(value.elements)
+            ):
+                for element, part in zip(target.elements, value.elements, strict=True):
+                    self.assign(element.value, self.ev(part.value))
+                return
+            evaluated = self.ev(value)
+            for assigned in stmt.targets:
+                self.assign(assigned.target, evaluated)
+        elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
+            self.assign(stmt.target, self.ev(stmt.value))
+        elif isinstance(stmt, cst.AugAssign):
+            current, added = self.ev(stmt.target), self.ev(stmt.value)
+            combined = current | added
+            if isinstance(stmt.operator, cst.AddAssign):
+                combined = self.mix(current, added, combined)
+            elif isinstance(stmt.operator, cst.MultiplyAssign) and (current.cmp or added.cmp):
+                combined = combined.mask()
+            if isinstance(stmt.target, cst.Name | cst.Attribute):
+                self.state[code_of(stmt.target)] = combined
+        elif isinstance(stmt, cst.Expr):
+            result = self.ev(stmt.value)
+            call = stmt.value
+            if (
+                isinstance(call, cst.Call)
+                and isinstance(call.func, cst.Attribute)
+                and call.func.attr.value in _MASKING
+                and result.masked
+                and isinstance(call.func.value, cst.Name | cst.Attribute)
+            ):
+                owner = code_of(call.func.value)  # `prev.masked_fill_(is_bos, 0)` masks in place
+                self.state[owner] = self.state.get(owner, _EMPTY).mask()
+        elif isinstance(stmt, cst.Return) and stmt.value is not None:
+            self.ev(stmt.value)
+
+    def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
+        items: Sequence[cst.CSTNode] = (
+            body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
+        )
+        for item in items:
+            if isinstance(item, cst.SimpleStatementLine):
+                for stmt in item.body:
+                    self.line = self.facts.line_of(stmt)
+                    self.small(stmt)
+            elif isinstance(item, cst.BaseSmallStatement):
+                self.line = self.facts.line_of(item)
+                self.small(item)
+            else:
+                self.compound(item)
+
+    def compound(self, node: cst.CSTNode) -> None:
+        self.line = self.facts.line_of(node)
+        if isinstance(node, cst.If):
+            line = self.line
+            self.ev(node.test)
+            before = dict(self.state)
+            self.guards.append(Guard(node.test, False, line))
+            self.block(node.body)
+            self.guards.pop()
+            after_body, self.state = self.state, before
+            if node.orelse is not None:
+                self.guards.append(Guard(node.test, True, line))
+                if isinstance(node.orelse, cst.If):
+                    self.compound(node.orelse)
+                else:
+                    self.block(node.orelse.body)
+                self.guards.pop()
+            for name, value in after_body.items():
+                self.state[name] = self.state.get(name, _EMPTY) | value
+        elif isinstance(node, cst.For):
+            self.assign(node.target, self.ev(node.iter))
+            self.block(node.body)
+        elif isinstance(node, cst.While | cst.With):
+            self.block(node.body)
+        elif isinstance(node, cst.Try | cst.TryStar):
+            self.block(node.body)
+            for handler in node.handlers:
+                self.block(handler.body)
+            if node.finalbody is not None:
+                self.block(node.finalbody.body)
+
+
+@dataclass
+class TokenShiftAnalysis:
+    facts: Facts
+    mixes: list[Mix] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for fn in self.facts.ordered_functions():
+            if fn.node is None or not self._candidate(fn.node):
+                continue
+            walk = _Walk(self.facts, fn)
+            walk.block(fn.node.body)
+            self.mixes.extend(walk.mixes)
+
+    def _candidate(self, node: cst.FunctionDef) -> bool:
+        first, last = self.facts.span_of(node)
+        return any(_CANDIDATE.search(self.facts.code_line(i)) for i in range(first, last + 1))
+
+    def gate(self, mix: Mix) -> Gate:
+        reach = module_reach.gates(self.facts)[mix.function.qualname]
+        return self.facts.combine(reach, mix.guards)
+
+
+def analysis(facts: Facts) -> TokenShiftAnalysis:
+    cached = facts.analyses.get("token_shift")
+    if not isinstance(cached, TokenShiftAnalysis):
+        cached = TokenShiftAnalysis(facts)
+        facts.analyses["token_shift"] = cached
+    return cached

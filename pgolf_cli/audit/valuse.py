@@ -1,0 +1,1276 @@
+"""Validation data used for something other than scoring: warm-up, training, calibration.
+
+Built on the facts pre-pass and the training analysis, for the PG1xx rules.
+
+**Who reports an update on validation tokens.** The training analysis finds every training step
+on validation data and says whether its tokens were scored first. Here each such update goes to
+exactly one rule, by the kind of pass it belongs to, in this order:
+
+- *inside a training loop* (PG105): its batch mixes training and validation tokens, or, for an
+  update nothing scored first, the loop around it also trains on other data, or the score that
+  orders it is the periodic validation (``step % every == 0``) of a training loop;
+- otherwise a mis-ordered score/update pair is PG102's, and a score-first update is legal;
+- *restored* (legal, nobody reports): a copy of the state is saved before the pass and loaded
+  back after it, and nothing scores, saves or copies the model in between;
+- *warm-up* (PG103): a pass that does not walk over the validation data (it repeats one fixed
+  batch, or takes a single step) and keeps its result;
+- *before training* (PG105): a pass over validation data followed by training on other data;
+- otherwise post-training fine-tuning (PG101).
+
+**Calibration on validation tokens** (PG106): the model run on validation tokens while forward
+hooks that store what they see are installed; a Gram matrix (``H += X.T @ X``) or a magnitude
+statistic accumulated from the model's results on validation tokens; a candidate (a clip, a
+scale) chosen by comparing results computed on validation tokens.
+
+Everything reads the facts' events, plus one cheap pass over the statements of each function an
+update or a calibration may sit in (cached per function); expressions are walked only where a
+statement is judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import libcst as cst
+
+from pgolf_cli.audit.facts import (
+    TRAIN,
+    UNREACHABLE,
+    Context,
+    Facts,
+    Function,
+    Gate,
+    Guard,
+    Labels,
+    children,
+    code_of,
+    is_accumulator,
+    mentions_val,
+    more_enabled,
+)
+from pgolf_cli.audit.findings import Evidence
+from pgolf_cli.audit.training import TrainEvent, Verdict, analysis
+
+PG101, PG102, PG103, PG105, LEGAL = "PG101", "PG102", "PG103", "PG105", "legal"
+"""Who reports an update on validation tokens (``LEGAL``: nobody)."""
+
+_ORDER_KINDS = frozenset({"reversed", "last-epoch", "one-past"})
+_INSIDE_TRAINING = frozenset({"mixed", "interleaved", "periodic"})
+
+# Tensor methods: calling one on validation tokens inside a loop moves, reshapes, measures or
+# differentiates data the loop already has; it takes no new tokens (a loader's `next_batch` does).
+_TENSOR_METHODS = frozenset(
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "long",
+        "int",
+        "float",
+        "half",
+        "bfloat16",
+        "double",
+        "bool",
+        "type",
+        "view",
+        "reshape",
+        "contiguous",
+        "clone",
+        "detach",
+        "unsqueeze",
+        "squeeze",
+        "flatten",
+        "expand",
+        "repeat",
+        "t",
+        "transpose",
+        "permute",
+        "narrow",
+        "index_select",
+        "gather",
+        "split",
+        "chunk",
+        "unfold",
+        "numel",
+        "size",
+        "dim",
+        "item",
+        "tolist",
+        "numpy",
+        "pin_memory",
+        "sum",
+        "mean",
+        "max",
+        "min",
+        "amax",
+        "argmax",
+        "softmax",
+        "log_softmax",
+        "exp",
+        "log",
+        "abs",
+        "pow",
+        "square",
+        "sqrt",
+        "mul",
+        "add",
+        "sub",
+        "div",
+        "masked_fill",
+        "float_",
+        "backward",
+        "requires_grad_",
+        "zero_",
+        "fill_",
+        "copy_",
+        "roll",
+    }
+)
+_BUILTINS = frozenset(
+    {
+        "range",
+        "len",
+        "print",
+        "min",
+        "max",
+        "int",
+        "float",
+        "str",
+        "bool",
+        "enumerate",
+        "zip",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "sorted",
+        "sum",
+        "abs",
+        "iter",
+        "next",
+        "isinstance",
+        "getattr",
+        "round",
+        "hash",
+        "any",
+        "all",
+        "map",
+        "filter",
+        "reversed",
+        "divmod",
+        "pow",
+        "repr",
+        "ord",
+        "chr",
+        "hasattr",
+        "setattr",
+        "type",
+        "id",
+    }
+)
+_HOOK_REGISTRARS = frozenset(
+    {
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_module_forward_hook",
+        "register_module_forward_pre_hook",
+    }
+)
+_COLLECTING_METHODS = frozenset({"add_", "addmm_", "addcmul_", "append", "extend", "copy_"})
+_SQUARING_METHODS = frozenset({"abs", "abs_", "square", "pow"})
+_GRAM_CALLS = frozenset({"matmul", "mm", "einsum", "addmm", "addmm_"})
+_RUNNING_MAX = frozenset({"maximum", "max", "fmax"})
+_ORDERING = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
+_GRAM = "Gram matrix (X.T @ X, a GPTQ Hessian)"
+_MAGNITUDE = "magnitude statistic (abs / square)"
+
+
+# -- small expression helpers ----------------------------------------------------------------
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(children(current))
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    """The variable names an expression reads (not attribute or keyword-argument names)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            out.add(current.value)
+        elif isinstance(current, cst.Attribute | cst.Arg):
+            stack.append(current.value)
+        else:
+            stack.extend(children(current))
+    return out
+
+
+def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    return (n for n in _walk(node) if isinstance(n, cst.Call))
+
+
+def _callee(call: cst.Call) -> str | None:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def _method(call: cst.Call) -> str | None:
+    return call.func.attr.value if isinstance(call.func, cst.Attribute) else None
+
+
+def _root(node: cst.CSTNode) -> str | None:
+    """``H`` for ``H``, ``H[name]`` or ``H.data``: the name an expression hangs from."""
+    while isinstance(node, cst.Attribute | cst.Subscript):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _bound_names(target: cst.CSTNode) -> frozenset[str]:
+    """Names a target binds; ``.attr`` for an attribute (``self.calib = ...``)."""
+    if isinstance(target, cst.Name):
+        return frozenset({target.value})
+    if isinstance(target, cst.Attribute):
+        return frozenset({"." + target.attr.value})
+    if isinstance(target, cst.Tuple | cst.List):
+        out: frozenset[str] = frozenset()
+        for element in target.elements:
+            out |= _bound_names(element.value)
+        return out
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return frozenset()
+
+
+# -- one cheap pass over a function's statements ---------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    """A small statement, or the expression in a compound statement's header."""
+
+    node: cst.CSTNode
+    line: int
+    index: int
+    loops: tuple[int, ...]
+    """Lines of the loops around it, outermost first (a loop's header is outside the loop)."""
+    guards: tuple[Guard, ...]
+    targets: frozenset[str] = frozenset()
+    value: cst.CSTNode | None = None
+    """What ``targets`` are bound from."""
+    loop_header: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSpan:
+    line: int
+    targets: frozenset[str]
+    header: int
+    """Index of the header statement; the body is the statements after it, up to ``last``."""
+    last: int
+
+
+class Body:
+    """The statements of one function in order, with their loops, ``if`` guards and bindings."""
+
+    def __init__(self, facts: Facts, fn: Function) -> None:
+        self.facts = facts
+        self.fn = fn
+        self.stmts: list[Stmt] = []
+        self.loops: dict[int, LoopSpan] = {}
+        self._loops: list[int] = []
+        self._guards: list[Guard] = []
+        self._variant: dict[int, set[str]] = {}
+        if fn.node is None:
+            self._block(
+                [s for s in facts.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
+            )
+        else:
+            self._block(fn.node.body.body)
+
+    def _add(
+        self,
+        node: cst.CSTNode,
+        line: int,
+        targets: frozenset[str] = frozenset(),
+        value: cst.CSTNode | None = None,
+        loop_header: bool = False,
+    ) -> Stmt:
+        stmt = Stmt(
+            node,
+            line,
+            len(self.stmts),
+            tuple(self._loops),
+            tuple(self._guards),
+            targets,
+            value,
+            loop_header,
+        )
+        self.stmts.append(stmt)
+        return stmt
+
+    def _block(self, items: Sequence[cst.CSTNode]) -> None:
+        for item in items:
+            if isinstance(item, cst.SimpleStatementLine):
+                for small in item.body:
+                    self._small(small)
+            elif isinstance(item, cst.BaseSmallStatement):
+                self._small(item)
+            elif isinstance(item, cst.BaseCompoundStatement):
+                self._compound(item)
+
+    def _small(self, stmt: cst.BaseSmallStatement) -> None:
+        line = self.facts.line_of(stmt)
+        if isinstance(stmt, cst.Assign):
+            targets: frozenset[str] = frozenset()
+            for t in stmt.targets:
+                targets |= _bound_names(t.target)
+            self._add(stmt, line, targets, stmt.value)
+        elif isinstance(stmt, cst.AugAssign) or (
+            isinstance(stmt, cst.AnnAssign) and stmt.value is not None
+        ):
+            self._add(stmt, line, _bound_names(stmt.target), stmt.value)
+        else:
+            self._add(stmt, line)
+
+    def _compound(self, node: cst.BaseCompoundStatement) -> None:
+        line = self.facts.line_of(node)
+        if isinstance(node, cst.If):
+            self._add(node.test, line)
+            self._guards.append(Guard(node.test, False, line))
+            self._block(node.body.body)
+            self._guards.pop()
+            if node.orelse is not None:
+                self._guards.append(Guard(node.test, True, line))
+                if isinstance(node.orelse, cst.If):
+                    self._compound(node.orelse)
+                else:
+                    self._block(node.orelse.body.body)
+                self._guards.pop()
+        elif isinstance(node, cst.For | cst.While):
+            if isinstance(node, cst.For):
+                targets = _bound_names(node.target)
+                header = self._add(node.iter, line, targets, node.iter, loop_header=True)
+            else:
+                targets = frozenset()
+                header = self._add(node.test, line, loop_header=True)
+            self._loops.append(line)
+            self._block(node.body.body)
+            self._loops.pop()
+            self.loops[line] = LoopSpan(line, targets, header.index, len(self.stmts) - 1)
+            if node.orelse is not None:
+                self._block(node.orelse.body.body)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                bound = _bound_names(item.asname.name) if item.asname is not None else frozenset()
+                self._add(item.item, line, bound, item.item)
+            self._block(node.body.body)
+        elif isinstance(node, cst.Try | cst.TryStar):
+            self._block(node.body.body)
+            for handler in node.handlers:
+                self._block(handler.body.body)
+            for extra in (node.orelse, node.finalbody):
+                if extra is not None:
+                    self._block(extra.body.body)
+
+    # -- positions ---------------------------------------------------------------------------
+    def span_of(self, line: int) -> tuple[int, int] | None:
+        """Indexes of the statements on ``line`` (a minified line may hold several)."""
+        found = [s.index for s in self.stmts if s.line == line]
+        return (min(found), max(found)) if found else None
+
+    def loop_of(self, loop_id: int) -> LoopSpan | None:
+        loop = self.fn.loops.get(loop_id)
+        return None if loop is None else self.loops.get(loop.line)
+
+    def inside(self, span: LoopSpan) -> list[Stmt]:
+        return self.stmts[span.header + 1 : span.last + 1]
+
+    # -- validation data and results computed from it -----------------------------------------
+    @cached_property
+    def _bound(self) -> frozenset[str]:
+        out: set[str] = set(self.fn.params)
+        for stmt in self.stmts:
+            out |= stmt.targets
+        return frozenset(out)
+
+    def _closure(
+        self, seeds: set[str], carries: Callable[[cst.CSTNode, set[str]], bool]
+    ) -> frozenset[str]:
+        """Seeds plus every name bound from an expression that ``carries`` (flow-insensitive)."""
+        names = set(seeds)
+        pending = [(s.targets, s.value) for s in self.stmts if s.targets and s.value is not None]
+        changed = True
+        while changed:
+            changed = False
+            for targets, value in pending:
+                if value is not None and not targets <= names and carries(value, names):
+                    names |= targets
+                    changed = True
+        return frozenset(names)
+
+    @cached_property
+    def val_names(self) -> frozenset[str]:
+        """Names that hold validation data somewhere in the function."""
+        fed = self.facts.val_params.get(self.fn.qualname, set())
+        seeds = {p for i, p in enumerate(self.fn.params) if i in fed}
+        return self._closure(seeds, self._carries)
+
+    def carries_val(self, node: cst.CSTNode) -> bool:
+        return self._carries(node, self.val_names)
+
+    def _carries(self, node: cst.CSTNode, names: set[str] | frozenset[str]) -> bool:
+        if mentions_val(node):
+            return True
+        facts = self.facts
+        for current in _walk(node):
+            if isinstance(current, cst.Name):
+                name = current.value
+                if name in names or (name in facts.val_globals and name not in self._bound):
+                    return True
+            elif isinstance(current, cst.Attribute):
+                attr = current.attr.value
+                if attr in facts.val_attrs or "." + attr in names:
+                    return True
+            elif isinstance(current, cst.Call) and any(
+                q in facts.returns_val for q in facts.resolve_call(current.func, self.fn)
+            ):
+                return True
+        return False
+
+    def runs_on_val(self, node: cst.CSTNode) -> cst.Call | None:
+        """A call that feeds validation data to the model or to one of the script's functions.
+
+        Library and builtin calls (``torch.cat``, ``len``), methods of the data itself
+        (``.cuda()``, ``.numel()``) and validation loaders move, measure or produce the tokens;
+        they do not compute results from them.
+        """
+        facts = self.facts
+        for call in _calls(node):
+            func = call.func
+            base = func
+            while isinstance(base, cst.Attribute | cst.Call | cst.Subscript):
+                base = base.func if isinstance(base, cst.Call) else base.value
+            if isinstance(base, cst.Name) and (
+                base.value in facts.imports or (base is func and base.value in _BUILTINS)
+            ):
+                continue
+            if isinstance(func, cst.Attribute) and self.carries_val(func.value):
+                continue
+            if mentions_val(cst.Call(func)):
+                continue  # a validation loader (`load_validation_tokens(...)`)
+            if any(self.carries_val(a.value) for a in call.args):
+                return call
+        return None
+
+    @cached_property
+    def result_names(self) -> frozenset[str]:
+        """Names that hold something computed by running code on validation tokens."""
+        seeds: set[str] = set()
+        for stmt in self.stmts:
+            if stmt.targets and stmt.value is not None and self.runs_on_val(stmt.value):
+                seeds |= stmt.targets
+        return self._closure(seeds, lambda node, names: bool(_names(node) & names))
+
+    def carries_result(self, node: cst.CSTNode) -> bool:
+        return bool(_names(node) & self.result_names) or self.runs_on_val(node) is not None
+
+    # -- does a loop walk over validation data? ----------------------------------------------
+    def walks(self, span: LoopSpan) -> Stmt | None:
+        """The statement that takes new validation tokens on each pass of the loop, if any.
+
+        A fine-tuning pass indexes validation data with something that changes every pass, or
+        draws its batches from a loader or iterator over it; a warm-up repeats one batch.
+        """
+        header = self.stmts[span.header]
+        if header.value is not None and self.carries_val(header.value):
+            return header  # `for chunk in val_chunks:`
+        variant = self.variant(span)
+        for stmt in self.inside(span):
+            if self._draws(stmt.node, variant):
+                return stmt
+        return None
+
+    def variant(self, span: LoopSpan) -> set[str]:
+        """Names whose value changes from one pass of the loop to the next."""
+        cached = self._variant.get(span.line)
+        if cached is None:
+            cached = self._variant[span.line] = self._compute_variant(span)
+        return cached
+
+    def _compute_variant(self, span: LoopSpan) -> set[str]:
+        body = self.inside(span)
+        variant = set(span.targets)
+        for stmt in body:
+            if stmt.loop_header or isinstance(stmt.node, cst.AugAssign):
+                variant |= stmt.targets
+        changed = True
+        while changed:
+            changed = False
+            for stmt in body:
+                if (
+                    stmt.value is not None
+                    and not stmt.targets <= variant
+                    and (_names(stmt.value) & variant or self._draws(stmt.value, variant))
+                ):
+                    variant |= stmt.targets
+                    changed = True
+        return variant
+
+    def _draws(self, node: cst.CSTNode, variant: set[str]) -> bool:
+        for current in _walk(node):
+            if isinstance(current, cst.Subscript):
+                if self.carries_val(current.value) and any(
+                    _names(e.slice) & variant for e in current.slice
+                ):
+                    return True  # `val_tokens[s : s + n]`
+            elif isinstance(current, cst.Call):
+                func = current.func
+                args = [a.value for a in current.args]
+                if isinstance(func, cst.Name) and func.value == "next":
+                    if any(self.carries_val(a) for a in args):
+                        return True  # `next(val_iter)`
+                elif (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value not in _TENSOR_METHODS
+                    and self.carries_val(func.value)
+                ):
+                    return True  # `val_loader.next_batch(...)`
+                if any(self.carries_val(a) for a in args) and any(
+                    _names(a) & variant for a in args
+                ):
+                    return True  # `get_batch(val_tokens, step)`
+        return False
+
+
+# -- results -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Use:
+    """Which rule reports an update on validation tokens, and why."""
+
+    verdict: Verdict
+    owner: str
+    reason: str = ""
+    """PG105: "mixed", "interleaved", "periodic" or "before-training"; PG103: "warm-up"."""
+    evidence: tuple[Evidence, ...] = ()
+    detail: str = ""
+    """PG103: why the state that is loaded back after the warm-up does not undo it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Restore:
+    """A ``load_state_dict`` after a pass: the line when it undoes the pass, else why not."""
+
+    line: int = 0
+    problem: str = ""
+
+
+_ONLY_OPTIMIZER = "only the optimizer state is loaded back (the weights keep the updates)"
+_ALIASED = (
+    "the state loaded back is a bare state_dict(), which holds the live tensors (it restores "
+    "nothing)"
+)
+_USED_FIRST = "the model is scored, saved or copied before its state is loaded back"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where an update on validation tokens passes through one function."""
+
+    fn: Function
+    where: Context
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """A place where quantization is calibrated on validation tokens (PG106)."""
+
+    line: int
+    kind: str
+    """"hooks", "statistics" or "selection"."""
+    message: str
+    gate: Gate
+    evidence: tuple[Evidence, ...]
+    certain: bool = True
+
+
+def _key(verdict: Verdict) -> tuple[str, int, int]:
+    return verdict.function.qualname, verdict.event.line, verdict.event.where.seq
+
+
+class ValUse:
+    """The validation-use analysis of one file (see the module docstring)."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self._bodies: dict[str, Body] = {}
+        self._trains_val: dict[tuple[str, tuple[bool, ...]], bool] = {}
+
+    def body(self, fn: Function) -> Body:
+        found = self._bodies.get(fn.qualname)
+        if found is None:
+            found = self._bodies[fn.qualname] = Body(self.facts, fn)
+        return found
+
+    # -- training data -----------------------------------------------------------------------
+    @cached_property
+    def _returns_train(self) -> set[str]:
+        out: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.facts.functions.items():
+                if q not in out and any(
+                    lbl == TRAIN or (lbl.startswith("C") and lbl[1:] in out) for lbl in fn.returns
+                ):
+                    out.add(q)
+                    changed = True
+        return out
+
+    def has_train(self, labels: Labels) -> bool:
+        """Training data: a ``fineweb_train_*`` source, or what a function returning one returns."""
+        return any(
+            lbl == TRAIN or (lbl.startswith("C") and lbl[1:] in self._returns_train)
+            for lbl in labels
+        )
+
+    # -- the functions an update passes through ----------------------------------------------
+    def path(self, verdict: Verdict) -> list[Site]:
+        """From the function where the validation data originates down to the ``backward()``."""
+        trains = analysis(self.facts).trains
+        fn, event = verdict.function, verdict.event
+        out = [Site(fn, event.where)]
+        while event.chain and len(out) < 12:
+            inner: tuple[Function, TrainEvent] | None = None
+            for call in fn.calls:
+                if call.where.seq == event.where.seq and not call.reference:
+                    callee = self.facts.functions[call.callee]
+                    for candidate in trains(callee):
+                        if candidate.line == event.line and candidate.chain == event.chain[:-1]:
+                            inner = callee, candidate
+            if inner is None:
+                break
+            fn, event = inner
+            out.append(Site(fn, event.where))
+        return out
+
+    # -- training on other data --------------------------------------------------------------
+    @cached_property
+    def _trainers(self) -> set[str]:
+        """Functions that run a backward pass, directly or through the functions they call."""
+        out = {q for q, fn in self.facts.functions.items() if fn.backwards}
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.facts.functions.items():
+                if q not in out and any(c.callee in out and not c.reference for c in fn.calls):
+                    out.add(q)
+                    changed = True
+        return out
+
+    def _trains_on_val(self, fn: Function, fed: tuple[bool, ...], depth: int = 0) -> bool:
+        """Whether ``fn`` trains on validation data when its parameters carry it as in ``fed``."""
+        key = (fn.qualname, fed)
+        known = self._trains_val.get(key)
+        if known is None:
+            self._trains_val[key] = False  # a recursive call in progress trains on nothing new
+            known = self._trains_val[key] = self._find_val_training(fn, fed, depth)
+        return known
+
+    def _find_val_training(self, fn: Function, fed: tuple[bool, ...], depth: int) -> bool:
+        facts = self.facts
+
+        def val(labels: Labels) -> bool:
+            if facts.has_val(labels):
+                return True
+            indexes = (fn.param_index(lbl) for lbl in labels)
+            return any(i is not None and i < len(fed) and fed[i] for i in indexes)
+
+        if any(val(b.labels) for b in fn.backwards):
+            return True
+        if depth > 6:
+            return False
+        for call in fn.calls:
+            if call.callee in self._trainers and not call.reference:
+                inner = tuple(val(a) for a in call.args)
+                if self._trains_on_val(facts.functions[call.callee], inner, depth + 1):
+                    return True
+        return False
+
+    def other_training(self, fn: Function) -> list[Context]:
+        """Training steps in ``fn`` on data that is not validation data."""
+        facts = self.facts
+        q = fn.qualname
+        out = [b.where for b in fn.backwards if not facts.carries_val(b.labels, q)]
+        for call in fn.calls:
+            if call.reference or call.callee not in self._trainers:
+                continue
+            fed = tuple(facts.carries_val(a, q) for a in call.args)
+            if not self._trains_on_val(facts.functions[call.callee], fed):
+                out.append(call.where)
+        return out
+
+    def _phase(self, verdict: Verdict, path: list[Site]) -> tuple[str, tuple[Evidence, ...]] | None:
+        """Why the update belongs to training, if it does.
+
+        Only an update that nothing scored first can be told from its neighbours (other training
+        in its loop, training after it); one ordered by a score is training only when that very
+        score is the periodic validation of a training loop, not a chunk's score in TTT.
+        """
+        facts = self.facts
+        if self.has_train(verdict.event.labels):
+            return "mixed", ()
+        unscored = verdict.kind == "unscored"
+        for site in path:
+            loops = set(site.where.loops)
+            if not loops:
+                continue
+            if unscored:
+                for other in self.other_training(site.fn):
+                    if loops & set(other.loops):
+                        label = "the training step on other data in the same loop"
+                        return "interleaved", (facts.evidence(other.line, label),)
+            if verdict.score is not None:
+                scores = [verdict.score] if site is path[0] else []
+            else:
+                scores = analysis(facts).scores(site.fn)
+            for score in scores:
+                loop_vars: set[str] = set()
+                for loop_id in loops & set(score.where.loops):
+                    loop_vars |= site.fn.loops[loop_id].targets
+                if loop_vars and any(_periodic(g.test, loop_vars) for g in score.where.guards):
+                    label = "the periodic validation of the same loop: this is the training loop"
+                    return "periodic", (facts.evidence(score.where.line, label),)
+        if unscored:
+            origin = path[0]
+            for other in self.other_training(origin.fn):
+                if other.seq > origin.where.seq and not set(other.loops) & set(origin.where.loops):
+                    label = "training on other data comes after it"
+                    return "before-training", (facts.evidence(other.line, label),)
+        return None
+
+    # -- restored state ------------------------------------------------------------------------
+    def restored(self, path: list[Site]) -> Restore:
+        """Whether a ``load_state_dict`` undoes the pass, or why the one that follows does not."""
+        failed = Restore()
+        for site in path:
+            body = self.body(site.fn)
+            span = body.span_of(site.where.line)
+            if span is None:
+                continue
+            regions = [span]
+            for loop_id in reversed(site.where.loops):
+                loop = body.loop_of(loop_id)
+                if loop is not None:
+                    regions.append((loop.header, loop.last))
+            for first, last in regions:
+                found = self._restore_after(site.fn, body, first, last)
+                if found.line:
+                    return found
+                failed = failed if failed.problem else found
+        return failed
+
+    def _restore_after(self, fn: Function, body: Body, first: int, last: int) -> Restore:
+        copies: set[str] = set()
+        aliases: set[str] = set()  # `saved = model.state_dict()`: the live tensors
+        for stmt in body.stmts[:first]:
+            if stmt.value is not None and _copies_state(stmt.value):
+                copies |= stmt.targets
+            elif stmt.value is not None and any(
+                _callee(c) == "state_dict" for c in _calls(stmt.value)
+            ):
+                aliases |= stmt.targets
+        if not copies and not aliases:
+            return Restore()
+        for stmt in body.stmts:  # `for opt, state in zip(optimizers, saved_states):`
+            if stmt.value is not None and _names(stmt.value) & copies:
+                copies |= stmt.targets
+        stepped = self._optimizers(fn)
+        scored = {s.where.line for s in analysis(self.facts).scores(fn)}
+        for stmt in body.stmts[last + 1 :]:
+            calls = list(_calls(stmt.node))
+            loads = [
+                (c, c.func.value)
+                for c in calls
+                if isinstance(c.func, cst.Attribute) and c.func.attr.value == "load_state_dict"
+            ]
+            restored = {
+                code_of(owner)
+                for c, owner in loads
+                if any(_names(a.value) & copies for a in c.args)
+            }
+            if restored - stepped:
+                return Restore(stmt.line)
+            if restored:
+                return Restore(problem=_ONLY_OPTIMIZER)
+            if any(_names(a.value) & aliases for c, _ in loads for a in c.args):
+                return Restore(problem=_ALIASED)
+            if stmt.line in scored or any(_method(c) == "state_dict" for c in calls):
+                return Restore(problem=_USED_FIRST)
+        return Restore()
+
+    def _optimizers(self, fn: Function) -> set[str]:
+        """What ``fn`` calls ``step()`` or ``zero_grad()`` on: restoring only those leaves the
+        weights as the pass left them."""
+        return {
+            code_of(c.func.value)
+            for s in self.body(fn).stmts
+            for c in _calls(s.node)
+            if isinstance(c.func, cst.Attribute) and c.func.attr.value in ("step", "zero_grad")
+        }
+
+    def walks(self, path: list[Site]) -> Stmt | None:
+        for site in path:
+            body = self.body(site.fn)
+            for loop_id in site.where.loops:
+                loop = body.loop_of(loop_id)
+                found = None if loop is None else body.walks(loop)
+                if found is not None:
+                    return found
+        return None
+
+    # -- ownership -----------------------------------------------------------------------------
+    @cached_property
+    def _uses(self) -> dict[tuple[str, int, int], Use]:
+        return {_key(v): self._own(v) for v in analysis(self.facts).verdicts()}
+
+    def uses(self) -> list[Use]:
+        return list(self._uses.values())
+
+    def owner(self, verdict: Verdict) -> str:
+        use = self._uses.get(_key(verdict))
+        return (use or self._own(verdict)).owner
+
+    def _own(self, verdict: Verdict) -> Use:
+        path = self.path(verdict)
+        phase = self._phase(verdict, path)
+        reason, evidence = phase if phase is not None else ("", ())
+        inside_training = reason in _INSIDE_TRAINING
+        if not inside_training and verdict.kind in _ORDER_KINDS:
+            return Use(verdict, PG102, verdict.kind)
+        if not inside_training and verdict.kind == "score-first":
+            return Use(verdict, LEGAL, "score-first")
+        restore = self.restored(path)
+        if restore.line:
+            return Use(verdict, LEGAL, "restored")
+        if not inside_training and self.walks(path) is None:
+            return Use(verdict, PG103, "warm-up", evidence, restore.problem)
+        if phase is not None:
+            return Use(verdict, PG105, reason, evidence)
+        return Use(verdict, PG101, "unscored")
+
+    # -- calibration ---------------------------------------------------------------------------
+    @cached_property
+    def calibrations(self) -> list[Calibration]:
+        facts = self.facts
+        hooks = self._hooks()
+        choosing = set(facts.lines_with("key=", "argmin"))
+        out: list[Calibration] = []
+        for fn in facts.ordered_functions():
+            q = fn.qualname
+            if not (fn.val_lines or facts.val_params.get(q)) or not facts.gates[q].reachable:
+                continue
+            body = self.body(fn)
+            found = (
+                self._hooked_forward(fn, body, *hooks)
+                or self._statistics(fn, body)
+                or self._selection(fn, body, choosing)
+            )
+            if found is not None:
+                out.append(found)
+        return out
+
+    def val_gate(self, fn: Function, seen: frozenset[str] = frozenset()) -> Gate:
+        """How the official run reaches ``fn`` with validation data in hand."""
+        facts = self.facts
+        q = fn.qualname
+        if fn.val_lines or q in seen:
+            return facts.gates[q]
+        fed = facts.val_params.get(q, set())
+        best = UNREACHABLE
+        for caller in facts.functions.values():
+            for call in caller.calls:
+                if call.callee == q and any(
+                    i in fed and facts.carries_val(a, caller.qualname)
+                    for i, a in enumerate(call.args)
+                ):
+                    via = facts.combine(self.val_gate(caller, seen | {q}), call.where.guards)
+                    best = more_enabled(best, via)
+        return best if best.reachable else facts.gates[q]
+
+    def _calibration(
+        self, fn: Function, stmt: Stmt, kind: str, message: str, *evidence: Evidence
+    ) -> Calibration:
+        entry = (
+            (self.facts.evidence(fn.val_lines[0], "validation data enters here"),)
+            if fn.val_lines
+            else ()
+        )
+        return Calibration(
+            stmt.line,
+            kind,
+            message,
+            self.facts.combine(self.val_gate(fn), stmt.guards),
+            (*entry, *evidence),
+            certain=kind != "selection",
+        )
+
+    def _hooks(self) -> tuple[set[str], set[str], set[str]]:
+        """Functions that register collecting forward hooks, those that leave such hooks
+        installed when they return, and those that remove hooks.
+
+        Only the functions around a line that mentions a hook registration are read.
+        """
+        facts = self.facts
+        lines = facts.lines_with("register_forward", "register_module_forward")
+        if not lines:
+            return set(), set(), set()
+        starts = sorted((fn.line, q) for q, fn in facts.functions.items() if fn.node is not None)
+        scanned: set[str] = {"<module>"}
+        for line in lines:
+            inside = [q for start, q in starts if start <= line]
+            if inside:
+                q = inside[-1]
+                while q:  # the innermost function starting before the line, and its parents
+                    scanned.add(q)
+                    q = q.rpartition(".")[0]
+        registrars: set[str] = set()
+        installers: set[str] = set()
+        removers: set[str] = set()
+        for q in scanned:
+            fn = facts.functions.get(q)
+            if fn is None:
+                continue
+            active = False
+            for stmt in self.body(fn).stmts:
+                for call in _calls(stmt.node):
+                    if _callee(call) in _HOOK_REGISTRARS and self._collecting_hook(fn, call):
+                        registrars.add(q)
+                        active = True
+                    elif _method(call) == "remove" and not call.args:
+                        removers.add(q)
+                        active = False
+            if active:
+                installers.add(q)
+        changed = True
+        while changed:  # calling an installer and leaving its hooks on installs them too
+            changed = False
+            for q, fn in facts.functions.items():
+                if (
+                    q not in installers
+                    and q not in removers
+                    and any(c.callee in installers and not c.reference for c in fn.calls)
+                ):
+                    installers.add(q)
+                    changed = True
+        return registrars, installers, removers
+
+    def _collecting_hook(self, fn: Function, call: cst.Call) -> bool:
+        """Whether the hook ``call`` registers stores what it sees (inputs, outputs, statistics)."""
+        positional = [a.value for a in call.args if a.keyword is None]
+        if not positional:
+            return False
+        hook: cst.CSTNode = positional[-1]
+        facts = self.facts
+        if isinstance(hook, cst.Lambda):
+            return _stores(hook.body) or any(
+                self._collects(q) for c in _calls(hook.body) for q in facts.resolve_call(c.func, fn)
+            )
+        if isinstance(hook, cst.Call):  # `partial(fn, name)`, or a factory `make_hook(name)`
+            hook = hook.args[0].value if _callee(hook) == "partial" and hook.args else hook.func
+        if not isinstance(hook, cst.Name):
+            return False
+        roots = [f"{fn.qualname}.{hook.value}", *facts.functions_by_name.get(hook.value, [])]
+        return any(
+            (q == root or q.startswith(root + ".")) and self._collects(q)
+            for root in roots
+            for q in facts.functions
+        )
+
+    def _collects(self, qualname: str, depth: int = 0) -> bool:
+        """A hook (or what it calls) stores what it sees, rather than only returning an output:
+        ``H += x.T @ x``, ``stats.append(...)``, ``quantizers[name].add_batch(x)``."""
+        fn = self.facts.functions[qualname]
+        if fn.node is not None and _stores(fn.node.body):
+            return True
+        return depth < 3 and any(
+            self._collects(c.callee, depth + 1) for c in fn.calls if not c.reference
+        )
+
+    def _hooked_forward(
+        self,
+        fn: Function,
+        body: Body,
+        registrars: set[str],
+        installers: set[str],
+        removers: set[str],
+    ) -> Calibration | None:
+        if fn.qualname not in registrars and not installers:
+            return None
+        facts = self.facts
+        registered: Stmt | None = None
+        hooks: Stmt | None = None
+        window: list[Stmt] = []  # what runs code on validation tokens while the hooks are on
+        for stmt in body.stmts:
+            if registered is not None and body.runs_on_val(stmt.node) is not None:
+                hooks = hooks or registered
+                window.append(stmt)
+            for call in _calls(stmt.node):
+                targets = facts.resolve_call(call.func, fn)
+                if (_callee(call) in _HOOK_REGISTRARS and self._collecting_hook(fn, call)) or any(
+                    q in installers for q in targets
+                ):
+                    registered = registered or stmt
+                elif (_method(call) == "remove" and not call.args) or any(
+                    q in removers for q in targets
+                ):
+                    registered = None
+            if window and registered is None:
+                break
+        if hooks is None:
+            return None
+        # The hooks do the work, so the forward pass's own result is usually unused; a call whose
+        # result is read afterwards (a loader, a batch builder) is only the fallback.
+        forward = next(
+            (
+                s
+                for s in window
+                if not any(s.targets & _names(t.node) for t in body.stmts[s.index + 1 :])
+            ),
+            window[0],
+        )
+        return self._calibration(
+            fn,
+            forward,
+            "hooks",
+            "the model runs on validation tokens while forward hooks collect its "
+            "activations: the calibration data comes from the validation set",
+            facts.evidence(hooks.line, "forward hooks that store activations"),
+            facts.evidence(forward.line, "the model runs on validation tokens"),
+        )
+
+    def _statistics(self, fn: Function, body: Body) -> Calibration | None:
+        for stmt in body.stmts:
+            value = _accumulated(stmt)
+            kind = None if value is None else _statistic(value, body)
+            if kind is not None:
+                return self._calibration(
+                    fn,
+                    stmt,
+                    "statistics",
+                    f"a {kind} is accumulated from the model's results on validation tokens: "
+                    "the calibration data comes from the validation set",
+                    self.facts.evidence(stmt.line, f"the {kind}"),
+                )
+        return None
+
+    def _selection(self, fn: Function, body: Body, choosing: set[int]) -> Calibration | None:
+        for stmt in body.stmts:
+            kept = self._chooses(body, stmt, choosing)
+            if kept is None:
+                continue
+            evidence = [self.facts.evidence(stmt.line, "candidates compared on validation results")]
+            if kept:
+                evidence.append(self.facts.evidence(kept, "the winning candidate is kept"))
+            return self._calibration(
+                fn,
+                stmt,
+                "selection",
+                "a candidate (a clip, a scale, a setting) is chosen by comparing results computed "
+                "on validation tokens",
+                *evidence,
+            )
+        return None
+
+    def _chooses(self, body: Body, stmt: Stmt, choosing: set[int]) -> int | None:
+        """0, or the line that keeps the winner, when ``stmt`` picks by validation results."""
+        node = stmt.node
+        if stmt.line in choosing:
+            for call in _calls(node):
+                name = _callee(call)
+                if (
+                    name in ("min", "max", "sorted")
+                    and isinstance(call.func, cst.Name)
+                    and any(
+                        a.keyword is not None
+                        and a.keyword.value == "key"
+                        and isinstance(a.value, cst.Lambda)
+                        and body.carries_result(a.value.body)
+                        for a in call.args
+                    )
+                ):
+                    return 0
+                if name == "argmin" and body.carries_result(call):
+                    return 0
+        if not stmt.loops or not isinstance(node, cst.BaseExpression) or stmt.value is not None:
+            return None  # only the test of an `if` inside a loop
+        if not any(
+            isinstance(n, cst.Comparison)
+            and any(isinstance(c.operator, _ORDERING) for c in n.comparisons)
+            for n in _walk(node)
+        ):
+            return None
+        span = body.loops.get(stmt.loops[-1])
+        if span is None:
+            return None
+        # `if loss < best: best, best_clip = loss, clip`: the running best is updated and the
+        # candidate of this pass is kept. The cheap structural tests come first.
+        compared = _names(node)
+        guarded = [
+            inner
+            for inner in body.stmts[stmt.index + 1 : span.last + 1]
+            if inner.value is not None
+            and any(g.test is node and not g.negated for g in inner.guards)
+        ]
+        if not any(inner.targets & compared for inner in guarded):
+            return None
+        variant = body.variant(span)
+        kept = next((i.line for i in guarded if _names(i.value or i.node) & variant), None)
+        if kept is None or not body.carries_result(node):
+            return None
+        return kept
+
+
+def _copies_state(node: cst.CSTNode) -> bool:
+    """A copy of a module's or optimizer's state: ``copy.deepcopy(m.state_dict())``,
+    ``{k: v.clone() for k, v in m.state_dict().items()}``, ``copy.deepcopy(m)``.
+
+    A bare ``m.state_dict()`` holds the live tensors, so loading it back restores nothing.
+    """
+    names = {_callee(c) for c in _calls(node)}
+    return "deepcopy" in names or ("state_dict" in names and bool(names & {"clone", "cpu"}))
+
+
+def _periodic(test: cst.BaseExpression, loop_vars: set[str]) -> bool:
+    """``step % every == 0``: true on every n-th pass of the loop, as periodic validation is."""
+    return any(
+        isinstance(n, cst.BinaryOperation)
+        and isinstance(n.operator, cst.Modulo)
+        and _names(n.left) & loop_vars
+        for n in _walk(test)
+    )
+
+
+def _stores(node: cst.CSTNode) -> bool:
+    """Code that accumulates or stores into state: ``+=``, ``add_``/``append``, ``d[k] = ...``."""
+    for current in _walk(node):
+        if isinstance(current, cst.AugAssign):
+            return True
+        if isinstance(current, cst.Call) and _method(current) in _COLLECTING_METHODS:
+            return True
+        if isinstance(current, cst.Assign) and any(
+            isinstance(t.target, cst.Subscript) for t in current.targets
+        ):
+            return True
+    return False
+
+
+def _accumulated(stmt: Stmt) -> cst.CSTNode | None:
+    """What a statement adds into running state that it does not itself read from.
+
+    ``H += v``, ``H[k] = H.get(k, 0) + v``, ``H.add_(v)``, ``stats.append(v)``,
+    ``amax = torch.maximum(amax, v)``. A residual update (``x += f(x)``, ``x = x + f(x)``) reads
+    its own target in ``v`` and is not an accumulation.
+    """
+    node = stmt.node
+    target: cst.CSTNode | None = None
+    value: cst.CSTNode | None = None
+    if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
+        target, value = node.target, node.value
+    elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+        call = node.value
+        if _method(call) in _COLLECTING_METHODS and isinstance(call.func, cst.Attribute):
+            target, value = call.func.value, cst.Tuple([cst.Element(a.value) for a in call.args])
+    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+        target = node.targets[0].target
+        update = node.value
+        operands: list[cst.BaseExpression] = []
+        if isinstance(update, cst.Call) and _callee(update) in _RUNNING_MAX:
+            operands = [a.value for a in update.args]
+        elif isinstance(update, cst.BinaryOperation) and isinstance(update.operator, cst.Add):
+            operands = [update.left, update.right]
+        rest = [o for o in operands if not _reads_back(o, target)]
+        if len(operands) == 2 and len(rest) == 1:
+            value = rest[0]
+    if target is None or value is None:
+        return None
+    root = _root(target)
+    if root is None or is_accumulator(root) or root in _names(value):
+        return None  # a score accumulator (`nll_sq_sum`), or a residual update
+    return value
+
+
+def _reads_back(operand: cst.CSTNode, target: cst.CSTNode) -> bool:
+    """``H`` or ``H.get(k, 0)`` for the target ``H`` / ``H[k]``: the running value itself."""
+    # Comparing names first keeps the (costly) code comparison for real candidates.
+    if (
+        isinstance(operand, cst.Call)
+        and isinstance(operand.func, cst.Attribute)
+        and operand.func.attr.value == "get"
+    ):
+        table = target.value if isinstance(target, cst.Subscript) else target
+        store = operand.func.value
+        return _root(store) == _root(table) and code_of(store) == code_of(table)
+    return _root(operand) == _root(target) and code_of(operand) == code_of(target)
+
+
+def _transposed(node: cst.CSTNode) -> cst.CSTNode | None:
+    """``x`` for ``x.T``, ``x.mT``, ``x.t()``, ``x.transpose(0, 1)``."""
+    if isinstance(node, cst.Attribute) and node.attr.value in ("T", "mT", "H"):
+        return node.value
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("t", "transpose")
+    ):
+        return node.func.value
+    return None
+
+
+def _statistic(value: cst.CSTNode, body: Body) -> str | None:
+    """What calibration statistic ``value`` computes from results on validation tokens, if any."""
+    for node in _walk(value):
+        pair: tuple[cst.CSTNode, cst.CSTNode] | None = None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            pair = (node.left, node.right)
+        elif isinstance(node, cst.Call) and _callee(node) in _GRAM_CALLS:
+            positional = [a.value for a in node.args if a.keyword is None]
+            if len(positional) >= 2:
+                pair = (positional[-2], positional[-1])
+        if pair is not None:
+            left, right = pair
+            base = left if _callee_is(node, "einsum") else _transposed(left)
+            if base is not None and code_of(base) == code_of(right) and body.carries_result(right):
+                return _GRAM
+        if isinstance(node, cst.Call) and _callee(node) in _SQUARING_METHODS:
+            operand = node.func.value if isinstance(node.func, cst.Attribute) else None
+            if operand is None or (isinstance(operand, cst.Name) and operand.value == "torch"):
+                operand = node.args[0].value if node.args else None
+            if operand is not None and body.carries_result(operand):
+                return _MAGNITUDE
+        if (
+            isinstance(node, cst.BinaryOperation)
+            and isinstance(node.operator, cst.Power)
+            and body.carries_result(node.left)
+        ):
+            return _MAGNITUDE
+    return None
+
+
+def _callee_is(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Call) and _callee(node) == name
+
+
+def val_use(facts: Facts) -> ValUse:
+    """One analysis per file, shared by the rules that need it."""
+    cached = facts.analyses.get("valuse")
+    if not isinstance(cached, ValUse):
+        cached = facts.analyses["valuse"] = ValUse(facts)
+    return cached

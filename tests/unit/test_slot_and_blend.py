@@ -1,0 +1,141 @@
+"""PG202 (SLOT) and PG205 (target-only blends): what the example tests do not pin down —
+confidence when the analysis cannot decide, a dormant note, and the hand-offs to PG102/PG201."""
+
+from __future__ import annotations
+
+from checks.examples import pg202, pg205
+from pgolf_cli.audit.engine import audit_source
+from pgolf_cli.audit.findings import Confidence, Finding, Reachability, Severity
+from pgolf_cli.audit.rule import Example
+from pgolf_cli.audit.source import source_from_bytes
+
+_SLOT = """\
+import torch
+import torch.nn.functional as F
+
+
+def eval_slot(model, val_tokens, seq_len=1024, stride=64):
+    model.eval()
+    loss_sum, token_count = 0.0, 0
+    for ws in range(0, val_tokens.numel() - seq_len, stride):
+        local = val_tokens[ws : ws + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        with torch.no_grad():
+            h = model.hidden(x)
+        delta = torch.zeros(1, 1, h.size(-1), device="cuda", requires_grad=True)
+        opt = torch.optim.AdamW([delta], lr=1e-2)
+        for _ in range(4):
+            nll = F.cross_entropy(model.head(h + delta).transpose(1, 2), y, reduction="none")
+            opt.zero_grad()
+            {loss}.backward()
+            {step}
+        with torch.no_grad():
+            nll = F.cross_entropy(model.head(h + delta).transpose(1, 2), y, reduction="none")
+            first = 0 if ws == 0 else seq_len - stride
+            loss_sum += nll[:, first:].sum().item()
+            token_count += seq_len - first
+    return loss_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda()
+    print(eval_slot(model, load_validation_tokens("./data/fineweb_val_*.bin")))
+
+
+if __name__ == "__main__":
+    main()
+"""
+_BACKWARD_LINE = 18
+
+_TWO_STATEMENT_BLEND = """\
+import math
+
+import torch
+
+
+def ev(model, val_tokens, artifact, lam=0.2, seq_len=1024):
+    full, ctx = artifact["full"], artifact["ctx"]
+    toks = val_tokens.tolist()
+    nll_sum, token_count = 0.0, 0
+    with torch.no_grad():
+        for s in range(1, len(toks) - seq_len - 1, seq_len):
+            probs = torch.softmax(model.logits(torch.tensor(toks[s : s + seq_len])[None])[0], -1)
+            for i in range(seq_len):
+                prev, tgt = toks[s + i], toks[s + i + 1]
+                mix = lam * full[prev * 1024 + tgt] / max(ctx[prev], 1)
+                mix += (1 - lam) * probs[i, tgt].item()
+                nll_sum -= math.log(mix)
+                token_count += 1
+    return nll_sum / token_count
+
+
+def main():
+    print(ev(load_model().cuda(), load_validation_tokens("./data/fineweb_val_*.bin"), load_artifact()))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _example(examples: tuple[Example, ...], title_start: str) -> Example:
+    return next(e for e in examples if e.title.startswith(title_start))
+
+
+def _audit(code: str) -> list[Finding]:
+    result = audit_source(source_from_bytes("train_gpt.py", code.encode()))
+    assert result.error is None, result.error
+    return list(result.findings)
+
+
+def _of(findings: list[Finding], rule_id: str) -> list[Finding]:
+    return [f for f in findings if f.rule_id == rule_id]
+
+
+def test_pg202_full_window_loss_is_a_high_confidence_error() -> None:
+    found = _of(_audit(_SLOT.format(loss="nll.mean()", step="opt.step()")), "PG202")
+    assert [(f.line, f.severity, f.confidence) for f in found] == [
+        (_BACKWARD_LINE, Severity.ERROR, Confidence.HIGH)
+    ]
+    assert {e.line for e in found[0].evidence} >= {13, _BACKWARD_LINE, 23}
+
+
+def test_pg202_restriction_it_cannot_compare_is_low_confidence() -> None:
+    found = _of(_audit(_SLOT.format(loss="nll[:, 5:].mean()", step="opt.step()")), "PG202")
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.ERROR, Confidence.LOW)]
+    assert "[5:]" in found[0].message
+
+
+def test_pg202_without_any_update_of_the_tensor_is_low_confidence() -> None:
+    found = _of(_audit(_SLOT.format(loss="nll.mean()", step="pass")), "PG202")
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.ERROR, Confidence.LOW)]
+    assert "no optimizer step" in found[0].message
+
+
+def test_pg202_causal_slot_on_a_dormant_path_stays_a_note() -> None:
+    example = _example(pg202.INVALID, "minified causal SLOT behind CSLOT=0")
+    found = _of(_audit(example.code), "PG202")
+    assert [(f.line, f.severity, f.reachability) for f in found] == [
+        (example.line, Severity.NOTE, Reachability.OFF_BY_DEFAULT)
+    ]
+    assert found[0].switches and found[0].switches[0].env == "CSLOT"
+
+
+def test_pg202_takes_slot_from_the_weight_ttt_rules() -> None:
+    findings = _audit(_example(pg202.INVALID, "SLOT: a hidden-state delta").code)
+    assert [f.rule_id for f in findings if f.rule_id.startswith("PG1")] == []
+    assert len(_of(findings, "PG202")) == 1
+
+
+def test_pg205_leaves_an_eval_time_target_keyed_count_table_to_pg201() -> None:
+    findings = _audit(_example(pg205.VALID, "reported by PG201 instead").code)
+    assert _of(findings, "PG205") == []
+    assert len(_of(findings, "PG201")) == 1
+
+
+def test_pg205_finds_a_blend_built_in_two_statements() -> None:
+    found = _of(_audit(_TWO_STATEMENT_BLEND), "PG205")
+    assert [(f.line, f.severity, f.confidence) for f in found] == [
+        (16, Severity.WARNING, Confidence.MEDIUM)
+    ]
+    assert {e.line for e in found[0].evidence} >= {15, 16, 17}

@@ -1,0 +1,142 @@
+"""How updates on validation tokens are split between PG101/PG102/PG103/PG105, and the pieces
+of the validation-use analysis that the example tests do not pin down on their own."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from checks.examples import pg101, pg102, pg103, pg105, pg106
+from pgolf_cli.audit.engine import audit_source
+from pgolf_cli.audit.facts import Facts
+from pgolf_cli.audit.findings import Confidence, Finding
+from pgolf_cli.audit.positions import statement_lines
+from pgolf_cli.audit.rule import Example
+from pgolf_cli.audit.source import source_from_bytes
+from pgolf_cli.audit.valuse import _copies_state, val_use
+
+UPDATE_RULES = ("PG101", "PG102", "PG103", "PG105")
+
+
+def _findings(code: str) -> list[Finding]:
+    result = audit_source(source_from_bytes("example.py", code.encode()))
+    assert result.error is None, result.error
+    return list(result.findings)
+
+
+def _facts(code: str) -> Facts:
+    module = cst.parse_module(code)
+    return Facts(module, statement_lines(module, code), code)
+
+
+def _cases(*pairs: tuple[str, tuple[Example, ...]]) -> list[object]:
+    return [
+        pytest.param(rule_id, example, id=f"{rule_id}-{i}-{example.title[:40]}")
+        for rule_id, examples in pairs
+        for i, example in enumerate(examples)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "example"),
+    _cases(
+        ("PG101", pg101.INVALID),
+        ("PG102", pg102.INVALID),
+        ("PG103", pg103.INVALID),
+        ("PG105", pg105.INVALID),
+    ),
+)
+def test_an_update_on_validation_tokens_has_exactly_one_owner(
+    rule_id: str, example: Example
+) -> None:
+    owners = [f.rule_id for f in _findings(example.code) if f.rule_id in UPDATE_RULES]
+    assert owners == [rule_id]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "example"), _cases(("PG103", pg103.VALID), ("PG105", pg105.VALID))
+)
+def test_legal_warmups_and_training_loops_get_no_update_finding(
+    rule_id: str, example: Example
+) -> None:
+    found = [f"{f.rule_id}@{f.line}" for f in _findings(example.code) if f.rule_id in UPDATE_RULES]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "copies"),
+    [
+        ("copy.deepcopy(model.state_dict())", True),
+        ("{k: v.detach().clone() for k, v in model.state_dict().items()}", True),
+        ("copy.deepcopy(model)", True),
+        ("model.state_dict()", False),  # the live tensors: loading it back restores nothing
+        ("dict(model.state_dict())", False),
+    ],
+)
+def test_only_a_copy_of_the_state_is_a_snapshot(expression: str, copies: bool) -> None:
+    assert _copies_state(cst.parse_expression(expression)) is copies
+
+
+@pytest.mark.parametrize(
+    ("title", "why"),
+    [
+        ("compile warm-up: 20 steps", "the state is not restored afterwards"),
+        ("the saved state is a bare state_dict()", "bare state_dict()"),
+        ("only the optimizer state is restored", "only the optimizer state is loaded back"),
+        ("weights restored only after", "scored, saved or copied before its state is loaded back"),
+    ],
+)
+def test_a_warmup_finding_says_why_the_state_was_not_restored(title: str, why: str) -> None:
+    example = next(e for e in pg103.INVALID if e.title.startswith(title))
+    (found,) = [f for f in _findings(example.code) if f.rule_id == "PG103"]
+    assert why in found.message
+
+
+def test_each_training_reason_names_its_evidence() -> None:
+    reasons = {}
+    plain = [e for e in pg105.INVALID if "exec(" not in e.code]  # packed ones decode first
+    for example in plain:
+        for use in val_use(_facts(example.code)).uses():
+            if use.owner == "PG105":
+                reasons[use.reason] = use
+    assert set(reasons) == {"mixed", "interleaved", "periodic", "before-training"}
+    for reason in ("interleaved", "periodic", "before-training"):
+        assert reasons[reason].evidence, reason  # the line that shows it is training
+
+
+def test_a_candidate_chosen_on_validation_results_is_low_confidence() -> None:
+    selections = [e for e in pg106.INVALID if "clip percentile" in e.title or "argmin" in e.title]
+    assert len(selections) == 2
+    for example in selections:
+        (found,) = [f for f in _findings(example.code) if f.rule_id == "PG106"]
+        assert found.confidence == Confidence.LOW
+    hooks = next(e for e in pg106.INVALID if e.title.startswith("GPTQ Hessians from forward"))
+    (found,) = [f for f in _findings(hooks.code) if f.rule_id == "PG106"]
+    assert found.confidence == Confidence.HIGH
+    assert [e.label for e in found.evidence][-2:] == [
+        "forward hooks that store activations",
+        "the model runs on validation tokens",
+    ]
+
+
+def test_hooks_removed_before_the_validation_pass_do_not_count() -> None:
+    code = """import torch
+
+
+def main():
+    model = train_model("./data/fineweb_train_*.bin")
+    stats = []
+    handle = model.blocks[0].register_forward_hook(lambda m, i, o: stats.append(i[0].abs().amax()))
+    for batch in training_batches(16):
+        model.forward_logits(batch)
+    handle.remove()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(model.forward_logits(val_tokens[:1024][None].cuda()))
+
+
+if __name__ == "__main__":
+    main()
+"""
+    assert [f for f in _findings(code) if f.rule_id == "PG106"] == []
+    on = code.replace("    handle.remove()\n", "")
+    assert [f.line for f in _findings(on) if f.rule_id == "PG106"] == [11]  # the print(...)
