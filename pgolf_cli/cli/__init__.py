@@ -13,6 +13,7 @@ import typer
 from pgolf_cli import __version__
 from pgolf_cli.cli.audit import audit
 from pgolf_cli.cli.data import data_app
+from pgolf_cli.cli.gate import gate
 from pgolf_cli.cli.init import init
 from pgolf_cli.cli.package import PackageCommand, package
 from pgolf_cli.cli.rules import rules
@@ -65,5 +66,6 @@ app.command("schema")(schema)
 app.command("stats", cls=StatsCommand, no_args_is_help=True)(stats)
 app.command("package", cls=PackageCommand)(package)
 app.command("verify", no_args_is_help=True)(verify)
+app.command("gate")(gate)
 
 __all__ = ["app"]

@@ -23,12 +23,15 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, trained_within_cap
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import SCORE_FAMILIES, ParsedLog, is_log_file_name, read_log
 from pgolf_cli.records.submission import Normalized, decimals, find_submission, load_submission
+
+if TYPE_CHECKING:
+    from pgolf_cli.audit.findings import Finding
 
 #: Bumped whenever a key of the json report changes meaning or disappears.
 VERIFY_SCHEMA_VERSION = 1
@@ -94,7 +97,8 @@ Verdict = Literal["consistent", "inconsistent", "no-json", "no-logs", "no-post-q
 Aggregation = Literal["single", "mean-per-seed", "mean-all-logs", "subset", "other-line"]
 
 _SKIP_DIRS = frozenset({".git", "__pycache__", ".venv", "venv", "node_modules"})
-_FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}_\S+$")
+#: A records folder's name: ``YYYY-MM-DD_Description`` without whitespace.
+FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}_\S+$")
 _ENV_SETTING = re.compile(r"(?<![\w$])([A-Z][A-Z0-9_]{2,})=(\"[^\"]*\"|'[^']*'|[^\s;&|]+)")
 # Subsets of more logs than this are not enumerated (2^n means).
 _MAX_SUBSET_LOGS = 16
@@ -366,7 +370,7 @@ def _structure(folder: _Folder) -> Check:
     spaced = [name for name in [folder.root.name, *folder.files] if " " in name]
     if spaced:
         warns.append("spaces in names: " + ", ".join(repr(name) for name in spaced))
-    if not _FOLDER_NAME.match(folder.root.name):
+    if not FOLDER_NAME.match(folder.root.name):
         warns.append(f"the folder name {folder.root.name!r} is not YYYY-MM-DD_Description")
     if folder.track_note:
         warns.append(folder.track_note)
@@ -1077,14 +1081,17 @@ def _significance(folder: _Folder, match: _Match | None, baseline: Path | None) 
 # --------------------------------------------------------------------------------------------
 
 
-def _declared_env(folder: _Folder) -> dict[str, tuple[str, str]]:
-    """Environment settings the README or a launch script declares: name -> (value, where)."""
+def declared_env(root: Path, files: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Environment settings the README or a launch script declares: name -> (value, where).
+
+    ``files`` are paths relative to the records folder ``root``, with forward slashes.
+    """
     found: dict[str, tuple[str, str]] = {}
-    for name in folder.files:
+    for name in files:
         if not (name == "README.md" or name.endswith(".sh")):
             continue
         try:
-            lines = (folder.root / name).read_text(encoding="utf-8", errors="replace").split("\n")
+            lines = (root / name).read_text(encoding="utf-8", errors="replace").split("\n")
         except OSError:
             continue
         for number, line in enumerate(lines, start=1):
@@ -1094,16 +1101,41 @@ def _declared_env(folder: _Folder) -> dict[str, tuple[str, str]]:
     return found
 
 
+def finding_blocks(
+    finding: Finding, declared: dict[str, tuple[str, str]]
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether an audit finding fails the submission, and the lines that turn its path on.
+
+    An error of at least medium confidence blocks. So does a dormant path (a warning because
+    its switch is off by default) that the README or a launch script turns on (``declared``,
+    from :func:`declared_env`): the declared command is the run the record reports. The second
+    value lists those ``file:line: text`` declarations; it is empty when none applies.
+    """
+    from pgolf_cli.audit.findings import Confidence, Severity
+
+    confident = finding.confidence.rank >= Confidence.MEDIUM.rank
+    if finding.severity == Severity.ERROR and confident:
+        return True, ()
+    enabled = tuple(
+        declared[switch.env][1]
+        for switch in finding.switches
+        if switch.env in declared and declared[switch.env][0] != switch.default
+    )
+    if enabled and confident:
+        return True, enabled
+    return False, ()
+
+
 def _audit(folder: _Folder) -> Check:
     from pgolf_cli.audit.engine import audit_paths
-    from pgolf_cli.audit.findings import Confidence, Severity
+    from pgolf_cli.audit.findings import Severity
 
     title = "Static audit of the folder's scripts"
     if not folder.scripts:
         return _check("audit", "skip", title, "no Python script in the folder")
     report = audit_paths([folder.root / name for name in folder.scripts], jobs=1)
     root = str(folder.root)
-    declared = _declared_env(folder)
+    declared = declared_env(folder.root, folder.files)
     fails: list[str] = []
     warns: list[str] = []
     evidence: list[str] = []
@@ -1119,19 +1151,9 @@ def _audit(folder: _Folder) -> Check:
         if finding.suppressed or finding.severity == Severity.NOTE:
             continue
         where = f"{shown(finding.path)}:{finding.line}: {finding.rule_id} {finding.message}"
-        blocking = (
-            finding.severity == Severity.ERROR and finding.confidence.rank >= Confidence.MEDIUM.rank
-        )
-        enabled = [
-            declared[switch.env]
-            for switch in finding.switches
-            if switch.env in declared and declared[switch.env][0] != switch.default
-        ]
-        if not blocking and enabled and finding.confidence.rank >= Confidence.MEDIUM.rank:
-            blocking = True
-            where += (
-                " (dormant by default, but turned on by " + "; ".join(e[1] for e in enabled) + ")"
-            )
+        blocking, enabled = finding_blocks(finding, declared)
+        if enabled:
+            where += " (dormant by default, but turned on by " + "; ".join(enabled) + ")"
         evidence.append(where)
         (fails if blocking else warns).append(
             f"{finding.rule_id} at {shown(finding.path)}:{finding.line}"

@@ -16,9 +16,20 @@ from pgolf_cli.cli import app
 Invoke = Callable[..., Result]
 RunModule = Callable[..., "subprocess.CompletedProcess[str]"]
 
-COMMANDS = ("audit", "rules", "data", "train", "init", "stats", "schema", "verify", "package")
+COMMANDS = (
+    "audit",
+    "rules",
+    "data",
+    "train",
+    "init",
+    "stats",
+    "schema",
+    "verify",
+    "package",
+    "gate",
+)
 #: Commands whose output is a report with a choice of formats.
-REPORTING = ("audit", "rules", "stats", "verify")
+REPORTING = ("audit", "rules", "stats", "verify", "gate")
 
 
 def test_version(invoke: Invoke) -> None:

@@ -30,6 +30,7 @@ def test_wheel_contents(tmp_path: Path) -> None:
         "checks/examples/pg101.py",
         "pgolf_cli/_templates/train_gpt.py",
         "pgolf_cli/_templates/record_README.md",
+        "pgolf_cli/_templates/github/pgolf-gate.yml",
     ):
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

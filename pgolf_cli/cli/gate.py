@@ -1,0 +1,179 @@
+"""``pgolf gate``: the verdict on a pull request to the challenge repository."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES
+from pgolf_cli.cli._common import crash_exits_2, fail
+from pgolf_cli.console import color_enabled, report_width, stderr_console, write_result
+from pgolf_cli.files import write_atomically
+
+STDOUT = "-"
+
+
+class GateFormat(StrEnum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    JSON = "json"
+    SARIF = "sarif"
+    GITHUB = "github"
+
+
+@crash_exits_2
+def gate(
+    repo: Annotated[
+        Path,
+        typer.Option(
+            "--repo",
+            metavar="PATH",
+            help="The clone of the challenge repository (bare or shallow works; only its git "
+            "objects are read).",
+        ),
+    ] = Path("."),
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REF",
+            help="The branch or commit the pull request targets. The diff is taken from its "
+            "merge base with --head; existing records are read from its tree.",
+            show_default="the main branch",
+        ),
+    ] = None,
+    head: Annotated[
+        str, typer.Option("--head", metavar="REF", help="The pull request's head commit.")
+    ] = "HEAD",
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="RECORD_DIR",
+            help="A records folder on disk to test significance against, instead of the best "
+            "record of the track in the base tree.",
+            show_default=False,
+        ),
+    ] = None,
+    formats: Annotated[
+        list[GateFormat] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Report format: text, markdown, json, sarif or github. Repeat it, each with "
+            "its own --output, for several reports from one run.",
+            case_sensitive=False,
+            show_default="text",
+        ),
+    ] = None,
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to FILE (replaced atomically; '-' is stdout). With several "
+            "--format, one --output each, in the same order.",
+            show_default=False,
+        ),
+    ] = None,
+    max_file_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-file-bytes",
+            metavar="N",
+            min=1,
+            help="Per-file cap: a larger file in the folder fails the gate and is not read.",
+        ),
+    ] = ARTIFACT_LIMIT_BYTES,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary line on stderr; errors still print.")
+    ] = False,
+) -> None:
+    """Give a pull request to the challenge repository one verdict, with evidence.
+
+    Checks the diff's shape (exactly one new folder records/<track>/YYYY-MM-DD_Description/,
+    nothing else changed, no symlinks, no oversized or unexplained binary files), then verifies
+    and audits that folder as it is at --head, and holds a record claim to the README criterion
+    against the best existing record of its track. The pull request is read only through git
+    objects: nothing from it is checked out, executed or imported.
+
+    [bold]pgolf gate --base origin/main --head pr-head[/]
+    [bold]pgolf gate -f markdown -o comment.md -f sarif -o pgolf.sarif -f json -o gate.json[/]
+
+    Exit codes: [bold]0[/] pass; [bold]1[/] fail (an error: the pull request breaks a rule);
+    [bold]3[/] needs-review (only warnings: a person has to judge); [bold]2[/] the repository,
+    a ref or an option cannot be used, or pgolf itself failed.
+    """
+    from pgolf_cli.errors import PgolfInputError
+    from pgolf_cli.gate.render import render, render_markdown
+    from pgolf_cli.gate.run import GateOptions, run_gate
+
+    targets = _targets(formats or [GateFormat.TEXT], outputs or [])
+    options = GateOptions(base=base, head=head, baseline=baseline, max_file_bytes=max_file_bytes)
+    try:
+        report = run_gate(repo, options)
+    except PgolfInputError as problem:
+        fail(str(problem))
+
+    for fmt, output in targets:
+        to_stdout = output is None or output == STDOUT
+        color = fmt is GateFormat.TEXT and to_stdout and color_enabled(sys.stdout)
+        width = report_width() if to_stdout else 100
+        text = render(report, fmt.value, color=color, width=width)
+        if to_stdout:
+            write_result(text)
+        else:
+            assert output is not None
+            try:
+                write_atomically(Path(output), text)
+            except OSError as problem:
+                fail(f"cannot write the report to {output}: {problem.strerror or problem}")
+        if fmt is GateFormat.GITHUB:
+            _write_job_summary(render_markdown(report))
+
+    if not quiet and any(
+        fmt is not GateFormat.TEXT or output not in (None, STDOUT) for fmt, output in targets
+    ):
+        counts = report.counts()
+        stderr_console().print(
+            f"pgolf gate: {report.verdict.value} ({counts['error']} error(s), "
+            f"{counts['warning']} warning(s)); exit {report.exit_code}",
+            soft_wrap=True,
+        )
+    raise typer.Exit(report.exit_code)
+
+
+def _targets(formats: list[GateFormat], outputs: list[str]) -> list[tuple[GateFormat, str | None]]:
+    """Pair each --format with its --output (None: stdout)."""
+    if len(formats) == 1 and len(outputs) <= 1:
+        return [(formats[0], outputs[0] if outputs else None)]
+    if len(outputs) != len(formats):
+        fail(
+            f"{len(formats)} --format option(s) need as many --output options, in the same "
+            f"order ('-' for stdout); got {len(outputs)}"
+        )
+    if sum(1 for output in outputs if output == STDOUT) > 1:
+        fail("only one report can go to stdout ('-')")
+    written = [output for output in outputs if output != STDOUT]
+    if len(set(written)) != len(written):
+        fail("two reports would be written to the same --output file")
+    return list(zip(formats, outputs, strict=True))
+
+
+def _write_job_summary(markdown: str) -> None:
+    """Append the markdown report to the job summary when running in GitHub Actions."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
+        return
+    try:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown)
+    except OSError as problem:
+        fail(f"cannot write the job summary to {summary}: {problem.strerror or problem}")
