@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
 import libcst as cst
 
@@ -65,6 +66,7 @@ _CHOICE_NODES = (
     cst.GeneratorExp,
     cst.SetComp,
 )
+_CHOICE_NODE_TYPES: frozenset[type[cst.CSTNode]] = frozenset(_CHOICE_NODES)
 _CLOCK_CALLS = frozenset(
     {
         "time.time",
@@ -169,24 +171,38 @@ def _dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
+# The helpers below test exact node types (see `_is_node` for why not isinstance).
+
+
 def _last_name(node: cst.BaseExpression) -> str | None:
     """``self.full_table`` -> "full_table"; ``counts`` -> "counts"."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    if isinstance(node, cst.Subscript):
-        return _last_name(node.value)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        return _last_name(node.func.value)  # `t.setdefault(k, {})[x] += 1` updates t
+    kind = type(node)
+    if kind is cst.Name:
+        return cast(cst.Name, node).value
+    if kind is cst.Attribute:
+        return cast(cst.Attribute, node).attr.value
+    if kind is cst.Subscript:
+        return _last_name(cast(cst.Subscript, node).value)
+    if kind is cst.Call:
+        func = cast(cst.Call, node).func
+        if type(func) is cst.Attribute:
+            return _last_name(func.value)  # `t.setdefault(k, {})[x] += 1`
     return None
 
 
 def _callee_name(func: cst.BaseExpression) -> str | None:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
+    kind = type(func)
+    if kind is cst.Name:
+        return cast(cst.Name, func).value
+    if kind is cst.Attribute:
+        return cast(cst.Attribute, func).attr.value
+    return None
+
+
+def _string_text(node: cst.CSTNode) -> str | None:
+    kind = type(node)
+    if kind is cst.SimpleString or kind is cst.FormattedStringText:
+        return cast(cst.SimpleString | cst.FormattedStringText, node).value
     return None
 
 
@@ -461,6 +477,18 @@ _SKIP_FIELDS = frozenset(
     }
 )
 _CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+_IS_NODE: dict[type, bool] = {}
+"""Per type, whether it is a libcst node. Every libcst class has ABCMeta as its metaclass, so
+``isinstance(x, cst.CSTNode)`` goes through the slow ABC check; the walk asks this ~10^5 times
+per file, so it asks a dict instead."""
+
+
+def _is_node(value: object) -> bool:
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -471,12 +499,13 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         _CHILD_FIELDS[type(node)] = names
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, tuple | list):
+        kind = type(value)
+        if kind is tuple or kind is list:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if _is_node(item):
                     yield item
+        elif _is_node(value):
+            yield value
 
 
 children = _children
@@ -546,45 +575,56 @@ class _Walker:
         return EMPTY
 
     def ev(self, node: cst.CSTNode) -> Labels:
-        if isinstance(node, cst.Name):
-            return self.name_labels(node.value)
-        if isinstance(node, cst.Attribute):
-            labels = self.ev(node.value) | self.state.get("." + node.attr.value, EMPTY)
-            attr = node.attr.value
-            if attr in self.facts.train_attrs:
-                labels = labels | {TRAIN}
-            elif attr in _SIZE_ATTRS:
-                labels = labels - {TRAIN}  # `tokens.shape` is a size, not training data
-            if _is_val_name(attr) or attr in self.facts.val_attrs:
-                labels = labels | self.val_enters()
-            return labels
-        if isinstance(node, cst.Call):
-            return self.call(node)
-        if isinstance(node, cst.Subscript):
-            return self.subscript(node)
-        if isinstance(node, cst.SimpleString | cst.FormattedStringText):
-            if "fineweb_train_" in node.value:
+        # Exact type tests: libcst's concrete node classes are never subclassed, and isinstance
+        # on them pays for an ABC check on every node of the file.
+        kind = type(node)
+        if kind is cst.Name:
+            return self.name_labels(cast(cst.Name, node).value)
+        if kind is cst.Attribute:
+            return self.attribute(cast(cst.Attribute, node))
+        if kind is cst.Call:
+            return self.call(cast(cst.Call, node))
+        if kind is cst.Subscript:
+            return self.subscript(cast(cst.Subscript, node))
+        if kind is cst.SimpleString or kind is cst.FormattedStringText:
+            text = cast(cst.SimpleString | cst.FormattedStringText, node).value
+            if "fineweb_train_" in text:
                 return frozenset({TRAIN})
-            return self.val_enters() if "fineweb_val_" in node.value else EMPTY
-        if isinstance(node, cst.Lambda):
+            return self.val_enters() if "fineweb_val_" in text else EMPTY
+        if kind is cst.Lambda:
             return EMPTY
-        if isinstance(node, cst.IfExp):
-            # `ttt(...) if args.ttt_enabled else plain(...)` gates calls like an if statement.
-            labels = self.ev(node.test)
-            for branch, negated in ((node.body, False), (node.orelse, True)):
-                self.guards.append(Guard(node.test, negated, self.line))
-                labels = labels | self.ev(branch)
-                self.guards.pop()
+        if kind is cst.IfExp:
+            return self.if_expression(cast(cst.IfExp, node))
+        if kind is cst.NamedExpr:
+            walrus = cast(cst.NamedExpr, node)
+            labels = self.ev(walrus.value)
+            self.assign(walrus.target, labels)
             return labels
-        if isinstance(node, cst.NamedExpr):
-            labels = self.ev(node.value)
-            self.assign(node.target, labels)
-            return labels
-        if isinstance(node, _CHOICE_NODES):
+        if kind in _CHOICE_NODE_TYPES:
             return self.choice_parts(node)
         labels = EMPTY
         for child in _children(node):
             labels = labels | self.ev(child)
+        return labels
+
+    def attribute(self, node: cst.Attribute) -> Labels:
+        labels = self.ev(node.value) | self.state.get("." + node.attr.value, EMPTY)
+        attr = node.attr.value
+        if attr in self.facts.train_attrs:
+            labels = labels | {TRAIN}
+        elif attr in _SIZE_ATTRS:
+            labels = labels - {TRAIN}  # `tokens.shape` is a size, not training data
+        if _is_val_name(attr) or attr in self.facts.val_attrs:
+            labels = labels | self.val_enters()
+        return labels
+
+    def if_expression(self, node: cst.IfExp) -> Labels:
+        # `ttt(...) if args.ttt_enabled else plain(...)` gates calls like an if statement.
+        labels = self.ev(node.test)
+        for branch, negated in ((node.body, False), (node.orelse, True)):
+            self.guards.append(Guard(node.test, negated, self.line))
+            labels = labels | self.ev(branch)
+            self.guards.pop()
         return labels
 
     def subscript(self, node: cst.Subscript) -> Labels:
@@ -999,7 +1039,6 @@ class _Walker:
         if isinstance(stmt, cst.Assign):
             for t in stmt.targets:
                 if isinstance(t.target, cst.Name):
-                    self.name_slices[t.target.value] = self.facts.slices_in(stmt.value, self)
                     if _plus_one(stmt.value):
                         self.next_positions.add(t.target.value)
                     else:
@@ -1015,6 +1054,15 @@ class _Walker:
                     self.assign(t.target, labels)
             self.choices.assigning = frozenset()
             for t in stmt.targets:
+                if isinstance(t.target, cst.Name):
+                    # Only a value carrying validation data or a parameter can hold the slices
+                    # slices_in looks for; skipping the rest saves a second walk of most values.
+                    bound = self.state.get(t.target.value, EMPTY)
+                    self.name_slices[t.target.value] = (
+                        self.facts.slices_in(stmt.value, self)
+                        if VAL in bound or any(lbl[0] == "P" for lbl in bound)
+                        else ()
+                    )
                 self.facts.note_count_update(t.target, stmt.value)
                 if (
                     isinstance(t.target, cst.Attribute)
@@ -1313,18 +1361,21 @@ class Facts:
         stack: list[cst.CSTNode] = [expr]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.Subscript):
+            kind = type(node)
+            if kind is cst.Subscript:
+                subscript = cast(cst.Subscript, node)
+                value_kind = type(subscript.value)
                 base = (
-                    walker.ev(node.value)
-                    if isinstance(node.value, cst.Name | cst.Attribute)
+                    walker.ev(subscript.value)
+                    if value_kind is cst.Name or value_kind is cst.Attribute
                     else EMPTY
                 )
                 if VAL in base or any(lbl.startswith("P") for lbl in base):
-                    for element in node.slice:
+                    for element in subscript.slice:
                         if isinstance(element.slice, cst.Slice) and element.slice.upper is not None:
                             out.append(code_of(element.slice.upper))
-            if isinstance(node, cst.Name):
-                out.extend(walker.name_slices.get(node.value, ()))
+            elif kind is cst.Name:
+                out.extend(walker.name_slices.get(cast(cst.Name, node).value, ()))
             stack.extend(_children(node))
         return tuple(out)
 
@@ -1468,8 +1519,7 @@ class Facts:
         # Only globals and attributes are looked up by name from other scopes; locals are
         # followed by the walker, so there is no need to scan their values here.
         visible = top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)
-        reads_val = visible and _mentions_val(value)
-        reads_train = visible and _mentions_train(value)
+        reads_val, reads_train = _mentions_data(value) if visible else (False, False)
         for target in targets:
             if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value
@@ -1653,34 +1703,28 @@ def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         stack.extend(_children(current))
 
 
-def _mentions_train(node: cst.CSTNode) -> bool:
+def _mentions_data(node: cst.CSTNode) -> tuple[bool, bool]:
+    """Whether an expression names validation data, and whether it names training shards (one
+    walk for both)."""
+    val = train = False
     stack: list[cst.CSTNode] = [node]
-    while stack:
+    while stack and not (val and train):
         current = stack.pop()
-        if (
-            isinstance(current, cst.SimpleString | cst.FormattedStringText)
-            and "fineweb_train_" in current.value
-        ):
-            return True
+        kind = type(current)
+        text = _string_text(current)
+        if text is not None:
+            val = val or "fineweb_val_" in text
+            train = train or "fineweb_train_" in text
+        elif kind is cst.Name:
+            val = val or _is_val_name(cast(cst.Name, current).value)
+        elif kind is cst.Call:
+            val = val or _callee_name(cast(cst.Call, current).func) in _VAL_LOADERS
         stack.extend(_children(current))
-    return False
+    return val, train
 
 
 def _mentions_val(node: cst.CSTNode) -> bool:
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if (
-            isinstance(current, cst.SimpleString | cst.FormattedStringText)
-            and "fineweb_val_" in current.value
-        ):
-            return True
-        if isinstance(current, cst.Name) and _is_val_name(current.value):
-            return True
-        if isinstance(current, cst.Call) and _callee_name(current.func) in _VAL_LOADERS:
-            return True
-        stack.extend(_children(current))
-    return False
+    return _mentions_data(node)[0]
 
 
 mentions_val = _mentions_val

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import lzma
 from pathlib import Path
 
@@ -227,3 +228,16 @@ def test_code_too_deep_to_analyse_fails_closed() -> None:
         + "\n    y.backward()\n\nmain()\n"
     )
     assert _audit(code) == [("PG901", 1, "error")]
+
+
+def test_an_audit_leaves_the_garbage_collector_as_it_found_it() -> None:
+    source = source_from_bytes("x.py", b"def main():\n    pass\n\nmain()\n")
+    assert gc.isenabled()
+    audit_source(source)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        audit_source(source)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
