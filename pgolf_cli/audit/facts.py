@@ -1104,17 +1104,10 @@ class _Walker:
             self.ev(stmt.exc)
 
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        items: Sequence[cst.CSTNode] = (
-            body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
-        )
         pushed = 0
-        for item in items:
-            if isinstance(item, cst.SimpleStatementLine):
-                for stmt in item.body:
-                    self.line = self.facts.line_of(stmt)
-                    self.small(stmt)
-            elif isinstance(item, cst.BaseSmallStatement):
-                self.line = self.facts.line_of(item)
+        for item in statements(body):
+            self.line = self.facts.line_of(item)
+            if isinstance(item, cst.BaseSmallStatement):
                 self.small(item)
             else:
                 self.compound(item)
@@ -1218,14 +1211,15 @@ class _Walker:
         if test is not None and where is not None:
             # A `while` test is read again after each pass: names the body rebinds
             # (`elapsed = time.time() - t0`) count with what the body gave them.
-            for name in _names_read(test):
+            for name in names_read(test):
                 labels = labels | self.state.get(name, EMPTY)
             if labels:
                 self.fn.conditions.append(Condition(where, labels, True, test))
         self.loops.pop()
 
 
-def _names_read(node: cst.CSTNode) -> set[str]:
+def names_read(node: cst.CSTNode) -> set[str]:
+    """Every name an expression mentions (attribute and keyword names are not Name nodes)."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = [node]
     while stack:
@@ -1246,6 +1240,19 @@ def _stops_or_flags(body: cst.BaseSuite) -> bool:
             if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
                 return True
     return False
+
+
+def statements(body: cst.BaseSuite | Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
+    """A block's statements in order: each part of an ``a; b`` line on its own, compound
+    statements (``if``, ``for``, ``with``, ...) whole."""
+    items: Sequence[cst.CSTNode] = (
+        body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
+    )
+    for item in items:
+        if isinstance(item, cst.SimpleStatementLine):
+            yield from item.body
+        else:
+            yield item
 
 
 def _names_in(target: cst.BaseExpression) -> frozenset[str]:
@@ -1760,4 +1767,5 @@ __all__ = [
     "is_score_accumulator",
     "mentions_val",
     "more_enabled",
+    "names_read",
 ]

@@ -38,6 +38,7 @@ from pgolf_cli.audit.facts import (
     children,
     grad_labels,
     is_score_accumulator,
+    names_read,
 )
 from pgolf_cli.audit.findings import Confidence, Evidence, Reachability, Switch
 from pgolf_cli.audit.training import Verdict
@@ -103,17 +104,6 @@ def _passed_names(call: CallSite) -> set[str]:
     if call.receiver_name:
         names.add(call.receiver_name)
     return names
-
-
-def _names(node: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            out.add(current.value)
-        stack.extend(children(current))
-    return out
 
 
 def _parameter_owners(node: cst.CSTNode) -> set[str]:
@@ -687,7 +677,7 @@ class ScoringAnalysis:
             return None  # `for i in range(seq_len)` walks positions: each iteration new tokens
         # `if epoch == epochs - 1: score` scores once per token: PG102 judges that order.
         for guard in second.where.guards:
-            if guard not in adaptation.where.guards and _names(guard.test) & loop.targets:
+            if guard not in adaptation.where.guards and names_read(guard.test) & loop.targets:
                 return None
         args = [a.value for a in node.args]
         stop = args[0] if len(args) == 1 else args[1]
@@ -719,13 +709,13 @@ def _indexes_with(body: cst.CSTNode | None, targets: frozenset[str]) -> bool:
     stack: list[cst.CSTNode] = [body]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Assign) and _names(current.value) & derived:
+        if isinstance(current, cst.Assign) and names_read(current.value) & derived:
             for target in current.targets:
-                derived |= _names(target.target)
+                derived |= names_read(target.target)
         elif isinstance(current, cst.Subscript):
             subscripts.append(current)
         stack.extend(reversed(current.children))
-    return any(_names(element.slice) & derived for s in subscripts for element in s.slice)
+    return any(names_read(element.slice) & derived for s in subscripts for element in s.slice)
 
 
 def _exclusive(a: Context, b: Context) -> bool:

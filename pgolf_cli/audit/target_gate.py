@@ -34,6 +34,7 @@ from pgolf_cli.audit.facts import (
     Lookup,
     children,
     is_score_accumulator,
+    statements,
 )
 
 Taint = frozenset[str]
@@ -313,16 +314,9 @@ class _Walk:
             self.result.returns |= taint
 
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        items: Sequence[cst.CSTNode] = (
-            body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
-        )
-        for item in items:
-            if isinstance(item, cst.SimpleStatementLine):
-                for stmt in item.body:
-                    self.line = self.facts.line_of(stmt)
-                    self.small(stmt)
-            elif isinstance(item, cst.BaseSmallStatement):
-                self.line = self.facts.line_of(item)
+        for item in statements(body):
+            self.line = self.facts.line_of(item)
+            if isinstance(item, cst.BaseSmallStatement):
                 self.small(item)
             else:
                 self.compound(item)

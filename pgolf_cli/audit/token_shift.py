@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from pgolf_cli.audit import module_reach
-from pgolf_cli.audit.facts import Facts, Function, Gate, Guard, children, code_of
+from pgolf_cli.audit.facts import Facts, Function, Gate, Guard, children, code_of, statements
 
 _CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
 _PRESERVING = {
@@ -387,16 +387,9 @@ class _Walk:
             self.ev(stmt.value)
 
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        items: Sequence[cst.CSTNode] = (
-            body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
-        )
-        for item in items:
-            if isinstance(item, cst.SimpleStatementLine):
-                for stmt in item.body:
-                    self.line = self.facts.line_of(stmt)
-                    self.small(stmt)
-            elif isinstance(item, cst.BaseSmallStatement):
-                self.line = self.facts.line_of(item)
+        for item in statements(body):
+            self.line = self.facts.line_of(item)
+            if isinstance(item, cst.BaseSmallStatement):
                 self.small(item)
             else:
                 self.compound(item)

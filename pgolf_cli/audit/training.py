@@ -19,9 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import libcst as cst
-
-from pgolf_cli.audit.facts import NG, Accumulation, Context, Facts, Function, Gate, Guard, Labels
+from pgolf_cli.audit.facts import (
+    NG,
+    Accumulation,
+    Context,
+    Facts,
+    Function,
+    Gate,
+    Guard,
+    Labels,
+    names_read,
+)
 from pgolf_cli.audit.findings import Evidence
 from pgolf_cli.audit.slot import analysis as slot_analysis
 
@@ -54,17 +62,6 @@ class Verdict:
     score: ScoreEvent | None
     detail: str
     gate: Gate
-
-
-def _names(node: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            out.add(current.value)
-        stack.extend(current.children)
-    return out
 
 
 class TrainingAnalysis:
@@ -254,7 +251,7 @@ class TrainingAnalysis:
         for guard in score.where.guards:
             if (
                 guard.test
-                and _names(guard.test) & loop_vars
+                and names_read(guard.test) & loop_vars
                 and guard.line not in {g.line for g in event.where.guards}
             ):
                 return Verdict(

@@ -47,3 +47,10 @@ def test_set_up_and_test_commands_are_the_ones_ci_runs() -> None:
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     test_command = next(b.strip() for b in bash if "pytest" in b)
     assert test_command in ci
+
+
+def test_the_rule_table_lists_every_rule_of_the_catalogue_by_id_and_name() -> None:
+    text = README.read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| (PG\d{3}) ([a-z0-9-]+) \|", text, flags=re.MULTILINE))
+    expected = {(rule.id, rule.name) for rule in all_rules() if not rule.id.startswith("PG9")}
+    assert listed == expected
