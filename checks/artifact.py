@@ -11,7 +11,7 @@ import libcst as cst
 
 from checks.environment import SHELL_CALLS, commands_run, external_call_hits
 from checks.examples import pg301, pg302, pg303
-from pgolf_cli.audit.embedded import embedded_ids, val_writes
+from pgolf_cli.audit.analyses.embedded import embedded_ids, val_writes
 from pgolf_cli.audit.facts import ExternalCall, Facts, Gate
 from pgolf_cli.audit.findings import Confidence, Severity
 from pgolf_cli.audit.native import NATIVE_SUFFIXES

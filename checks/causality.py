@@ -6,15 +6,15 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from checks.examples import pg201, pg202, pg203, pg204, pg205, pg206
-from pgolf_cli.audit.blending import blends
+from pgolf_cli.audit.analyses.blending import blends
+from pgolf_cli.audit.analyses.scoring import analysis as scoring_analysis
+from pgolf_cli.audit.analyses.slot import Coverage
+from pgolf_cli.audit.analyses.slot import analysis as slot_analysis
+from pgolf_cli.audit.analyses.target_gate import analysis as target_gate_analysis
+from pgolf_cli.audit.analyses.token_shift import analysis as token_shift_analysis
 from pgolf_cli.audit.facts import TGT, Facts, Function, Lookup
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.rule import Example, Hit, Rule
-from pgolf_cli.audit.scoring import analysis as scoring_analysis
-from pgolf_cli.audit.slot import Coverage
-from pgolf_cli.audit.slot import analysis as slot_analysis
-from pgolf_cli.audit.target_gate import analysis as target_gate_analysis
-from pgolf_cli.audit.token_shift import analysis as token_shift_analysis
 
 
 def _target_keyed_count_read(facts: Facts, fn: Function, lookup: Lookup) -> bool:

@@ -10,9 +10,9 @@ from typing import ClassVar
 import libcst as cst
 
 from checks.examples import pg401, pg402, pg403
+from pgolf_cli.audit.analyses.phases import Item, Phases, phases
 from pgolf_cli.audit.facts import ExternalCall, Facts, TrainUse, code_of
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
-from pgolf_cli.audit.phases import Item, Phases, phases
 from pgolf_cli.audit.rule import Example, Hit, Rule
 
 SHELL_CALLS = frozenset(

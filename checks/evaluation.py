@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from checks.examples import pg101, pg102, pg103, pg104, pg105, pg106
+from pgolf_cli.audit.analyses.scoring import analysis as scoring_analysis
+from pgolf_cli.audit.analyses.training import Verdict, analysis
+from pgolf_cli.audit.analyses.valuse import PG101, PG102, PG103, PG105, val_use
 from pgolf_cli.audit.facts import Facts
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.rule import Example, Hit, Rule
-from pgolf_cli.audit.scoring import analysis as scoring_analysis
-from pgolf_cli.audit.training import Verdict, analysis
-from pgolf_cli.audit.valuse import PG101, PG102, PG103, PG105, val_use
 
 
 def _evidence(facts: Facts, verdict: Verdict) -> tuple[Evidence, ...]:

@@ -11,11 +11,11 @@ import libcst as cst
 import pytest
 
 from checks.examples import pg303
-from pgolf_cli.audit.embedded import _ID_DTYPE
+from pgolf_cli.audit.analyses.embedded import _ID_DTYPE
+from pgolf_cli.audit.analyses.phases import phases
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.facts import CLOCK, Facts
 from pgolf_cli.audit.findings import Confidence, Finding, Reachability
-from pgolf_cli.audit.phases import phases
 from pgolf_cli.audit.positions import statement_lines
 from pgolf_cli.audit.source import source_from_bytes
 

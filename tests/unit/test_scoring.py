@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from pgolf_cli.audit.analyses.scoring import analysis
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.facts import TGT, Facts
 from pgolf_cli.audit.findings import Confidence
 from pgolf_cli.audit.positions import statement_lines
-from pgolf_cli.audit.scoring import analysis
 from pgolf_cli.audit.source import source_from_bytes
 
 

@@ -7,13 +7,13 @@ import libcst as cst
 import pytest
 
 from checks.examples import pg101, pg102, pg103, pg105, pg106
+from pgolf_cli.audit.analyses.valuse import _copies_state, val_use
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.facts import Facts
 from pgolf_cli.audit.findings import Confidence, Finding
 from pgolf_cli.audit.positions import statement_lines
 from pgolf_cli.audit.rule import Example
 from pgolf_cli.audit.source import source_from_bytes
-from pgolf_cli.audit.valuse import _copies_state, val_use
 
 UPDATE_RULES = ("PG101", "PG102", "PG103", "PG105")
 

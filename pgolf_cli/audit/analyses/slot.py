@@ -23,7 +23,7 @@ from enum import Enum
 
 import libcst as cst
 
-from pgolf_cli.audit.bodies import Assignment, Body, body
+from pgolf_cli.audit.analyses.bodies import Assignment, Body, body
 from pgolf_cli.audit.facts import (
     TGT,
     Context,

@@ -25,6 +25,8 @@ from functools import cached_property
 
 import libcst as cst
 
+from pgolf_cli.audit.analyses.training import Verdict
+from pgolf_cli.audit.analyses.training import analysis as training_analysis
 from pgolf_cli.audit.choices import Selection
 from pgolf_cli.audit.facts import (
     EMPTY,
@@ -41,8 +43,6 @@ from pgolf_cli.audit.facts import (
     names_read,
 )
 from pgolf_cli.audit.findings import Confidence, Evidence, Reachability, Switch
-from pgolf_cli.audit.training import Verdict
-from pgolf_cli.audit.training import analysis as training_analysis
 
 _PARAMETER_VIEWS = frozenset({"parameters", "named_parameters"})
 

@@ -10,7 +10,7 @@ into the score.
 
 Built on the facts pre-pass: only functions where a score accumulation on validation data
 carries a target-keyed read are read as expressions (their bodies, once, through
-:mod:`pgolf_cli.audit.bodies`).
+:mod:`pgolf_cli.audit.analyses.bodies`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pgolf_cli.audit.bodies import Assignment, Body, Update, body, callee
+from pgolf_cli.audit.analyses.bodies import Assignment, Body, Update, body, callee
 from pgolf_cli.audit.facts import (
     Accumulation,
     Facts,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from pgolf_cli.audit.analyses.slot import analysis as slot_analysis
 from pgolf_cli.audit.facts import (
     NG,
     Accumulation,
@@ -31,7 +32,6 @@ from pgolf_cli.audit.facts import (
     names_read,
 )
 from pgolf_cli.audit.findings import Evidence
-from pgolf_cli.audit.slot import analysis as slot_analysis
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from pgolf_cli.audit.analyses.training import TrainEvent, Verdict, analysis
 from pgolf_cli.audit.facts import (
     TRAIN,
     UNREACHABLE,
@@ -51,7 +52,6 @@ from pgolf_cli.audit.facts import (
     more_enabled,
 )
 from pgolf_cli.audit.findings import Evidence
-from pgolf_cli.audit.training import TrainEvent, Verdict, analysis
 
 PG101, PG102, PG103, PG105, LEGAL = "PG101", "PG102", "PG103", "PG105", "legal"
 """Who reports an update on validation tokens (``LEGAL``: nobody)."""

@@ -32,6 +32,7 @@ from typing import Literal
 
 import libcst as cst
 
+from pgolf_cli.audit.analyses.training import ScoreEvent, analysis
 from pgolf_cli.audit.facts import (
     CLOCK,
     Backward,
@@ -47,7 +48,6 @@ from pgolf_cli.audit.facts import (
     children,
 )
 from pgolf_cli.audit.findings import Reachability
-from pgolf_cli.audit.training import ScoreEvent, analysis
 from pgolf_cli.audit.values import truth
 
 Kind = Literal["backward", "train-use", "save", "score", "condition"]

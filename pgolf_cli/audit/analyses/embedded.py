@@ -2,7 +2,7 @@
 ids decoded from large constants in the code (for PG303).
 
 Validation data in the artifact is found by data flow and position: a file write that becomes
-the artifact (see :mod:`pgolf_cli.audit.phases`) whose labels carry validation data, and an
+the artifact (see :mod:`pgolf_cli.audit.analyses.phases`) whose labels carry validation data, and an
 expression that holds validation data itself — not something the script's own functions
 computed from it, which is PG106's concern — among the values that go into that write.
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from pgolf_cli.audit.analyses.phases import Flow, Item, Phases, phases
 from pgolf_cli.audit.facts import (
     ExternalCall,
     Facts,
@@ -29,7 +30,6 @@ from pgolf_cli.audit.facts import (
     code_of,
     mentions_val,
 )
-from pgolf_cli.audit.phases import Flow, Item, Phases, phases
 
 MIN_CONSTANT_CHARS = 32_768
 """About 16k token ids as base85 uint16: larger than any tokenizer table in 16-bit form
