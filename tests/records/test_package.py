@@ -325,8 +325,8 @@ def test_submission_json_is_computed_from_the_logs(built: Built) -> None:
         "score_first_ttt": True,
         "no_pre_quant_ttt": True,
         "no_ngram_cache": True,
-        "no_slot": None,  # PG202 is not in the catalogue yet: not checked, not claimed
-        "no_etlb": None,
+        "no_slot": True,
+        "no_etlb": True,
         "audit": {
             "files": ["train_gpt.py"],
             "errors": 0,
@@ -425,12 +425,29 @@ def test_readme_reports_results_reproduction_and_credit(built: Built) -> None:
     assert "$" not in readme.replace("$SEED", "")  # every placeholder was filled
 
 
-def test_readme_states_which_claims_no_rule_checks(built: Built) -> None:
+def test_readme_states_which_claims_no_rule_checks(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An older catalogue without PG202 (SLOT): the claim must read unchecked, and null in the
+    # json, not pretend it was checked.
+    from pgolf_cli.audit import registry
+
+    catalogue = [rule for rule in registry.all_rules() if rule.id != "PG202"]
+    monkeypatch.setattr("pgolf_cli.audit.registry.all_rules", lambda: catalogue)
     package(built.request())
     readme = (built.target / "README.md").read_text(encoding="utf-8")
-    # PG202 (SLOT) is not in the catalogue yet: the README must not pretend it was checked.
     assert "| `no_slot` | unchecked |" in readme
     assert "| `no_pre_quant_ttt` | yes | audit rule PG101 |" in readme
+    data = json.loads((built.target / "submission.json").read_text(encoding="utf-8"))
+    assert data["compliance"]["no_slot"] is None
+    assert data["compliance"]["no_pre_quant_ttt"] is True
+
+
+def test_with_the_whole_catalogue_every_compliance_claim_is_checked(built: Built) -> None:
+    package(built.request())
+    readme = (built.target / "README.md").read_text(encoding="utf-8")
+    assert "unchecked" not in readme
+    assert "| `no_slot` | yes | audit rule PG202 |" in readme
 
 
 # --------------------------------------------------------------------------------------------
