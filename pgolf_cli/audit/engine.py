@@ -32,7 +32,7 @@ import dataclasses
 import gc
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -491,12 +491,34 @@ class _ProgramAudit:
         self.audits[member.real].hit(rule, hit, line, tuple(evidence), gate)
 
 
+class _RenamedFolder(Folder):
+    """A folder the report names by another path than the one it is read from.
+
+    A :class:`Folder` reads its files through ``real`` and names them (and itself, in
+    messages) by ``root``; the gate audits a private copy of a repository folder and names it
+    by its repository path.
+    """
+
+    def __init__(self, directory: Path, display: str) -> None:
+        super().__init__(directory)
+        self.root = Path(display)
+
+
 def audit_program(
-    entry: Path, folder: Path, options: AuditOptions | None = None, display: str | None = None
+    entry: Path,
+    folder: Path,
+    options: AuditOptions | None = None,
+    display: str | None = None,
+    *,
+    folder_display: str | None = None,
 ) -> list[FileResult]:
-    """Audit ``entry`` and the files of ``folder`` it follows; one result per file."""
+    """Audit ``entry`` and the files of ``folder`` it follows; one result per file.
+
+    ``display`` names the entry, ``folder_display`` the folder (and so every followed file)
+    when the report must not show where they are read from.
+    """
     shown = display or str(entry)
-    within = Folder(folder)
+    within = Folder(folder) if folder_display is None else _RenamedFolder(folder, folder_display)
     if not entry.resolve().is_relative_to(within.real):
         return [
             FileResult(
@@ -604,18 +626,54 @@ class _Unit:
     path: Path
     folder: Path | None = None
     native: bool = False
+    shown: str | None = None
+    """How the report names ``path``; None: by the path itself."""
+    folder_shown: str | None = None
+    """How the report names ``folder``; None: by the path itself."""
 
 
 def _run_unit(unit: _Unit, options: AuditOptions) -> list[FileResult]:
     if unit.native:
-        result = scan_native(unit.path, options)
+        result = scan_native(unit.path, options, unit.shown)
         return [] if result is None else [result]
     if unit.folder is None:
-        return [audit_file(unit.path, options)]
-    return audit_program(unit.path, unit.folder, options)
+        return [audit_file(unit.path, options, unit.shown)]
+    return audit_program(
+        unit.path, unit.folder, options, unit.shown, folder_display=unit.folder_shown
+    )
 
 
-def _plan(paths: Sequence[Path], files: Sequence[Path]) -> tuple[list[_Unit], dict[Path, Path]]:
+class _Names:
+    """How the report names a path: under the name given to the directory it is in, if any."""
+
+    def __init__(self, shown_as: Mapping[Path, str]) -> None:
+        # The deepest renamed directory names a path, should renamed directories nest.
+        self.renamed = sorted(shown_as.items(), key=lambda item: -len(item[0].parts))
+
+    def __call__(self, path: Path) -> str | None:
+        """The name of ``path``; None when it is shown as it is."""
+        for directory, display in self.renamed:
+            if path.is_relative_to(directory):
+                return str(Path(display) / path.relative_to(directory))
+        return None
+
+    def text(self, path: Path) -> str:
+        return self(path) or str(path)
+
+
+def _unit(path: Path, folder: Path | None, names: _Names, *, native: bool = False) -> _Unit:
+    return _Unit(
+        path,
+        folder,
+        native,
+        shown=names(path),
+        folder_shown=names(folder) if folder is not None else None,
+    )
+
+
+def _plan(
+    paths: Sequence[Path], files: Sequence[Path], names: _Names
+) -> tuple[list[_Unit], dict[Path, Path]]:
     """The units of work, and the folder each file of a directory belongs to."""
     units: list[_Unit] = []
     folder_of: dict[Path, Path] = {}
@@ -625,11 +683,13 @@ def _plan(paths: Sequence[Path], files: Sequence[Path]) -> tuple[list[_Unit], di
             in_folder = list(_python_files(path))
             for file in in_folder:
                 folder_of.setdefault(file, path)
-            units.extend(_Unit(entry, path) for entry in entry_points(Folder(path), in_folder))
-            natives.extend(_Unit(n, path, native=True) for n in _walk(path, NATIVE_SUFFIXES))
+            units.extend(
+                _unit(entry, path, names) for entry in entry_points(Folder(path), in_folder)
+            )
+            natives.extend(_unit(n, path, names, native=True) for n in _walk(path, NATIVE_SUFFIXES))
     for file in files:
         if file not in folder_of:
-            units.append(_Unit(file))
+            units.append(_unit(file, None, names))
     return units + natives, folder_of
 
 
@@ -659,13 +719,20 @@ def audit_paths(
     *,
     jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
+    shown_as: Mapping[Path, str] | None = None,
 ) -> AuditReport:
-    """Audit files and directories (as records folders); work runs in parallel worker processes."""
+    """Audit files and directories (as records folders); work runs in parallel worker processes.
+
+    ``shown_as`` maps a directory among ``paths`` to the path the report names it by: its
+    files, the evidence in them and the messages that name them are shown under that path
+    (the gate audits a private copy of a repository folder under its repository path).
+    """
     options = options or AuditOptions()
+    names = _Names(shown_as or {})
     files, errors = collect_files(paths)
-    units, folder_of = _plan(paths, files)
+    units, folder_of = _plan(paths, files, names)
     results: dict[str, FileResult] = {}
-    expected = {str(path) for path in files}
+    expected = {names.text(path) for path in files}
 
     def take(found: list[FileResult]) -> None:
         for result in found:
@@ -686,9 +753,10 @@ def audit_paths(
     # A file planned as followed that no program took (it could not be reached after all) is
     # audited as an entry point of its own, so that nothing is silently skipped.
     for path in files:
-        if str(path) not in results:
-            take(_run_unit(_Unit(path, folder_of.get(path)), options))
-    ordered = [results.pop(str(path)) for path in files if str(path) in results]
+        if names.text(path) not in results:
+            take(_run_unit(_unit(path, folder_of.get(path), names), options))
+    shown = [names.text(path) for path in files]
+    ordered = [results.pop(name) for name in shown if name in results]
     return AuditReport(
         files=tuple(ordered + sorted(results.values(), key=lambda r: r.path)),
         rules=tuple(rule.info() for rule in all_rules()),

@@ -3,8 +3,9 @@
 The steps, each reading only git objects: resolve head and base and their merge base; check
 the shape of the diff (merge base -> head, what GitHub shows for the pull request); read the
 new folder as it is at head; then verify it (:func:`pgolf_cli.records.verify.verify_folder` on
-a private materialized copy), audit its scripts, and hold a record claim to the README
-criterion against the best existing record of its track in the base tree.
+a private materialized copy), audit it as ``pgolf audit DIR`` audits a records folder (each
+entry script with the files it imports or execs, named by repository paths), and hold a record
+claim to the README criterion against the best existing record of its track in the base tree.
 """
 
 from __future__ import annotations
@@ -404,29 +405,47 @@ def _location(evidence: tuple[str, ...], folder: str) -> tuple[str, int | None]:
 def _audit(
     root: Path, folder: str, snapshot: Snapshot
 ) -> tuple[AuditReport, list[Reason], list[Checked]]:
-    """Audit every Python file of the folder under its repository path."""
-    from pgolf_cli.audit.engine import audit_file
+    """Audit the folder as ``pgolf audit DIR`` does, under its repository path.
+
+    Each entry script is analysed together with the files it imports or execs, so a function
+    in ``helpers.py`` is judged from the entry's main() and PG301 counts the bytes it brings
+    in. ``root`` is the private copy; every path, evidence line and message names the
+    repository path ``folder`` instead. The scripts are named as well, so one in a directory
+    the folder walk skips (``venv/``, a dot-directory) is still audited, on its own.
+    """
+    from pgolf_cli.audit.engine import audit_paths
     from pgolf_cli.audit.registry import all_rules
     from pgolf_cli.records.verify import declared_env
 
+    title = "Static audit of the folder's scripts"
     scripts = sorted(name for name in snapshot.files if name.endswith(".py"))
-    results = tuple(audit_file(root / name, display=f"{folder}/{name}") for name in scripts)
-    report = AuditReport(
-        files=results, rules=tuple(rule.info() for rule in all_rules()), tool_version=__version__
+    if not scripts:
+        empty = AuditReport(
+            files=(), rules=tuple(rule.info() for rule in all_rules()), tool_version=__version__
+        )
+        return empty, [], [Checked("audit", title, "skip", "no Python script")]
+    report = audit_paths(
+        [root, *(root / name for name in scripts)], jobs=1, shown_as={root: folder}
     )
     declared = declared_env(root, snapshot.files)
-    reasons: list[Reason] = []
-    for result in results:
+    reasons = [
+        Reason(
+            "audit.unreadable",
+            Severity.ERROR,
+            "Scripts can be audited",
+            f"{folder} cannot be audited: {error.replace(str(root), folder)}",
+            path=folder,
+        )
+        for error in report.errors
+    ]
+    for result in report.files:
         reasons += _file_reasons(result, declared)
-    title = "Static audit of the folder's scripts"
-    if not scripts:
-        return report, reasons, [Checked("audit", title, "skip", "no Python script")]
     if any(r.severity != Severity.NOTE for r in reasons):
         return report, reasons, []
     return (
         report,
         reasons,
-        [Checked("audit", title, "pass", f"no finding in {len(scripts)} script(s)")],
+        [Checked("audit", title, "pass", f"no finding in {len(report.files)} file(s)")],
     )
 
 
@@ -481,7 +500,8 @@ def _finding_reason(finding: Finding, severity: Severity, enabled: tuple[str, ..
         evidence.append(f"{finding.path}: lines below count the code {decoded}")
     evidence.append(f"{finding.path}:{finding.line}: {finding.snippet}")
     evidence += [
-        f"{finding.path}:{item.line}: {item.label}"
+        # A program's evidence can sit in another file of the folder (the caller in train_gpt.py).
+        f"{item.path or finding.path}:{item.line}: {item.label}"
         + (f": {item.code.strip()}" if item.code else "")
         for item in finding.evidence
     ]

@@ -1133,12 +1133,16 @@ def _audit(folder: _Folder) -> Check:
     title = "Static audit of the folder's scripts"
     if not folder.scripts:
         return _check("audit", "skip", title, "no Python script in the folder")
-    report = audit_paths([folder.root / name for name in folder.scripts], jobs=1)
+    # As `pgolf audit DIR` does: each entry script together with the files it imports or
+    # execs, so a function in helpers.py is judged from the entry's main() and PG301 counts
+    # its bytes. The scripts are named as well: one in a directory the folder walk skips
+    # (site-packages/) is still audited, on its own.
+    report = audit_paths([folder.root, *(folder.root / name for name in folder.scripts)], jobs=1)
     root = str(folder.root)
     declared = declared_env(folder.root, folder.files)
-    fails: list[str] = []
+    fails: list[str] = ["the folder cannot be audited"] if report.errors else []
     warns: list[str] = []
-    evidence: list[str] = []
+    evidence: list[str] = list(report.errors)
 
     def shown(path: str) -> str:
         return path[len(root) :].lstrip("/\\") if path.startswith(root) else path
@@ -1162,7 +1166,7 @@ def _audit(folder: _Folder) -> Check:
         return _check("audit", "fail", title, "errors: " + ", ".join(fails), evidence)
     if warns:
         return _check("audit", "warn", title, "warnings: " + ", ".join(warns), evidence)
-    return _check("audit", "pass", title, f"no finding in {len(report.files)} script(s)", evidence)
+    return _check("audit", "pass", title, f"no finding in {len(report.files)} file(s)", evidence)
 
 
 # --------------------------------------------------------------------------------------------
