@@ -154,6 +154,20 @@ def _is_one(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Integer) and node.value == "1"
 
 
+def _is_input_window(node: cst.BaseExpression) -> bool:
+    """``tokens[:-1]`` (also ``tokens[:, :-1]``): every position but the last, the inputs."""
+    if not isinstance(node, cst.Subscript) or not node.slice:
+        return False
+    last = node.slice[-1].slice
+    return (
+        isinstance(last, cst.Slice)
+        and last.lower is None
+        and isinstance(last.upper, cst.UnaryOperation)
+        and isinstance(last.upper.operator, cst.Minus)
+        and _is_one(last.upper.expression)
+    )
+
+
 def _plus_one(node: cst.BaseExpression | None) -> bool:
     return (
         isinstance(node, cst.BinaryOperation)
@@ -520,6 +534,9 @@ class _Walker:
         self.fn = fn
         self.state: dict[str, Labels] = {}
         self.name_slices: dict[str, tuple[str, ...]] = {}
+        self.input_windows: set[str] = set()
+        """Names bound to ``<tokens>[:-1]``, the inputs: their ``[1:]`` is the previous token of
+        each target, not the target."""
         self.next_positions: set[str] = set()
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
         self.tuple_items: dict[str, tuple[Labels, ...] | None] = {}
@@ -647,9 +664,14 @@ class _Walker:
                 for part in (inner.lower, inner.upper, inner.step):
                     if part is not None:
                         index = index | self.ev(part)
-                # `y = local[1:]` (to the end) holds the targets; `local[1:-1]` is an input window.
+                # `y = local[1:]` (to the end) holds the targets; `local[1:-1]` is an input window,
+                # and so is `x[1:]` of an input window `x = local[:-1]`.
                 scored_position = scored_position or (
-                    inner.upper is None and (_is_one(inner.lower) or _plus_one(inner.lower))
+                    inner.upper is None
+                    and (_is_one(inner.lower) or _plus_one(inner.lower))
+                    and not (
+                        type(node.value) is cst.Name and node.value.value in self.input_windows
+                    )
                 )
         labels = base | index
         if TRAIN in base:
@@ -1022,6 +1044,7 @@ class _Walker:
 
     def assign_pairwise(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``x, y = a[:-1], a[1:]`` binds element-wise, so the target label stays on ``y``."""
+        self.note_input_window(target, value)
         if (
             isinstance(target, cst.Tuple | cst.List)
             and isinstance(value, cst.Tuple | cst.List)
@@ -1034,6 +1057,23 @@ class _Walker:
                 self.assign(t.value, self.ev(v.value))
         else:
             self.assign(target, self.ev(value))
+
+    def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = [(target, value)]
+        if (
+            isinstance(target, cst.Tuple)
+            and isinstance(value, cst.Tuple)
+            and len(target.elements) == len(value.elements)
+        ):
+            pairs = [
+                (t.value, v.value) for t, v in zip(target.elements, value.elements, strict=True)
+            ]
+        for name, bound in pairs:
+            if isinstance(name, cst.Name):
+                if _is_input_window(bound):
+                    self.input_windows.add(name.value)
+                else:
+                    self.input_windows.discard(name.value)
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         if isinstance(stmt, cst.Assign):

@@ -1,0 +1,52 @@
+"""The facts pre-pass tells the targets of a window from its inputs."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from pgolf_cli.audit.facts import TGT, Facts
+from pgolf_cli.audit.positions import statement_lines
+
+
+def _facts(code: str) -> Facts:
+    module = cst.parse_module(code)
+    return Facts(module, statement_lines(module, code), code)
+
+
+def _lookups(code: str) -> list[tuple[int, str]]:
+    fn = _facts(code).functions["score"]
+    return [(lookup.where.line, lookup.table) for lookup in fn.lookups if TGT in lookup.key_labels]
+
+
+def test_the_shifted_input_window_is_not_the_target() -> None:
+    code = (
+        "def score(seg, ctx_counts, full_counts):\n"
+        "    x, y = seg[:-1], seg[1:]\n"
+        "    ctx = x[:-1] * 31 + x[1:]\n"
+        "    a = ctx_counts[ctx]\n"
+        "    b = full_counts[ctx * 31 + y[1:]]\n"
+        "    return a, b\n"
+    )
+    # Only the read keyed with y is keyed with the target; x[1:] is the previous token.
+    assert _lookups(code) == [(5, "full_counts")]
+
+
+def test_a_name_rebound_from_an_input_window_to_the_whole_sequence_is_a_sequence_again() -> None:
+    code = "def score(seg, table):\n    x = seg[:-1]\n    x = seg\n    return table[x[1:]]\n"
+    assert _lookups(code) == [(4, "table")]
+
+
+def test_tuples_appended_to_a_list_keep_their_positions_through_a_loop() -> None:
+    code = (
+        "def score(val_np, j, ctx_counts, full_counts):\n"
+        "    tgt = val_np[j]\n"
+        "    keys = []\n"
+        "    for k in (2, 3):\n"
+        "        ctx = hash(val_np[j - k : j])\n"
+        "        keys.append((ctx, ctx ^ tgt))\n"
+        "    for ctx, full in reversed(keys):\n"
+        "        a = ctx_counts[ctx]\n"
+        "        b = full_counts[full]\n"
+        "    return a, b\n"
+    )
+    assert _lookups(code) == [(9, "full_counts")]
