@@ -71,6 +71,11 @@ class ValFinetuneBeforeScoring(Rule):
     Updates on validation tokens are split with other rules by the kind of pass: a pass whose state
     is saved before and loaded back after is not reported; one that repeats a fixed validation batch
     or takes a single step is a warm-up (PG103); one inside or before the main training is PG105.
+    A score is a gradient-free loss added to a running value or a list; one written into a slot
+    (`per_chunk[ci] = ...`) or taken from the training forward itself before the step is not
+    seen, so such legal score-first TTT is reported. Validation files named through a parameter
+    (`f"fineweb_{split}_*.bin"` called with `"val"`) and calls through `functools.partial` are not
+    followed; a dict that holds validation data makes every entry of it validation data.
 
     ## Ruling
     Challenge README FAQ (test-time training only on validation tokens already evaluated);
@@ -132,8 +137,10 @@ class TrainBeforeScore(Rule):
     ```
 
     ## Known problems
-    The one-past check compares slice bounds as written (`end` vs `end + 1`); bounds computed in
-    other ways are not compared. Several epochs over the chunk loop with the score recorded in
+    The one-past check compares slice bounds as written, as a base plus a constant (`end` vs
+    `end + 1`, `stop + 1` vs `stop + 2`); bounds computed in other ways are not compared. The
+    final-epoch guard is recognised when it tests the loop variable or a flag computed from it
+    in the loop (`last = ep == epochs - 1`), not a flag computed elsewhere. Several epochs over the chunk loop with the score recorded in
     every epoch are PG104's (rescoring) concern.
     A loop that is the training loop (it also trains on other data, runs a periodic validation on
     every n-th step, or mixes training and validation tokens) is reported by PG105 instead.
@@ -368,7 +375,8 @@ class CalibrationOnVal(Rule):
     choice among candidates is reported at low confidence: a comparison of validation results
     that keeps a candidate may also be checkpoint selection, which is not calibration (but uses
     validation data as well). Statistics computed through hooks installed by library code that the
-    script does not show are not seen.
+    script does not show are not seen, nor hooks installed by a subclass constructor that only
+    calls `super().__init__()`.
 
     ## Ruling
     Maintainer closures of 2026-03-27 for "illegal GPTQ" calibrated on validation data; #1019's

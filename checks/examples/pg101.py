@@ -82,6 +82,71 @@ if __name__ == "__main__":
     main()
 """
 
+_MINIFIED_ONE_LETTER_SCORES = """import os,math,glob,numpy as np,torch,torch.nn as nn,torch.nn.functional as F
+P=os.environ.get("DATA_PATH","./data/datasets/fineweb10B_sp1024");C=int(os.environ.get("TTT_CHUNK","32768"))
+def sh(f):
+	h=np.fromfile(f,dtype="<i4",count=256);return torch.from_numpy(np.fromfile(f,dtype="<u2",count=int(h[2]),offset=1024).astype(np.int64))
+class G(nn.Module):
+	def __init__(s,V=1024,D=448):
+		super().__init__();s.e=nn.Embedding(V,D);s.o=nn.Linear(D,V,bias=False)
+	def forward(s,x,y):
+		z=s.o(F.rms_norm(s.e(x),(s.e.embedding_dim,)));return F.cross_entropy(z.float().view(-1,z.size(-1)),y.view(-1))
+def tt(m,v,b):
+	o=torch.optim.SGD(m.parameters(),lr=2e-3,momentum=.9);a=0.;c=0.
+	for i in range(0,v.numel()-1,C):
+		s=v[i:i+C+1].cuda();x=s[None,:-1];y=s[None,1:];m.eval()
+		with torch.no_grad():a+=m(x,y).item()*y.numel();c+=b[y].sum().item()
+		m.train();l=m(x,y);o.zero_grad();l.backward();o.step()
+	return a/c/math.log(2)
+def main():
+	m=G().cuda();o=torch.optim.AdamW(m.parameters(),lr=6e-4);L=torch.cat([sh(f) for f in sorted(glob.glob(P+"/fineweb_train_*.bin"))])
+	for i in range(3000):
+		k=L[i*65536:i*65536+65537].cuda();l=m(k[:-1].view(-1,1024),k[1:].view(-1,1024));o.zero_grad();l.backward();o.step()
+	torch.save(m.state_dict(),"final_model.pt");v=torch.cat([sh(f) for f in sorted(glob.glob(P+"/fineweb_val_*.bin"))])
+	print("val_bpb",tt(m,v,torch.ones(1024).cuda()))
+if __name__=="__main__":main()
+"""
+
+_SCORES_IN_LISTS = """import os, math, glob
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+
+DATA = os.environ.get("DATA_PATH", "./data/datasets/fineweb10B_sp1024")
+CHUNK = int(os.environ.get("TTT_CHUNK_TOKENS", "32768"))
+
+
+def shard(f):
+    h = np.fromfile(f, dtype="<i4", count=256)
+    return torch.from_numpy(np.fromfile(f, dtype="<u2", count=int(h[2]), offset=1024).astype(np.int64))
+
+
+def ttt_eval(model, val_tokens):
+    opt = torch.optim.SGD(model.parameters(), lr=0.002, momentum=0.9)
+    chunk_nll, chunk_tokens = [], []
+    for c in range(0, val_tokens.numel() - 1, CHUNK):
+        seg = val_tokens[c : c + CHUNK + 1].cuda()
+        x, y = seg[:-1][None], seg[1:][None]
+        model.eval()
+        with torch.no_grad():
+            chunk_nll.append(model(x, y).item() * y.numel())  # the chunk's score, kept in a list
+            chunk_tokens.append(y.numel())
+        model.train()
+        loss = model(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return sum(chunk_nll) / sum(chunk_tokens) / math.log(2)
+
+
+def main():
+    model = load_model("final_model.pt").cuda()
+    val = torch.cat([shard(f) for f in sorted(glob.glob(DATA + "/fineweb_val_*.bin"))])
+    print("val_bpb", ttt_eval(model, val))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
 VALID: tuple[Example, ...] = (
     Example(
         title="training on train shards with periodic no_grad validation that reuses x, y",
@@ -579,6 +644,14 @@ if __name__ == "__main__":
     Example(
         title="packed (zlib + base64) script with score-first TTT",
         code=_pack(_PACKED_LEGAL, "zlib-b64"),
+    ),
+    Example(
+        title="packed minified score-first TTT whose running score is a one-letter name (a+=)",
+        code=_pack(_MINIFIED_ONE_LETTER_SCORES, "lzma-b85"),
+    ),
+    Example(
+        title="score-first TTT that keeps each chunk's no_grad score in a list, summed at the end",
+        code=_SCORES_IN_LISTS,
     ),
 )
 

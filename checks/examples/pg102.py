@@ -7,7 +7,7 @@ score has not been recorded yet.
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -51,6 +51,78 @@ def main():
     model = load_roundtrip("final_model.int6.ptz").cuda()
     val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin", 1024)
     print(f"legal_ttt val_bpb:{eval_ttt(model, val_tokens, byte_lut()):.8f}")
+
+if __name__ == "__main__":
+    main()
+"""
+
+LAST_EPOCH_FLAG = """import os, math, torch
+
+CHUNK = int(os.environ.get("TTT_CHUNK_TOKENS", "32768"))
+TTT_EPOCHS = int(os.environ.get("TTT_EPOCHS", "3"))
+
+
+def ttt_eval(model, val_tokens):
+    opt = torch.optim.SGD(model.parameters(), lr=0.002, momentum=0.9)
+    loss_sum, tok_count = 0.0, 0
+    for ep in range(TTT_EPOCHS):
+        final_epoch = ep + 1 == TTT_EPOCHS  # the score is kept only on the last sweep
+        for c in range(0, val_tokens.numel() - 1, CHUNK):
+            seg = val_tokens[c : c + CHUNK + 1].cuda()
+            x, y = seg[:-1][None], seg[1:][None]
+            if final_epoch:
+                model.eval()
+                with torch.no_grad():
+                    loss_sum += model(x, y).item() * y.numel()
+                    tok_count += y.numel()
+            model.train()
+            loss = model(x, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return loss_sum / tok_count / math.log(2)
+
+
+def main():
+    model = load_model("final_model.pt").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_bpb", ttt_eval(model, val_tokens))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_TWO_PAST = """import os, math, torch
+
+CHUNK = int(os.environ.get("TTT_CHUNK_TOKENS", "32768"))
+
+
+def ttt_eval(model, val_tokens):
+    opt = torch.optim.SGD(model.parameters(), lr=0.002, momentum=0.9)
+    nll_sum, tok_count = 0.0, 0
+    n = val_tokens.numel() - 1
+    for c in range(0, n, CHUNK):
+        stop = min(c + CHUNK, n)
+        scored = val_tokens[c : stop + 1].cuda()
+        model.eval()
+        with torch.no_grad():
+            nll_sum += model(scored[None, :-1], scored[None, 1:]).item() * (stop - c)
+            tok_count += stop - c
+        ahead = val_tokens[c : stop + 2].cuda()  # one target past the scored ones
+        model.train()
+        loss = model(ahead[None, :-1], ahead[None, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return nll_sum / tok_count / math.log(2)
+
+
+def main():
+    model = load_model("final_model.pt").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_bpb", ttt_eval(model, val_tokens))
+
 
 if __name__ == "__main__":
     main()
@@ -970,5 +1042,15 @@ if __name__=="__main__":main()
         title="nested packing (zlib + base64 inside lzma + base85) around a train-then-score loop",
         code=_pack(_pack(_PACKED_REVERSED, "zlib-b64"), "lzma-b85"),
         line=8,
+    ),
+    Example(
+        title="the score is kept only when a flag computed from the epoch counter is set",
+        code=LAST_EPOCH_FLAG,
+        line=_line_of(LAST_EPOCH_FLAG, "loss.backward()"),
+    ),
+    Example(
+        title="the scored slice ends at stop + 1, the update slice at stop + 2",
+        code=_TWO_PAST,
+        line=_line_of(_TWO_PAST, "loss.backward()"),
     ),
 )

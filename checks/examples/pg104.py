@@ -9,6 +9,7 @@ at the statement where the tokens are scored the second time (or where the bette
 from __future__ import annotations
 
 from checks.examples import _pack
+from checks.examples.pg102 import LAST_EPOCH_FLAG
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -472,6 +473,10 @@ if __name__=="__main__":main()
     Example(
         title="packed: the same model scored with plain and sliding windows, printed separately",
         code=_pack(_LEGAL_PACKED, "lzma-b85"),
+    ),
+    Example(
+        title="scored only on the last sweep (a flag from the epoch counter): once per token, PG102's order",
+        code=LAST_EPOCH_FLAG,
     ),
 )
 

@@ -8,7 +8,7 @@ hooks are installed; an accumulated statistic at the accumulation; a selection a
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -78,6 +78,92 @@ def main():
     torch.save(gptq(model.state_dict(), H), "final_model.int6.ptz")
     val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin", 1024)
     print("val_bpb", eval_val(model, val_tokens))
+
+if __name__ == "__main__":
+    main()
+"""
+
+_CLASS_HOOKS_ON_VAL = """import os, glob, torch, torch.nn as nn
+
+DATA = os.environ.get("DATA_PATH", "./data/datasets/fineweb10B_sp1024")
+
+
+class ActStats:
+    def __init__(self, model):
+        self.scales = {}
+        self.handles = [
+            m.register_forward_hook(self.hook(n))
+            for n, m in model.named_modules()
+            if isinstance(m, nn.Linear)
+        ]
+
+    def hook(self, name):
+        def fn(module, inputs, output):
+            a = inputs[0].detach().abs().float().reshape(-1, inputs[0].shape[-1]).mean(0)
+            self.scales[name] = torch.maximum(self.scales.get(name, a), a)
+
+        return fn
+
+    def close(self):
+        for h in self.handles:
+            h.remove()
+
+
+def main():
+    model = load_model("final_model.pt").cuda()
+    probe = load_tokens(sorted(glob.glob(DATA + "/fineweb_val_*.bin")))
+    stats = ActStats(model)
+    with torch.no_grad():
+        for i in range(8):
+            seg = probe[i * 4096 : (i + 1) * 4096 + 1].cuda()
+            model(seg[None, :-1], seg[None, 1:])
+    stats.close()
+    torch.save({"w": model.state_dict(), "s": stats.scales}, "final_model.pt")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_CLASS_HOOKS_ON_TRAIN = """import os, glob, torch, torch.nn as nn
+
+DATA = os.environ.get("DATA_PATH", "./data/datasets/fineweb10B_sp1024")
+
+
+class ActStats:
+    def __init__(self, model):
+        self.scales = {}
+        self.handles = [
+            m.register_forward_hook(self.hook(n))
+            for n, m in model.named_modules()
+            if isinstance(m, nn.Linear)
+        ]
+
+    def hook(self, name):
+        def fn(module, inputs, output):
+            a = inputs[0].detach().abs().float().reshape(-1, inputs[0].shape[-1]).mean(0)
+            self.scales[name] = torch.maximum(self.scales.get(name, a), a)
+
+        return fn
+
+    def close(self):
+        for h in self.handles:
+            h.remove()
+
+
+def main():
+    model = load_model("final_model.pt").cuda()
+    probe = load_tokens(sorted(glob.glob(DATA + "/fineweb_train_*.bin"))[:1])
+    stats = ActStats(model)
+    with torch.no_grad():
+        for i in range(8):
+            seg = probe[i * 4096 : (i + 1) * 4096 + 1].cuda()
+            model(seg[None, :-1], seg[None, 1:])
+    stats.close()
+    torch.save({"w": model.state_dict(), "s": stats.scales}, "final_model.pt")
+    val_tokens = load_tokens(sorted(glob.glob(DATA + "/fineweb_val_*.bin")))
+    print("val_loss", evaluate(model, val_tokens))
+
 
 if __name__ == "__main__":
     main()
@@ -359,6 +445,10 @@ if __name__ == "__main__":
     Example(
         title="packed (lzma + base64): Hessians from self-generated sequences",
         code=_pack(_PACKED_SELF_GENERATED, "lzma-b64"),
+    ),
+    Example(
+        title="a collector class installs hooks from a method factory (self.hook(n)) on training batches",
+        code=_CLASS_HOOKS_ON_TRAIN,
     ),
 )
 
@@ -678,5 +768,10 @@ if __name__ == "__main__":
     main()
 """,
         line=37,
+    ),
+    Example(
+        title="a collector class installs hooks from a method factory (self.hook(n)), removed by close()",
+        code=_CLASS_HOOKS_ON_VAL,
+        line=_line_of(_CLASS_HOOKS_ON_VAL, "model(seg[None, :-1], seg[None, 1:])"),
     ),
 )

@@ -16,12 +16,16 @@ data as a parameter, a score anywhere before the update counts too: the caller's
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
+
+import libcst as cst
 
 from pgolf_cli.audit.analyses.slot import analysis as slot_analysis
 from pgolf_cli.audit.facts import (
     NG,
+    TGT,
     Accumulation,
     Context,
     Facts,
@@ -70,6 +74,7 @@ class TrainingAnalysis:
         self._trains: dict[str, list[TrainEvent]] = {}
         self._scores: dict[str, list[ScoreEvent]] = {}
         self._unscored: dict[str, list[TrainEvent]] = {q: [] for q in facts.functions}
+        self._counters: dict[tuple[str, int], frozenset[str]] = {}
         self._solve()
 
     # -- summaries -----------------------------------------------------------------------
@@ -80,6 +85,7 @@ class TrainingAnalysis:
             q
             for q, fn in self.facts.functions.items()
             if any(self._scored(fn, a) for a in fn.accumulations)
+            or any(self._scored_record(fn, r) for r in fn.records)
         }
         changed = True
         while changed:
@@ -91,8 +97,18 @@ class TrainingAnalysis:
         return out
 
     def _scored(self, fn: Function, acc: Accumulation) -> bool:
-        if acc.where.no_grad or acc.where.eval_mode or NG in acc.labels:
-            return True
+        return self._without_grad(acc) or self._from_grad_free(acc)
+
+    def _scored_record(self, fn: Function, record: Accumulation) -> bool:
+        """A loss on the targets kept without gradients under another name, or the result of a
+        gradient-free helper (``a += m(x, y).item()`` under ``no_grad``)."""
+        return (TGT in record.labels and self._without_grad(record)) or self._from_grad_free(record)
+
+    @staticmethod
+    def _without_grad(acc: Accumulation) -> bool:
+        return acc.where.no_grad or acc.where.eval_mode or NG in acc.labels
+
+    def _from_grad_free(self, acc: Accumulation) -> bool:
         return any(
             lbl.startswith("C")
             and lbl[1:] in self.facts.functions
@@ -104,6 +120,9 @@ class TrainingAnalysis:
         found = self._scores.get(fn.qualname)
         if found is None:
             found = [ScoreEvent(a.where, a.slices) for a in fn.accumulations if self._scored(fn, a)]
+            found += [
+                ScoreEvent(r.where, r.slices) for r in fn.records if self._scored_record(fn, r)
+            ]
             found += [
                 ScoreEvent(c.where, c.slices)
                 for c in fn.calls
@@ -230,6 +249,16 @@ class TrainingAnalysis:
                 return score
         return None
 
+    def counters(self, fn: Function, loop_id: int) -> frozenset[str]:
+        """The loop's variables and the flags computed from them in its body
+        (``last = ep + 1 == epochs``): a test of either depends on the iteration."""
+        key = (fn.qualname, loop_id)
+        found = self._counters.get(key)
+        if found is None:
+            loop = fn.loops[loop_id]
+            found = self._counters[key] = loop.targets | _flags_of(loop.body, loop.targets)
+        return found
+
     @cached_property
     def _callees(self) -> set[str]:
         return {c.callee for f in self.facts.functions.values() for c in f.calls if not c.reference}
@@ -247,7 +276,7 @@ class TrainingAnalysis:
         shared = [lp for lp in event.where.loops if lp in score.where.loops]
         loop_vars: set[str] = set()
         for loop_id in shared:
-            loop_vars |= fn.loops[loop_id].targets
+            loop_vars |= self.counters(fn, loop_id)
         for guard in score.where.guards:
             if (
                 guard.test
@@ -257,11 +286,57 @@ class TrainingAnalysis:
                 return Verdict(
                     fn, event, "last-epoch", score, self.facts.code_line(guard.line).strip(), gate
                 )
+        reach: dict[str, tuple[int, str]] = {}  # per base, the furthest scored bound
+        for scored in score.slices:
+            base, offset = _split_bound(scored)
+            if base and offset >= reach.get(base, (offset, ""))[0]:
+                reach[base] = (offset, scored)
         for bound in event.slices:
-            for scored in score.slices:
-                if bound in (f"{scored}+1", f"({scored})+1") and bound not in score.slices:
-                    return Verdict(fn, event, "one-past", score, f"{scored} vs {bound}", gate)
+            base, offset = _split_bound(bound)
+            if base in reach and offset > reach[base][0]:
+                detail = f"{reach[base][1]} vs {bound}"
+                return Verdict(fn, event, "one-past", score, detail, gate)
         return Verdict(fn, event, "score-first", score, "", gate)
+
+
+_OFFSET = re.compile(r"^(.*?)([+-]\d+)$")
+
+
+def _split_bound(bound: str) -> tuple[str, int]:
+    """``("end", 2)`` for ``end+2``, ``("end", 0)`` for ``end`` or ``(end)``: slice bounds as
+    written (without spaces), split into what they count from and a constant offset."""
+    match = _OFFSET.match(bound)
+    base, offset = (match.group(1), int(match.group(2))) if match else (bound, 0)
+    while base.startswith("(") and base.endswith(")"):
+        base = base[1:-1]
+    return base, offset
+
+
+_FLAG_TESTS = (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)
+
+
+def _flags_of(body: cst.BaseSuite | None, counters: frozenset[str]) -> frozenset[str]:
+    """Names bound in ``body`` to a test of ``counters`` (``final = ep == epochs - 1``).
+
+    Only tests count: a slice or a size computed from the counter is data that changes every
+    iteration, and guarding on it does not single out some iterations.
+    """
+    if body is None or not counters:
+        return frozenset()
+    flags: set[str] = set()
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if (
+            isinstance(current, cst.Assign)
+            and isinstance(current.value, _FLAG_TESTS)
+            and names_read(current.value) & (counters | flags)
+        ):
+            flags |= {t.target.value for t in current.targets if isinstance(t.target, cst.Name)}
+        elif isinstance(current, cst.BaseExpression):
+            continue  # statements only: the expressions below hold no assignment
+        stack.extend(reversed(current.children))
+    return frozenset(flags)
 
 
 def analysis(facts: Facts) -> TrainingAnalysis:

@@ -932,6 +932,8 @@ class ValUse:
         lines = facts.lines_with("register_forward", "register_module_forward")
         if not lines:
             return set(), set(), set()
+        # The hooks may be removed elsewhere (a `close()` method of the collecting class).
+        lines += facts.lines_with(".remove()")
         starts = sorted((fn.line, q) for q, fn in facts.functions.items() if fn.node is not None)
         scanned: set[str] = {"<module>"}
         for line in lines:
@@ -966,7 +968,13 @@ class ValUse:
                 if (
                     q not in installers
                     and q not in removers
-                    and any(c.callee in installers and not c.reference for c in fn.calls)
+                    and any(
+                        c.callee in installers
+                        and not c.reference
+                        # `super().__init__()` resolves to every constructor of the file
+                        and not c.callee.endswith(".__init__")
+                        for c in fn.calls
+                    )
                 ):
                     installers.add(q)
                     changed = True
@@ -985,9 +993,12 @@ class ValUse:
             )
         if isinstance(hook, cst.Call):  # `partial(fn, name)`, or a factory `make_hook(name)`
             hook = hook.args[0].value if _callee(hook) == "partial" and hook.args else hook.func
-        if not isinstance(hook, cst.Name):
+        if isinstance(hook, cst.Attribute):  # a method, or a method factory `self.hook(name)`
+            roots = facts.resolve_call(hook, fn)
+        elif isinstance(hook, cst.Name):
+            roots = [f"{fn.qualname}.{hook.value}", *facts.functions_by_name.get(hook.value, [])]
+        else:
             return False
-        roots = [f"{fn.qualname}.{hook.value}", *facts.functions_by_name.get(hook.value, [])]
         return any(
             (q == root or q.startswith(root + ".")) and self._collects(q)
             for root in roots
@@ -1023,7 +1034,7 @@ class ValUse:
                 hooks = hooks or registered
                 window.append(stmt)
             for call in _calls(stmt.node):
-                targets = facts.resolve_call(call.func, fn)
+                targets = _constructed(facts, call) or facts.resolve_call(call.func, fn)
                 if (_callee(call) in _HOOK_REGISTRARS and self._collecting_hook(fn, call)) or any(
                     q in installers for q in targets
                 ):
@@ -1136,6 +1147,15 @@ class ValUse:
         if kept is None or not body.carries_result(node):
             return None
         return kept
+
+
+def _constructed(facts: Facts, call: cst.Call) -> list[str]:
+    """``Collector.__init__`` for ``Collector(model)``: building an object runs its constructor."""
+    if isinstance(call.func, cst.Name):
+        init = f"{call.func.value}.__init__"
+        if init in facts.functions:
+            return [init]
+    return []
 
 
 def _copies_state(node: cst.CSTNode) -> bool:
