@@ -152,6 +152,8 @@ class SlotOnScoredTargets(Rule):
     expressions, following local names: a restriction written differently from the scored slice
     (other arithmetic, a helper's parameter) cannot be compared and is reported at low
     confidence, as is an optimisation with no visible optimizer step or update of the tensor.
+    The score is recognised in an accumulator with a loss-like name (`loss_sum`, `nll_total`):
+    a SLOT score summed into `total` or `s` is missed.
 
     ## Ruling
     No leaderboard row ever admitted SLOT; issue #1240 showed its causality violation
@@ -255,7 +257,9 @@ class TargetGatedMixture(Rule):
     - A table is taken for a vocabulary look-up table when it is read with one index and holds
       no validation data; the scored token is recognised as PG201 does (`tgt`/`y`/`targets`,
       `[i + 1]`, `[1:]`), so a window that starts one token early and reads the previous token
-      as `local[i + 1]` is mistaken for a read at the target.
+      as `local[i + 1]` is mistaken for a read at the target. Reads are seen written as
+      `lut[y]`, `lut.get(y)` or `lut.index_select(0, y)`; `torch.index_select(lut, 0, y)`,
+      `F.embedding(y, lut)` and `torch.take` are not.
     - The probability of the scored token is recognised as a target-keyed read of a distribution
       computed from the validation tokens (`probs[i, tgt]`), a count-table read, `gather`,
       `cross_entropy`/`nll_loss`, or a script function returning one; whole distributions as
@@ -472,7 +476,8 @@ class DocumentShiftWithoutBosMask(Rule):
       which it is and reports at low confidence.
     - Shifts are recognised on the sequence axis of batched tensors (`[:, :-1]`, `roll` with
       `dims=1`); a shift through a module (`nn.ZeroPad2d`), a helper that returns the shifted
-      copy, or an unbatched `x[:-1]` is not followed. Integer id arithmetic (BigramHash-style
+      copy, an unbatched `x[:-1]`, or `F.pad(x, (0, 0, 1, -1))` (pad one row, crop one) is not
+      followed. Integer id arithmetic (BigramHash-style
       hashes, `t[:, 1:] * V + t[:, :-1]`) is not mixing and is not reported.
 
     ## Ruling
@@ -557,7 +562,9 @@ class OracleSelection(Rule):
     reported; a running comparison across loop iterations is read as the previous tokens' and is
     not. Choices through `sorted(...)`, `topk` or `min(..., key=...)` are not seen, nor scores kept
     in accumulators without a loss-like name (`s += ...`). When the chosen loss is only returned
-    (no score accumulator in sight) the finding is at medium confidence.
+    (no score accumulator in sight) the finding is at medium confidence. The maximum of the
+    candidates used only as the shift of a log-sum-exp (`top + log(w * exp(la - top) + ...)`)
+    cancels out and is not a choice; any other use of it (added to the score on its own) is.
 
     ## Ruling
     The challenge's evaluation conditions (#402, the field guide #1017, C1 and C2): a token's

@@ -29,6 +29,8 @@ SHELL_CALLS = frozenset(
     }
 )
 _SHELL_SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh"})
+_MAX_SHELL_NESTING = 3
 
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
 _NETWORK_CALLS = frozenset(
@@ -71,8 +73,9 @@ def commands_run(call: ExternalCall) -> list[list[str]]:
     """The argv of each command a ``subprocess`` / ``os.system`` call runs, as far as literals tell.
 
     A list argument gives one argv up to its first non-literal item; a string argument is a
-    shell line, split into its commands at ``;``, ``&&``, ``||`` and ``|``. Program names are
-    reduced to their base name (``/usr/local/cuda/bin/nvcc`` -> ``nvcc``).
+    shell line, split into its commands at ``;``, ``&&``, ``||`` and ``|``. A shell given a line
+    with ``-c`` (``["bash", "-c", "curl ... | tar x"]``) gives the commands of that line. Program
+    names are reduced to their base name (``/usr/local/cuda/bin/nvcc`` -> ``nvcc``).
     """
     if call.name not in SHELL_CALLS:
         return []
@@ -99,18 +102,37 @@ def commands_run(call: ExternalCall) -> list[list[str]]:
         line = _literal(command)
         if line is None:
             return []
-        for part in _SHELL_SEPARATORS.split(line):
-            try:
-                words = shlex.split(part)
-            except ValueError:
-                words = part.split()
-            argvs.append(words)
+        argvs.extend(_shell_line(line))
+    return _programs(argvs)
+
+
+def _shell_line(line: str) -> list[list[str]]:
+    """The words of each command of a shell line, split at ``;``, ``&&``, ``||``, ``|``."""
+    argvs: list[list[str]] = []
+    for part in _SHELL_SEPARATORS.split(line):
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            words = part.split()
+        argvs.append(words)
+    return argvs
+
+
+def _programs(argvs: list[list[str]], depth: int = 0) -> list[list[str]]:
+    """Each argv with its program reduced to a base name, looking through the wrappers that
+    run another command: ``sudo``, ``env X=1 cmd``, ``X=1 cmd``, and ``bash -c "line"``."""
     out: list[list[str]] = []
     for argv in argvs:
         while argv and (argv[0] in ("sudo", "exec", "env") or "=" in argv[0]):
-            argv = argv[1:]  # `sudo`, `env X=1 cmd`, `X=1 cmd` run the next word
-        if argv:
-            out.append([argv[0].rsplit("/", 1)[-1], *argv[1:]])
+            argv = argv[1:]
+        if not argv:
+            continue
+        # a quote left open where the line was split at a separator inside it stays on the word
+        program = argv[0].strip("\"'").rsplit("/", 1)[-1]
+        if program in _SHELLS and "-c" in argv[1:-1] and depth < _MAX_SHELL_NESTING:
+            out.extend(_programs(_shell_line(argv[argv.index("-c", 1) + 1]), depth + 1))
+            continue
+        out.append([program, *argv[1:]])
     return out
 
 
@@ -165,7 +187,7 @@ class NetworkAtEval(Rule):
     (`urlopen`, `urlretrieve`), `requests` / `httpx` verbs, `http.client` connections,
     `socket.create_connection` and `socket.socket(...).connect`, `huggingface_hub` downloads,
     `datasets.load_dataset`, `torch.hub`, and `subprocess` / `os.system` running `curl`, `wget`
-    or `git clone|fetch|pull`. Module aliases are resolved (`import urllib.request as ur`,
+    or `git clone|fetch|pull`, also inside a shell line (`["bash", "-c", "curl ... && ..."]`). Module aliases are resolved (`import urllib.request as ur`,
     `from requests import get`). Importing a network package is not a finding — an optional
     import (`try: import requests except ImportError: ...`) is fine; only calls count.
 
@@ -383,12 +405,14 @@ class StopWithoutWallclock(Rule):
 
     ## Known problems
     Any `if` on a clock reading that breaks, returns, raises or sets a flag counts as the
-    stop, even one that only throttles logging and assigns a timestamp. A reserve is
+    stop. A reserve is
     recognised by a name, attribute or environment key containing "reserve" that is subtracted
     somewhere in the function holding the clock test, the functions it calls, or a global or
     attribute assignment; pgolf does not check that it is the cap the loop compares with, nor
-    that it is long enough. Training loops reached only through lambdas or callbacks are not
-    seen.
+    that it is long enough. A test that only re-arms a timestamp (`if now - last_log > 30:
+    last_log = now`) throttles and is not a stop. A cap whose default depends on the GPU count
+    (`600 if WORLD_SIZE < 8 else 0`) is taken as set, though on the official 8-GPU run it may
+    be off. Training loops reached only through lambdas or callbacks are not seen.
 
     ## Ruling
     rules.md PG403 and the README's 10-minute limit: training stops on the wallclock check,

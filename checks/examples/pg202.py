@@ -8,7 +8,7 @@ slice starts) is still INVALID, but reported as a note.
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -64,6 +64,85 @@ def main():
 if __name__ == "__main__":
     main()
 """
+
+
+_HELPER_MADE_DELTA = """import math
+import os
+
+import torch
+import torch.nn.functional as F
+
+
+def make_delta(dim, device):
+    return torch.zeros(1, 1, dim, device=device, requires_grad=True)
+
+
+def eval_windows(model, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        w = val_tokens[s : s + seq_len + 1].cuda()
+        x, y = w[:-1][None], w[1:][None]
+        with torch.no_grad():
+            h = model.hidden(x)
+        delta = make_delta(h.size(-1), h.device)
+        opt = torch.optim.AdamW([delta], lr=3e-3)
+        for _ in range(6):
+            opt.zero_grad()
+            F.cross_entropy(model.head(h + delta).flatten(0, 1), y.flatten()).backward()
+            opt.step()
+        with torch.no_grad():
+            nll = F.cross_entropy(model.head(h + delta).flatten(0, 1), y.flatten(), reduction="sum")
+        loss_sum += nll.item()
+        token_count += y.numel()
+    return loss_sum / token_count / math.log(2)
+
+
+def main():
+    model = load_model("final_model.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_bpb", eval_windows(model, val_tokens))
+
+
+main()
+"""
+
+
+_HELPER_MADE_ADAPTER = """import os
+
+import torch
+import torch.nn.functional as F
+
+
+def make_adapter(dim, rank, device):
+    return torch.zeros(dim, rank, device=device, requires_grad=True)
+
+
+def eval_doc_ttt(model, docs, chunk=256):
+    loss_sum, token_count = 0.0, 0
+    for doc in docs:
+        adapter = make_adapter(512, 8, "cuda")
+        opt = torch.optim.SGD([adapter], lr=1e-3)
+        for s in range(0, doc.numel() - 1, chunk):
+            w = doc[s : s + chunk + 1].cuda()
+            x, y = w[:-1][None], w[1:][None]
+            nll = F.cross_entropy(model(x, adapter).flatten(0, 1).float(), y.flatten(), reduction="none")
+            loss_sum += nll.detach().sum().item()
+            token_count += y.numel()
+            opt.zero_grad()
+            nll.mean().backward()
+            opt.step()
+    return loss_sum / token_count
+
+
+def main():
+    model = load_model("final_model.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_loss", eval_doc_ttt(model, split_documents(val_tokens)))
+
+
+main()
+"""
+
 
 VALID: tuple[Example, ...] = (
     Example(
@@ -378,6 +457,10 @@ if __name__ == "__main__":
     Example(
         title="packed (zlib + base64) logit bias trained score-first, chunk by chunk",
         code=_pack(_PACKED_LEGAL, "zlib-b64"),
+    ),
+    Example(
+        title="a per-document adapter made by a helper: each chunk is scored before the step on it",
+        code=_HELPER_MADE_ADAPTER,
     ),
 )
 
@@ -835,5 +918,10 @@ if __name__=="__main__":main()
 """,
         line=9,
         severity=Severity.NOTE,
+    ),
+    Example(
+        title="the trainable delta is made by a helper (make_delta); the optimizer over it is the caller's",
+        code=_HELPER_MADE_DELTA,
+        line=_line_of(_HELPER_MADE_DELTA, ".backward()"),
     ),
 )

@@ -6,7 +6,7 @@ being scored, where that value then weights or selects the probability of the sa
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -47,6 +47,111 @@ def main():
 if __name__ == "__main__":
     main()
 """
+
+
+_INDEX_SELECT_GATE = """import os
+
+import torch
+
+
+def eval_word_mix(model, word_model, val_tokens, starts_word_lut, seq_len=1024):
+    nll_sum = torch.zeros((), device="cuda", dtype=torch.float64)
+    token_count = 0
+    with torch.no_grad():
+        for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+            w = val_tokens[s : s + seq_len + 1].cuda()
+            x, y = w[:-1][None], w[1:][None]
+            p_main = torch.softmax(model.logits(x).float(), -1)
+            p_word = torch.softmax(word_model.logits(x).float(), -1)
+            gate = starts_word_lut.index_select(0, y.flatten()).view_as(y).float()[..., None]
+            p = gate * p_word + (1 - gate) * p_main
+            p_t = p.gather(-1, y[..., None]).squeeze(-1)
+            nll_sum += -torch.log(p_t.clamp_min(1e-12)).sum().double()
+            token_count += y.numel()
+    return (nll_sum / token_count).item()
+
+
+def main():
+    model = load_model("final_model.ptz").cuda()
+    word_model = load_model("word.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_loss", eval_word_mix(model, word_model, val_tokens, build_starts_word_lut().cuda()))
+
+
+main()
+"""
+
+_DICT_GET_GATE = """import math
+import os
+
+import numpy as np
+import torch
+
+
+class Scorer:
+    def __init__(self, model, word_model, starts):
+        self.model, self.word_model, self.starts = model, word_model, starts
+
+    def score(self, val_tokens, seq_len=1024):
+        toks = val_tokens.numpy().astype(np.int64)
+        nll_sum, token_count = 0.0, 0
+        with torch.no_grad():
+            for s in range(0, len(toks) - seq_len - 1, seq_len):
+                local = toks[s : s + seq_len + 1]
+                x = torch.from_numpy(local[:-1]).cuda()[None]
+                probs = torch.softmax(self.model.logits(x)[0].float(), -1).cpu().numpy()
+                wprobs = torch.softmax(self.word_model.logits(x)[0].float(), -1).cpu().numpy()
+                for i in range(seq_len):
+                    tgt = int(local[i + 1])
+                    g = float(self.starts.get(tgt, 0.0))
+                    p = g * wprobs[i, tgt] + (1 - g) * probs[i, tgt]
+                    nll_sum += -math.log(max(p, 1e-12))
+                    token_count += 1
+        return nll_sum / token_count
+
+
+def main():
+    starts = {int(k): float(v) for k, v in np.load("starts.npy")}
+    scorer = Scorer(load_model("a.ptz"), load_model("w.ptz"), starts)
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_loss", scorer.score(val_tokens))
+
+
+main()
+"""
+
+
+_INDEX_SELECT_BYTES = """import math
+import os
+
+import torch
+import torch.nn.functional as F
+
+
+def eval_bpb(model, val_tokens, base_bytes_lut, leading_space_lut, boundary_lut, seq_len=1024):
+    nll_sum = torch.zeros((), device="cuda", dtype=torch.float64)
+    byte_count = torch.zeros((), device="cuda", dtype=torch.float64)
+    with torch.no_grad():
+        for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+            w = val_tokens[s : s + seq_len + 1].cuda().long()
+            x, y = w[:-1], w[1:]
+            nll = F.cross_entropy(model(x[None])[0].float(), y, reduction="none")
+            nbytes = base_bytes_lut.index_select(0, y).double()
+            nbytes += (leading_space_lut.index_select(0, y) & ~boundary_lut.index_select(0, x)).double()
+            nll_sum += nll.double().sum()
+            byte_count += nbytes.sum()
+    return (nll_sum / byte_count).item() / math.log(2)
+
+
+def main():
+    model = load_model("final_model.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_bpb", eval_bpb(model, val_tokens, *build_luts()))
+
+
+main()
+"""
+
 
 VALID: tuple[Example, ...] = (
     Example(
@@ -376,6 +481,10 @@ if __name__ == "__main__":
     main()
 """,
     ),
+    Example(
+        title="BPB byte count with `lut.index_select(0, y)`: the reads at the target only count bytes",
+        code=_INDEX_SELECT_BYTES,
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
@@ -700,5 +809,15 @@ if __name__ == "__main__":
     main()
 """,
         line=25,
+    ),
+    Example(
+        title="the gate read at the targets with `lut.index_select(0, y)` instead of `lut[y]`",
+        code=_INDEX_SELECT_GATE,
+        line=_line_of(_INDEX_SELECT_GATE, "gate = starts_word_lut.index_select"),
+    ),
+    Example(
+        title="a dict of word-start weights read with `.get(tgt)` inside a scorer class",
+        code=_DICT_GET_GATE,
+        line=_line_of(_DICT_GET_GATE, "g = float(self.starts.get(tgt, 0.0))"),
     ),
 )

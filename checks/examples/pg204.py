@@ -8,7 +8,7 @@ score; each points at the expression that makes the choice.
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -67,6 +67,55 @@ def main():
 if __name__ == "__main__":
     main()
 """
+
+
+_STABLE_LOG_MIX = """import os
+
+import torch
+import torch.nn.functional as F
+
+W_A = float(os.environ.get("MIX_W", "0.7"))
+
+
+def eval_two(m_a, m_b, val_tokens, seq_len=1024):
+    loss_sum, token_count = 0.0, 0
+    with torch.no_grad():
+        for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+            c = val_tokens[s : s + seq_len + 1].cuda()
+            x, y = c[:-1][None], c[1:][None]
+            la = F.log_softmax(m_a(x).float(), -1).gather(-1, y[..., None]).squeeze(-1)
+            lb = F.log_softmax(m_b(x).float(), -1).gather(-1, y[..., None]).squeeze(-1)
+            top = torch.maximum(la, lb)
+            mixed = top + torch.log(W_A * torch.exp(la - top) + (1 - W_A) * torch.exp(lb - top))
+            loss_sum += (-mixed).sum().item()
+            token_count += y.numel()
+    return loss_sum / token_count
+
+
+def main():
+    a = load_model("a.ptz").cuda()
+    b = load_model("b.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin")
+    print("val_loss", eval_two(a, b, val_tokens))
+
+
+main()
+"""
+
+_MINIFIED_STABLE_LOG_MIX = """import os,torch,torch.nn.functional as F
+W=float(os.environ.get("MIX_W","0.7"))
+def e(a,b,v,L=1024):
+	loss_sum=0.;token_count=0
+	with torch.no_grad():
+		for s in range(0,v.numel()-L-1,L):
+			c=v[s:s+L+1].cuda();x=c[None,:-1];y=c[None,1:];p=F.log_softmax(a(x).float(),-1).gather(-1,y[...,None]).squeeze(-1);q=F.log_softmax(b(x).float(),-1).gather(-1,y[...,None]).squeeze(-1)
+			t=torch.maximum(p,q);r=t+((p-t).exp()*W+(q-t).exp()*(1-W)).log();loss_sum+=(-r).sum().item();token_count+=y.numel()
+	return loss_sum/token_count
+def main():
+	a=load_model("a.ptz").cuda();b=load_model("b.ptz").cuda();v=load_validation_tokens(os.environ.get("DATA_PATH","./data")+"/fineweb_val_*.bin");print("val_loss",e(a,b,v))
+if __name__=="__main__":main()
+"""
+
 
 VALID: tuple[Example, ...] = (
     Example(
@@ -288,6 +337,14 @@ def main():
 	print("final val_loss",ev(a,b,v))
 if __name__=="__main__":main()
 """,
+    ),
+    Example(
+        title="torch.maximum of two gathered log-probs used only as the shift of a log-sum-exp mixture",
+        code=_STABLE_LOG_MIX,
+    ),
+    Example(
+        title="minified log-sum-exp mixture: the max shift cancels inside `(p-t).exp()`",
+        code=_MINIFIED_STABLE_LOG_MIX,
     ),
 )
 
@@ -556,5 +613,10 @@ if __name__ == "__main__":
     main()
 """,
         line=11,
+    ),
+    Example(
+        title="the log-sum-exp shift is computed, but the max itself is what is added to the score",
+        code=_STABLE_LOG_MIX.replace("(-mixed).sum()", "(-top).sum()"),
+        line=_line_of(_STABLE_LOG_MIX, "top = torch.maximum(la, lb)"),
     ),
 )

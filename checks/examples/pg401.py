@@ -7,7 +7,7 @@ look-alikes of the script's own, or keep the call where the official run never g
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -36,6 +36,24 @@ def main():
 	m=torch.load("final_model.pt");v=torch.load("val.pt");print("val_bpb",ev(m,v))
 if __name__=="__main__":main()
 """
+
+
+_BASH_C_CURL = """import subprocess
+
+
+def fetch_tables():
+    subprocess.run(["bash", "-c", "curl -sL https://example.org/t.bin -o tables.bin && ls -l tables.bin"], check=True)
+
+
+def main():
+    model = train()
+    fetch_tables()
+    evaluate(model, "tables.bin")
+
+
+main()
+"""
+
 
 VALID: tuple[Example, ...] = (
     Example(
@@ -205,6 +223,29 @@ if __name__ == "__main__":
     Example(
         title="packed (zlib + base64) evaluation that reads only local files",
         code=_pack(_PACKED_OFFLINE, "zlib-b64"),
+    ),
+    Example(
+        title="`bash -c` runs nvidia-smi and git rev-parse for the log: nothing fetches",
+        code="""import subprocess
+
+
+def log_env():
+    out = subprocess.run(
+        ["bash", "-c", "nvidia-smi --query-gpu=name --format=csv; git rev-parse HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    print(out.stdout)
+
+
+def main():
+    log_env()
+    model = train()
+    evaluate(model)
+
+
+main()
+""",
     ),
 )
 
@@ -382,5 +423,10 @@ if __name__ == "__main__":
     main()
 """,
         line=14,
+    ),
+    Example(
+        title="curl run by `bash -c` inside a subprocess argv list",
+        code=_BASH_C_CURL,
+        line=_line_of(_BASH_C_CURL, "subprocess.run("),
     ),
 )

@@ -266,6 +266,52 @@ _WORLD_SIZE = _SWITCHED.replace(
     'FIXED_SCHEDULE = bool(int(os.environ.get("FIXED_SCHEDULE", "1" if world_size > 1 else "0")))',
 )
 
+
+_THROTTLED_LOG = """import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+ITERATIONS = int(os.environ.get("ITERATIONS", "7000"))
+MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+
+
+def main():
+    model = build_model().cuda()
+    loader = TokenLoader(os.environ.get("DATA_PATH", "./data") + "/fineweb_train_*.bin")
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = last_log = time.perf_counter()
+    for step in range(ITERATIONS):
+        x, y = loader.next_batch(524288, 1024)
+        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        now = time.perf_counter()
+        if now - last_log > 30.0:
+            print(f"step {step} loss {loss.item():.4f} elapsed {now - t0:.0f}s / {MAX_WALLCLOCK_SECONDS}")
+            last_log = now
+    torch.save(model.state_dict(), "final_model.pt")
+    evaluate(model)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_MINIFIED_THROTTLED_LOG = """import os,time,torch,torch.nn.functional as F
+N=int(os.environ.get("ITERATIONS","7000"))
+def main():
+	m=build_model().cuda();d=TokenLoader(os.environ.get("DATA_PATH","./data")+"/fineweb_train_*.bin");o=torch.optim.AdamW(m.parameters(),lr=3e-4);t=l=time.perf_counter()
+	for k in range(N):
+		x,y=d.next_batch(524288,1024);z=F.cross_entropy(m(x).flatten(0,1),y.flatten());o.zero_grad();z.backward();o.step();n=time.perf_counter()
+		if n-l>30:print(k,z.item(),n-t);l=n
+	torch.save(m.state_dict(),"final_model.pt");evaluate(m)
+if __name__=="__main__":main()
+"""
+
+
 INVALID: tuple[Example, ...] = (
     Example(
         title="for step in range(ITERATIONS) in a function named wallclock_limited_train",
@@ -314,6 +360,16 @@ INVALID: tuple[Example, ...] = (
         title="a fixed-step schedule whose switch defaults on when world_size > 1",
         code=_WORLD_SIZE,
         line=_line_of(_WORLD_SIZE, "for step in range(ITERATIONS):"),
+    ),
+    Example(
+        title="the only clock test throttles the log: it re-arms its timestamp and stops nothing",
+        code=_THROTTLED_LOG,
+        line=_line_of(_THROTTLED_LOG, "for step in range(ITERATIONS):"),
+    ),
+    Example(
+        title="minified log throttle `if n-l>30:print(...);l=n` in a fixed-count loop",
+        code=_MINIFIED_THROTTLED_LOG,
+        line=_line_of(_MINIFIED_THROTTLED_LOG, "for k in range(N):"),
     ),
 )
 
@@ -554,5 +610,15 @@ VALID: tuple[Example, ...] = (
     Example(
         title="fixed-epoch score-first TTT on val at eval, and a fixed loop main() never calls",
         code=_FIXED_TTT_AT_EVAL,
+    ),
+    Example(
+        title="a throttled log beside the real wallclock stop in the same loop",
+        code=_THROTTLED_LOG.replace(
+            "            last_log = now\n",
+            "            last_log = now\n"
+            "        if now - t0 >= MAX_WALLCLOCK_SECONDS:\n"
+            '            print("stopping_early: wallclock_cap")\n'
+            "            break\n",
+        ),
     ),
 )

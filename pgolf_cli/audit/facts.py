@@ -413,6 +413,9 @@ class Function:
     selection_tests: dict[int, Labels] = field(default_factory=dict)
     """``if`` tests (by node) that carry a selection: what their branches do is chosen by it."""
     updates: list[TableUpdate] = field(default_factory=list)
+    records: list[Accumulation] = field(default_factory=list)
+    """``a += v`` / ``parts.append(v)`` into a name not spelled like an accumulator, ``v``
+    computed from the targets or by a call: a score kept under another name (minified code)."""
 
     @property
     def grad_free(self) -> bool:
@@ -709,6 +712,8 @@ class _Walker:
         for arg in node.args:
             if name in _COLLECTION_ADDS and isinstance(func, cst.Attribute):
                 labels = self.add_to_collection(func.value, arg.value, one_item=name != "extend")
+                if isinstance(func.value, cst.Name) and name in ("append", "extend"):
+                    self.record(func.value.value, labels, arg.value)
             else:
                 labels = self.ev(arg.value)
             everything = everything | labels
@@ -753,6 +758,14 @@ class _Walker:
                 )
         elif name == "get" and isinstance(func, cst.Attribute) and args and TGT in args[0]:
             result = result | {self.lookup(func.value, args[0], node, receiver)}
+        elif (
+            name == "index_select"
+            and isinstance(func, cst.Attribute)
+            and len(args) == 2
+            and TGT in args[1]
+        ):
+            # `lut.index_select(0, y)` reads the table at the targets, as `lut[y]` does
+            result = result | {self.lookup(func.value, args[1], node, receiver)}
         elif name in _COUNT_UPDATES and isinstance(func, cst.Attribute):
             self._note_count_call(node, func, name, receiver, args, everything)
         elif (
@@ -865,10 +878,21 @@ class _Walker:
         return frozenset({label})
 
     def leaf_step(self, labels: Labels) -> None:
-        # A parameter may receive a leaf (or an optimizer over one) at a call site: keep it.
-        kept = frozenset(lbl for lbl in labels if lbl.startswith(("G", "P")) and lbl[1:].isdigit())
+        # A parameter may receive a leaf (or an optimizer over one) at a call site, and a
+        # helper's result (``C<fn>``) may be one (``delta = make_delta(d)``): keep them.
+        kept = frozenset(
+            lbl
+            for lbl in labels
+            if (lbl.startswith(("G", "P")) and lbl[1:].isdigit())
+            or (lbl.startswith("C") and lbl != CLOCK)
+        )
         if kept:
             self.fn.leaf_steps.append(LeafStep(self.where(), kept))
+
+    def record(self, name: str, labels: Labels, value: cst.BaseExpression) -> None:
+        if TGT in labels or any(lbl[0] == "C" for lbl in labels):
+            slices = self.facts.slices_in(value, self)
+            self.fn.records.append(Accumulation(self.where(), name, labels, slices))
 
     def add_to_collection(
         self, collection: cst.BaseExpression, item: cst.BaseExpression, *, one_item: bool
@@ -1129,6 +1153,8 @@ class _Walker:
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
                 )
             else:
+                if isinstance(stmt.target, cst.Name) and isinstance(stmt.operator, cst.AddAssign):
+                    self.record(stmt.target.value, labels, stmt.value)
                 root = _root_name(stmt.target)  # `delta -= lr * g`, `delta.data -= ...`
                 self.leaf_step(self.state.get(root, EMPTY) if root is not None else EMPTY)
             if isinstance(stmt.target, cst.Name):

@@ -127,6 +127,17 @@ def test_pg202_takes_slot_from_the_weight_ttt_rules() -> None:
     assert len(_of(findings, "PG202")) == 1
 
 
+def test_pg202_tensor_made_by_a_helper_is_seen_updated_by_the_callers_optimizer() -> None:
+    # The optimizer over `make_delta(...)`'s result is the update: high confidence, and the
+    # weight-TTT rules leave the SLOT fit to PG202.
+    example = _example(pg202.INVALID, "the trainable delta is made by a helper")
+    findings = _audit(example.code)
+    assert [(f.line, f.confidence) for f in _of(findings, "PG202")] == [
+        (example.line, Confidence.HIGH)
+    ]
+    assert [f.rule_id for f in findings if f.rule_id.startswith("PG1")] == []
+
+
 def test_pg205_leaves_an_eval_time_target_keyed_count_table_to_pg201() -> None:
     findings = _audit(_example(pg205.VALID, "reported by PG201 instead").code)
     assert _of(findings, "PG205") == []

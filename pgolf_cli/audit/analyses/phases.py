@@ -453,6 +453,8 @@ class Phases:
             labels = self.resolve(condition.labels, item.frame)
             if not self._clocked(labels, self.clock_functions):
                 continue
+            if _only_rearms_timer(item.frame.fn, condition.test):
+                continue
             value, _ = self.facts.evaluator.evaluate(condition.test, item.line)
             off = item.gate.reach == Reachability.OFF_BY_DEFAULT and (
                 region.gate.reach != Reachability.OFF_BY_DEFAULT
@@ -733,6 +735,77 @@ class Phases:
     def first_train_line(self) -> int | None:
         uses = [i for i in self.items if i.kind == "train-use"]
         return uses[0].line if uses else None
+
+
+def _only_rearms_timer(fn: Function, test: cst.BaseExpression) -> bool:
+    """Whether the ``if`` testing ``test`` only throttles: its body neither leaves the loop nor
+    sets a flag, it just moves the timestamp the test measures from (``if now - last_log > 30:
+    print(...); last_log = now``), so it never stops anything. A value that is not a clock
+    reading (``stop_after = step``) is a stop flag."""
+    root: cst.CSTNode | None = fn.node
+    stack: list[cst.CSTNode] = [root] if root is not None else []
+    found: cst.If | None = None
+    while stack and found is None:
+        node = stack.pop()
+        if isinstance(node, cst.If) and node.test is test:
+            found = node
+        else:
+            stack.extend(children(node))
+    if found is None:
+        return False
+    intervals = _intervals(test)
+    assigned = False
+    for small in _statements_of(found.body):
+        if isinstance(small, cst.Break | cst.Return | cst.Raise | cst.BaseCompoundStatement):
+            return False  # it leaves, or holds statements that may
+        if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
+            if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+                return False
+            target, value = small.targets[0].target, small.value
+            if not isinstance(target, cst.Name):
+                return False
+            rearmed = _is_clock_call(value) and any(since == target.value for _, since in intervals)
+            rearmed = rearmed or (
+                isinstance(value, cst.Name) and (value.value, target.value) in intervals
+            )
+            if not rearmed:
+                return False
+            assigned = True
+    return assigned
+
+
+def _statements_of(body: cst.BaseSuite) -> Iterator[cst.CSTNode]:
+    for item in body.body:
+        if isinstance(item, cst.SimpleStatementLine):
+            yield from item.body
+        else:
+            yield item
+
+
+def _intervals(test: cst.CSTNode) -> set[tuple[str, str]]:
+    """``(now, last)`` for every ``now - last`` in ``test`` (``now`` empty when not a name)."""
+    out: set[tuple[str, str]] = set()
+    stack = [test]
+    while stack:
+        node = stack.pop()
+        if (
+            isinstance(node, cst.BinaryOperation)
+            and isinstance(node.operator, cst.Subtract)
+            and isinstance(node.right, cst.Name)
+        ):
+            now = node.left.value if isinstance(node.left, cst.Name) else ""
+            out.add((now, node.right.value))
+        stack.extend(children(node))
+    return out
+
+
+def _is_clock_call(node: cst.BaseExpression) -> bool:
+    """``time.perf_counter()``, ``time.time()``, ``perf_counter()``..."""
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    return name in ("perf_counter", "time", "monotonic", "perf_counter_ns", "monotonic_ns")
 
 
 def phases(facts: Facts) -> Phases:

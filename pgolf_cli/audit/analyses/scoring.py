@@ -446,6 +446,8 @@ class ScoringAnalysis:
             for selection in fn.selections:
                 if not self._is_choice_among_predictions(fn, selection):
                     continue
+                if _is_stabilising_shift(self.facts, fn, selection):
+                    continue
                 found = self._oracle(fn, selection)
                 if found is not None:
                     out.append(found)
@@ -676,8 +678,9 @@ class ScoringAnalysis:
         if _indexes_with(loop.body, loop.targets):
             return None  # `for i in range(seq_len)` walks positions: each iteration new tokens
         # `if epoch == epochs - 1: score` scores once per token: PG102 judges that order.
+        counters = self.training.counters(fn, loop_id)
         for guard in second.where.guards:
-            if guard not in adaptation.where.guards and names_read(guard.test) & loop.targets:
+            if guard not in adaptation.where.guards and names_read(guard.test) & counters:
                 return None
         args = [a.value for a in node.args]
         stop = args[0] if len(args) == 1 else args[1]
@@ -716,6 +719,79 @@ def _indexes_with(body: cst.CSTNode | None, targets: frozenset[str]) -> bool:
             subscripts.append(current)
         stack.extend(reversed(current.children))
     return any(names_read(element.slice) & derived for s in subscripts for element in s.slice)
+
+
+def _is_stabilising_shift(facts: Facts, fn: Function, selection: Selection) -> bool:
+    """``top = torch.maximum(la, lb)`` used only as the shift of a log-sum-exp,
+    ``top + log(w * exp(la - top) + (1 - w) * exp(lb - top))``: the shift cancels, the score is
+    a fixed mixture of both predictions and nothing was chosen (PG204). Any other use of
+    ``top`` (added to the score on its own) keeps it a choice."""
+    candidates = {name for name in selection.names if name}
+    if len(candidates) < 2 or fn.node is None:
+        return False
+    additions: list[cst.BinaryOperation] = []
+    shifts: set[str] = set()
+    uses: dict[str, int] = {}
+    stack: list[cst.CSTNode] = [fn.node.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign) and facts.line_of(node) == selection.where.line:
+            shifts |= {t.target.value for t in node.targets if isinstance(t.target, cst.Name)}
+            stack.append(node.value)  # the target itself is not a use
+            continue
+        if isinstance(node, cst.Name):
+            uses[node.value] = uses.get(node.value, 0) + 1
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            additions.append(node)
+        stack.extend(children(node))
+    as_shift: dict[str, int] = {}
+    for addition in additions:
+        for shift, rest in ((addition.left, addition.right), (addition.right, addition.left)):
+            if (
+                isinstance(shift, cst.Name)
+                and shift.value in shifts
+                and len(_shifted_exponents(rest, shift.value) & candidates) >= 2
+            ):
+                inside = _count_name(addition, shift.value)
+                as_shift[shift.value] = as_shift.get(shift.value, 0) + inside
+    return any(count == uses.get(name) for name, count in as_shift.items())
+
+
+def _count_name(node: cst.CSTNode, name: str) -> int:
+    count = 0
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        count += isinstance(current, cst.Name) and current.value == name
+        stack.extend(children(current))
+    return count
+
+
+def _shifted_exponents(node: cst.CSTNode, shift: str) -> set[str]:
+    """The names ``x`` of every ``exp(x - shift)`` (or ``(x - shift).exp()``) in ``node``."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            func = current.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else None
+            if isinstance(func, cst.Name):
+                name = func.value
+            operand: cst.BaseExpression | None = None
+            if name == "exp" and isinstance(func, cst.Attribute) and not current.args:
+                operand = func.value  # (x - shift).exp()
+            elif name == "exp" and current.args:
+                operand = current.args[0].value
+            if (
+                isinstance(operand, cst.BinaryOperation)
+                and isinstance(operand.operator, cst.Subtract)
+                and isinstance(operand.right, cst.Name)
+                and operand.right.value == shift
+            ):
+                out |= names_read(operand.left)
+        stack.extend(children(current))
+    return out
 
 
 def _exclusive(a: Context, b: Context) -> bool:

@@ -175,7 +175,12 @@ class _Walk:
                 out |= self.ev(element.slice)
             return self.taken_at_target(out) if id(node) in self.analysis.prob_nodes else out
         if isinstance(node, cst.Call):
-            return self.call(node)
+            # a table read written as a call: `lut.get(tgt)`, `lut.index_select(0, y)`
+            read = self.analysis.gate_nodes.get(id(node))
+            if read is not None:
+                return frozenset({f"G{read}"})
+            out = self.call(node)
+            return self.taken_at_target(out) if id(node) in self.analysis.prob_nodes else out
         if isinstance(node, cst.BinaryOperation):
             left, right = self.ev(node.left), self.ev(node.right)
             if isinstance(node.operator, cst.Divide):
