@@ -299,9 +299,10 @@ class TrainingDataAtEval(Rule):
     written, inside the training budget (see PG403).
 
     ## Known problems
-    Training data is recognised from `fineweb_train_*` names only: a path built from pieces
-    (`f"fineweb_{split}_*.bin"`) or read from an environment variable is not followed, nor is
-    data reached through a lambda or a callback. A value computed from training data by one of
+    Training data is recognised from `fineweb_train_*` names, and from a shard lister that
+    builds `f"fineweb_{split}_*.bin"` from a parameter when a call passes it the literal
+    `"train"`; a split held in a variable, or a path read from an environment variable, is not
+    followed, nor is data reached through a lambda or a callback. A value computed from training data by one of
     the script's own functions and written into the artifact is "paid"; when pgolf cannot
     tell whether what the evaluation reads is that paid value, the finding has low
     confidence. An object that holds the loader next to other things (`ctx.loader`,

@@ -74,8 +74,8 @@ class ValFinetuneBeforeScoring(Rule):
     A score is a gradient-free loss added to a running value or a list; one written into a slot
     (`per_chunk[ci] = ...`) or taken from the training forward itself before the step is not
     seen, so such legal score-first TTT is reported. Validation files named through a parameter
-    (`f"fineweb_{split}_*.bin"` called with `"val"`) and calls through `functools.partial` are not
-    followed; a dict that holds validation data makes every entry of it validation data.
+    (`f"fineweb_{split}_*.bin"`) are followed when the call passes the literal `"val"`, not when
+    the split is held in a variable; calls through `functools.partial` are not followed; a dict that holds validation data makes every entry of it validation data.
 
     ## Ruling
     Challenge README FAQ (test-time training only on validation tokens already evaluated);

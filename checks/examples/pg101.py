@@ -653,6 +653,53 @@ if __name__ == "__main__":
         title="score-first TTT that keeps each chunk's no_grad score in a list, summed at the end",
         code=_SCORES_IN_LISTS,
     ),
+    Example(
+        title='a split-parameterized shard lister called with "train": fine-tuning on training shards',
+        code="""import glob
+
+import numpy as np
+import torch
+
+
+def shards(root, split):
+    return sorted(glob.glob(f"{root}/fineweb_{split}_*.bin"))
+
+
+def read_tokens(files):
+    return torch.from_numpy(np.concatenate([np.fromfile(f, dtype=np.uint16) for f in files]))
+
+
+def refine(model, tokens, lr=1e-4):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    for i in range(0, tokens.numel() - 1025, 1024):
+        chunk = tokens[i : i + 1025]
+        loss = model(chunk[:-1], chunk[1:])
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+
+def score(model, tokens):
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, tokens.numel() - 1025, 1024):
+            chunk = tokens[i : i + 1025]
+            total += model(chunk[:-1], chunk[1:]).item()
+    return total
+
+
+def main():
+    model = torch.load("model.pt")
+    held_out = read_tokens(shards("./data", split="val"))
+    extra = read_tokens(shards("./data", "train"))
+    refine(model, extra)
+    print("val_loss", score(model, held_out))
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
@@ -1306,5 +1353,52 @@ if __name__ == "__main__":
     main()
 """,
         line=22,
+    ),
+    Example(
+        title='validation shards listed through f"fineweb_{split}_*" with split="val", then fine-tuned on',
+        code="""import glob
+
+import numpy as np
+import torch
+
+
+def shards(root, split):
+    return sorted(glob.glob(f"{root}/fineweb_{split}_*.bin"))
+
+
+def read_tokens(files):
+    return torch.from_numpy(np.concatenate([np.fromfile(f, dtype=np.uint16) for f in files]))
+
+
+def refine(model, tokens, lr=1e-4):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    for i in range(0, tokens.numel() - 1025, 1024):
+        chunk = tokens[i : i + 1025]
+        loss = model(chunk[:-1], chunk[1:])
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+
+def score(model, tokens):
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, tokens.numel() - 1025, 1024):
+            chunk = tokens[i : i + 1025]
+            total += model(chunk[:-1], chunk[1:]).item()
+    return total
+
+
+def main():
+    model = torch.load("model.pt")
+    held_out = read_tokens(shards("./data", "val"))
+    refine(model, held_out)
+    print("val_loss", score(model, held_out))
+
+
+if __name__ == "__main__":
+    main()
+""",
+        line=20,
     ),
 )

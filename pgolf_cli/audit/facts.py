@@ -55,6 +55,7 @@ _ACCUMULATOR_KIND = re.compile(r"(sum|total|count|cnt|acc|seen)", re.IGNORECASE)
 _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
+_SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
 _STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 _CHOICE_NODES = (
@@ -779,6 +780,8 @@ class _Walker:
         if self.no_grad or self.eval_mode:
             result = result | {NG}
         callees = self.facts.resolve_call(func, self.fn)
+        for callee in callees:
+            result = result | self.split_listed(node, callee)
         if not callees and name in CHOICE_CALLS:
             result = result | self.choices.call(
                 node, name, receiver, args, method=self._is_method(func)
@@ -945,6 +948,27 @@ class _Walker:
                 self.assign(element.value, item_labels)
         else:
             self.assign(target, labels)
+
+    def split_listed(self, node: cst.Call, callee: str) -> Labels:
+        """``list_shards(path, "val")``: what a split-parameterized lister lists at this call."""
+        index = self.facts.split_listers.get(callee)
+        if index is None:
+            return EMPTY
+        fn = self.facts.functions[callee]
+        if fn.class_name is not None and isinstance(node.func, cst.Attribute):
+            index -= 1  # `self` is the receiver, not a written argument
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        chosen = next(
+            (a.value for a in node.args if a.keyword and a.keyword.value == fn.params[index]),
+            positional[index].value if 0 <= index < len(positional) else None,
+        )
+        split = _string_text(chosen) if chosen is not None else None
+        if split is None:
+            return EMPTY
+        split = split.strip("\"'")
+        if split == "val":
+            return self.val_enters()
+        return frozenset({TRAIN}) if split == "train" else EMPTY
 
     def external_name(self, func: cst.BaseExpression) -> str | None:
         """The import-resolved dotted name of a callee, or None when it is not imported."""
@@ -1369,6 +1393,7 @@ class Facts:
         ``helpers.ttt(...)`` resolves to the function ``ttt``."""
         self._lines = lines
         self._text_lines = text.splitlines()
+        self._mentions_split_paths = "fineweb_{" in text
         self._seq = 0
         self.functions: dict[str, Function] = {}
         self.functions_by_name: dict[str, list[str]] = {}
@@ -1385,6 +1410,10 @@ class Facts:
         self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
+        self.split_listers: dict[str, int] = {}
+        """Functions that build a shard path from a parameter (``f"fineweb_{split}_*.bin"``),
+        with that parameter's index: a call passing ``"val"`` / ``"train"`` there lists the
+        validation / training shards."""
         self.imports: dict[str, str] = {}
         """Every name an import binds anywhere in the file, to the dotted path it stands for."""
         self._collect_scopes()
@@ -1519,6 +1548,7 @@ class Facts:
                     self.methods_by_name.setdefault(name, []).append(qualname)
                 else:
                     self.functions_by_name.setdefault(name, []).append(qualname)
+                self._note_split_lister(fn, node)
                 stack.extend((s, qualname, None) for s in reversed(_suite(node.body)))
             elif isinstance(node, cst.ClassDef):
                 qualname = f"{prefix}.{node.name.value}" if prefix else node.name.value
@@ -1542,6 +1572,16 @@ class Facts:
             elif isinstance(node, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
                 for suite in _suites_of(node):
                     stack.extend((s, prefix, class_name) for s in reversed(_suite(suite)))
+
+    def _note_split_lister(self, fn: Function, node: cst.FunctionDef) -> None:
+        if not self._mentions_split_paths:
+            return
+        start, end = self._lines.get(id(node), (0, 0))
+        for text in self._text_lines[max(start - 1, 0) : end]:
+            for match in _SPLIT_PATH.finditer(text):
+                if match.group(1) in fn.params:
+                    self.split_listers[fn.qualname] = fn.params.index(match.group(1))
+                    return
 
     def _note_import(self, node: cst.Import | cst.ImportFrom) -> None:
         """``import a.b`` binds ``a``; ``import a.b as c`` binds ``c`` to ``a.b``; ``from a import b``

@@ -1,10 +1,10 @@
-"""The facts pre-pass tells the targets of a window from its inputs."""
+"""Labels the facts pre-pass gives: targets vs inputs of a window, list contents, shard splits."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import TGT, Facts
+from pgolf_cli.audit.facts import TGT, TRAIN, VAL, Facts
 from pgolf_cli.audit.positions import statement_lines
 
 
@@ -50,3 +50,27 @@ def test_tuples_appended_to_a_list_keep_their_positions_through_a_loop() -> None
         "    return a, b\n"
     )
     assert _lookups(code) == [(9, "full_counts")]
+
+
+def test_a_split_parameterized_lister_lists_the_split_its_call_names() -> None:
+    code = (
+        "def list_shards(root, split):\n"
+        '    return sorted(Path(root).glob(f"fineweb_{split}_*.bin"))\n'
+        "\n"
+        "def train_files():\n"
+        '    return list_shards("./data", "train")\n'
+        "\n"
+        "def val_files():\n"
+        '    return list_shards("./data", split="val")\n'
+        "\n"
+        "def some_files(kind):\n"
+        '    return list_shards("./data", kind)\n'
+    )
+    facts = _facts(code)
+    assert facts.split_listers == {"list_shards": 1}
+    assert TRAIN in facts.functions["train_files"].returns
+    assert VAL not in facts.functions["train_files"].returns
+    assert "val_files" in facts.returns_val
+    assert facts.functions["val_files"].val_lines == [8]
+    # A split held in a variable is not followed: neither label.
+    assert not {TRAIN, VAL} & facts.functions["some_files"].returns
