@@ -8,6 +8,7 @@ a stream gets colour only when it is a terminal.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from typing import TextIO
@@ -75,6 +76,18 @@ def report_width() -> int:
     if is_terminal(sys.stdout):
         return stdout_console().width
     return DEFAULT_WIDTH
+
+
+def text_console(*, color: bool, width: int) -> Console:
+    """A console that renders into a string (``with console.capture()``) for a report."""
+    return Console(
+        file=io.StringIO(),
+        force_terminal=color,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        width=width,
+    )
 
 
 def write_result(text: str) -> None:

@@ -177,11 +177,11 @@ def _plus_one(node: cst.BaseExpression | None) -> bool:
     )
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
+def dotted(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        inner = _dotted(node.value)
+        inner = dotted(node.value)
         return None if inner is None else f"{inner}.{node.attr.value}"
     return None
 
@@ -189,7 +189,7 @@ def _dotted(node: cst.BaseExpression) -> str | None:
 # The helpers below test exact node types (see `_is_node` for why not isinstance).
 
 
-def _last_name(node: cst.BaseExpression) -> str | None:
+def last_name(node: cst.BaseExpression) -> str | None:
     """``self.full_table`` -> "full_table"; ``counts`` -> "counts"."""
     kind = type(node)
     if kind is cst.Name:
@@ -197,15 +197,15 @@ def _last_name(node: cst.BaseExpression) -> str | None:
     if kind is cst.Attribute:
         return cast(cst.Attribute, node).attr.value
     if kind is cst.Subscript:
-        return _last_name(cast(cst.Subscript, node).value)
+        return last_name(cast(cst.Subscript, node).value)
     if kind is cst.Call:
         func = cast(cst.Call, node).func
         if type(func) is cst.Attribute:
-            return _last_name(func.value)  # `t.setdefault(k, {})[x] += 1`
+            return last_name(func.value)  # `t.setdefault(k, {})[x] += 1`
     return None
 
 
-def _callee_name(func: cst.BaseExpression) -> str | None:
+def callee_name(func: cst.BaseExpression) -> str | None:
     kind = type(func)
     if kind is cst.Name:
         return cast(cst.Name, func).value
@@ -693,7 +693,7 @@ class _Walker:
         node: cst.CSTNode | None = None,
         table_labels: Labels = EMPTY,
     ) -> str:
-        name = _last_name(table) or "?"
+        name = last_name(table) or "?"
         label = f"L{self.facts.next_seq()}"
         self.facts.lookup_tables[label] = name
         self.fn.lookups.append(Lookup(self.where(), name, label, key, node, table_labels))
@@ -709,7 +709,7 @@ class _Walker:
         args: list[Labels] = []
         kwargs: list[tuple[str, Labels]] = []
         everything = receiver
-        name = _callee_name(func)
+        name = callee_name(func)
         for arg in node.args:
             if name in _COLLECTION_ADDS and isinstance(func, cst.Attribute):
                 labels = self.add_to_collection(func.value, arg.value, one_item=name != "extend")
@@ -740,7 +740,7 @@ class _Walker:
             )
         elif (
             name in ("backward", "grad")
-            and _dotted(func)
+            and dotted(func)
             in (
                 "torch.autograd.backward",
                 "torch.autograd.grad",
@@ -772,7 +772,7 @@ class _Walker:
         elif (
             name in ("eval", "train")
             and isinstance(func, cst.Attribute)
-            and _dotted(func.value) not in ("torch", "np")
+            and dotted(func.value) not in ("torch", "np")
         ):
             self.eval_mode = name == "eval" or (
                 bool(node.args) and code_of(node.args[0].value) == "False"
@@ -809,7 +809,7 @@ class _Walker:
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
                 names = ((None,) if offset else ()) + tuple(
-                    _last_name(a.value) for a in node.args if a.keyword is None and not a.star
+                    last_name(a.value) for a in node.args if a.keyword is None and not a.star
                 )
                 self.fn.calls.append(
                     CallSite(
@@ -820,12 +820,12 @@ class _Walker:
                         slices,
                         names,
                         receiver_name=(
-                            _last_name(func.value)
+                            last_name(func.value)
                             if offset and isinstance(func, cst.Attribute)
                             else None
                         ),
                         kwarg_names=tuple(
-                            (a.keyword.value, _last_name(a.value))
+                            (a.keyword.value, last_name(a.value))
                             for a in node.args
                             if a.keyword is not None
                         ),
@@ -932,7 +932,7 @@ class _Walker:
         source = node.iter
         if (
             isinstance(source, cst.Call)
-            and _callee_name(source.func) in ("reversed", "list", "sorted")
+            and callee_name(source.func) in ("reversed", "list", "sorted")
             and len(source.args) == 1
         ):
             source = source.args[0].value
@@ -1014,8 +1014,8 @@ class _Walker:
     ) -> None:
         """``t.index_put_(k, ones, accumulate=True)``, ``t.index_add_``, ``np.add.at(t, k, 1)``."""
         if name == "at":
-            if node.args and _dotted(func.value) in ("np.add", "numpy.add"):
-                table = _last_name(node.args[0].value) or "?"
+            if node.args and dotted(func.value) in ("np.add", "numpy.add"):
+                table = last_name(node.args[0].value) or "?"
                 self.facts.count_tables.add(table)
                 self.note_update(table, args[0] if args else EMPTY, everything)
             return
@@ -1024,7 +1024,7 @@ class _Walker:
             for a in node.args
         ):
             return
-        table = _last_name(func.value) or "?"
+        table = last_name(func.value) or "?"
         self.facts.count_tables.add(table)
         self.note_update(table, receiver, everything)
 
@@ -1075,7 +1075,7 @@ class _Walker:
             # A read-modify-write of a table (`c = t.get(k, 0); ...; t[k] = c + 1`) makes it a
             # count table, and must not carry that read's label into the table: later
             # context-only reads of it would look target-keyed.
-            base = _last_name(target.value)
+            base = last_name(target.value)
             if base is not None and any(
                 self.facts.lookup_tables.get(lbl) == base for lbl in labels
             ):
@@ -1163,7 +1163,7 @@ class _Walker:
                 self.assign(stmt.target, self.ev(stmt.value))
         elif isinstance(stmt, cst.AugAssign):
             labels = self.ev(stmt.value)
-            name = _last_name(stmt.target)
+            name = last_name(stmt.target)
             if isinstance(stmt.target, cst.Subscript):
                 # An update (`table[key] += 1`) is not a look-up: evaluate the key, record nothing.
                 self.facts.count_tables.add(name or "?")
@@ -1309,7 +1309,8 @@ class _Walker:
 
 
 def names_read(node: cst.CSTNode) -> set[str]:
-    """Every name an expression mentions (attribute and keyword names are not Name nodes)."""
+    """Every Name node in an expression, attribute and keyword names included (`a.b(c=d)` gives
+    a, b, c and d)."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = [node]
     while stack:
@@ -1358,8 +1359,8 @@ def _names_in(target: cst.BaseExpression) -> frozenset[str]:
 
 def _context_name(expr: cst.BaseExpression) -> str | None:
     if isinstance(expr, cst.Call):
-        return _callee_name(expr.func)
-    return _callee_name(expr)
+        return callee_name(expr.func)
+    return callee_name(expr)
 
 
 def _decorated_grad_free(node: cst.FunctionDef) -> bool:
@@ -1484,8 +1485,8 @@ class Facts:
     def note_count_update(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``t[k] = t[k] + 1`` / ``t[k] = t.get(k, 0) + 1`` make ``t`` a count table."""
         if isinstance(target, cst.Subscript):
-            name = _last_name(target.value)
-            if name is not None and name in {_last_name(n) for n in _subscript_bases(value)}:
+            name = last_name(target.value)
+            if name is not None and name in {last_name(n) for n in _subscript_bases(value)}:
                 self.count_tables.add(name)
 
     def resolve_call(self, func: cst.BaseExpression, caller: Function) -> list[str]:
@@ -1510,10 +1511,10 @@ class Facts:
 
     def _module_named(self, node: cst.BaseExpression) -> str | None:
         """The module an expression names through the file's imports (``h`` -> ``helpers``)."""
-        dotted = _dotted(node)
-        if dotted is None:
+        path = dotted(node)
+        if path is None:
             return None
-        root, _, rest = dotted.partition(".")
+        root, _, rest = path.partition(".")
         base = self.imports.get(root)
         if base is None:
             return None
@@ -1588,7 +1589,7 @@ class Facts:
         binds ``b`` to ``a.b``. Relative and star imports bind nothing we can name."""
         if isinstance(node, cst.Import):
             for alias in node.names:
-                full = _dotted(alias.name)
+                full = dotted(alias.name)
                 if full is None:
                     continue
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -1599,11 +1600,11 @@ class Facts:
             return
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
             return
-        module = _dotted(node.module)
+        module = dotted(node.module)
         if module is None:
             return
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted(alias.name)
             if name is None:
                 continue
             bound = alias.asname.name if alias.asname is not None else alias.name
@@ -1641,7 +1642,7 @@ class Facts:
                 if reads_train and top_level:
                     self.train_globals.add(key)
             elif isinstance(target, cst.Name | cst.Attribute):
-                table, key = self.assigned_attrs, _last_name(target) or ""
+                table, key = self.assigned_attrs, last_name(target) or ""
                 if reads_val:
                     self.val_attrs.add(key)
                 if reads_train:
@@ -1756,6 +1757,19 @@ class Facts:
                         out[call.callee].add(callee.params[i])
         return out
 
+    def with_callers(self, functions: set[str]) -> set[str]:
+        """``functions`` and every function that calls one of them, directly or through others
+        (a function passed as a value is not called there)."""
+        out = set(functions)
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.functions.items():
+                if q not in out and any(c.callee in out and not c.reference for c in fn.calls):
+                    out.add(q)
+                    changed = True
+        return out
+
     def is_count_table(self, fn: Function, name: str) -> bool:
         return name in self.count_tables or name in self.count_table_params.get(fn.qualname, set())
 
@@ -1831,7 +1845,7 @@ def _mentions_data(node: cst.CSTNode) -> tuple[bool, bool]:
         elif kind is cst.Name:
             val = val or _is_val_name(cast(cst.Name, current).value)
         elif kind is cst.Call:
-            val = val or _callee_name(cast(cst.Call, current).func) in _VAL_LOADERS
+            val = val or callee_name(cast(cst.Call, current).func) in _VAL_LOADERS
         stack.extend(_children(current))
     return val, train
 
@@ -1866,11 +1880,14 @@ __all__ = [
     "Lookup",
     "TableUpdate",
     "TrainUse",
+    "callee_name",
     "children",
     "code_of",
+    "dotted",
     "grad_labels",
     "is_accumulator",
     "is_score_accumulator",
+    "last_name",
     "mentions_val",
     "more_enabled",
     "names_read",

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import Guard
+from pgolf_cli.audit.facts import Guard, callee_name, dotted
 from pgolf_cli.audit.positions import LineMap, statement_lines
 from pgolf_cli.audit.source import read_source
 from pgolf_cli.errors import PgolfInputError
@@ -196,7 +196,7 @@ def _reader_chain(expr: cst.BaseExpression) -> cst.Call | None:
     node: cst.BaseExpression = expr
     while isinstance(node, cst.Call | cst.Attribute):
         if isinstance(node, cst.Call):
-            if _last_name(node.func) in _READERS:
+            if callee_name(node.func) in _READERS:
                 return node
             node = node.func
         else:
@@ -283,23 +283,6 @@ def _expressions(node: cst.CSTNode) -> list[cst.CSTNode]:
     return []
 
 
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        inner = _dotted(node.value)
-        return None if inner is None else f"{inner}.{node.attr.value}"
-    return None
-
-
-def _last_name(func: cst.BaseExpression) -> str | None:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
-
-
 def _imports(
     node: cst.Import | cst.ImportFrom,
     line: int,
@@ -308,17 +291,17 @@ def _imports(
 ) -> Iterator[Reference]:
     if isinstance(node, cst.Import):
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted(alias.name)
             if name is not None:
                 yield Reference(
                     line, ReferenceKind.IMPORT, name, f"import {name}", scope=scope, guards=guards
                 )
         return
-    module = "" if node.module is None else (_dotted(node.module) or "")
+    module = "" if node.module is None else (dotted(node.module) or "")
     level = len(node.relative)
     names: tuple[str, ...] = ()
     if not isinstance(node.names, cst.ImportStar):
-        names = tuple(n for n in (_dotted(alias.name) for alias in node.names) if n is not None)
+        names = tuple(n for n in (dotted(alias.name) for alias in node.names) if n is not None)
     shown = "." * level + module
     yield Reference(
         line,
@@ -350,10 +333,10 @@ def _calls(
     for node in _nodes(root):
         if not isinstance(node, cst.Call):
             continue
-        name = _last_name(node.func)
+        name = callee_name(node.func)
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-        if name == "exec" and _dotted(node.func) in ("exec", "builtins.exec") and positional:
+        if name == "exec" and dotted(node.func) in ("exec", "builtins.exec") and positional:
             code = positional[0]
             holder = _reader_chain(code)
             if isinstance(code, cst.Name) and code.value in files:
@@ -419,7 +402,7 @@ def _string(node: cst.CSTNode) -> str | None:
 def _file_read(expr: cst.CSTNode) -> cst.CSTNode | None:
     """The ``open(...)`` / ``Path(...)`` call inside ``expr`` whose text is read, if any."""
     for node in _nodes(expr):
-        if isinstance(node, cst.Call) and _last_name(node.func) in _READERS:
+        if isinstance(node, cst.Call) and callee_name(node.func) in _READERS:
             return node
     return None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -22,6 +21,7 @@ from pgolf_cli.console import (
     item_progress,
     report_width,
     stderr_console,
+    text_console,
     write_result,
 )
 from pgolf_cli.files import write_atomically
@@ -160,14 +160,7 @@ def _summary_line(reports: Sequence[FolderReport]) -> str:
 def _render_text(reports: Sequence[FolderReport], *, to_file: bool) -> str:
     """The rich report as a string; coloured only when it goes to a colour terminal."""
     color = not to_file and color_enabled(sys.stdout)
-    console = Console(
-        file=io.StringIO(),
-        force_terminal=color,
-        no_color=not color,
-        color_system="auto" if color else None,
-        highlight=False,
-        width=report_width() if not to_file else DEFAULT_WIDTH,
-    )
+    console = text_console(color=color, width=report_width() if not to_file else DEFAULT_WIDTH)
     with console.capture() as capture:
         for report in reports:
             _print_report(console, report)

@@ -12,16 +12,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from pgolf_cli import __version__
 from pgolf_cli.audit.findings import AuditReport, Severity
+from pgolf_cli.console import text_console
 from pgolf_cli.gate.git import display_path as inert
 from pgolf_cli.gate.model import EXIT_CODES, GATE_SCHEMA_VERSION, GateReport, Reason, Verdict
 
@@ -293,14 +292,7 @@ def _shown(text: str) -> str:
 
 
 def render_text(report: GateReport, *, color: bool = False, width: int = 100) -> str:
-    console = Console(
-        file=io.StringIO(),
-        force_terminal=color,
-        no_color=not color,
-        color_system="auto" if color else None,
-        highlight=False,
-        width=width,
-    )
+    console = text_console(color=color, width=width)
     verdict = report.verdict
     with console.capture() as capture:
         console.print(

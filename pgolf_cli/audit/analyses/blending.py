@@ -20,12 +20,13 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.bodies import Assignment, Body, Update, body, callee
+from pgolf_cli.audit.analyses.bodies import Assignment, Body, Update, body
 from pgolf_cli.audit.facts import (
     Accumulation,
     Facts,
     Function,
     Lookup,
+    callee_name,
     children,
     is_score_accumulator,
 )
@@ -101,7 +102,7 @@ class _Reader:
                         seen.add(id(definition.value))
                         stack.append((definition.value, definition))
                 continue
-            if isinstance(node, cst.Call) and callee(node.func) in _LOGS:
+            if isinstance(node, cst.Call) and callee_name(node.func) in _LOGS:
                 if isinstance(node.func, cst.Attribute) and not node.args:
                     out.append((node.func.value, at))  # p.log()
                     continue
@@ -148,7 +149,7 @@ class _Reader:
         return out
 
     def _call(self, node: cst.Call, at: Assignment) -> _Term:
-        name = callee(node.func)
+        name = callee_name(node.func)
         if name in _GATHERS:
             return _Term(target=True)
         parts = [a.value for a in node.args]
@@ -238,14 +239,14 @@ class _Reader:
         """The denominator reads a table (``ctx_counts[ctx]``, ``totals.get(ctx, 0)``, ``row.sum()``)."""
         return any(
             isinstance(n, cst.Subscript)
-            or (isinstance(n, cst.Call) and callee(n.func) in ("get", *_VOCAB_SUMS))
+            or (isinstance(n, cst.Call) and callee_name(n.func) in ("get", *_VOCAB_SUMS))
             for n in self._reached(expr, at, keys=False)
         )
 
     def _vocab_sum(self, expr: cst.BaseExpression, at: Assignment) -> bool:
         """The denominator sums a whole row (``row.sum()``, ``p.sum(-1, keepdim=True)``)."""
         return any(
-            isinstance(n, cst.Call) and callee(n.func) in _VOCAB_SUMS
+            isinstance(n, cst.Call) and callee_name(n.func) in _VOCAB_SUMS
             for n in self._reached(expr, at, keys=False)
         )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import Facts, Function, children
+from pgolf_cli.audit.facts import Facts, Function, callee_name, children, last_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,29 +45,6 @@ def _names(target: cst.BaseExpression) -> Iterator[cst.Name]:
             yield from _names(element.value)
     elif isinstance(target, cst.StarredElement):
         yield from _names(target.value)
-
-
-def callee(func: cst.BaseExpression) -> str | None:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
-
-
-def last_name(node: cst.BaseExpression) -> str | None:
-    """``full_table`` for ``self.full_table[k]``, ``table.get(k)`` or ``rows[i][j]``."""
-    while True:
-        if isinstance(node, cst.Name):
-            return node.value
-        if isinstance(node, cst.Attribute):
-            return node.attr.value
-        if isinstance(node, cst.Subscript):
-            node = node.value
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            node = node.func.value
-        else:
-            return None
 
 
 class Body:
@@ -145,7 +122,7 @@ class Body:
         out: list[Assignment] = []
         for order, small in self.statements.get(line, []):
             for call in calls_in(small):
-                name = callee(call.func)
+                name = callee_name(call.func)
                 if name == "backward" and isinstance(call.func, cst.Attribute) and not call.args:
                     out.append(Assignment(line, call.func.value, order))
                 elif name in ("backward", "grad") and call.args:

@@ -32,6 +32,7 @@ from pgolf_cli.audit.facts import (
     Facts,
     Function,
     Lookup,
+    callee_name,
     children,
     is_score_accumulator,
     statements,
@@ -91,14 +92,6 @@ class GatedScore:
 def _reads(taint: Taint, prefix: str) -> set[int]:
     n = len(prefix)
     return {int(t[n:]) for t in taint if t.startswith(prefix) and t[n:].isdigit()}
-
-
-def _callee_name(func: cst.BaseExpression) -> str | None:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
 
 
 def _last_name(node: cst.BaseExpression) -> str | None:
@@ -210,7 +203,7 @@ class _Walk:
 
     def call(self, node: cst.Call) -> Taint:
         func = node.func
-        name = _callee_name(func)
+        name = callee_name(func)
         receiver = self.ev(func.value) if isinstance(func, cst.Attribute) else _NONE
         parts = [receiver] if isinstance(func, cst.Attribute) else []
         positional: list[Taint] = []

@@ -87,14 +87,7 @@ class TrainingAnalysis:
             if any(self._scored(fn, a) for a in fn.accumulations)
             or any(self._scored_record(fn, r) for r in fn.records)
         }
-        changed = True
-        while changed:
-            changed = False
-            for q, fn in self.facts.functions.items():
-                if q not in out and any(c.callee in out and not c.reference for c in fn.calls):
-                    out.add(q)
-                    changed = True
-        return out
+        return self.facts.with_callers(out)
 
     def _scored(self, fn: Function, acc: Accumulation) -> bool:
         return self._without_grad(acc) or self._from_grad_free(acc)

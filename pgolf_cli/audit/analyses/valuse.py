@@ -45,6 +45,7 @@ from pgolf_cli.audit.facts import (
     Gate,
     Guard,
     Labels,
+    callee_name,
     children,
     code_of,
     is_accumulator,
@@ -216,12 +217,7 @@ def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
 
 
 def _callee(call: cst.Call) -> str | None:
-    func = call.func
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
+    return callee_name(call.func)
 
 
 def _method(call: cst.Call) -> str | None:
@@ -666,14 +662,7 @@ class ValUse:
     def _trainers(self) -> set[str]:
         """Functions that run a backward pass, directly or through the functions they call."""
         out = {q for q, fn in self.facts.functions.items() if fn.backwards}
-        changed = True
-        while changed:
-            changed = False
-            for q, fn in self.facts.functions.items():
-                if q not in out and any(c.callee in out and not c.reference for c in fn.calls):
-                    out.add(q)
-                    changed = True
-        return out
+        return self.facts.with_callers(out)
 
     def _trains_on_val(self, fn: Function, fed: tuple[bool, ...], depth: int = 0) -> bool:
         """Whether ``fn`` trains on validation data when its parameters carry it as in ``fed``."""
