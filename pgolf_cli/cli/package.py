@@ -236,7 +236,13 @@ def package(
                 runs_root = load_train_config(Path.cwd()).out or Path("runs")
             except ConfigError as problem:
                 fail(str(problem))
-            run = latest_run(runs_root)
+            latest = latest_run(runs_root)
+            for skipped in latest.skipped:
+                stderr_console().print(
+                    f"[yellow]skipped[/] {escape(str(skipped))}: no seed finished with a score",
+                    soft_wrap=True,
+                )
+            run = latest.path
             stderr_console().print(f"packaging the most recent run: {escape(str(run))}")
         request = PackageRequest(
             run_dir=run,
@@ -255,7 +261,7 @@ def package(
         )
         result = build(request)
     except VerifyFailed as failed:
-        _print_failed(failed.report)
+        _print_failed(failed.report, track)
         raise typer.Exit(EXIT_VERIFY_FAILED) from None
     except PgolfInputError as problem:
         fail(str(problem), EXIT_BAD_INPUT)
@@ -281,7 +287,7 @@ def _credits(values: Sequence[str]) -> dict[str, str]:
     return credits
 
 
-def _print_failed(report: FolderReport) -> None:
+def _print_failed(report: FolderReport, track: TrackChoice) -> None:
     error("the packaged folder failed verification, so it was not written")
     console = stderr_console()
     for check in report.checks:
@@ -294,6 +300,12 @@ def _print_failed(report: FolderReport) -> None:
         )
         for line in check.evidence[:8]:
             console.print(f"      {escape(line)}", soft_wrap=True)
+        if check.id == "seeds-count" and track is TrackChoice.TEN_MIN:
+            console.print(
+                "  fix: train more seeds ([bold]pgolf train --seeds 1337 42 7[/]), or package "
+                "this run as a non-record submission with [bold]--track non_record_16mb[/]",
+                soft_wrap=True,
+            )
 
 
 def _print_result(result: PackageResult) -> None:
@@ -305,7 +317,9 @@ def _print_result(result: PackageResult) -> None:
         status.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
     table = Table(title=escape(str(result.path)), title_justify="left")
-    for column in ("seed", "val_bpb", "val_loss", "artifact bytes", "train", "eval", "log"):
+    # "scoring pass": the eval time of the score line alone (pgolf train's "eval" is the
+    # whole evaluation phase).
+    for column in ("seed", "val_bpb", "val_loss", "artifact bytes", "train", "scoring pass", "log"):
         table.add_column(column, justify="left" if column in ("seed", "log") else "right")
     for run in plan.seeds:
         seed_result = submission.seed_results[str(run.seed)]
@@ -330,6 +344,13 @@ def _print_result(result: PackageResult) -> None:
         )
     if plan.significance is not None:
         console.print(escape(f"significance: {plan.significance.verdict}"), soft_wrap=True)
+        if not plan.significance.significant:
+            status.print(
+                "[yellow]warning:[/] the result does not clear the record bar against "
+                f"{escape(str(plan.request.baseline))}; the folder is written with the test in its "
+                "README, and a reviewer will not read it as a new record",
+                soft_wrap=True,
+            )
     counts = result.report.counts()
     console.print(
         f"verify: {counts['pass']} pass, {counts['warn']} warn, {counts['skip']} skip"

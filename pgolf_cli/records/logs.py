@@ -23,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -349,6 +350,41 @@ def select_score(lines: Iterable[ScoreLine]) -> Score | None:
         decimals=chosen.decimals,
         line=chosen.line,
     )
+
+
+def score_kind(label: str) -> str:
+    """The evaluation a score line reports: its label without ``_exact`` (``final_sliding_window``)."""
+    return _base_label(label)
+
+
+def scores_by_kind(log: ParsedLog) -> dict[str, Score]:
+    """The log's score per evaluation kind (:func:`select_score` over that kind's lines)."""
+    kinds: dict[str, list[ScoreLine]] = {}
+    for line in log.scores:
+        kinds.setdefault(score_kind(line.label), []).append(line)
+    found = {kind: select_score(lines) for kind, lines in kinds.items()}
+    return {kind: score for kind, score in found.items() if score is not None}
+
+
+def common_scores(logs: Sequence[ParsedLog]) -> tuple[Score | None, ...]:
+    """One score per log, every one from the same evaluation kind.
+
+    The seeds of one submission are one measurement, so they must be scored by one evaluation:
+    the lowest line of each log alone can be the roundtrip for one seed and the sliding window
+    for the next when the two are close (small CPU runs). The kind is the one every log
+    prints with the lowest mean ``val_bpb`` over the logs, which is :func:`select_score`'s rule
+    applied to the seeds together. When no kind is common to all logs (logs of different
+    scripts), each log keeps its own :attr:`ParsedLog.score`.
+    """
+    per_log = [scores_by_kind(log) for log in logs]
+    shared = set.intersection(*(set(kinds) for kinds in per_log)) if per_log else set()
+    if not shared:
+        return tuple(log.score for log in logs)
+    best = min(
+        sorted(shared),
+        key=lambda kind: statistics.fmean(kinds[kind].val_bpb for kinds in per_log),
+    )
+    return tuple(kinds[best] for kinds in per_log)
 
 
 def _same_value(a: ScoreLine, b: ScoreLine) -> bool:

@@ -13,6 +13,7 @@ from pgolf_cli.records.logs import (
     Header,
     LogReader,
     ScoreLine,
+    common_scores,
     parse_log,
     read_log,
     seed_from_file_name,
@@ -418,6 +419,56 @@ def test_lines_outside_rounding_distance_are_different_evaluations() -> None:
     other = _line("final_sliding_window_exact", "1.20160001", line=2)
     score = select_score([lowest, other])
     assert score is not None and (score.label, score.val_bpb) == ("final_int6_roundtrip", 1.2015)
+
+
+def _template_log(roundtrip: str, sliding: str) -> str:
+    return (
+        f"final_int6_roundtrip val_loss:4.4 val_bpb:{float(roundtrip):.4f} eval_time:300ms\n"
+        f"final_int6_roundtrip_exact val_loss:4.4 val_bpb:{roundtrip}\n"
+        f"final_sliding_window val_loss:4.4 val_bpb:{float(sliding):.4f} eval_time:500ms\n"
+        f"final_sliding_window_exact val_loss:4.4 val_bpb:{sliding}\n"
+    )
+
+
+def test_the_seeds_of_a_run_are_scored_by_one_evaluation() -> None:
+    # A small CPU run: sliding is lower for two seeds, the roundtrip for the third. Each log
+    # alone would mix the kinds; together they take the kind with the lowest mean.
+    logs = [
+        parse_log(_template_log("3.72246682", "3.72004792")),
+        parse_log(_template_log("3.67565840", "3.67545570")),
+        parse_log(_template_log("3.68988056", "3.69096255")),
+    ]
+    assert [log.score.label for log in logs if log.score] == [
+        "final_sliding_window_exact",
+        "final_sliding_window_exact",
+        "final_int6_roundtrip_exact",
+    ]
+    scores = common_scores(logs)
+    assert [s.label for s in scores if s] == ["final_sliding_window_exact"] * 3
+    assert [s.val_bpb for s in scores if s] == [3.72004792, 3.67545570, 3.69096255]
+    # The exact line gives the value, its rounded twin the eval time.
+    assert [s.eval_time_ms for s in scores if s] == [500, 500, 500]
+
+
+def test_one_evaluation_is_the_lowest_mean_of_the_kinds_all_logs_print() -> None:
+    roundtrip_lower = [
+        parse_log(_template_log("1.20000000", "1.20100000")),
+        parse_log(_template_log("1.21000000", "1.20900000")),
+    ]
+    assert [s.label for s in common_scores(roundtrip_lower) if s] == [
+        "final_int6_roundtrip_exact"
+    ] * 2
+    # A kind only one log prints (a TTT pass run for one seed) cannot score the others.
+    ttt = parse_log(
+        _template_log("1.20000000", "1.19000000")
+        + "legal_ttt_exact val_loss:4.0 val_bpb:1.10000000\n"
+    )
+    plain = parse_log(_template_log("1.20000000", "1.18000000"))
+    assert [s.label for s in common_scores([ttt, plain]) if s] == ["final_sliding_window_exact"] * 2
+    # Nothing in common: each log keeps its own score.
+    other = parse_log("final_ternary_roundtrip val_loss:4.0 val_bpb:1.3000\n")
+    assert common_scores([plain, other]) == (plain.score, other.score)
+    assert common_scores([]) == ()
 
 
 def test_no_score_lines_no_score() -> None:
