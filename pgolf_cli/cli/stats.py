@@ -94,8 +94,9 @@ def stats(
             "-c",
             metavar="VALUE...",
             help="The new run's per-seed val_bpb ([bold]1.1150812 1.1143739[/] or "
-            "[bold]1.115,1.114[/]), train logs (each one seed), or a records folder (its logs, "
-            "else its submission.json's per-seed values).",
+            "[bold]1.115,1.114[/]), train logs (each one seed), a run folder of [bold]pgolf "
+            "train[/] (runs/<name>: its seeds' logs) or a records folder (its logs, else its "
+            "submission.json's per-seed values).",
             show_default=False,
         ),
     ] = None,

@@ -380,10 +380,19 @@ def common_scores(logs: Sequence[ParsedLog]) -> tuple[Score | None, ...]:
     shared = set.intersection(*(set(kinds) for kinds in per_log)) if per_log else set()
     if not shared:
         return tuple(log.score for log in logs)
-    best = min(
-        sorted(shared),
-        key=lambda kind: statistics.fmean(kinds[kind].val_bpb for kinds in per_log),
-    )
+    # As in select_score: kinds whose means are within rounding of the lowest are one
+    # evaluation printed twice (``ttt_sliding:done`` at 6 decimals, ``legal_ttt_exact`` at 8);
+    # the one with the most decimals gives the values.
+    means = {kind: statistics.fmean(kinds[kind].val_bpb for kinds in per_log) for kind in shared}
+    places = {kind: min(kinds[kind].decimals for kinds in per_log) for kind in shared}
+    lowest = min(sorted(shared), key=lambda kind: means[kind])
+    twins = [
+        kind
+        for kind in sorted(shared)
+        if abs(means[kind] - means[lowest])
+        <= 0.5 * 10.0 ** -min(places[kind], places[lowest]) + 1e-12
+    ]
+    best = max(twins, key=lambda kind: (places[kind], -means[kind]))
     return tuple(kinds[best] for kinds in per_log)
 
 

@@ -16,14 +16,19 @@ need scipy at run time; the tests compare it with scipy.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pgolf_cli.errors import PgolfInputError
+
+if TYPE_CHECKING:
+    from pgolf_cli.records.logs import ParsedLog, Score
 
 #: The README's bar for a new record, in nats per token.
 DEFAULT_DELTA_NATS = 0.005
@@ -623,13 +628,16 @@ def read_log_score(path: Path) -> SeedScore:
     from pgolf_cli.records.logs import read_log
 
     log = read_log(path)
-    score = log.score
-    if score is None:
+    if log.score is None:
         raise PgolfInputError(
             str(path),
             "has no final score line (a post-quantization val_bpb)",
             "pass the log of a finished run, or give its val_bpb as a number",
         )
+    return _seed_score(path, log, log.score)
+
+
+def _seed_score(path: Path, log: ParsedLog, score: Score) -> SeedScore:
     return SeedScore(
         val_bpb=score.val_bpb,
         val_loss=score.val_loss,
@@ -640,44 +648,80 @@ def read_log_score(path: Path) -> SeedScore:
 
 
 def read_folder(folder: Path) -> tuple[SeedScore, ...]:
-    """Every seed of a records folder: its logs' scores, else its submission.json's values.
+    """Every seed of a records folder or a ``pgolf train`` run folder.
 
-    The logs are the ``*.log`` / ``*.txt`` files in the folder, else in its ``logs/`` subfolder
-    (two merged records keep them there); a file without a score line is not a seed.
+    A records folder gives its logs' scores, else its submission.json's values. The logs are
+    the ``*.log`` / ``*.txt`` files in the folder, else in its ``logs/`` subfolder (two merged
+    records keep them there). A run folder (``runs/<name>/seed<S>/train.log``) gives its seeds'
+    logs. A log without a score line is not a seed; the seeds' scores all come from one
+    evaluation kind (:func:`~pgolf_cli.records.logs.common_scores`).
     """
-    scores = _folder_log_scores(folder)
+    scores = _log_scores(_log_files(folder))
     if not scores and (folder / "logs").is_dir():
-        scores = _folder_log_scores(folder / "logs")
+        scores = _log_scores(_log_files(folder / "logs"))
+    if not scores:
+        scores = _log_scores(_run_logs(folder))
     if scores:
         return scores
     json_path = folder / "submission.json"
     if not json_path.is_file():
         raise PgolfInputError(
             str(folder),
-            "has no train log with a score and no submission.json",
-            "pass a records folder, train logs, or per-seed values",
+            "has no train log with a score, no seed<S>/train.log of a pgolf train run and no "
+            "submission.json",
+            "pass a records folder, a run folder (runs/<name>), train logs, or per-seed values",
         )
     return _submission_scores(json_path)
 
 
-def _folder_log_scores(folder: Path) -> tuple[SeedScore, ...]:
+def _log_files(folder: Path) -> list[Path]:
     from pgolf_cli.records.logs import is_log_file_name
 
+    return [p for p in sorted(folder.iterdir()) if p.is_file() and is_log_file_name(p.name)]
+
+
+def _run_logs(folder: Path) -> list[Path]:
+    """The seeds' logs of a ``pgolf train`` run folder: ``seed<S>/<log named in run.json>``."""
+    logs = []
+    for seed_dir in sorted(folder.glob("seed*")):
+        if not re.fullmatch(r"seed\d+", seed_dir.name) or not seed_dir.is_dir():
+            continue
+        name = "train.log"
+        try:
+            manifest = json.loads((seed_dir / "run.json").read_text(encoding="utf-8"))
+            if isinstance(manifest, dict) and isinstance(manifest.get("log"), str):
+                name = Path(manifest["log"]).name or name
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            pass  # no run.json: the log has its default name
+        if (seed_dir / name).is_file():
+            logs.append(seed_dir / name)
+    return logs
+
+
+def _log_scores(paths: Sequence[Path]) -> tuple[SeedScore, ...]:
+    from pgolf_cli.records.logs import common_scores, read_log
+
+    logs: list[tuple[Path, ParsedLog]] = []
+    for path in paths:
+        try:
+            log = read_log(path)
+        except PgolfInputError:
+            continue  # an unreadable file among the logs is not a seed
+        if log.score is not None:  # a crashed or partial run is not a seed
+            logs.append((path, log))
+    scored = common_scores([log for _, log in logs])
     by_seed: dict[int | None, SeedScore] = {}
     ordered: list[SeedScore] = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or not is_log_file_name(path.name):
-            continue
-        try:
-            score = read_log_score(path)
-        except PgolfInputError:
-            continue  # a log without a score (a crashed or partial run) is not a seed
+    for (path, log), one_kind in zip(logs, scored, strict=True):
+        chosen = one_kind or log.score
+        assert chosen is not None  # only scored logs were kept
+        score = _seed_score(path, log, chosen)
         previous = by_seed.get(score.seed) if score.seed is not None else None
         if previous is not None:
             if (previous.val_bpb, previous.val_loss) == (score.val_bpb, score.val_loss):
                 continue  # the same run shipped twice under two names
             raise PgolfInputError(
-                str(folder),
+                str(path.parent),
                 f"has two logs for seed {score.seed} with different scores: "
                 f"{Path(previous.source).name} ({previous.val_bpb}) and {path.name} ({score.val_bpb})",
                 "pass the logs you mean explicitly",

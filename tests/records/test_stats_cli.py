@@ -232,6 +232,24 @@ def test_records_folders(tmp_path: Path) -> None:
     assert round(document["tests"]["unshifted"]["df"], 4) == 3.3063
 
 
+def test_a_pgolf_train_run_folder(tmp_path: Path) -> None:
+    # runs/<name>/seed<S>/{run.json, train.log}, as `pgolf train` writes them; a seed that
+    # crashed before scoring is not a seed, and run.json may name the log.
+    run_dir = tmp_path / "runs" / "new"
+    for seed, bpb in zip([1, 2, 3], NEW, strict=True):
+        (run_dir / f"seed{seed}").mkdir(parents=True)
+        write_log(run_dir / f"seed{seed}" / "train.log", float(bpb), seed=seed)
+        (run_dir / f"seed{seed}" / "run.json").write_text('{"log": "train.log"}', "utf-8")
+    (run_dir / "seed4").mkdir()
+    (run_dir / "seed4" / "train.log").write_text("step:1/100 train_loss:6.9\n", "utf-8")
+    (run_dir / "seed3" / "run.json").write_text('{"log": "other.log"}', "utf-8")
+    (run_dir / "seed3" / "train.log").rename(run_dir / "seed3" / "other.log")
+    base = write_record(tmp_path / "old", OLD, [7, 8, 9])
+    document = as_json(run(run_dir, "--baseline", base, "-f", "json"))
+    assert [s["seed"] for s in document["seeds"]["candidate"]] == [1, 2, 3]
+    assert round(document["tests"]["unshifted"]["df"], 4) == 3.3063
+
+
 def test_logs_in_a_logs_subfolder(tmp_path: Path) -> None:
     record = tmp_path / "new"
     write_record(record / "logs", NEW, [0, 1, 2])
@@ -362,4 +380,4 @@ def test_binary_file(tmp_path: Path) -> None:
 
 
 def test_empty_folder(tmp_path: Path) -> None:
-    assert_error(run("-c", tmp_path, "-b", *OLD), str(tmp_path), "no train log")
+    assert_error(run("-c", tmp_path, "-b", *OLD), str(tmp_path), "no train log", "run folder")
