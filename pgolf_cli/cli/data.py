@@ -195,15 +195,17 @@ def _build_summary(result: BuildResult) -> Table:
 @crash_exits_2
 def fineweb(
     train_shards: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--train-shards",
             min=0,
             metavar="N",
-            help="How many train shards to download (10^8 tokens each); val is always complete.",
+            help="How many train shards to download (10^8 tokens each); val is always "
+            "complete. [dim]\\[default: every train shard, the full training set the challenge "
+            "configuration reads][/]",
             show_default=False,
         ),
-    ],
+    ] = None,
     variant: Annotated[
         str,
         typer.Option("--variant", help="The tokenizer variant, as the repo's manifest names it."),
@@ -226,7 +228,9 @@ def fineweb(
 ) -> None:
     """Download the published challenge dataset and tokenizer from the Hugging Face hub.
 
-    Files land in [bold]DIR/datasets/fineweb10B_<variant>/[/] and [bold]DIR/tokenizers/[/]. Files already there that check out are kept, so an interrupted download resumes.
+    Files land in [bold]DIR/datasets/fineweb10B_<variant>/[/] and [bold]DIR/tokenizers/[/]. Files already there that check out are kept, so an interrupted download resumes. For a quick start, [bold]--train-shards 1[/] is enough.
+
+    Exit codes: [bold]0[/] every file downloaded or already present; [bold]2[/] bad input, no network connection, or a file that cannot be downloaded or is damaged.
     """
     from pgolf_cli.data.fineweb import download_fineweb
 

@@ -23,10 +23,12 @@ import json
 import os
 import re
 import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from pgolf_cli.data.shards import is_shard_name, read_header
 from pgolf_cli.data.tokenizer import load_tokenizer
@@ -125,7 +127,7 @@ def parse_manifest(data: Any, where: str) -> dict[str, Variant]:
 def download_fineweb(
     data_dir: Path,
     variant: str,
-    train_shards: int,
+    train_shards: int | None = None,
     *,
     repo_id: str = REPO_ID,
     revision: str | None = None,
@@ -133,11 +135,14 @@ def download_fineweb(
     fetch: Fetch | None = None,
     progress: FetchProgress | None = None,
 ) -> FinewebResult:
-    """Download a variant's tokenizer, every val shard and the first ``train_shards`` train shards."""
-    if train_shards < 0:
+    """Download a variant's tokenizer, every val shard and the first ``train_shards`` train
+    shards (None: every train shard the manifest lists, the full training set)."""
+    if train_shards is not None and train_shards < 0:
         raise PgolfInputError(
             f"--train-shards {train_shards}", "cannot be negative", "Pass 0 or more"
         )
+    if fetch is None:
+        check_hub_reachable(repo_id)
     fetcher = fetch if fetch is not None else hub_fetch(repo_id, revision)
     staging = data_dir / STAGING_DIR
     try:
@@ -165,6 +170,8 @@ def download_fineweb(
             f"Pick one of: {', '.join(sorted(variants)) or '(none)'}",
         )
     chosen = variants[variant]
+    if train_shards is None:
+        train_shards = len(chosen.train)
     if train_shards > len(chosen.train):
         raise PgolfInputError(
             f"--train-shards {train_shards}",
@@ -226,6 +233,33 @@ def download_fineweb(
         kept=tuple(kept),
         manifest=local_manifest,
     )
+
+
+def check_hub_reachable(repo_id: str, timeout_s: float = 10.0) -> None:
+    """Fail at once, with one clear message, when the hub cannot be reached.
+
+    Without it the hub client retries each request five times with growing waits, printing a
+    warning per try, before the error; one connection attempt tells an offline machine apart
+    in a moment. In offline mode the client answers from its cache, so nothing is tried.
+    """
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return
+    endpoint = urlsplit(constants.ENDPOINT)
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as problem:
+        reason = problem.strerror or str(problem) or type(problem).__name__
+        raise PgolfInputError(
+            f"{repo_id}:{MANIFEST_PATH}",
+            f"cannot reach the Hugging Face hub at {host}:{port} ({reason}): this machine has "
+            "no network connection, or no route to the hub",
+            "Connect to the network (or set HF_ENDPOINT to a mirror you can reach), then run "
+            "the same command again: files already downloaded are kept",
+        ) from None
 
 
 def _fetch(fetch: Fetch, repo_path: str, staging: Path, repo_id: str) -> Path:

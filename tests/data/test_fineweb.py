@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -219,6 +220,53 @@ def test_offline_hub_error_names_the_repo_and_the_retry(tmp_path: Path) -> None:
     assert caught.value.path == f"{REPO_ID}:datasets/manifest.json"
     assert "cannot download it from the Hugging Face hub" in caught.value.problem
     assert "run the same command again" in caught.value.fix
+
+
+def test_without_a_connection_it_fails_at_once_without_retries(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not in offline mode: the hub client would retry five times (24 s of warnings). One
+    # connection attempt (refused here, as by a machine without network) ends it first.
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    calls: list[object] = []
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *a, **k: calls.append(a))
+    start = time.monotonic()
+    result = invoke("data", "fineweb", "--variant", "sp1024", "--out", tmp_path / "data")
+    assert time.monotonic() - start < 5
+    assert result.exit_code == 2, result.output
+    stderr = " ".join(result.stderr.split())
+    assert stderr.count("error:") == 1 and "Retry" not in stderr
+    assert "cannot reach the Hugging Face hub at huggingface.co:443" in stderr
+    assert "no network connection" in stderr
+    assert calls == []
+
+
+def test_the_default_is_every_train_shard(fake_repo: Path, tmp_path: Path) -> None:
+    # `pgolf data fineweb --variant sp1024`, as the README and train's hint write it.
+    result = download_fineweb(tmp_path / "data", "sp1024", fetch=FakeHub(fake_repo))
+    assert [p.name for p in result.train_shards] == [f"fineweb_train_{i:06d}.bin" for i in range(3)]
+
+
+def test_cli_without_train_shards_downloads_them_all(
+    invoke: Invoke, fake_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pgolf_cli.data.fineweb as fineweb
+
+    monkeypatch.setattr(fineweb, "hub_fetch", lambda *a, **k: FakeHub(fake_repo))
+    monkeypatch.setattr(fineweb, "check_hub_reachable", lambda *a, **k: None)
+    result = invoke("data", "fineweb", "--variant", "sp1024", "--out", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    assert "6 downloaded, 0 already present" in result.stderr  # 2 tokenizer, 1 val, 3 train
+
+
+def test_help_states_the_exit_codes(invoke: Invoke) -> None:
+    result = invoke("data", "fineweb", "--help")
+    text = " ".join(result.stdout.split())
+    assert "Exit codes: 0 every file downloaded or already present; 2 bad input" in text
+    assert "default: every train shard" in text
 
 
 def test_cli_offline_exit_2(invoke: Invoke, tmp_path: Path) -> None:
