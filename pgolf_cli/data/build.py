@@ -142,11 +142,18 @@ def build_dataset(
     """Train the tokenizer and write the shards and manifest of ``builtin_sp<vocab_size>``."""
     check_vocab_size(vocab_size)
     documents = corpus.documents
+    if len(documents) < 2:
+        raise PgolfInputError(
+            str(corpus.source.get("path", "the corpus")),
+            f"holds {len(documents)} document; a dataset needs at least 2 (validation and "
+            "training each need one)",
+            "Add documents, separated by blank lines (or one JSON object per line in .jsonl)",
+        )
     if not 1 <= val_docs < len(documents):
         raise PgolfInputError(
             f"--val-docs {val_docs}",
             f"must be at least 1 and leave training documents (the text has {len(documents)})",
-            f"Pass a number from 1 to {max(1, len(documents) - 1)}",
+            f"Pass a number from 1 to {len(documents) - 1}",
         )
     if max_shard_tokens < 1:
         raise ValueError("max_shard_tokens must be at least 1")

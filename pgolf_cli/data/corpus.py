@@ -184,6 +184,14 @@ def read_text_documents(path: Path) -> Corpus:
         raise PgolfInputError(
             str(path), f"cannot be read ({problem.strerror or problem})", "Check the permissions"
         ) from None
+    # NUL never occurs in text; a file with one is binary even when it decodes as UTF-8.
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise PgolfInputError(
+            str(path),
+            f"is a binary file, not text (byte {nul} is NUL)",
+            "Pass a UTF-8 text file or a .jsonl file to --text",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as problem:

@@ -185,6 +185,27 @@ def test_bad_input_exits_2(
     assert not (out / "datasets").exists() or not list((out / "datasets").iterdir())
 
 
+def test_a_text_of_one_document_says_so_not_val_docs(invoke: Invoke, tmp_path: Path) -> None:
+    # "Pass a number from 1 to 1" when 1 fails as well helped nobody.
+    text = tmp_path / "one.txt"
+    text.write_text("Only one document here.\n", encoding="utf-8")
+    for val_docs in ("1000", "1"):
+        result = invoke("data", "build", "--text", text, "--val-docs", val_docs, "--out", tmp_path)
+        assert result.exit_code == 2
+        stderr = " ".join(result.stderr.split())
+        assert f"{text}: holds 1 document; a dataset needs at least 2" in stderr
+        assert "--val-docs" not in stderr
+
+
+def test_binary_text_is_named_as_binary(invoke: Invoke, tmp_path: Path) -> None:
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(b"\0" * 4096)
+    result = invoke("data", "build", "--text", binary, "--out", tmp_path)
+    assert result.exit_code == 2
+    stderr = " ".join(result.stderr.split())
+    assert "is a binary file, not text" in stderr and "--val-docs" not in stderr
+
+
 def test_data_dir_from_environment(invoke: Invoke, text_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "from-env"
     result = invoke(

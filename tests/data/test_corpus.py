@@ -117,6 +117,9 @@ def test_jsonl_documents(tmp_path: Path) -> None:
     ("name", "content", "where", "problem"),
     [
         ("bad.txt", b"ok \xff\xfe", "bad.txt", "is not UTF-8 (byte 3 is 0xff)"),
+        # NUL bytes decode as UTF-8 but are never text: a binary file, said as such.
+        ("zeros.bin", b"\0" * 3000, "zeros.bin", "is a binary file, not text (byte 0 is NUL)"),
+        ("model.bin", b"PK\x03\x04ok\0\0", "model.bin", "is a binary file"),
         ("empty.txt", b"\n \n\n", "empty.txt", "holds no documents"),
         ("bad.jsonl", b'{"text": "a"}\n{oops\n', "bad.jsonl:2", "is not valid JSON"),
         ("notext.jsonl", b'{"body": "a"}\n', "notext.jsonl:1", 'has no "text" string'),
