@@ -608,11 +608,29 @@ def collect_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
                     f"{path}: no Python files in this directory. Pass a train_gpt.py or a folder that contains one"
                 )
             files.extend(found)
+        elif (path.exists() or path.is_symlink()) and not _named_as_python(path):
+            errors.append(
+                f"{path}: not a Python file (the name ends in {path.suffix or 'no suffix'} and "
+                "the first line is not a python #! line). Pass the train_gpt.py script"
+            )
         elif path.exists() or path.is_symlink():
             files.append(path)
         else:
             errors.append(f"{path}: no such file or directory. Check the path")
     return list(dict.fromkeys(files)), errors
+
+
+def _named_as_python(path: Path) -> bool:
+    """A ``.py`` file, or a script whose ``#!`` line runs python. A file named otherwise
+    (``submission.json``, a log) passed by mistake is a usage error, not unparseable code."""
+    if path.suffix == ".py":
+        return True
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        return True  # reading reports the problem, with the file named
+    return first.startswith(b"#!") and b"python" in first
 
 
 def count_files(paths: Sequence[Path]) -> int:

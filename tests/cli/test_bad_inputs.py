@@ -36,6 +36,28 @@ def test_unparseable_file_is_a_pg901_finding(invoke: Invoke, workdir: Path) -> N
     assert findings[0]["line"] == 1
 
 
+@pytest.mark.parametrize("name", ["garbage.json", "train.log", "notes"])
+def test_a_file_that_is_not_python_is_an_input_error(
+    invoke: Invoke, workdir: Path, name: str
+) -> None:
+    # Passed by mistake, it is not "unparseable code" (PG901, exit 1) but a usage error.
+    path = workdir / name
+    path.write_text('{"val_bpb": 1.2, broken\n', encoding="utf-8")
+    result = audit_json(invoke, path)
+    assert_clear_error(result, name, "not a Python file", "Pass the train_gpt.py script")
+    assert json.loads(result.stdout)["summary"]["findings"] == 0
+
+
+def test_a_script_named_without_py_but_with_a_python_shebang_is_audited(
+    invoke: Invoke, workdir: Path
+) -> None:
+    path = workdir / "train"
+    path.write_text("#!/usr/bin/env python3\ndef main(:\n", encoding="utf-8")
+    result = audit_json(invoke, path)
+    assert result.exit_code == 1, result.output
+    assert [f["rule_id"] for f in json.loads(result.stdout)["files"][0]["findings"]] == ["PG901"]
+
+
 def test_binary_file(invoke: Invoke, workdir: Path) -> None:
     path = workdir / "model.py"
     path.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
