@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from pgolf_cli import __version__
+from pgolf_cli.cli._help import PgolfTyper
 from pgolf_cli.cli.audit import audit
 from pgolf_cli.cli.data import data_app
 from pgolf_cli.cli.gate import gate
@@ -22,7 +23,7 @@ from pgolf_cli.cli.stats import StatsCommand, stats
 from pgolf_cli.cli.train import train
 from pgolf_cli.cli.verify import verify
 
-app = typer.Typer(
+app = PgolfTyper(
     name="pgolf",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -53,7 +54,15 @@ def main(
 ) -> None:
     """The Parameter Golf toolchain for participants and reviewers.
 
-    [bold]pgolf audit[/] checks training scripts against the challenge's rules without running them; [bold]pgolf rules[/] explains each rule.
+    The whole loop: [bold]pgolf data[/] builds or downloads a dataset, [bold]pgolf train[/]
+    trains and scores a script for several seeds (on a CPU or on GPUs), [bold]pgolf plot[/]
+    draws the runs, [bold]pgolf stats[/] tests a result against a record, and [bold]pgolf
+    package[/] makes the records folder of a pull request, which [bold]pgolf verify[/] checks.
+    [bold]pgolf audit[/] checks a training script against the challenge's rules without running
+    it ([bold]pgolf rules[/] explains each rule), and [bold]pgolf gate[/] gives the verdict on a
+    pull request to the challenge repository.
+
+    Start with [bold]pgolf train[/] (a small real run on a CPU) or [bold]pgolf init NAME[/].
     """
 
 

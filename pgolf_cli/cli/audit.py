@@ -53,7 +53,7 @@ def audit(
             help="Python files or directories to audit. A directory is a records folder: its "
             "[bold]*.py[/] files are searched recursively, each script is analysed with the "
             "files it imports or execs from the folder, and C/C++/CUDA sources are scanned.",
-            metavar="PATH",
+            metavar="PATH...",
             show_default=False,
         ),
     ],

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from pgolf_cli.audit.policy import EXIT_FINDINGS
 from pgolf_cli.cli._common import crash_exits_2, fail
+from pgolf_cli.cli._help import PgolfTyper
 from pgolf_cli.console import is_terminal, stderr_console, stdout_console, write_result
 from pgolf_cli.errors import PgolfInputError
 
@@ -39,7 +40,7 @@ DEFAULT_REPO = "willdepueoai/parameter-golf"
 #: Mismatched documents the text output of check-bytes lists (json lists them all).
 SHOWN_MISMATCHES = 10
 
-data_app = typer.Typer(
+data_app = PgolfTyper(
     name="data",
     help="Datasets in the challenge's format: build one, download the official one, check "
     "the byte accounting of a tokenizer.",
@@ -208,7 +209,11 @@ def fineweb(
     ] = None,
     variant: Annotated[
         str,
-        typer.Option("--variant", help="The tokenizer variant, as the repo's manifest names it."),
+        typer.Option(
+            "--variant",
+            metavar="NAME",
+            help="The tokenizer variant, as the repo's manifest names it (sp1024, ...).",
+        ),
     ] = "sp1024",
     data_dir: DataDir = Path("data"),
     repo: Annotated[
@@ -218,6 +223,7 @@ def fineweb(
         str | None,
         typer.Option(
             "--revision",
+            metavar="REF",
             help="A branch, tag or commit of the repository. [dim]\\[default: main][/]",
             show_default=False,
         ),

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperCommand
 
 from pgolf_cli.cli._common import crash_exits_2, error, fail, is_seed_list, parse_seeds
+from pgolf_cli.cli._help import PgolfCommand
 from pgolf_cli.console import stderr_console, stdout_console
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class PackCodecChoice(StrEnum):
     BROTLI = "brotli"
 
 
-class PackageCommand(TyperCommand):
+class PackageCommand(PgolfCommand):
     """Lets ``--seeds`` take several values: ``--seeds 42 1337 7``.
 
     Click gives an option one value per flag, so the seeds after the first are rewritten into
@@ -190,7 +190,9 @@ def package(
     Writes [bold]train_seed<S>.log[/] per seed, [bold]train_gpt.py[/] as run,
     [bold]submission.json[/] (computed from the logs, strict schema), [bold]README.md[/] and
     [bold]requirements.txt[/]. The folder is built aside, verified with [bold]pgolf verify[/],
-    and only then moved into place; a folder that fails verification is not kept.
+    and only then moved into place; a folder that fails verification is not kept. With
+    [bold]--baseline[/] the significance test goes into the README and submission.json; a
+    result that does not beat the baseline is still written, with a warning.
 
     [bold]pgolf package --seeds 42 1337 7 --name SP8192_LegalTTT --author 'Ada L' --github-id ada
     --blurb 'Score-first TTT on the SP8192 stack'[/]

@@ -36,6 +36,7 @@ def rules(
         str | None,
         typer.Argument(
             help="A rule id such as [bold]PG101[/]; leave it out for the whole catalogue.",
+            metavar="RULE_ID",
             show_default=False,
         ),
     ] = None,
@@ -44,7 +45,13 @@ def rules(
         typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
     ] = RulesFormat.TEXT,
 ) -> None:
-    """List the audit rules, or show one rule's documentation and examples."""
+    """List the audit rules, or show one rule's documentation and examples.
+
+    [bold]pgolf rules[/]
+    [bold]pgolf rules PG101 --format json[/]
+
+    Exit codes: [bold]0[/] shown; [bold]2[/] an unknown rule id.
+    """
     # Imported here to keep `pgolf --help` and shell completion fast (see the audit command).
     from pgolf_cli.audit.registry import all_rules, get_rule
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperCommand
 
 from pgolf_cli.cli._common import crash_exits_2, fail
+from pgolf_cli.cli._help import PgolfCommand
 from pgolf_cli.console import stdout_console, write_result
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class Tokenizer(StrEnum):
     BYTE260 = "byte260"
 
 
-class StatsCommand(TyperCommand):
+class StatsCommand(PgolfCommand):
     """Lets ``--candidate`` and ``--baseline`` take several values: ``-c 1.115 1.114 1.116``.
 
     Click gives an option one value per flag, so the values after the first are rewritten into
@@ -83,7 +83,7 @@ def stats(
         list[str] | None,
         typer.Argument(
             help="The candidate, like [bold]--candidate[/].",
-            metavar="CANDIDATE",
+            metavar="CANDIDATE...",
             show_default=False,
         ),
     ] = None,
