@@ -17,6 +17,7 @@ from pgolf_cli.cli.data import data_app
 from pgolf_cli.cli.gate import gate
 from pgolf_cli.cli.init import init
 from pgolf_cli.cli.package import PackageCommand, package
+from pgolf_cli.cli.plot import plot
 from pgolf_cli.cli.rules import rules
 from pgolf_cli.cli.schema import schema
 from pgolf_cli.cli.stats import StatsCommand, stats
@@ -74,6 +75,7 @@ app.command("init", no_args_is_help=True)(init)
 app.command("schema")(schema)
 app.command("stats", cls=StatsCommand, no_args_is_help=True)(stats)
 app.command("package", cls=PackageCommand)(package)
+app.command("plot", no_args_is_help=True)(plot)
 app.command("verify", no_args_is_help=True)(verify)
 app.command("gate")(gate)
 

@@ -65,6 +65,7 @@ PACK_CODECS: tuple[PackCodec, ...] = get_args(PackCodec)
 RECORD_SEEDS = 3
 
 README_TEMPLATE = "record_README.md"
+PLOT_NAME = "train_curves.svg"
 SCRIPT_NAME = "train_gpt.py"
 RUN_JSON = "run.json"
 STAGING_PREFIX = ".pgolf-package-"
@@ -1133,12 +1134,22 @@ def plan_package(request: PackageRequest) -> Plan:
     folder_json = target / "submission.json"
     submission = validate_strict(data, source=str(folder_json))
     steps = reproduction(seeds, env)
+    picture = seeds_plot(request, seeds)
+    if picture is None:
+        warnings.append(
+            f"no {PLOT_NAME}: matplotlib is not installed (pip install 'pgolf[plot]' to get the "
+            "plot of the seeds in the folder and its README)"
+        )
 
     files: dict[str, bytes] = {run.log_file: run.log_bytes for run in seeds}
     files[SCRIPT_NAME] = code.shipped
     files["requirements.txt"] = requirements_text(code, manifest, run_dir).encode("utf-8")
     files["submission.json"] = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
-    readme = render_readme(request, seeds, code, submission, audit, significance, steps, run_dir)
+    readme = render_readme(
+        request, seeds, code, submission, audit, significance, steps, run_dir, picture is not None
+    )
+    if picture is not None:
+        files[PLOT_NAME] = picture
     files["README.md"] = readme.encode("utf-8")
     return Plan(
         request=request,
@@ -1270,6 +1281,19 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> 
     return "\n".join(lines)
 
 
+def seeds_plot(request: PackageRequest, seeds: Sequence[SeedRun]) -> bytes | None:
+    """The SVG of the seeds' train loss and val_bpb (text, so the pull request's diff shows
+    it and the gate sees no binary), or None when matplotlib is not installed."""
+    from pgolf_cli.records.plot import draw, logs_group
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return None
+    group = logs_group(request.name, request.run_dir, [run.log_path for run in seeds])
+    return draw([group], "svg", title=request.name)
+
+
 def render_readme(
     request: PackageRequest,
     seeds: Sequence[SeedRun],
@@ -1279,6 +1303,7 @@ def render_readme(
     significance: Significance | None,
     steps: Mapping[str, str],
     run_dir: Path,
+    plotted: bool = False,
 ) -> str:
     from pgolf_cli.audit.registry import all_rules
 
@@ -1434,6 +1459,12 @@ def render_readme(
         "hardware": submission.hardware,
         "score_label": score_label,
         "score_kind": score_kind,
+        "plot": (
+            f"![Train loss by step and time, and val_bpb per seed]({PLOT_NAME})"
+            if plotted
+            else "No plot: matplotlib was not installed where this folder was packaged "
+            "(`pip install 'pgolf[plot]'`, then `pgolf plot` on the run)."
+        ),
         "seed_table": seed_table,
         "code_note": code_note,
         "significance": significance_text,

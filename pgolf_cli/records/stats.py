@@ -16,9 +16,7 @@ need scipy at run time; the tests compare it with scipy.
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pgolf_cli.errors import PgolfInputError
+from pgolf_cli.records.logs import log_files, run_logs
 
 if TYPE_CHECKING:
     from pgolf_cli.records.logs import ParsedLog, Score
@@ -656,11 +655,11 @@ def read_folder(folder: Path) -> tuple[SeedScore, ...]:
     logs. A log without a score line is not a seed; the seeds' scores all come from one
     evaluation kind (:func:`~pgolf_cli.records.logs.common_scores`).
     """
-    scores = _log_scores(_log_files(folder))
+    scores = _log_scores(log_files(folder))
     if not scores and (folder / "logs").is_dir():
-        scores = _log_scores(_log_files(folder / "logs"))
+        scores = _log_scores(log_files(folder / "logs"))
     if not scores:
-        scores = _log_scores(_run_logs(folder))
+        scores = _log_scores(run_logs(folder))
     if scores:
         return scores
     json_path = folder / "submission.json"
@@ -672,30 +671,6 @@ def read_folder(folder: Path) -> tuple[SeedScore, ...]:
             "pass a records folder, a run folder (runs/<name>), train logs, or per-seed values",
         )
     return _submission_scores(json_path)
-
-
-def _log_files(folder: Path) -> list[Path]:
-    from pgolf_cli.records.logs import is_log_file_name
-
-    return [p for p in sorted(folder.iterdir()) if p.is_file() and is_log_file_name(p.name)]
-
-
-def _run_logs(folder: Path) -> list[Path]:
-    """The seeds' logs of a ``pgolf train`` run folder: ``seed<S>/<log named in run.json>``."""
-    logs = []
-    for seed_dir in sorted(folder.glob("seed*")):
-        if not re.fullmatch(r"seed\d+", seed_dir.name) or not seed_dir.is_dir():
-            continue
-        name = "train.log"
-        try:
-            manifest = json.loads((seed_dir / "run.json").read_text(encoding="utf-8"))
-            if isinstance(manifest, dict) and isinstance(manifest.get("log"), str):
-                name = Path(manifest["log"]).name or name
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            pass  # no run.json: the log has its default name
-        if (seed_dir / name).is_file():
-            logs.append(seed_dir / name)
-    return logs
 
 
 def _log_scores(paths: Sequence[Path]) -> tuple[SeedScore, ...]:

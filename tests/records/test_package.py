@@ -270,7 +270,7 @@ def test_builds_the_folder_from_the_run(built: Built) -> None:
     assert result.path == built.target
     names = sorted(p.name for p in built.target.iterdir())
     assert names == [
-        "README.md", "requirements.txt", "submission.json", "train_gpt.py",
+        "README.md", "requirements.txt", "submission.json", "train_curves.svg", "train_gpt.py",
         "train_seed1337.log", "train_seed42.log", "train_seed7.log",
     ]  # fmt: skip
     for seed in (42, 1337, 7):
@@ -975,6 +975,39 @@ def test_every_seed_is_scored_by_the_same_evaluation(built: Built) -> None:
     )
     report = verify_folder(built.target)
     assert not report.failed and report.aggregation == "mean-per-seed", report.checks
+
+
+def test_the_folder_holds_the_plot_of_its_seeds(built: Built) -> None:
+    pytest.importorskip("matplotlib")
+    result = package(built.request())
+    svg = (built.target / "train_curves.svg").read_bytes()
+    assert svg.startswith(b"<?xml") and b"Train loss by step" in svg
+    assert b"\0" not in svg  # text: the gate reads no binary in the folder
+    readme = (built.target / "README.md").read_text(encoding="utf-8")
+    assert "![Train loss by step and time, and val_bpb per seed](train_curves.svg)" in readme
+    assert not any("matplotlib" in warning for warning in result.plan.warnings)
+    assert not verify_folder(built.target).failed
+
+
+def test_without_matplotlib_the_folder_says_there_is_no_plot(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    result = invoke(*cli_args(built))
+    assert result.exit_code == 0, result.output
+    assert not (built.target / "train_curves.svg").exists()
+    assert "no train_curves.svg: matplotlib is not installed" in " ".join(result.stderr.split())
+    readme = (built.target / "README.md").read_text(encoding="utf-8")
+    assert "No plot: matplotlib was not installed" in readme
 
 
 def test_latest_run_passes_over_a_newer_run_that_failed(
