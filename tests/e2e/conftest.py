@@ -29,7 +29,7 @@ def run_pgolf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace after ``pgolf data build`` and ``pgolf train`` (cpu-tiny, seeds 1 2 3) as runs/tiny."""
     pytest.importorskip("torch")
