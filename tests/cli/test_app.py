@@ -26,6 +26,7 @@ COMMANDS = (
     "schema",
     "verify",
     "package",
+    "plot",
     "gate",
 )
 #: Commands whose output is a report with a choice of formats.

@@ -64,7 +64,7 @@ def test_package_the_run_and_verify_it(trained: Path, pgolf: Pgolf) -> None:
 
     folder = trained / "records" / "track_10min_16mb" / "2026-05-01_CPU_Tiny"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "README.md", "requirements.txt", "submission.json", "train_gpt.py",
+        "README.md", "requirements.txt", "submission.json", "train_curves.svg", "train_gpt.py",
         "train_seed1.log", "train_seed2.log", "train_seed3.log",
     ]  # fmt: skip
     assert (folder / "train_gpt.py").read_bytes() == (ROOT / "templates/train_gpt.py").read_bytes()
