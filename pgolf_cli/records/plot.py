@@ -101,11 +101,6 @@ def read_curve(path: Path, log: ParsedLog) -> list[TrainStep]:
     return [step for number, step in points if number >= start]
 
 
-def read_group(path: Path) -> Group:
-    """One input as a group of its logs (see :func:`input_logs`)."""
-    return logs_group(_label(path), path, input_logs(path))
-
-
 def logs_group(label: str, source: Path, paths: Sequence[Path]) -> Group:
     """The seeds of these logs, as one group; copies of one log count once."""
     logs: list[tuple[Path, ParsedLog]] = []
@@ -159,17 +154,18 @@ def _short(label: str) -> str:
 
 
 def read_inputs(paths: Sequence[Path]) -> list[Group]:
-    """One group per input; logs of one run given one by one join the run's group."""
-    groups: dict[str, Group] = {}
+    """One group per input; logs of one run given one by one form the run's group (and are
+    scored together, by one evaluation)."""
+    entries: dict[str, tuple[Path, list[Path], bool]] = {}
     for path in paths:
-        group = read_group(path)
-        if group.label in groups and path.is_file():
-            previous = groups[group.label]
-            group = Group(previous.label, previous.source, previous.curves + group.curves)
-        elif group.label in groups:
-            group = Group(f"{group.label} ({path})", path, group.curves)
-        groups[group.label] = group
-    return list(groups.values())
+        label, logs, is_file = _label(path), input_logs(path), path.is_file()
+        if label in entries and is_file and entries[label][2]:
+            entries[label][1].extend(logs)
+            continue
+        if label in entries:
+            label = f"{label} ({path})"
+        entries[label] = (path, list(logs), is_file)
+    return [logs_group(label, source, logs) for label, (source, logs, _) in entries.items()]
 
 
 def plot_format(path: Path) -> PlotFormat:

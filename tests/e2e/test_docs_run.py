@@ -38,6 +38,7 @@ NOT_RUN: dict[str, str] = {
     r"^python3 -m venv": "the set-up; test_readme.py checks it is the command CI runs",
     r"pytest": "the test suite itself",
     r"\bpgolf train\b": "trains for minutes; the shared CPU run of this module stands for it",
+    r"\bpgolf sweep\b": "trains several configurations, minutes each",
     r"\bpgolf gate\b": "needs a clone of the challenge repository with a pull request",
     r"\bpgolf data fineweb\b": "downloads the published dataset",
     r"\bpgolf data build\b": "a minute of tokenizer training; the shared run built the corpus",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,12 @@ def test_a_run_folder_gives_curves_and_one_kind_of_score(run_dir: Path) -> None:
 def test_logs_of_one_run_given_one_by_one_form_one_group(run_dir: Path) -> None:
     groups = read_inputs(sorted(run_dir.glob("seed*/train.log")))
     assert [g.label for g in groups] == ["tiny"]
-    assert len(groups[0].curves) == 3
+    assert {c.score_label for c in groups[0].curves} == {"final_sliding_window_exact"}
+    # Two folders of one name stay apart.
+    other = run_dir.parent.parent / "elsewhere" / "tiny"
+    shutil.copytree(run_dir, other)
+    labels = [g.label for g in read_inputs([run_dir, other])]
+    assert labels == ["tiny", f"tiny ({other})"]
 
 
 def test_a_fixture_log_of_the_baseline_era(tmp_path: Path) -> None:
