@@ -86,7 +86,7 @@ def package(
             "-r",
             metavar="DIR",
             help="The run folder of [bold]pgolf train[/] (runs/<name>). [dim]\\[default: the "
-            "most recent run under the runs folder][/]",
+            "most recent run under the runs folder in which a seed scored][/]",
             show_default=False,
             file_okay=False,
         ),
