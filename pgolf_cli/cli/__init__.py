@@ -19,6 +19,7 @@ from pgolf_cli.cli.package import PackageCommand, package
 from pgolf_cli.cli.rules import rules
 from pgolf_cli.cli.schema import schema
 from pgolf_cli.cli.stats import StatsCommand, stats
+from pgolf_cli.cli.sweep import sweep
 from pgolf_cli.cli.train import train
 from pgolf_cli.cli.verify import verify
 
@@ -67,5 +68,6 @@ app.command("stats", cls=StatsCommand, no_args_is_help=True)(stats)
 app.command("package", cls=PackageCommand)(package)
 app.command("verify", no_args_is_help=True)(verify)
 app.command("gate")(gate)
+app.command("sweep")(sweep)
 
 __all__ = ["app"]

@@ -208,6 +208,31 @@ class GitRepo:
         done = self._run(["rev-list", "--count", include, f"^{exclude}"])
         return int(_decode(done.stdout).strip() or 0)
 
+    def list_refs(self, patterns: Sequence[str]) -> list[tuple[str, str]]:
+        """(ref name, object id) of every ref matching one of ``patterns``, sorted by name.
+
+        Patterns are ``git for-each-ref`` patterns (``refs/pull/*/head``). The objects are not
+        read here: a ref whose object is missing or not a commit fails when it is resolved, on
+        its own.
+        """
+        done = self._run(["for-each-ref", "--format=%(objectname)%00%(refname)", "--", *patterns])
+        found: list[tuple[str, str]] = []
+        for record in done.stdout.splitlines():
+            sha, _, name = record.partition(b"\0")
+            found.append((_decode(name), _decode(sha)))
+        return sorted(found)
+
+    def shallow_commits(self) -> list[str]:
+        """The commits where a shallow clone's history is cut; empty for a complete clone."""
+        done = self._run(["rev-parse", "--git-path", "shallow"])
+        shallow = Path(_decode(done.stdout).strip())
+        if not shallow.is_absolute():
+            shallow = self.path / shallow
+        try:
+            return sorted(shallow.read_text(encoding="ascii").split())
+        except FileNotFoundError:
+            return []
+
     # ---------------------------------------------------------------------------- trees
 
     def diff(self, old: str, new: str) -> list[Change]:
