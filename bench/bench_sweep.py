@@ -27,6 +27,7 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -116,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         def baselines(part: int) -> None:
             # Half the sample before the cold sweep and half after, against drifting load.
             for path in sample_scripts[part::2]:
-                audit_s.append(_timed(lambda p=path: audit_paths([p], jobs=1)))
+                audit_s.append(_timed(functools.partial(audit_paths, [path], jobs=1)))
             for ref in sample_refs[part::2]:
-                gate_s.append(_timed(lambda r=ref: run_gate(repo, GateOptions(head=r))))
+                gate_s.append(_timed(functools.partial(run_gate, repo, GateOptions(head=ref))))
 
         audit_paths([sample_scripts[0]], jobs=1)  # warm-up: imports and the rule catalogue
         baselines(0)
