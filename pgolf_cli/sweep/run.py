@@ -108,7 +108,6 @@ def run_sweep(
     refs = sorted(
         (pair for pair in refs if in_shard(pair[0], options.shard)), key=lambda p: _natural(p[0])
     )
-    Cache(options.cache)  # fail early (exit 2) on an unusable directory
     shallow = tuple(repo.shallow_commits())
     jobs = [
         _Job(repo_path, ref, head, base_ref, base, options.cache, shallow, options.max_file_bytes)
@@ -124,13 +123,22 @@ def run_sweep(
         if progress is not None:
             progress(item.result)
 
-    workers = max(1, min(options.jobs, len(jobs)))
+    # Rows already in the cache are read here; only the others go to the workers.
+    cache = Cache(options.cache)
+    pending: list[_Job] = []
+    for job in jobs:
+        cached = _cached(cache, _ref_key(job), job.ref)
+        if cached is None:
+            pending.append(job)
+        else:
+            take(_Done(cached, True, 0, 0, frozenset()))
+    workers = max(1, min(options.jobs, len(pending)))
     if workers == 1:
-        for job in jobs:
+        for job in pending:
             take(judge(job))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(judge, job) for job in jobs]
+            futures = [pool.submit(judge, job) for job in pending]
             for future in as_completed(futures):
                 take(future.result())
 
@@ -138,7 +146,7 @@ def run_sweep(
     done.sort(key=lambda item: order[item.result.ref])
     stats = Stats(
         seconds=time.perf_counter() - clock,
-        jobs=workers,
+        jobs=max(1, options.jobs),
         refs_from_cache=sum(item.from_cache for item in done),
         audits_run=sum(item.audits_run for item in done),
         audits_reused=sum(item.audits_reused for item in done),
@@ -160,25 +168,14 @@ _AUDITS: dict[Path, CachedAudit] = {}
 
 
 def judge(job: _Job) -> _Done:
-    """One ref: from the cache, else by the gate (and then cached)."""
+    """One ref by the gate, unless another process judged it meanwhile; cached when judged."""
     from pgolf_cli.gate.run import GateOptions, run_gate
 
-    cache = Cache(job.cache)
-    audit = _AUDITS.setdefault(job.cache, CachedAudit(cache))
-    name = key(
-        KIND,
-        {
-            "head": job.head,
-            "base": job.base,
-            # Messages name the base as it was given.
-            "base_ref": job.base_ref,
-            "shallow": list(job.shallow),
-            "max_file_bytes": job.max_file_bytes,
-        },
-    )
-    cached = _cached(cache, name, job.ref)
-    if cached is not None:
-        return _Done(cached, True, 0, 0, frozenset())
+    audit = _AUDITS.get(job.cache)
+    if audit is None:
+        audit = _AUDITS[job.cache] = CachedAudit(Cache(job.cache))
+    cache = audit.cache
+    name = _ref_key(job)
     audit.reset()
     with cache.claim(KIND, name):
         cached = _cached(cache, name, job.ref)  # judged meanwhile by another process
@@ -204,6 +201,20 @@ def judge(job: _Job) -> _Done:
             del document["ref"]  # the row belongs to the commits, whatever ref names them
             cache.put(KIND, name, document)
     return _Done(result, False, audit.misses, audit.hits, frozenset(audit.keys))
+
+
+def _ref_key(job: _Job) -> str:
+    return key(
+        KIND,
+        {
+            "head": job.head,
+            "base": job.base,
+            # Messages name the base as it was given.
+            "base_ref": job.base_ref,
+            "shallow": list(job.shallow),
+            "max_file_bytes": job.max_file_bytes,
+        },
+    )
 
 
 def _cached(cache: Cache, name: str, ref: str) -> RefResult | None:

@@ -489,3 +489,23 @@ def test_the_cache_stays_whole_under_concurrent_writers(tmp_path: Path) -> None:
     assert [w.wait(timeout=120) for w in workers] == [0, 0, 0, 0]
     leftovers = [p.name for p in tmp_path.rglob("*") if p.is_file() and p.suffix == ".tmp"]
     assert leftovers == []
+
+
+def test_progress_with_the_time_left_on_a_terminal(
+    swept: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from rich.console import Console
+
+    # The package exports the command function under the module's name: fetch the module.
+    command = importlib.import_module("pgolf_cli.cli.sweep")
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=150, color_system=None)
+    monkeypatch.setattr(command, "stderr_console", lambda: terminal)
+    options = SweepOptions(cache=tmp_path / "cache", patterns=("refs/pull/1*/head",))
+    report = command._with_progress(swept.path, options)
+    assert [r.ref for r in report.results] == ["refs/pull/1/head", "refs/pull/10/head"]
+    shown = screen.getvalue()
+    assert "judging refs" in shown and "ETA" in shown and "2/2" in shown
