@@ -354,15 +354,16 @@ def render_html(report: SweepReport) -> str:
         f'<select id="verdict"><option value="">every verdict</option>{options}</select>'
         f'<select id="reason"><option value="">every reason</option>{reason_options}</select>'
         '<span id="shown"></span></div>',
-        '<table id="refs"><thead><tr><th>ref</th><th data-type="num">verdict</th>'
+        '<table id="refs"><thead><tr><th data-type="num">ref</th><th data-type="num">verdict</th>'
         '<th>folder</th><th data-type="num">val_bpb</th><th data-type="num">blocking reasons'
         "</th></tr></thead><tbody>",
     ]
-    for result in report.results:
+    # Refs come in natural order (pull 9 before pull 10): their column sorts by that position.
+    for position, result in enumerate(report.results):
         reason_ids = " ".join(sorted({r.id for r in result.blocking}))
         parts.append(
             f'<tr data-verdict="{_h(result.verdict)}" data-reasons="{_h(reason_ids)}">'
-            f'<td data-sort="{_h(result.ref)}"><code>{_h(result.ref)}</code></td>'
+            f'<td data-sort="{position}"><code>{_h(result.ref)}</code></td>'
             f'<td class="{_h(result.verdict)}" data-sort="{verdict_rank[result.verdict]}">'
             f"{_ICON[result.verdict]} {_h(result.verdict)}</td>"
             f"<td><code>{_h(result.folder or '')}</code></td>"

@@ -509,3 +509,109 @@ def test_progress_with_the_time_left_on_a_terminal(
     assert [r.ref for r in report.results] == ["refs/pull/1/head", "refs/pull/10/head"]
     shown = screen.getvalue()
     assert "judging refs" in shown and "ETA" in shown and "2/2" in shown
+
+
+class _Table(HTMLParser):
+    """The ref table of the html report: each row's data attributes and cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        self.heads: list[dict[str, str]] = []
+        self.script = ""
+        self._where: list[str] = []
+        self._in_refs = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        self._where.append(tag)
+        if tag == "table":
+            self._in_refs = found.get("id") == "refs"
+        if not self._in_refs:
+            return
+        if tag == "th":
+            self.heads.append({"type": found.get("data-type", "")})
+        elif tag == "tr" and "data-verdict" in found:
+            self.rows.append(
+                {"verdict": found["data-verdict"], "reasons": found["data-reasons"], "cells": []}
+            )
+        elif tag == "td" and self.rows:
+            self.rows[-1]["cells"].append({"sort": found.get("data-sort"), "text": ""})
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._where:
+            self._where.pop()
+        if tag == "table":
+            self._in_refs = False
+
+    def handle_data(self, data: str) -> None:
+        if self._where and self._where[-1] == "script":
+            self.script += data
+        elif self._in_refs and self.rows and "td" in self._where:
+            self.rows[-1]["cells"][-1]["text"] += data
+
+
+# A DOM with just what the report's script touches; it runs the script, filters by verdict,
+# then sorts by each numeric column, and prints what a reader would see.
+_DOM = """
+const data = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const listeners = {};
+const on = (key) => (type, fn) => { listeners[key] = fn; };
+const rows = data.rows.map((r, i) => ({
+  id: i, hidden: false, dataset: {verdict: r.verdict, reasons: r.reasons},
+  textContent: r.cells.map(c => c.text).join(' '),
+  cells: r.cells.map(c => ({textContent: c.text, dataset: c.sort === null ? {} : {sort: c.sort}})),
+}));
+const order = [];
+const body = {rows, appendChild: (row) => order.push(row.id)};
+const heads = data.heads.map((h, i) => ({dataset: h.type ? {type: h.type} : {},
+  addEventListener: on('head' + i)}));
+const controls = {q: {value: ''}, verdict: {value: ''}, reason: {value: ''}, shown: {}};
+for (const [key, control] of Object.entries(controls)) control.addEventListener = on(key);
+global.document = {
+  getElementById: (id) => id === 'refs' ? {tBodies: [body], tHead: {rows: [{cells: heads}]}}
+    : controls[id],
+  querySelectorAll: () => [],
+};
+eval(data.script);
+const out = {initial: controls.shown.textContent};
+controls.verdict.value = 'fail'; listeners.verdict();
+out.fail = rows.filter(r => !r.hidden).map(r => r.cells[0].textContent);
+out.shown = controls.shown.textContent;
+controls.verdict.value = ''; controls.reason.value = 'audit.PG101'; listeners.reason();
+out.pg101 = rows.filter(r => !r.hidden).map(r => r.cells[0].textContent);
+order.length = 0; listeners.head3();
+out.by_score = order.map(i => rows[i].cells[3].textContent);
+order.length = 0; listeners.head3();
+out.by_score_desc = order.map(i => rows[i].cells[3].textContent);
+order.length = 0; listeners.head0();
+out.by_ref = order.map(i => rows[i].cells[0].textContent);
+console.log(JSON.stringify(out));
+"""
+
+
+def test_the_html_table_filters_and_sorts(swept: Repo, tmp_path: Path) -> None:
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (the page's script is run with it)")
+    out = tmp_path / "sweep.html"
+    args = ["--repo", str(swept.path), "--cache", str(tmp_path / "c"), "-q", "-f", "html"]
+    assert cli(*args, "-o", str(out)).exit_code == 0
+    table = _Table()
+    table.feed(out.read_text())
+    payload = json.dumps({"rows": table.rows, "heads": table.heads, "script": table.script})
+    done = subprocess.run(
+        [node, "-e", _DOM], input=payload, capture_output=True, text=True, check=True
+    )
+    seen = json.loads(done.stdout)
+    assert seen["initial"] == f"{ALL_PRS} of {ALL_PRS} refs shown"
+    fails = [r.ref for r in sweep(swept.path, tmp_path / "c").results if r.verdict == "fail"]
+    assert seen["fail"] == fails and seen["shown"] == f"{len(fails)} of {ALL_PRS} refs shown"
+    assert seen["pg101"] == [f"refs/pull/{n}/head" for n in (3, 4, 10)]
+    scores = [s for s in seen["by_score"] if s]
+    assert scores == sorted(scores) and seen["by_score"][-1] == ""  # no score sorts last
+    assert [s for s in seen["by_score_desc"] if s] == sorted(scores, reverse=True)
+    assert seen["by_ref"][:3] == [f"refs/pull/{n}/head" for n in (1, 2, 3)]
+    assert seen["by_ref"].index("refs/pull/10/head") > seen["by_ref"].index("refs/pull/9/head")
