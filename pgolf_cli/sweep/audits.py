@@ -238,22 +238,23 @@ class CachedAudit:
 
         name = audit_key(files)
         self.keys.add(name)
-        document = self.cache.get(KIND, name)
-        if document is None:
+        report = self._reuse(name, folder)
+        if report is None:
             with self.cache.claim(KIND, name):
-                document = self.cache.get(KIND, name)  # another process may have finished it
-                if document is None:
+                report = self._reuse(name, folder)  # another process may have finished it
+                if report is None:
                     self.misses += 1
                     document = _store(audit_folder(root, PLACEHOLDER, files), root)
                     self.cache.put(KIND, name, document)
                     return _load(document, folder)
-        try:
-            report = _load(document, folder)
-        except (KeyError, TypeError, ValueError):
-            # An entry of another shape (a damaged file): audit again and replace it.
-            self.misses += 1
-            document = _store(audit_folder(root, PLACEHOLDER, files), root)
-            self.cache.put(KIND, name, document)
-            return _load(document, folder)
         self.hits += 1
         return report
+
+    def _reuse(self, name: str, folder: str) -> AuditReport | None:
+        document = self.cache.get(KIND, name)
+        if document is None:
+            return None
+        try:
+            return _load(document, folder)
+        except (KeyError, TypeError, ValueError):
+            return None  # an entry of another shape (a damaged file): audit again, replace it

@@ -117,3 +117,15 @@ def test_the_key_holds_pgolfs_code(monkeypatch: pytest.MonkeyPatch) -> None:
     before = audit_key(files)
     monkeypatch.setattr("pgolf_cli.sweep.cache.code_digest", lambda: "a changed rule")
     assert audit_key(files) != before
+
+
+@pytest.mark.parametrize("damage", ['{"files": [{"path": 1}], "errors": []}', "[]", '{"files'])
+def test_a_damaged_entry_is_audited_again_and_replaced(tmp_path: Path, damage: str) -> None:
+    cached = CachedAudit(Cache(tmp_path / "cache"))
+    root, folder = place(tmp_path, "2026-05-01_A", FILES)
+    fresh = cached(root, folder, FILES)
+    (entry,) = (tmp_path / "cache").rglob("*.json")
+    entry.write_text(damage, encoding="utf-8")
+    assert cached(root, folder, FILES) == fresh
+    assert (cached.misses, cached.hits) == (2, 0)
+    assert cached(root, folder, FILES) == fresh and cached.hits == 1
