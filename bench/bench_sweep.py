@@ -129,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         cold = run_sweep(repo, SweepOptions(cache=cache, jobs=args.jobs))
         cold_cpu = _cpu() - cpu
         warm = run_sweep(repo, SweepOptions(cache=cache, jobs=args.jobs))
+        # As soon as they are known: a long run that is stopped later still has them.
+        print(f"cold: {cold.stats.as_dict()}, CPU {cold_cpu:.1f} s", flush=True)
+        print(f"warm: {warm.stats.as_dict()}", flush=True)
+        print(f"baselines so far: audit {audit_s}, gate {gate_s}", flush=True)
         baselines(1)
         out = work / "sweep.json"
         warm_cli = _command(
