@@ -4,8 +4,8 @@ The base commit (``main``) holds a root README.md and train_gpt.py and ``--recor
 records of the 10-minute track. Each of ``--refs`` pull requests is one commit on main, pointed
 at by ``refs/pull/<n>/head``, adding one folder with README.md, submission.json, three train
 logs (each embedding the script, as most real logs do) and a ``train_gpt.py`` from
-``bench/gen_scripts.py``. Pull requests share scripts the way real ones do: ``--scripts``
-distinct scripts, picked with a skew (a few are copied by many pull requests, most by one to
+``bench/gen_scripts.py``. Pull requests share scripts the way real ones do: drawn from a pool
+of ``--pool`` scripts with a skew (a few are copied by many pull requests, most by one to
 three), each under its own folder name and with its own scores and logs. About 30% are in the
 non-record track, and about 10% also edit the root README.md (a diff-shape failure).
 
@@ -13,7 +13,7 @@ The repository is written in one ``git fast-import`` stream into a bare reposito
 500 refs takes seconds. Output is a pure function of the arguments.
 
 Usage:
-    python bench/gen_sweep_repo.py --refs 500 --scripts 125 --out bench/out/sweep.git
+    python bench/gen_sweep_repo.py --refs 500 --pool 300 --out bench/out/sweep.git
 """
 
 from __future__ import annotations
@@ -134,12 +134,12 @@ def build(out: Path, refs: int, scripts: int, records: int = 20, size_kb: float 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--refs", type=int, default=500, help="pull-request refs")
-    parser.add_argument("--scripts", type=int, default=125, help="distinct scripts to draw from")
+    parser.add_argument("--pool", type=int, default=300, help="scripts the refs draw from")
     parser.add_argument("--records", type=int, default=20, help="merged records in the base")
     parser.add_argument("--size-kb", type=float, default=50.0, help="size of each script")
     parser.add_argument("--out", type=Path, required=True, help="the bare repository to create")
     ns = parser.parse_args(argv)
-    built = build(ns.out, ns.refs, ns.scripts, ns.records, ns.size_kb)
+    built = build(ns.out, ns.refs, ns.pool, ns.records, ns.size_kb)
     print(f"wrote {ns.refs} refs using {len(built.scripts)} distinct scripts to {ns.out}")
     return 0
 

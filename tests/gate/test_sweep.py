@@ -466,6 +466,7 @@ def test_a_ref_that_cannot_be_judged_is_exit_2_with_the_report(swept: Repo, tmp_
     out = tmp_path / "sweep.json"
     result = cli("--repo", str(shallow), "--no-cache", "-f", "json", "-o", str(out))
     assert result.exit_code == 2 and "could not be judged" in result.output
+    assert f"pgolf sweep: {ALL_PRS} refs:" in result.output  # the summary on stderr
     document = json.loads(out.read_text())
     assert document["summary"]["by_verdict"]["error"] >= 1
 
