@@ -27,9 +27,10 @@ COMMANDS = (
     "verify",
     "package",
     "gate",
+    "sweep",
 )
 #: Commands whose output is a report with a choice of formats.
-REPORTING = ("audit", "rules", "stats", "verify", "gate")
+REPORTING = ("audit", "rules", "stats", "verify", "gate", "sweep")
 
 
 def test_version(invoke: Invoke) -> None:
