@@ -118,13 +118,12 @@ def train_log(seed: int, val_bpb: float, code: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_record(folder: Path, scores: tuple[float, ...], code: str) -> None:
-    folder.mkdir(parents=True)
-    (folder / "train_gpt.py").write_text(code)
-    (folder / "README.md").write_text("# A benchmark record\n")
+def record_files(scores: tuple[float, ...], code: str, track: str = "10min_16mb") -> dict[str, str]:
+    """The files of a record folder: the script, a README, one log per seed, submission.json."""
+    files = {"train_gpt.py": code, "README.md": "# A benchmark record\n"}
     results = {}
     for seed, score in zip(SEEDS, scores, strict=True):
-        (folder / f"train_seed{seed}.log").write_text(train_log(seed, score, code))
+        files[f"train_seed{seed}.log"] = train_log(seed, score, code)
         results[str(seed)] = {
             "val_bpb": score,
             "val_loss": round(score * NATS_PER_BPB, 8),
@@ -132,7 +131,7 @@ def write_record(folder: Path, scores: tuple[float, ...], code: str) -> None:
         }
     mean = round(statistics.fmean(scores), 8)
     document = {
-        "track": "10min_16mb",
+        "track": track,
         "name": "bench",
         "author": "bench",
         "github_id": "bench",
@@ -142,7 +141,14 @@ def write_record(folder: Path, scores: tuple[float, ...], code: str) -> None:
         "seeds": list(SEEDS),
         "seed_results": results,
     }
-    (folder / "submission.json").write_text(json.dumps(document, indent=2))
+    files["submission.json"] = json.dumps(document, indent=2)
+    return files
+
+
+def write_record(folder: Path, scores: tuple[float, ...], code: str) -> None:
+    folder.mkdir(parents=True)
+    for name, text in record_files(scores, code).items():
+        (folder / name).write_text(text)
 
 
 def build(workdir: Path, records: int, size_kb: float) -> tuple[Path, Path, Path]:

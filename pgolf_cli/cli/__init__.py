@@ -21,6 +21,7 @@ from pgolf_cli.cli.plot import plot
 from pgolf_cli.cli.rules import rules
 from pgolf_cli.cli.schema import schema
 from pgolf_cli.cli.stats import StatsCommand, stats
+from pgolf_cli.cli.sweep import sweep
 from pgolf_cli.cli.train import train
 from pgolf_cli.cli.verify import verify
 
@@ -78,5 +79,6 @@ app.command("package", cls=PackageCommand)(package)
 app.command("plot", no_args_is_help=True)(plot)
 app.command("verify", no_args_is_help=True)(verify)
 app.command("gate")(gate)
+app.command("sweep")(sweep)
 
 __all__ = ["app"]

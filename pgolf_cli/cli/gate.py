@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -16,6 +16,7 @@ from pgolf_cli.console import color_enabled, report_width, stderr_console, write
 from pgolf_cli.files import write_atomically
 
 STDOUT = "-"
+F = TypeVar("F")
 
 
 class GateFormat(StrEnum):
@@ -115,7 +116,7 @@ def gate(
     from pgolf_cli.gate.render import render, render_markdown
     from pgolf_cli.gate.run import GateOptions, run_gate
 
-    targets = _targets(formats or [GateFormat.TEXT], outputs or [])
+    targets = pair_outputs(formats or [GateFormat.TEXT], outputs or [])
     options = GateOptions(base=base, head=head, baseline=baseline, max_file_bytes=max_file_bytes)
     try:
         report = run_gate(repo, options)
@@ -150,8 +151,8 @@ def gate(
     raise typer.Exit(report.exit_code)
 
 
-def _targets(formats: list[GateFormat], outputs: list[str]) -> list[tuple[GateFormat, str | None]]:
-    """Pair each --format with its --output (None: stdout)."""
+def pair_outputs(formats: list[F], outputs: list[str]) -> list[tuple[F, str | None]]:
+    """Pair each --format with its --output (None: stdout); ``pgolf sweep`` pairs them too."""
     if len(formats) == 1 and len(outputs) <= 1:
         return [(formats[0], outputs[0] if outputs else None)]
     if len(outputs) != len(formats):

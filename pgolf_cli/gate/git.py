@@ -16,10 +16,12 @@ shows it readably.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,14 @@ MAIN_BRANCHES = (
     "refs/remotes/origin/master",
     "refs/heads/master",
 )
+
+
+# An object id names the same content forever, so a tree listed by commit id is kept for the
+# process: `pgolf sweep` runs the gate on many pull requests against one base, and each lists
+# the base's records.
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_LISTINGS: OrderedDict[tuple[str, str, str, bool], tuple[Entry, ...]] = OrderedDict()
+_MAX_LISTINGS = 64
 
 
 class GitError(PgolfInputError):
@@ -208,6 +218,31 @@ class GitRepo:
         done = self._run(["rev-list", "--count", include, f"^{exclude}"])
         return int(_decode(done.stdout).strip() or 0)
 
+    def list_refs(self, patterns: Sequence[str]) -> list[tuple[str, str]]:
+        """(ref name, object id) of every ref matching one of ``patterns``, sorted by name.
+
+        Patterns are ``git for-each-ref`` patterns (``refs/pull/*/head``). The objects are not
+        read here: a ref whose object is missing or not a commit fails when it is resolved, on
+        its own.
+        """
+        done = self._run(["for-each-ref", "--format=%(objectname)%00%(refname)", "--", *patterns])
+        found: list[tuple[str, str]] = []
+        for record in done.stdout.splitlines():
+            sha, _, name = record.partition(b"\0")
+            found.append((_decode(name), _decode(sha)))
+        return sorted(found)
+
+    def shallow_commits(self) -> list[str]:
+        """The commits where a shallow clone's history is cut; empty for a complete clone."""
+        done = self._run(["rev-parse", "--git-path", "shallow"])
+        shallow = Path(_decode(done.stdout).strip())
+        if not shallow.is_absolute():
+            shallow = self.path / shallow
+        try:
+            return sorted(shallow.read_text(encoding="ascii").split())
+        except FileNotFoundError:
+            return []
+
     # ---------------------------------------------------------------------------- trees
 
     def diff(self, old: str, new: str) -> list[Change]:
@@ -249,6 +284,11 @@ class GitRepo:
 
         Paths are relative to ``folder``. A folder that does not exist gives an empty list.
         """
+        memo = (str(self.path), commit, folder, recursive)
+        if _OBJECT_ID.fullmatch(commit):
+            with contextlib.suppress(KeyError):
+                _LISTINGS.move_to_end(memo)
+                return list(_LISTINGS[memo])
         args = ["ls-tree", "-z", "-l", "--full-tree"]
         if recursive:
             args.append("-r")
@@ -269,6 +309,10 @@ class GitRepo:
             entries.append(
                 Entry(mode, kind, sha, int(size) if size.isdigit() else None, path[cut:])
             )
+        if _OBJECT_ID.fullmatch(commit):
+            _LISTINGS[memo] = tuple(entries)
+            while len(_LISTINGS) > _MAX_LISTINGS:
+                _LISTINGS.popitem(last=False)
         return entries
 
     def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:

@@ -109,6 +109,8 @@ class GateReport:
     """The new record folder, repository-relative; None unless exactly one was added."""
     track: str | None = None
     record_claim: bool | None = None
+    claimed_val_bpb: float | None = None
+    """The folder's own val_bpb (its submission.json), whether or not it claims a record."""
     baseline: Baseline | None = None
     reasons: tuple[Reason, ...] = ()
     checked: tuple[Checked, ...] = ()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -43,7 +44,27 @@ class GateOptions:
     """Per-file cap: no file of a submission can usefully be larger than the whole artifact."""
 
 
-def run_gate(repo_path: Path, options: GateOptions | None = None) -> GateReport:
+def audit_folder(root: Path, folder: str, files: Mapping[str, bytes]) -> AuditReport:
+    """The audit of a materialized records folder, as ``pgolf audit DIR`` does it.
+
+    ``root`` is the private copy, ``folder`` the repository path every result is named by,
+    ``files`` the folder-relative files written there. The scripts are named as well, so one in
+    a directory the folder walk skips (``venv/``, a dot-directory) is still audited, on its own.
+    """
+    from pgolf_cli.audit.engine import audit_paths
+
+    scripts = sorted(name for name in files if name.endswith(".py"))
+    return audit_paths([root, *(root / name for name in scripts)], jobs=1, shown_as={root: folder})
+
+
+#: How the gate audits a folder: :func:`audit_folder`, or a caller's equivalent (``pgolf
+#: sweep`` passes one that reuses earlier audits of the same files).
+FolderAudit = Callable[[Path, str, Mapping[str, bytes]], AuditReport]
+
+
+def run_gate(
+    repo_path: Path, options: GateOptions | None = None, *, audit: FolderAudit = audit_folder
+) -> GateReport:
     """Check the pull request ``options.base...options.head`` of the repository at ``repo_path``.
 
     Raises :class:`PgolfInputError` (exit 2) when the repository, a ref or ``--baseline``
@@ -143,18 +164,20 @@ def run_gate(repo_path: Path, options: GateOptions | None = None) -> GateReport:
             verify_reasons, verify_checked = _verify_reasons(verified, folder, snapshot, work)
             reasons += verify_reasons
             checked += verify_checked
-        audit, audit_reasons, audit_checked = _audit(root, folder, snapshot)
+        audit_report, audit_reasons, audit_checked = _audit(root, folder, snapshot, audit)
         reasons += audit_reasons
         checked += audit_checked
+        claimed = _claimed_score(root)
     return replace(
         start,
         folder=folder,
         track=track,
         record_claim=claim,
+        claimed_val_bpb=claimed,
         baseline=baseline,
         reasons=ordered(reasons),
         checked=tuple(checked),
-        audit=audit,
+        audit=audit_report,
         changed_files=len(changes),
     )
 
@@ -403,17 +426,15 @@ def _location(evidence: tuple[str, ...], folder: str) -> tuple[str, int | None]:
 
 
 def _audit(
-    root: Path, folder: str, snapshot: Snapshot
+    root: Path, folder: str, snapshot: Snapshot, audit: FolderAudit
 ) -> tuple[AuditReport, list[Reason], list[Checked]]:
     """Audit the folder as ``pgolf audit DIR`` does, under its repository path.
 
     Each entry script is analysed together with the files it imports or execs, so a function
     in ``helpers.py`` is judged from the entry's main() and PG301 counts the bytes it brings
     in. ``root`` is the private copy; every path, evidence line and message names the
-    repository path ``folder`` instead. The scripts are named as well, so one in a directory
-    the folder walk skips (``venv/``, a dot-directory) is still audited, on its own.
+    repository path ``folder`` instead.
     """
-    from pgolf_cli.audit.engine import audit_paths
     from pgolf_cli.audit.registry import all_rules
     from pgolf_cli.records.verify import declared_env
 
@@ -424,9 +445,7 @@ def _audit(
             files=(), rules=tuple(rule.info() for rule in all_rules()), tool_version=__version__
         )
         return empty, [], [Checked("audit", title, "skip", "no Python script")]
-    report = audit_paths(
-        [root, *(root / name for name in scripts)], jobs=1, shown_as={root: folder}
-    )
+    report = audit(root, folder, snapshot.files)
     declared = declared_env(root, snapshot.files)
     reasons = [
         Reason(

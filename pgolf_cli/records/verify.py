@@ -14,6 +14,7 @@ Input that cannot be read at all (a missing folder, a json that is not json) rai
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import json
 import math
@@ -416,20 +417,29 @@ def _third_party_imports(folder: _Folder) -> set[str]:
     for name in folder.scripts:
         try:
             source = read_source(folder.root / name, name)
-            tree = ast.parse(source.text)
+            found |= _imported_packages(source.text)
         except (PgolfInputError, SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the audit check reports scripts it cannot read
-        for node in ast.walk(tree):
-            modules: list[str] = []
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module]
-            for module in modules:
-                top = module.split(".", 1)[0]
-                if top not in sys.stdlib_module_names and top not in BASE_PACKAGES:
-                    found.add(top)
     return found - local
+
+
+# Pull requests copy scripts: `pgolf sweep` verifies one script in many folders, so the parse
+# of a text is kept for the next folder that ships the same text.
+@functools.lru_cache(maxsize=64)
+def _imported_packages(text: str) -> frozenset[str]:
+    """Top-level packages ``text`` imports (absolutely) that the base image lacks."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(text)):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module]
+        for module in modules:
+            top = module.split(".", 1)[0]
+            if top not in sys.stdlib_module_names and top not in BASE_PACKAGES:
+                found.add(top)
+    return frozenset(found)
 
 
 # --------------------------------------------------------------------------------------------

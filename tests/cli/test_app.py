@@ -28,9 +28,10 @@ COMMANDS = (
     "package",
     "plot",
     "gate",
+    "sweep",
 )
 #: Commands whose output is a report with a choice of formats.
-REPORTING = ("audit", "rules", "stats", "verify", "gate")
+REPORTING = ("audit", "rules", "stats", "verify", "gate", "sweep")
 
 
 def test_version(invoke: Invoke) -> None:
