@@ -430,6 +430,18 @@ def test_missing_files_and_extra_scripts(tmp_path: Path) -> None:
     assert "train_gpt.py is empty" in verify_folder(folder).check("structure").message
 
 
+def test_a_training_script_under_another_name_needs_review(tmp_path: Path) -> None:
+    folder = write_record(tmp_path)
+    (folder / "train_gpt.py").rename(folder / "train_mdlm.py")
+    check = verify_folder(folder, audit=False).check("structure")
+    assert check.status == "warn"
+    assert "no train_gpt.py: the training code is train_mdlm.py" in check.message
+    # With no script at all, the required file is missing.
+    (folder / "train_mdlm.py").unlink()
+    check = verify_folder(folder, audit=False).check("structure")
+    assert check.status == "fail" and "no train_gpt.py" in check.message
+
+
 def test_imports_beyond_the_base_image_want_a_requirements_file(tmp_path: Path) -> None:
     folder = write_record(tmp_path, script="import zstandard\n" + CLEAN_SCRIPT)
     check = verify_folder(folder).check("structure")
