@@ -506,7 +506,7 @@ def _json_valid(folder: _Folder) -> Check:
     if missing:
         problems.append(f"missing required keys: {', '.join(missing)}")
     legacy = _legacy_keys(submission)
-    extras = sorted(submission.extras)
+    extras = sorted(key for key in submission.extras if not _in_schema(key))
     if legacy:
         problems.append(
             f"legacy names or formats: {legacy} (`pgolf package` writes the current schema)"
@@ -522,6 +522,29 @@ def _json_valid(folder: _Folder) -> Check:
     if problems:
         return _check("json-valid", "fail", title, "; ".join(problems), evidence + mapped)
     return _check("json-valid", "pass", title, "every required key is present and well-typed")
+
+
+def _in_schema(path: str) -> bool:
+    """Whether a dotted json key (``compliance.audit``) is a field of the strict schema
+    ``pgolf package`` writes; keys under a free-form mapping (``attribution.*``) are."""
+    from pydantic import BaseModel
+
+    from pgolf_cli.records.submission import Submission
+
+    model: type[BaseModel] = Submission
+    for part in path.split("."):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        nested = [
+            arg
+            for arg in (field.annotation, *getattr(field.annotation, "__args__", ()))
+            if isinstance(arg, type) and issubclass(arg, BaseModel)
+        ]
+        if not nested:
+            return True
+        model = nested[0]
+    return True
 
 
 def _legacy_keys(submission: Normalized) -> str:

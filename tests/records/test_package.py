@@ -499,18 +499,21 @@ def test_significance_against_a_baseline(built: Built) -> None:
     assert f"Verdict: {expected.verdict}" in readme
     assert "Against `track_10min_16mb/2026-04-01_Previous`" in readme
     assert result.report.check("significance").status == (
-        "pass" if expected.significant else "fail"
+        "pass" if expected.significant else "warn"
     )
 
 
-def test_a_baseline_it_does_not_beat_fails_verify_and_leaves_nothing(built: Built) -> None:
+def test_a_baseline_it_does_not_beat_is_packaged_with_the_warning(built: Built) -> None:
+    # A claim short of the README's bar is for the maintainers to weigh (the gate's policy):
+    # the folder is written, and the author sees why it will need review.
     baseline = make_baseline(
         built.root, [(1, 1.1100, 2.81), (2, 1.1101, 2.8102), (3, 1.1099, 2.8098)]
     )
     result = invoke(*cli_args(built, "--baseline", baseline))
-    assert result.exit_code == 1, result.output
-    assert "significance" in result.stderr
-    assert not built.target.exists()
+    assert result.exit_code == 0, result.output
+    assert "verify warn significance" in result.output
+    assert "the README's bar" in result.output
+    assert built.target.is_dir()
 
 
 # --------------------------------------------------------------------------------------------
@@ -831,13 +834,15 @@ def test_force_replaces_the_folder(built: Built) -> None:
     assert [p.name for p in built.target.parent.iterdir()] == [FOLDER]
 
 
-def test_force_keeps_the_old_folder_when_verify_fails(built: Built) -> None:
+def test_force_keeps_the_old_folder_when_verify_fails(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package(built.request())
     before = tree(built.target)
-    # Two seeds cannot be a record claim in the 10-minute track: verify fails.
-    result = invoke(*cli_args(built, "--force", "--seeds", "42", "7"))
+    monkeypatch.setattr(package_module, "_default_verify", failing_report)
+    result = invoke(*cli_args(built, "--force"))
     assert result.exit_code == 1, result.output
-    assert "seeds-count" in result.stderr
+    assert "made to fail" in result.stderr
     assert tree(built.target) == before
     assert [p.name for p in built.target.parent.iterdir()] == [FOLDER]
 

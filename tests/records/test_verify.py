@@ -679,3 +679,17 @@ def test_verify_package_and_run_json_judge_training_time_alike(
     assert flagged == (not in_time)
     assert failed == (not in_time)
     assert in_time is (train_time_ms <= 600_000 or (stop_line and train_time_ms <= 600_120))
+
+
+def test_legacy_and_non_schema_keys_are_named_with_what_package_writes(tmp_path: Path) -> None:
+    def legacy(document: dict[str, object]) -> None:
+        document["mean_val_bpb"] = document.pop("val_bpb")
+        document["technique_summary"] = "int6 + sliding window"
+
+    report = verify_folder(write_record(tmp_path, edit_json=legacy), audit=False)
+    check = report.check("json-valid")
+    assert check.status == "warn"
+    assert "mean_val_bpb -> val_bpb" in check.message
+    assert "keys outside pgolf's schema: technique_summary" in check.message
+    assert "`pgolf package` writes the current schema" in check.message
+    assert report.outcome == "needs-review"

@@ -115,9 +115,7 @@ def test_every_counted_wrapper_recomputes_within_the_tolerance(
         check = reports[number].check("code-size")
         evidence = check.evidence
         counted = int(next(e for e in evidence if e.startswith("counted code")).split()[-2])
-        logged = [
-            int(e.split("Code size: ")[1].split()[0]) for e in evidence if "Code size: " in e
-        ]
+        logged = [int(e.split("Code size: ")[1].split()[0]) for e in evidence if "Code size: " in e]
         closest = min(logged, key=lambda figure: abs(figure - counted))
         assert abs(counted - closest) <= RECOMPUTE_TOLERANCE * closest, (number, counted, logged)
         assert check.status == "warn" and "counted by a wrapper" in check.message
