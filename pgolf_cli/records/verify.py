@@ -977,11 +977,28 @@ def _size(folder: _Folder) -> Check:
     if smallest < SIZE_MARGIN_NOTE:
         message += "; reruns moved artifacts by ~5 KB"
     message += ")"
+    if scheme is not None and scheme.kind == "counted-wrapper":
+        message += "; " + _wrapper_basis(folder, scheme)
     if unknown:
         return _check(
             "size", "warn", title, message + "; no total in " + ", ".join(unknown), evidence
         )
     return _check("size", "pass", title, message, evidence)
+
+
+def _wrapper_basis(folder: _Folder, scheme: CodeScheme) -> str:
+    """How far the logged totals' code figure is confirmed by the recomputed wrapper."""
+    logged = {log.log.code_bytes for log in folder.unique} - {None}
+    if not logged:
+        return "the code is counted by a wrapper no log states"
+    closest = min(logged, key=lambda figure: abs(figure - scheme.counted_bytes))  # type: ignore[operator]
+    assert closest is not None
+    difference = agreement(scheme.counted_bytes, closest)
+    confirmed = "confirms" if agrees(scheme.counted_bytes, closest) else "does not confirm"
+    return (
+        f"judged on the logged totals, whose wrapper-counted code the recomputed "
+        f"{scheme.counted_bytes:,} bytes {confirmed} ({difference:+.2%} from {closest:,})"
+    )
 
 
 def _code_size(folder: _Folder) -> Check:

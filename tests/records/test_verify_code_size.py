@@ -115,6 +115,7 @@ def test_a_counted_wrapper_is_recomputed_and_judged_on_the_log(tmp_path: Path) -
     report = verify_folder(wrapper_folder(tmp_path, counted), audit=False)
     size = report.check("size")
     assert size.status == "pass", size.message
+    assert f"the recomputed {counted:,} bytes confirms (+0.00% from {counted:,})" in size.message
     code = report.check("code-size")
     # A wrapper count is legal practice, but a maintainer weighs it.
     assert code.status == "warn"
@@ -132,7 +133,8 @@ def test_a_wrapper_that_does_not_recompute_is_said_so(tmp_path: Path) -> None:
     assert code.status == "warn"
     assert "outside ±1%" in code.message and f"logged {logged:,}" in code.message
     # The folder's own logs keep it under the cap: the size check does not fail it.
-    assert report.check("size").status == "pass"
+    size = report.check("size")
+    assert size.status == "pass" and "does not confirm" in size.message
 
 
 def test_a_self_extracting_script_counts_its_own_size(tmp_path: Path) -> None:
