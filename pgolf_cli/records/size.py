@@ -220,17 +220,26 @@ def declared_wrapper(text: str) -> Wrapper | None:
     The function is the one that runs pyminify (its argv list); the compressor is the
     ``brotli``/``lzma``/``zlib`` ``compress`` call in it, the overhead its ``exec`` template.
     """
+    # Most scripts never mention pyminify: no parse for them.
+    if "pyminify" not in text and not any(flag in text for flag in _DEFAULT_FLAGS):
+        return None
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    for function in ast.walk(tree):
-        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    argvs: list[ast.List | ast.Tuple] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            functions.append(node)
+        elif isinstance(node, ast.List | ast.Tuple) and _is_minify_argv(node):
+            argvs.append(node)
+    for argv in argvs:
+        # The innermost function around the argv list.
+        around = [f for f in functions if f.lineno <= argv.lineno <= (f.end_lineno or f.lineno)]
+        if not around:
             continue
-        argv = next((n for n in ast.walk(function) if _is_minify_argv(n)), None)
-        if argv is None:
-            continue
-        assert isinstance(argv, ast.List | ast.Tuple)
+        function = max(around, key=lambda f: f.lineno)
         flags = tuple(w for w in _strings(argv) if w.startswith("--"))
         calls = [c for c in map(_compress_call, ast.walk(function)) if c is not None]
         overhead = _wrapper_overhead(function)
