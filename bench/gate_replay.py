@@ -194,7 +194,8 @@ def section(rows: Sequence[Row], wall: float, cpu: float, load: float, jobs: int
         f"needs-review, {verdicts.get('fail', 0)} fail",
         f"- failing folders with an audit error: {audit_fails}; with an error of another rule: "
         f"{other_fails}; failed by audit errors only: {only_audit} (these turn into "
-        "needs-review or pass when the audit stops flagging them)",
+        "needs-review or pass when the audit stops flagging them); without them, "
+        f"{len(rows) - other_fails} of {len(rows)} folders pass or need review",
         "- error reasons (folders): "
         + (", ".join(f"`{k}` {v}" for k, v in sorted(error_ids.items())) or "none"),
         f"- cost of the whole replay (building the repository and 60 gate runs): "
