@@ -1,7 +1,7 @@
 """Benchmark the train-log parser: throughput in MB/s.
 
 Inputs:
-(a) every train log of the merged records (``../shared/data/parameter-golf-records``, 165 files
+(a) every train log of the merged records (``../shared/data/parameter-golf-records-full``, 165 files
     of all eras), when that folder exists; skipped otherwise;
 (b) one synthetic log of --synthetic-mb MB, generated here deterministically, so the benchmark
     runs anywhere. It is shaped like the longest real logs: the script's source logged first
@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_RECORDS = REPO_ROOT.parent / "shared" / "data" / "parameter-golf-records"
+SHARED_RECORDS = REPO_ROOT.parent / "shared" / "data" / "parameter-golf-records-full"
 
 # Measure the parser of this checkout, not whatever pgolf the interpreter has installed.
 if str(REPO_ROOT) not in sys.path:

@@ -1,6 +1,6 @@
 """Benchmark ``pgolf verify``: the time to verify all 60 merged record folders.
 
-Inputs: the record folders in ``../shared/data/parameter-golf-records`` (60 folders, 165 logs).
+Inputs: the record folders in ``../shared/data/parameter-golf-records-full`` (60 folders, 165 logs).
 That copy has no scripts, so the audit check is skipped there; a second pass copies the folders
 to a temporary directory and drops a generated ~150 KiB ``train_gpt.py`` (``bench/gen_scripts.py``)
 into each, so the cost of the in-process audit (jobs=1) is measured too.
@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_RECORDS = REPO_ROOT.parent / "shared" / "data" / "parameter-golf-records"
+SHARED_RECORDS = REPO_ROOT.parent / "shared" / "data" / "parameter-golf-records-full"
 
 # Measure the verifier of this checkout, not whatever pgolf the interpreter has installed.
 for entry in (REPO_ROOT, REPO_ROOT / "bench"):

@@ -108,9 +108,17 @@ def gate(
     [bold]pgolf gate --base origin/main --head pr-head[/]
     [bold]pgolf gate -f markdown -o comment.md -f sarif -o pgolf.sarif -f json -o gate.json[/]
 
-    Exit codes: [bold]0[/] pass; [bold]1[/] fail (an error: the pull request breaks a rule);
-    [bold]3[/] needs-review (only warnings: a person has to judge); [bold]2[/] the repository,
-    a ref or an option cannot be used, or pgolf itself failed.
+    Policy. [bold]fail[/] only for a rule break the challenge enforces, with its evidence: an
+    audit error; over the 16,000,000-byte cap by the folder's own evidence; training or
+    evaluation past 600 s by the logs; a change to an existing record or outside records/; a
+    missing required file (README.md, submission.json, a train log, train_gpt.py).
+    [bold]needs-review[/] for what a maintainer weighs: legacy or non-schema json keys, a record
+    claim short of the README's bar (Δ nats, p, seeds), fewer than 3 seeds, code counted by a
+    wrapper scheme, extra scripts. [bold]pass[/] when nothing needs a human. `pgolf verify` uses
+    the same severities.
+
+    Exit codes: [bold]0[/] pass; [bold]1[/] fail; [bold]3[/] needs-review; [bold]2[/] the
+    repository, a ref or an option cannot be used, or pgolf itself failed.
     """
     from pgolf_cli.errors import PgolfInputError
     from pgolf_cli.gate.render import render, render_markdown

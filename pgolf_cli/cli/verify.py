@@ -29,8 +29,8 @@ from pgolf_cli.files import write_atomically
 if TYPE_CHECKING:
     from pgolf_cli.records.verify import FolderReport
 
-EXIT_PASSED = 0
-EXIT_FAILED = 1
+#: The exit code of each outcome, the same as `pgolf gate`'s; 2 is an input error.
+EXIT_CODES = {"pass": 0, "fail": 1, "needs-review": 3}
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
@@ -81,6 +81,15 @@ def verify(
         bool,
         typer.Option("--no-audit", help="Skip the static audit of the folder's scripts."),
     ] = False,
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details",
+            "-d",
+            help="Text format: every check of every folder with its evidence, before the "
+            "one-line-per-folder summary (the default for a single folder).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -97,11 +106,16 @@ def verify(
     [bold]pgolf verify records/track_10min_16mb/2026-05-01_MyRecord/[/]
     [bold]pgolf verify NEW_DIR --baseline records/track_10min_16mb/<current best>/ -f json[/]
 
-    Exit codes: [bold]0[/] no check failed; [bold]1[/] a check failed; [bold]2[/] a folder or
-    json that cannot be read.
+    A check fails only for a rule the challenge enforces, broken by the folder's own evidence
+    (a required file missing, over the 16,000,000-byte cap, training or evaluation past 600 s,
+    an audit error); anything else it finds is for a maintainer to weigh (warn). The text
+    report ends with one line per folder; --details shows every check with its evidence.
+
+    Exit codes, as [bold]pgolf gate[/]'s: [bold]0[/] pass; [bold]1[/] a check failed;
+    [bold]3[/] needs review (only warnings); [bold]2[/] a folder or json that cannot be read.
     """
     from pgolf_cli.errors import PgolfInputError
-    from pgolf_cli.records.verify import render_json, render_markdown
+    from pgolf_cli.records.verify import overall, render_json, render_markdown
 
     try:
         reports = _run(folders, baseline, audit=not no_audit, show_progress=not quiet)
@@ -113,7 +127,9 @@ def verify(
     elif output_format is VerifyFormat.MARKDOWN:
         text = render_markdown(reports)
     else:
-        text = _render_text(reports, to_file=output is not None)
+        text = _render_text(
+            reports, to_file=output is not None, details=details or len(reports) == 1
+        )
 
     if output is None:
         if output_format is VerifyFormat.TEXT:
@@ -127,10 +143,9 @@ def verify(
         except OSError as problem:
             fail(f"cannot write the report to {output}: {problem.strerror or problem}")
 
-    failed = [report for report in reports if report.failed]
     if not quiet and (output is not None or output_format is not VerifyFormat.TEXT):
         stderr_console().print(_summary_line(reports), soft_wrap=True)
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_PASSED)
+    raise typer.Exit(EXIT_CODES[overall(reports)])
 
 
 def _run(
@@ -151,21 +166,51 @@ def _run(
 
 
 def _summary_line(reports: Sequence[FolderReport]) -> str:
-    failed = sum(1 for report in reports if report.failed)
-    if failed:
-        return f"{len(reports)} folder(s) verified; [red]{failed} with failed checks (exit 1)[/]"
-    return f"{len(reports)} folder(s) verified; [green]no check failed[/]"
+    from pgolf_cli.records.verify import overall, summary
+
+    totals = summary(reports)
+    outcome = overall(reports)
+    style = {"fail": "red", "needs-review": "yellow", "pass": "green"}[outcome]
+    return (
+        f"{totals['folders']} folder(s) verified: {totals['failed']} fail, "
+        f"{totals['needs_review']} need review, {totals['passed']} pass; "
+        f"[{style}]{outcome} (exit {EXIT_CODES[outcome]})[/]"
+    )
 
 
-def _render_text(reports: Sequence[FolderReport], *, to_file: bool) -> str:
+def _render_text(reports: Sequence[FolderReport], *, to_file: bool, details: bool) -> str:
     """The rich report as a string; coloured only when it goes to a colour terminal."""
     color = not to_file and color_enabled(sys.stdout)
     console = text_console(color=color, width=report_width() if not to_file else DEFAULT_WIDTH)
     with console.capture() as capture:
-        for report in reports:
-            _print_report(console, report)
+        if details:
+            for report in reports:
+                _print_report(console, report)
+        _print_summary(console, reports)
         console.print(_summary_line(reports), soft_wrap=True)
     return capture.get()
+
+
+def _print_summary(console: Console, reports: Sequence[FolderReport]) -> None:
+    """One line per folder: its outcome and the ids of the checks that failed or warn."""
+    from pgolf_cli.records.verify import summary_rows
+
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("folder", overflow="fold")
+    table.add_column("track", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("failed", overflow="fold")
+    table.add_column("warnings", overflow="fold")
+    outcome_style = {"fail": "bold red", "needs-review": "yellow", "pass": "green"}
+    for name, track, outcome, failed, warned in summary_rows(reports):
+        table.add_row(
+            escape(name),
+            escape(track),
+            f"[{outcome_style[outcome]}]{outcome}[/]",
+            escape(failed),
+            escape(warned),
+        )
+    console.print(table)
 
 
 def _print_report(console: Console, report: FolderReport) -> None:

@@ -199,10 +199,13 @@ def _name_reasons(name: str, folder: str) -> list[Reason]:
     problems: list[str] = []
     if shown != name:
         problems.append("it is not valid UTF-8")
-    if any(char.isspace() for char in name):
-        problems.append("it contains spaces (shell commands and links break on them)")
     if any(ord(char) < 32 or ord(char) == 127 for char in name):
         problems.append("it contains control characters")
+    # A name that cannot be written out fails; one that only breaks the convention (spaces,
+    # no date) is the maintainers' call: merged records have both.
+    severity = Severity.ERROR if problems else Severity.WARNING
+    if any(char.isspace() for char in name):
+        problems.append("it contains spaces (shell commands and links break on them)")
     if not problems and not FOLDER_NAME.match(name):
         problems.append("it is not YYYY-MM-DD_Description")
     if not problems:
@@ -210,9 +213,11 @@ def _name_reasons(name: str, folder: str) -> list[Reason]:
     return [
         Reason(
             "diff.folder-name",
-            Severity.ERROR,
+            severity,
             "Folder named YYYY-MM-DD_Description",
-            f"the folder name {shown!r} is not usable: " + "; ".join(problems),
+            f"the folder name {shown!r} "
+            + ("is not usable: " if severity == Severity.ERROR else "breaks the convention: ")
+            + "; ".join(problems),
             (f"folder: {display_path(folder)}/",),
             path=display_path(folder),
         )

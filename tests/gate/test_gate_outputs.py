@@ -210,3 +210,19 @@ def test_a_repository_without_a_main_branch_needs_base(tmp_path: Path) -> None:
     repo.git("branch", "-m", "main", "trunk")
     result = CliRunner().invoke(app, ["gate", "--repo", str(repo.path)])
     assert result.exit_code == 2 and "--base" in result.output
+
+
+def test_help_states_the_policy_the_readme_states() -> None:
+    result = CliRunner().invoke(app, ["gate", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.replace("│", " ").split())
+    for phrase in (
+        "fail only for a rule break the challenge enforces",
+        "over the 16,000,000-byte cap by the folder's own evidence",
+        "needs-review for what a maintainer weighs",
+        "pass when nothing needs a human",
+        "pgolf verify uses the same severities",
+    ):
+        assert phrase in text.replace("`", ""), phrase
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "### Gate policy" in readme and "so the two never disagree" in readme

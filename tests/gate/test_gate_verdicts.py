@@ -104,12 +104,16 @@ def test_a_10_minute_run_that_does_not_beat_the_best_needs_review(clone: Repo) -
     assert "track_non_record_16mb" in reason(report, "record.not-better")["message"]
 
 
-def test_a_claim_that_is_not_significant_fails(clone: Repo) -> None:
-    # Better than the best, but by less than 0.005 nats.
+def test_a_claim_short_of_the_bar_needs_review(clone: Repo) -> None:
+    # Better than the best, but by less than 0.005 nats: the maintainers weigh the claim.
     close = tuple(Seed(run.seed, run.val_bpb - 0.001) for run in BEST_RUNS)
     submit(clone, record_files(close))
-    _, report = gate(clone, expect=1)
-    assert reasons(report, "error") == ["verify.significance"]
+    _, report = gate(clone, expect=3)
+    assert reasons(report, "error") == []
+    assert reasons(report, "warning") == ["verify.significance"]
+    message = reason(report, "verify.significance")["message"]
+    assert "nats over 3 seed(s) against 3" in message and "p = " in message
+    assert "the README's bar: better by >= 0.005 nats at p < 0.01" in message
     evidence = "\n".join(reason(report, "verify.significance")["evidence"])
     assert "p: " in evidence and f"{NEW}/train_seed42.log:" in evidence
 
@@ -123,9 +127,9 @@ def test_against_a_baseline_folder_given_on_disk(clone: Repo, tmp_path: Path) ->
         tuple(Seed(r.seed, r.val_bpb + 0.0004) for r in GOOD_RUNS)
     ).items():
         (near / name).write_bytes(data)
-    _, report = gate(clone, "--baseline", str(near), expect=1)
+    _, report = gate(clone, "--baseline", str(near), expect=3)
     assert report["baseline"]["path"] == str(near)
-    assert reasons(report, "error") == ["verify.significance"]
+    assert reasons(report, "warning") == ["verify.significance"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,11 +185,12 @@ def test_editing_an_existing_record_fails(clone: Repo) -> None:
     )
 
 
-def test_a_folder_name_with_spaces_fails(clone: Repo) -> None:
+def test_a_folder_name_with_spaces_needs_review(clone: Repo) -> None:
+    # A convention, not a rule the challenge enforces: a merged record has spaces in its name.
     folder = f"{TEN_MIN}/2026-05-01_My New Record"
     submit(clone, record_files(GOOD_RUNS), folder=folder)
-    _, report = gate(clone, expect=1)
-    assert reasons(report, "error") == ["diff.folder-name"]
+    _, report = gate(clone, expect=3)
+    assert reasons(report, "warning") == ["diff.folder-name", "verify.structure"]
     message = reason(report, "diff.folder-name")["message"]
     assert "'2026-05-01_My New Record'" in message and "spaces" in message
     # The folder is still verified and audited under its real name.
@@ -193,9 +198,9 @@ def test_a_folder_name_with_spaces_fails(clone: Repo) -> None:
     assert checked(report)["verify.json-matches-logs"] == "pass"
 
 
-def test_a_folder_name_without_a_date_fails(clone: Repo) -> None:
+def test_a_folder_name_without_a_date_needs_review(clone: Repo) -> None:
     submit(clone, record_files(GOOD_RUNS), folder=f"{TEN_MIN}/MyRecord")
-    _, report = gate(clone, expect=1)
+    _, report = gate(clone, expect=3)
     assert "not YYYY-MM-DD_Description" in reason(report, "diff.folder-name")["message"]
 
 
@@ -209,10 +214,10 @@ def test_a_missing_submission_json_fails(clone: Repo) -> None:
     del files["submission.json"]
     submit(clone, files)
     _, report = gate(clone, expect=1)
-    errors = reasons(report, "error")
-    assert errors[0] == "verify.structure"
+    # One error for one missing file: the json checks have nothing to read and skip.
+    assert reasons(report, "error") == ["verify.structure"]
     assert "no submission.json" in reason(report, "verify.structure")["message"]
-    assert "verify.json-matches-logs" in errors
+    assert checked(report)["verify.json-matches-logs"] == "skip"
 
 
 def test_an_artifact_over_the_cap_fails(clone: Repo) -> None:
@@ -229,14 +234,14 @@ def test_an_artifact_over_the_cap_fails(clone: Repo) -> None:
     )
 
 
-def test_json_disagreeing_with_the_logs_fails_with_the_log_line(clone: Repo) -> None:
+def test_json_disagreeing_with_the_logs_needs_review_with_the_log_line(clone: Repo) -> None:
     def wrong(document: dict[str, object]) -> None:
         document["val_bpb"] = 1.1987
 
     files = record_files(GOOD_RUNS, edit_json=wrong)
     submit(clone, files)
-    _, report = gate(clone, expect=1)
-    assert reasons(report, "error")[0] == "verify.json-matches-logs"
+    _, report = gate(clone, expect=3)
+    assert reasons(report, "warning")[0] == "verify.json-matches-logs"
     mismatch = reason(report, "verify.json-matches-logs")
     log = files["train_seed42.log"].decode().split("\n")
     line = next(n for n, text in enumerate(log, 1) if text.startswith("final_sliding_window_exact"))
@@ -383,13 +388,13 @@ def test_a_lower_per_file_cap(clone: Repo) -> None:
     assert all("over the cap of 1,000 (not read)" in line for line in large["evidence"])
 
 
-def test_a_non_utf8_log_fails(clone: Repo) -> None:
+def test_a_non_utf8_log_needs_review(clone: Repo) -> None:
     files = record_files(GOOD_RUNS)
     latin1 = "command: träin_gpt.py".encode("latin-1")
     files["train_seed42.log"] = files["train_seed42.log"].replace(b"command: train_gpt.py", latin1)
     submit(clone, files)
-    _, report = gate(clone, expect=1)
-    assert "verify.seed-logs" in reasons(report, "error")
+    _, report = gate(clone, expect=3)
+    assert "verify.seed-logs" in reasons(report, "warning")
     assert "train_seed42.log cannot be read" in reason(report, "verify.seed-logs")["message"]
     encoding = reason(report, "diff.encoding")
     assert encoding["severity"] == "warning"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_RECORDS = REPO.parent / "shared" / "data" / "parameter-golf-records"
+SHARED_RECORDS = REPO.parent / "shared" / "data" / "parameter-golf-records-full"
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,9 @@ from pgolf_cli.records.submission import TRACKS, Normalized, find_submission, lo
 
 pytestmark = pytest.mark.shared
 
-RECORDS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "parameter-golf-records"
+RECORDS = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "parameter-golf-records-full"
+)
 
 # Folders whose json uses only the names and formats of the strict schema (read by hand from
 # the files): every other json has at least one legacy key or format to translate.

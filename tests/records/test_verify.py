@@ -260,7 +260,7 @@ def test_significance_against_a_worse_baseline(tmp_path: Path) -> None:
     # Too small an improvement fails a record claim.
     close = tuple(Run(run.seed, run.val_bpb + 0.0005) for run in GOOD_RUNS)
     near = write_record(tmp_path / "near", name="2026-04-02_Near", runs=close)
-    assert verify_folder(good, baseline=near).check("significance").status == "fail"
+    assert verify_folder(good, baseline=near).check("significance").status == "warn"
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,7 +275,7 @@ def test_json_disagreeing_with_the_logs(tmp_path: Path) -> None:
 
     report = verify_folder(write_record(tmp_path, edit_json=wrong))
     check = report.check("json-matches-logs")
-    assert (check.status, report.verdict, report.aggregation) == ("fail", "inconsistent", None)
+    assert (check.status, report.verdict, report.aggregation) == ("warn", "inconsistent", None)
     log_text = (tmp_path / "track_10min_16mb/2026-05-01_GoodRecord/train_seed42.log").read_text()
     line = next(
         n
@@ -285,8 +285,9 @@ def test_json_disagreeing_with_the_logs(tmp_path: Path) -> None:
     assert f"train_seed42.log:{line}: final_sliding_window_exact" in "\n".join(check.evidence)
     assert "submission.json: val_bpb: 1.19" in check.evidence
     seeds = report.check("seed-logs")
-    assert seeds.status == "fail" and "seed 42" in seeds.message
-    assert report.failed
+    assert seeds.status == "warn" and "seed 42" in seeds.message
+    # Numbers that do not reproduce are for a maintainer to weigh, not a rule break.
+    assert (report.failed, report.outcome) == (False, "needs-review")
 
 
 def test_artifact_over_the_cap(tmp_path: Path) -> None:
@@ -296,10 +297,11 @@ def test_artifact_over_the_cap(tmp_path: Path) -> None:
     assert "train_seed2025.log" in check.message and "over the cap" in check.message
 
 
-def test_artifact_just_under_the_cap_warns(tmp_path: Path) -> None:
+def test_artifact_just_under_the_cap_passes_with_the_margin_pointed_out(tmp_path: Path) -> None:
+    # Not a rule break: the thin margin is said in the message, nobody has to act on it.
     runs = (*GOOD_RUNS[:2], Run(2025, 1.20198765, model_bytes=15_995_000))
     check = verify_folder(write_record(tmp_path, runs=runs)).check("size")
-    assert check.status == "warn" and "only" in check.message
+    assert check.status == "pass" and "reruns moved artifacts" in check.message
 
 
 def test_shipped_code_counts_even_when_the_log_counted_less(tmp_path: Path) -> None:
@@ -334,39 +336,39 @@ def test_evaluation_over_600_seconds(tmp_path: Path) -> None:
 def test_two_seeds_with_different_code_hashes(tmp_path: Path) -> None:
     runs = (*GOOD_RUNS[:2], Run(2025, 1.20198765, code_sha256="ab" * 32))
     check = verify_folder(write_record(tmp_path, runs=runs)).check("one-configuration")
-    assert check.status == "fail" and "code hashes" in check.message
+    assert check.status == "warn" and "code hashes" in check.message
     assert f"train_seed2025.log: code_sha256: {'ab' * 32}" in check.evidence
 
 
 def test_different_hyperparameters_apart_from_the_seed(tmp_path: Path) -> None:
     runs = (*GOOD_RUNS[:2], Run(2025, 1.20198765, extra_hyperparameters={"matrix_lr": "0.05"}))
     check = verify_folder(write_record(tmp_path, runs=runs)).check("one-configuration")
-    assert check.status == "fail" and "matrix_lr" in check.message
+    assert check.status == "warn" and "matrix_lr" in check.message
 
 
 def test_seed_in_the_log_differs_from_the_file_name(tmp_path: Path) -> None:
     runs = (*GOOD_RUNS[:2], Run(2025, 1.20198765, seed_printed=7))
     report = verify_folder(write_record(tmp_path, runs=runs))
     names = report.check("seed-names")
-    assert names.status == "fail"
+    assert names.status == "warn"
     assert names.evidence == ("train_seed2025.log: prints seed 7, named for seed 2025",)
     # The json's seed 2025 has no log that ran seed 2025.
-    assert report.check("seed-logs").status == "fail"
+    assert report.check("seed-logs").status == "warn"
 
 
 def test_a_truncated_log(tmp_path: Path) -> None:
     runs = (*GOOD_RUNS[:2], Run(2025, 1.20198765, truncated=True))
     report = verify_folder(write_record(tmp_path, runs=runs))
     check = report.check("seed-logs")
-    assert check.status == "fail"
+    assert check.status == "warn"
     assert "train_seed2025.log has no post-quantization score line" in check.message
-    assert report.check("seeds-count").status == "fail"
+    assert report.check("seeds-count").status == "warn"
 
 
 def test_a_log_with_a_nan_loss(tmp_path: Path) -> None:
     runs = (*GOOD_RUNS[:2], Run(2025, 1.20198765, nan_loss=True))
     check = verify_folder(write_record(tmp_path, runs=runs)).check("seed-logs")
-    assert check.status == "fail" and "non-finite" in check.message
+    assert check.status == "warn" and "non-finite" in check.message
     assert any(line.startswith("train_seed2025.log:") and "nan" in line for line in check.evidence)
 
 
@@ -375,8 +377,8 @@ def test_a_seed_missing_its_log(tmp_path: Path) -> None:
         write_record(tmp_path, runs=GOOD_RUNS[:2], declared_seeds=(1337, 42, 2025))
     )
     check = report.check("seed-logs")
-    assert check.status == "fail" and "seed 2025 has no scored log" in check.message
-    assert report.check("seeds-count").status == "fail"
+    assert check.status == "warn" and "seed 2025 has no scored log" in check.message
+    assert report.check("seeds-count").status == "warn"
 
 
 def test_a_string_where_a_number_belongs(tmp_path: Path) -> None:
@@ -384,7 +386,7 @@ def test_a_string_where_a_number_belongs(tmp_path: Path) -> None:
         document["bytes_total"] = "about sixteen megabytes"
 
     check = verify_folder(write_record(tmp_path, edit_json=stringly)).check("json-valid")
-    assert check.status == "fail"
+    assert check.status == "warn"
     assert any(
         line.startswith("submission.json: bytes_total: expected a number")
         for line in check.evidence
@@ -406,7 +408,7 @@ def test_missing_required_keys(tmp_path: Path) -> None:
         del document["track"]
 
     check = verify_folder(write_record(tmp_path, edit_json=strip)).check("json-valid")
-    assert check.status == "fail"
+    assert check.status == "warn"
     assert "github_id" in check.message and "track" in check.message
 
 
@@ -426,6 +428,18 @@ def test_missing_files_and_extra_scripts(tmp_path: Path) -> None:
     assert "no README.md" in check.message and "helper.py" in check.message
     (folder / "train_gpt.py").write_bytes(b"")
     assert "train_gpt.py is empty" in verify_folder(folder).check("structure").message
+
+
+def test_a_training_script_under_another_name_needs_review(tmp_path: Path) -> None:
+    folder = write_record(tmp_path)
+    (folder / "train_gpt.py").rename(folder / "train_mdlm.py")
+    check = verify_folder(folder, audit=False).check("structure")
+    assert check.status == "warn"
+    assert "no train_gpt.py: the training code is train_mdlm.py" in check.message
+    # With no script at all, the required file is missing.
+    (folder / "train_mdlm.py").unlink()
+    check = verify_folder(folder, audit=False).check("structure")
+    assert check.status == "fail" and "no train_gpt.py" in check.message
 
 
 def test_imports_beyond_the_base_image_want_a_requirements_file(tmp_path: Path) -> None:
@@ -492,7 +506,7 @@ def test_non_record_track_has_no_time_cap_or_seed_count(tmp_path: Path) -> None:
     assert statuses(report)["time-train"] == "skip"
     assert statuses(report)["seeds-count"] == "skip"
     assert not report.failed
-    assert verify_folder(target, record_claim=True).check("seeds-count").status == "fail"
+    assert verify_folder(target, record_claim=True).check("seeds-count").status == "warn"
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,7 +533,7 @@ def test_json_without_seeds_as_the_mean_of_all_logs(tmp_path: Path) -> None:
     mean = round(statistics.fmean(run.val_bpb for run in GOOD_RUNS), 8)
     report = verify_folder(write_record(tmp_path, edit_json=_with_value(mean, seeds=False)))
     assert report.aggregation == "mean-all-logs"
-    assert report.check("seed-logs").status == "fail"  # a record claim must declare its seeds
+    assert report.check("seed-logs").status == "warn"  # a record claim must declare its seeds
 
 
 def test_json_as_the_mean_of_a_subset(tmp_path: Path) -> None:
@@ -552,7 +566,8 @@ def test_json_matching_only_at_four_decimals(tmp_path: Path) -> None:
 def test_renderers(tmp_path: Path) -> None:
     reports = verify_folders([write_record(tmp_path)])
     document = json.loads(render_json(reports))
-    assert document["summary"] == {"folders": 1, "failed": 0, "passed": 1}
+    assert document["summary"] == {"folders": 1, "failed": 0, "needs_review": 0, "passed": 1}
+    assert document["folders"][0]["outcome"] == "pass"
     folder = document["folders"][0]
     assert (folder["verdict"], folder["aggregation"], folder["match"]) == (
         "consistent",
@@ -584,11 +599,41 @@ def test_cli_exit_codes_and_formats(tmp_path: Path) -> None:
     assert code == 1
     document = json.loads(out)
     assert [f["failed"] for f in document["folders"]] == [False, True]
-    assert "with failed checks" in err
+    assert "2 folder(s) verified: 1 fail, 0 need review, 1 pass; fail (exit 1)" in err
     report = tmp_path / "report.md"
     code, out, _ = invoke(bad, "--format", "markdown", "--output", report, "--quiet")
     assert code == 1 and out == ""
     assert "❌ fail" in report.read_text(encoding="utf-8")
+
+
+def test_cli_needs_review_exits_3_as_the_gate_does(tmp_path: Path) -> None:
+    # Two seeds: short of the README's three, which a maintainer weighs; nothing is broken.
+    folder = write_record(tmp_path, runs=GOOD_RUNS[:2])
+    code, out, _ = invoke(folder)
+    assert code == 3, out
+    assert "needs-review" in out and "seeds-count" in out
+
+
+def test_cli_many_folders_print_one_line_each_and_details_on_request(tmp_path: Path) -> None:
+    folders = [write_record(tmp_path / str(i), name=f"2026-05-0{i}_Record{i}") for i in range(1, 4)]
+    code, out, _ = invoke(*folders)
+    assert code == 0
+    lines = [line for line in out.splitlines() if "_Record" in line]
+    assert [line.split()[1] for line in lines] == [f"2026-05-0{i}_Record{i}" for i in (1, 2, 3)]
+    assert all(" pass " in line for line in lines)
+    assert "evidence" not in out and "json-matches-logs" not in out
+    assert "3 folder(s) verified: 0 fail, 0 need review, 3 pass; pass (exit 0)" in out
+    code, detailed, _ = invoke(*folders, "--details")
+    assert code == 0
+    assert detailed.count("json-matches-logs") == 3 and len(detailed) > 3 * len(out)
+
+
+def test_cli_empty_folder_exits_2(tmp_path: Path) -> None:
+    empty = tmp_path / "2026-05-01_Empty"
+    empty.mkdir()
+    code, _, err = invoke(empty)
+    assert code == 2
+    assert "is empty" in err and "submission.json" in err
 
 
 def test_cli_unreadable_input_exits_2(tmp_path: Path) -> None:
@@ -634,3 +679,17 @@ def test_verify_package_and_run_json_judge_training_time_alike(
     assert flagged == (not in_time)
     assert failed == (not in_time)
     assert in_time is (train_time_ms <= 600_000 or (stop_line and train_time_ms <= 600_120))
+
+
+def test_legacy_and_non_schema_keys_are_named_with_what_package_writes(tmp_path: Path) -> None:
+    def legacy(document: dict[str, object]) -> None:
+        document["mean_val_bpb"] = document.pop("val_bpb")
+        document["technique_summary"] = "int6 + sliding window"
+
+    report = verify_folder(write_record(tmp_path, edit_json=legacy), audit=False)
+    check = report.check("json-valid")
+    assert check.status == "warn"
+    assert "mean_val_bpb -> val_bpb" in check.message
+    assert "keys outside pgolf's schema: technique_summary" in check.message
+    assert "`pgolf package` writes the current schema" in check.message
+    assert report.outcome == "needs-review"
