@@ -303,11 +303,15 @@ def _print_failed(report: FolderReport, track: TrackChoice) -> None:
         for line in check.evidence[:8]:
             console.print(f"      {escape(line)}", soft_wrap=True)
         if check.id == "seeds-count" and track is TrackChoice.TEN_MIN:
-            console.print(
-                "  fix: train more seeds ([bold]pgolf train --seeds 1337 42 7[/]), or package "
-                "this run as a non-record submission with [bold]--track non_record_16mb[/]",
-                soft_wrap=True,
-            )
+            _print_seeds_hint()
+
+
+def _print_seeds_hint() -> None:
+    stderr_console().print(
+        "  fix: train more seeds ([bold]pgolf train --seeds 1337 42 7[/]), or package "
+        "this run as a non-record submission with [bold]--track non_record_16mb[/]",
+        soft_wrap=True,
+    )
 
 
 def _print_result(result: PackageResult) -> None:
@@ -364,6 +368,8 @@ def _print_result(result: PackageResult) -> None:
                 f"[yellow]verify warn[/] {escape(check.id)}: {escape(check.message)}",
                 soft_wrap=True,
             )
+            if check.id == "seeds-count" and plan.request.track == "10min_16mb":
+                _print_seeds_hint()
 
 
 def _seconds(value: float | None) -> str:

@@ -1047,11 +1047,14 @@ def test_no_run_that_scored_is_an_input_error(built: Built) -> None:
 
 
 def test_one_seed_on_the_record_track_suggests_the_non_record_track(built: Built) -> None:
+    # Fewer than three seeds needs review (the gate's policy): the folder is written, with a hint.
     result = invoke(*cli_args(built, "--seeds", "42"))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 0, result.output
     stderr = " ".join(result.stderr.split())
     assert "seeds-count" in stderr and "--track non_record_16mb" in stderr
-    assert invoke(*cli_args(built, "--seeds", "42", "--track", "non_record_16mb")).exit_code == 0
+    result = invoke(*cli_args(built, "--seeds", "42", "--track", "non_record_16mb", "--force"))
+    assert result.exit_code == 0, result.output
+    assert "--track non_record_16mb" not in " ".join(result.stderr.split())
 
 
 def test_latest_run_is_the_most_recently_written(tmp_path: Path) -> None:
