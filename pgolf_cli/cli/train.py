@@ -254,12 +254,15 @@ def _settings(
     except LaunchError as problem:
         fail(str(problem))
 
+    # --data and $PGOLF_DATA point at data that should already be there, so a typo fails instead
+    # of building elsewhere. pgolf.toml's `data` is the project's own folder (like `out`): the
+    # built-in dataset is built there on first use, as in ./data.
     if data is not None:
         data_dir, explicit = data, True
     elif os.environ.get(DATA_ENV):
         data_dir, explicit = Path(os.environ[DATA_ENV]), True
     elif config.data is not None:
-        data_dir, explicit = config.data, True
+        data_dir, explicit = config.data, False
     else:
         data_dir, explicit = DEFAULT_DATA, False
 

@@ -218,12 +218,32 @@ def test_defaults_on_a_cpu_machine_build_the_data_and_use_the_cpu_preset(
     assert env["DATA_PATH"] == str(workdir / "data" / "datasets" / "builtin_sp1024")
     assert env["TOKENIZER_PATH"] == str(workdir / "data" / "tokenizers" / "builtin_sp1024.model")
     assert env["VOCAB_SIZE"] == "1024"
-    assert env["MAX_WALLCLOCK_SECONDS"] == "150"
+    assert env["MAX_WALLCLOCK_SECONDS"] == "0"  # step-based: the same seed, the same result
     assert data["hardware"]["nproc_per_node"] == 1
 
     # The second run finds the data and builds nothing.
     assert invoke(fake_script, "--name", "again").exit_code == 0
     assert len(calls) == 1
+
+
+@pytest.mark.usefixtures("no_torchrun", "cpu_machine")
+def test_a_folder_from_pgolf_init_builds_its_data_on_the_first_train(
+    workdir: Path, fake_script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pgolf_cli.runner.init import init_project
+
+    project = workdir / "my-record"
+    init_project(project)
+    # From a subfolder too: pgolf.toml's data is relative to the file, not to the cwd.
+    (project / "notes").mkdir()
+    monkeypatch.chdir(project / "notes")
+    calls: list[tuple[Path, int]] = []
+    monkeypatch.setattr(dataset_module, "build_builtin", fake_build(calls))
+    result = invoke(fake_script, "--name", "first")
+    assert result.exit_code == 0, result.output
+    assert [(path.resolve(), vocab) for path, vocab in calls] == [((project / "data"), 1024)]
+    env = record(project, "first", 1337)["env"]
+    assert env["DATA_PATH"] == str(project / "data" / "datasets" / "builtin_sp1024")
 
 
 def test_a_gpu_machine_defaults_to_the_challenge_preset_and_official_data(
