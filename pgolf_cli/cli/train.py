@@ -416,6 +416,8 @@ def _report(outcome: RunOutcome, settings: _Settings, *, quiet: bool) -> None:
         _explain_failure(seed)
     if outcome.seeds:
         stdout_console().print(_table(outcome))
+        if not quiet:
+            _curves(outcome)
     if outcome.interrupted:
         error(
             f"interrupted; what ran so far is kept in {outcome.run_dir} "
@@ -456,19 +458,35 @@ def _explain_failure(seed: SeedOutcome) -> None:
         )
 
 
+#: The summary's columns. "eval time (all passes)" is the whole evaluation phase of the run
+#: (``total_eval_time``: roundtrip, sliding window and TTT together), not the scored pass alone.
+COLUMNS = (
+    "seed",
+    "val_bpb",
+    "val_loss",
+    "bytes total",
+    "steps",
+    "train time",
+    "eval time (all passes)",
+)
+
+
 def _table(outcome: RunOutcome) -> Table:
     table = Table(title=f"{outcome.run_dir}", title_justify="left")
-    for column in ("seed", "val_bpb", "val_loss", "bytes total", "steps", "train", "eval"):
+    for column in COLUMNS:
         table.add_column(column, justify="right" if column != "seed" else "left")
     table.add_column("status")
     for seed in outcome.seeds:
         log = seed.log
         score = log.score
+        # A run that broke a limit or its own cap, or did not run as launched, is never "ok".
         status = (
             "interrupted"
             if seed.stopped_by == "interrupt"
             else "failed"
             if seed.stopped_by == "failure"
+            else "flagged"
+            if seed.flags
             else "ok"
         )
         if seed.flags:
@@ -484,6 +502,18 @@ def _table(outcome: RunOutcome) -> Table:
             escape(status),
         )
     return table
+
+
+def _curves(outcome: RunOutcome) -> None:
+    """Each seed's training loss from its train.log, as a one-line sparkline."""
+    from pgolf_cli.runner.curve import read_curve
+    from pgolf_cli.runner.run import TRAIN_LOG
+
+    console = stdout_console()
+    for seed in outcome.seeds:
+        text = read_curve(seed.seed_dir / TRAIN_LOG).text()
+        if text:
+            console.print(f"train_loss seed {seed.seed}: {text}", soft_wrap=True, highlight=False)
 
 
 def _seconds(milliseconds: float | None) -> str:

@@ -48,6 +48,8 @@ def test_multi_node_uses_c10d_rendezvous() -> None:
         "c10d",
         "--rdzv-id",
         "pgolf-seed42",
+        "--rdzv-conf",
+        "join_timeout=600",  # the countdown the live view shows is this one
         "--nproc-per-node",
         "8",
         "/work/train_gpt.py",

@@ -169,6 +169,23 @@ def test_a_failed_seed_exits_1_after_the_other_seeds_ran(
 
 
 @pytest.mark.usefixtures("no_torchrun")
+def test_a_run_over_its_cap_is_never_ok_and_the_summary_draws_the_loss_curve(
+    workdir: Path, fake_script: Path, fake_data: dict[str, str]
+) -> None:
+    result = invoke(
+        fake_script, "--preset", "challenge", "--nproc-per-node", "1", *data_flags(fake_data),
+        "--env", "MAX_WALLCLOCK_SECONDS=150", "--env", "FAKE_TRAIN_MS=177000", "--name", "over",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert record(workdir, "over", 1337)["flags"] == ["train_time_over_cap"]
+    assert "flagged" in result.stdout and " ok " not in result.stdout
+    # Total evaluation time, named so it is not read as the scored pass's (package's column).
+    assert train_command.COLUMNS[-2:] == ("train time", "eval time (all passes)")
+    # The fake logs train_loss 5.5 at step 10 and 5.0 at step 20.
+    assert "train_loss seed 1337: 5.5000 █▁ 5.0000 (steps 10-20)" in result.stdout
+
+
+@pytest.mark.usefixtures("no_torchrun")
 def test_quiet_prints_only_the_table(
     workdir: Path, fake_script: Path, fake_data: dict[str, str]
 ) -> None:

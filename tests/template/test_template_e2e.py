@@ -42,6 +42,7 @@ LINE_PATTERNS = {
     "ttt": rf"legal_ttt val_loss:{NUM} val_bpb:{NUM} eval_time:(\d+)ms",
     "ttt_exact": rf"legal_ttt_exact val_loss:{EXACT} val_bpb:{EXACT}",
     "eval_total": r"total_eval_time:(\d+\.\d)s",
+    "phase": r"phase:(\w+)(?: (.+))?",
 }
 
 
@@ -104,6 +105,17 @@ def test_single_process_end_to_end(
     assert (train_shards, val_shards) == (2, 1) and train_tokens > 100_000
     assert val_bytes == dataset["val_utf8_bytes"]  # the LUTs count the validation text exactly
 
+    # Every stretch of work that prints nothing else is announced, in order.
+    assert [" ".join(filter(None, p)) for p in log["phase"]] == [
+        "data",
+        "warmup steps:2",
+        "training",
+        "validation step:30/30",
+        "export",
+        "eval final_int6_roundtrip windows:128",
+        "eval final_sliding_window windows:253",
+        "eval legal_ttt",
+    ]
     assert [int(s[0]) for s in log["train_step"]] == [10, 20, 30]
     assert [int(s[0]) for s in log["val_step"]] == [0, 10, 20, 30]
     assert "stopping" not in log
