@@ -7,8 +7,10 @@ see the same machine load, and each step is timed on its own. At the end each sw
 (the weights the export quantizes) and is scored with the template's `evaluate` on the preset's
 validation tokens, in its own precision.
 
-Reported: median step time of each and their ratio, and val_bpb of each after the same number of
-steps; "at equal time" is what the step-time ratio says fp32 would reach in bf16's time.
+Each step is timed twice: wall time, and the CPU time of this process (`time.process_time`).
+On a machine other work shares, wall time also counts the waits for a core; CPU time counts only
+the work, so with one torch thread it is what the step takes on an idle core. Reported: median
+step times of each and their ratios, and val_bpb of each after the same number of steps.
 
 Usage (from the repository root):
     .venv/bin/python bench/bench_cpu_precision.py                 # the cpu preset's steps, ~10 min
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             "loader": ctx.make_loader(),
             "ema": tg.EMA(model, hp.ema_decay),
             "times": [],
+            "cpu_times": [],
             "losses": [],
         }
 
@@ -91,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         order = ("fp32", "bf16") if step % 2 == 0 else ("bf16", "fp32")
         for name in order:
             run = runs[name]
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             loss = tg.training_step(run["ctx"], run["loader"], step, scale)
             run["ema"].update(run["ctx"].model)
             run["times"].append(time.perf_counter() - start)
+            run["cpu_times"].append(time.process_time() - cpu_start)
             run["losses"].append(float(loss))
         if (step + 1) % 10 == 0:
             print(
@@ -108,28 +112,32 @@ def main(argv: list[str] | None = None) -> int:
     for name, run in runs.items():
         ctx = run["ctx"]
         run["ema"].copy_to(ctx.model)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         val_loss, val_bpb = tg.evaluate(
             ctx.model, windows, val_tokens, luts, hp, ctx.d, hp.train_seq_len
         )
         results[name] = {
             "median_step_s": statistics.median(run["times"]),
+            "median_step_cpu_s": statistics.median(run["cpu_times"]),
             "total_train_s": sum(run["times"]),
             "final_train_loss": run["losses"][-1],
             "val_loss": val_loss,
             "val_bpb": val_bpb,
             "eval_s": time.perf_counter() - start,
+            "eval_cpu_s": time.process_time() - cpu_start,
         }
     ratio = results["bf16"]["median_step_s"] / results["fp32"]["median_step_s"]
+    cpu_ratio = results["bf16"]["median_step_cpu_s"] / results["fp32"]["median_step_cpu_s"]
 
     rows = [
         [
             name,
             f"{r['median_step_s'] * 1000:.0f}",
+            f"{r['median_step_cpu_s'] * 1000:.0f}",
             f"{r['total_train_s']:.1f}",
             f"{r['final_train_loss']:.4f}",
             f"{r['val_bpb']:.4f}",
-            f"{r['eval_s']:.1f}",
+            f"{r['eval_s']:.1f} / {r['eval_cpu_s']:.1f}",
         ]
         for name, r in results.items()
     ]
@@ -142,16 +150,17 @@ def main(argv: list[str] | None = None) -> int:
         bc.table(
             [
                 "precision",
-                "median step ms",
-                "train s",
+                "median step ms (wall)",
+                "median step ms (CPU)",
+                "train s (wall)",
                 "last train_loss",
                 "val_bpb (EMA)",
-                "eval s",
+                "eval s (wall / CPU)",
             ],
             rows,
         )
     )
-    print(f"\nbf16 / fp32 step time: {ratio:.3f}")
+    print(f"\nbf16 / fp32 step time: {ratio:.3f} (wall), {cpu_ratio:.3f} (CPU)")
     if ns.json is not None:
         bc.write_json(
             ns.json,
@@ -160,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 "steps": hp.iterations,
                 "results": results,
                 "bf16_over_fp32_step_time": ratio,
+                "bf16_over_fp32_step_cpu_time": cpu_ratio,
                 "load": [load_start, load_end],
             },
         )

@@ -373,13 +373,19 @@ def _run(settings: _Settings, *, quiet: bool) -> RunOutcome:
                     soft_wrap=True,
                 )
 
+        # The build's stages (corpus, tokenizer, shards) as `pgolf data build` shows them.
+        from pgolf_cli.cli.data import _StageProgress
+
+        stages = _StageProgress(enabled=not quiet and is_terminal(sys.stderr))
         try:
-            selection = prepare(
-                settings.data_dir,
-                settings.dataset,
-                explicit=settings.data_explicit,
-                before_build=announce,
-            )
+            with stages.progress:
+                selection = prepare(
+                    settings.data_dir,
+                    settings.dataset,
+                    explicit=settings.data_explicit,
+                    before_build=announce,
+                    progress=stages,
+                )
         except DataError as problem:
             fail(str(problem))
 
