@@ -834,8 +834,8 @@ def train(ctx: TrainContext, ema: EMA | None) -> TrainResult:
     cap_ms = wallclock_cap_ms(hp)
     warm_up(ctx)
     loader = ctx.make_loader()  # fresh stream: training sees the tokens warm-up consumed
-    if not (hp.val_loss_every > 0 or hp.iterations == 0):
-        d.phase("training")  # otherwise the step-0 validation comes first and says so
+    if hp.val_loss_every <= 0 and hp.iterations > 0:
+        d.phase("training")  # otherwise a validation at step 0 comes first, and says so
     tokens_per_step = hp.train_batch_tokens
     train_ms = 0.0
     stop_after: int | None = None

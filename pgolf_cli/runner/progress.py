@@ -173,6 +173,9 @@ class SeedProgress:
             )
         if self.activity is not None:
             since = self.activity_started if self.activity_started is not None else moment
+            # The time in the phase once there is one to show (a plain log line comes at 0s).
+            if moment - since < 1.0:
+                return self.activity
             return f"{self.activity} ({format_duration(moment - since)})"
         if self.phase == "starting" and self.last_line:
             return f"last output: {self.last_line[:100]}"
