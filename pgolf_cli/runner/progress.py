@@ -177,8 +177,11 @@ class SeedProgress:
             if moment - since < 1.0:
                 return self.activity
             return f"{self.activity} ({format_duration(moment - since)})"
-        if self.phase == "starting" and self.last_line:
-            return f"last output: {self.last_line[:100]}"
+        if self.phase == "starting":
+            if self.last_line:
+                return f"last output: {self.last_line[:100]}"
+            # Before its first line the script is still starting up: torchrun, Python, torch.
+            return "launching the script"
         return None
 
     def elapsed_s(self, now: float | None = None) -> float:

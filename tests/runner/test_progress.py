@@ -146,6 +146,7 @@ def test_a_multi_node_wait_shows_the_endpoint_and_a_countdown() -> None:
 
 def test_a_script_without_phase_lines_shows_its_last_line() -> None:
     progress = SeedProgress(index=1, count=1, seed=1, started=0.0)
+    assert progress.activity_text(now=1.0) == "launching the script"
     progress.update(None, None, "loading my custom dataset...\n")
     assert progress.activity_text(now=1.0) == "last output: loading my custom dataset..."
 
