@@ -9,8 +9,8 @@ Runs unchanged:
     python train_gpt.py                                    # one process, CPU or one GPU
     torchrun --standalone --nproc_per_node 8 train_gpt.py  # one node, N processes
     torchrun --nnodes 2 --node_rank R --rdzv_endpoint HOST:PORT --nproc_per_node 8 train_gpt.py
-On CUDA it uses bf16 autocast, torch.compile, flash SDPA and NCCL; on CPU bf16 autocast
-(CPU_BF16=0 for fp32), deterministic kernels and gloo. Every setting is an environment variable
+On CUDA it uses bf16 autocast, torch.compile, flash SDPA and NCCL; on CPU fp32 (CPU_BF16=1
+for bf16 autocast), deterministic kernels and gloo. Every setting is an environment variable
 (see Hyperparameters); rank 0 prints the log, and each node's first process prints `phase:` lines
 saying what it is doing before and between the log lines (for a progress display).
 """
@@ -110,7 +110,9 @@ class Hyperparameters:
     adam_eps: float = 1e-8
     grad_clip_norm: float = 0.0  # 0 = no clipping
     ema_decay: float = 0.9965  # EMA of the weights, swapped in after training; 0 disables
-    cpu_bf16: bool = True  # bf16 autocast on CPU too (faster per step there; 0 = fp32)
+    # bf16 autocast on CPU too. Off: at CPU-preset sizes it measured 1.5x slower per step than
+    # fp32 (casting every weight, every call) for the same val_bpb (docs/benchmarks.md).
+    cpu_bf16: bool = False
 
     # --- export
     quant_keep_float_max_numel: int = 65_536  # tensors up to this size stay float (fp16/fp32)

@@ -73,8 +73,8 @@ def run_env(dataset: dict[str, Any]) -> dict[str, str]:
             "QUANT_KEEP_FLOAT_MAX_NUMEL": "1024",  # so the tiny model exercises int6 and int8
             # One thread per process: both runs then do the same arithmetic per operation.
             "OMP_NUM_THREADS": "1",
-            # fp32, so one and two processes differ only by the order of gradient sums; bf16
-            # rounding would amplify that past the tolerance. pgolf's e2e runs use bf16.
+            # fp32 (the CPU default, pinned): one and two processes then differ only by the
+            # order of gradient sums; bf16 rounding amplifies that past the tolerance.
             "CPU_BF16": "0",
         }
     )

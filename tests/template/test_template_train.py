@@ -253,4 +253,5 @@ def test_cpu_bf16_switches_autocast(tg: ModuleType) -> None:
         assert torch.nn.functional.linear(x, w).dtype == torch.bfloat16
     with tg.Dist(0, 1, 0, CPU, cpu_bf16=False).autocast():
         assert torch.nn.functional.linear(x, w).dtype == torch.float32
-    assert tg.Hyperparameters.from_env({"CPU_BF16": "0"}).cpu_bf16 is False
+    assert tg.Hyperparameters.from_env({}).cpu_bf16 is False  # fp32 on CPU, as measured
+    assert tg.Hyperparameters.from_env({"CPU_BF16": "1"}).cpu_bf16 is True
