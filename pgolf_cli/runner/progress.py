@@ -167,10 +167,12 @@ class SeedProgress:
         moment = now if now is not None else time.monotonic()
         if self.rendezvous is not None:
             left = max(self.rendezvous.timeout_s - self.elapsed_s(moment), 0.0)
-            return (
+            waiting = (
                 f"waiting for {self.rendezvous.nnodes} nodes at {self.rendezvous.endpoint} "
                 f"(torchrun gives up in {format_duration(left)})"
             )
+            # torchrun's complaints meanwhile (a refused connection, a retry) say why it waits.
+            return f"{waiting}; last output: {self.last_line[:80]}" if self.last_line else waiting
         if self.activity is not None:
             since = self.activity_started if self.activity_started is not None else moment
             # The time in the phase once there is one to show (a plain log line comes at 0s).

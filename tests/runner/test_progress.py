@@ -138,6 +138,10 @@ def test_a_multi_node_wait_shows_the_endpoint_and_a_countdown() -> None:
     # torchrun's own complaints while it waits do not end the wait, but they are shown.
     progress.update(None, None, "[W socket.cpp:752] connect failed")
     assert progress.rendezvous is not None
+    assert progress.activity_text(now=46.0) == (
+        "waiting for 2 nodes at host0:29500 (torchrun gives up in 9m14s); "
+        "last output: [W socket.cpp:752] connect failed"
+    )
     # The script's first line means the nodes met.
     progress.update(None, None, "phase:data", now=50.0)
     assert progress.rendezvous is None

@@ -144,6 +144,36 @@ def test_ctrl_c_stops_the_run_and_keeps_what_it_wrote(
     assert "interrupted" in stderr
 
 
+def test_a_node_waiting_for_its_rendezvous_says_where_and_for_how_long(
+    workdir: Path, fake_script: Path, fake_data: dict[str, str], start_pgolf: StartPgolf
+) -> None:
+    """Node 1 of 2 with no node 0: torchrun waits, and pgolf says so at once (it used to print
+    nothing until torchrun gave up)."""
+    import socket
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = start_pgolf(
+        "train", str(fake_script), "--preset", "cpu-tiny", *data_flags(fake_data),
+        "--nnodes", "2", "--node-rank", "1", "--rdzv-endpoint", f"127.0.0.1:{port}",
+        "--name", "waiting",
+        cwd=workdir,
+    )  # fmt: skip
+    lines: list[str] = []
+    assert process.stderr is not None
+    stream = process.stderr
+    threading.Thread(target=lambda: lines.extend(stream), daemon=True).start()
+    expected = f"starting: waiting for 2 nodes at 127.0.0.1:{port} (torchrun gives up in 10m00s)"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(expected in line for line in lines):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert any(expected in line for line in lines), "".join(lines)
+
+
 # --------------------------------------------------------------------------------------------
 # Outcomes and exit codes
 # --------------------------------------------------------------------------------------------
