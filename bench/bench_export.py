@@ -2,7 +2,7 @@
 the challenge baseline's (per-row int8, zlib level 9) on the same trained weights.
 
 The weights: the `cpu` preset model trained once in this process with the template's own
-training loop (wallclock cap and EMA included), on the built-in data. `--weights PATH` keeps
+training loop (its step count and EMA included), on the built-in data. `--weights PATH` keeps
 them (trains and saves when PATH is missing, loads it otherwise) so reruns skip training.
 
 For each `--keep-float` threshold (tensors with at most that many elements stay float in both
@@ -218,7 +218,8 @@ def make_setup(tg: ModuleType, env: Mapping[str, str], dataset: Path, tokenizer:
             "RUN_ID": "bench-export",
         }
     )
-    d = tg.Dist(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
+    # The precision main() picks on CPU (CPU_BF16).
+    d = tg.Dist(0, 1, 0, torch.device("cpu"), cpu_bf16=hp.cpu_bf16)
     hp.validate(d.world_size)
     luts = tg.build_sentencepiece_luts(
         spm.SentencePieceProcessor(model_file=str(tokenizer)), hp.vocab_size
@@ -229,7 +230,7 @@ def make_setup(tg: ModuleType, env: Mapping[str, str], dataset: Path, tokenizer:
 
 def train_weights(s: Setup) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """The template's training stage as its main() runs it on CPU: seeded init, Muon + Adam,
-    the wallclock-capped loop with its periodic validation, then the EMA weights swapped in."""
+    the loop with its periodic validation, which swaps the EMA weights in at the end."""
     tg, hp, d = s.tg, s.hp, s.d
     torch.manual_seed(hp.seed)
     model = tg.GPT(hp)
@@ -251,8 +252,6 @@ def train_weights(s: Setup) -> tuple[dict[str, Tensor], dict[str, Any]]:
     with contextlib.redirect_stdout(log):  # the template's log lines; kept for the JSON
         result = tg.train(ctx, ema)
     wall = time.perf_counter() - start
-    if ema is not None:
-        ema.copy_to(model)
     info = {
         "steps": result.steps,
         "train_time_ms": result.train_time_ms,

@@ -2,10 +2,11 @@
 data), run as a user runs it, through the CLI in a subprocess.
 
 Reported from the run's run.json and train.log: wall time of the whole command, training time
-and steps, training tokens/s, the pre-quantization val_bpb, the scored val_bpb (roundtrip and
-sliding window), artifact and submission bytes. The preset has a wallclock cap, so steps (and
-with them val_bpb) depend on how busy the machine is: the 1-minute load average is sampled
-before, during and after the run.
+and steps, training tokens/s, the pre-quantization val_bpb (of the EMA weights that are
+exported), the scored val_bpb (roundtrip and sliding window), artifact and submission bytes. The
+preset is step-based, so val_bpb does not depend on how busy the machine is, but the times do:
+the 1-minute load average is sampled before, during and after the run, and the CPU time of the
+command (its children's user + system time) is reported next to its wall time.
 
 Usage (from the repository root):
     .venv/bin/python bench/bench_train.py                  # one run, ~3-4 minutes on 2 cores
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +44,8 @@ class TrainRun:
     exit_status: int
     preset: str | None
     wall_s: float
+    cpu_s: float
+    """User + system CPU time of the command and everything it started."""
     train_time_s: float
     eval_time_s: float | None
     steps: int
@@ -96,6 +100,7 @@ def run_default(data_dir: Path, out_dir: Path) -> TrainRun:
     load_start = bc.load_avg()
     loads = [load_start]
     start = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     # A folder of its own as the working directory: no pgolf.toml from elsewhere applies.
     with (out_dir / "pgolf-train.out").open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(
@@ -108,6 +113,8 @@ def run_default(data_dir: Path, out_dir: Path) -> TrainRun:
             except subprocess.TimeoutExpired:
                 loads.append(bc.load_avg())
     wall_s = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     load_end = bc.load_avg()
 
     seed_dirs = sorted((out_dir / RUN_NAME).glob("seed*"))
@@ -133,6 +140,7 @@ def run_default(data_dir: Path, out_dir: Path) -> TrainRun:
         exit_status=exit_status,
         preset=record.get("preset"),
         wall_s=wall_s,
+        cpu_s=cpu_s,
         train_time_s=train_time_s,
         eval_time_s=None if eval_ms is None else float(eval_ms) / 1000,
         steps=steps,
@@ -166,6 +174,7 @@ def render(info: dict[str, str], run: TrainRun, built_s: float) -> str:
         ["command", "`pgolf " + " ".join(run.command[run.command.index("train") :]) + "`"],
         ["preset", _fmt(run.preset)],
         ["wall time of the command", f"{run.wall_s:.1f} s"],
+        ["CPU time of the command (user + system, all processes)", f"{run.cpu_s:.1f} s"],
         ["training time (clock of the script)", f"{run.train_time_s:.1f} s"],
         ["evaluation time (total_eval_time)", f"{_fmt(run.eval_time_s, '.1f')} s"],
         [
@@ -176,7 +185,7 @@ def render(info: dict[str, str], run: TrainRun, built_s: float) -> str:
         ["training tokens / s", f"{run.tokens_per_s:,.0f} ({run.batch_tokens:,} per step)"],
         ["last logged tok_s", _fmt(run.last_logged_tok_s, ",")],
         [
-            "val_bpb at the last step (before EMA and quantization)",
+            "val_bpb at the last step (EMA weights, before quantization)",
             _fmt(run.pre_quant_val_bpb, ".4f"),
         ],
         ["val_bpb after int6 roundtrip", _fmt(run.roundtrip_val_bpb, ".4f")],

@@ -16,13 +16,18 @@ WALLCLOCK_OVERSHOOT_STEPS = 2.0
 
 
 def trained_within_cap(
-    train_time_ms: float, step_avg_ms: float | None, *, stopped_by_wallclock: bool
+    train_time_ms: float,
+    step_avg_ms: float | None,
+    *,
+    stopped_by_wallclock: bool,
+    cap_ms: float = TRAIN_LIMIT_MS,
 ) -> bool:
-    """Whether training ended inside the 600 s budget, as every pgolf check judges it.
+    """Whether training ended inside the 600 s budget (or ``cap_ms``, a run's own cap), as every
+    pgolf check judges it.
 
     A run the wallclock check stopped may end up to :data:`WALLCLOCK_OVERSHOOT_STEPS` average
     steps past the cap; a run that ended any other way (an iteration count, no stop line) must
     be inside it outright.
     """
     allowance = WALLCLOCK_OVERSHOOT_STEPS * (step_avg_ms or 0.0) if stopped_by_wallclock else 0.0
-    return train_time_ms <= TRAIN_LIMIT_MS + allowance
+    return train_time_ms <= cap_ms + allowance

@@ -9,8 +9,10 @@ Runs unchanged:
     python train_gpt.py                                    # one process, CPU or one GPU
     torchrun --standalone --nproc_per_node 8 train_gpt.py  # one node, N processes
     torchrun --nnodes 2 --node_rank R --rdzv_endpoint HOST:PORT --nproc_per_node 8 train_gpt.py
-On CUDA it uses bf16 autocast, torch.compile, flash SDPA and NCCL; on CPU fp32 and gloo.
-Every setting is an environment variable (see Hyperparameters); rank 0 prints the log.
+On CUDA it uses bf16 autocast, torch.compile, flash SDPA and NCCL; on CPU fp32 (CPU_BF16=1
+for bf16 autocast), deterministic kernels and gloo. Every setting is an environment variable
+(see Hyperparameters); rank 0 prints the log, and each node's first process prints `phase:` lines
+saying what it is doing before and between the log lines (for a progress display).
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ class Hyperparameters:
     adam_eps: float = 1e-8
     grad_clip_norm: float = 0.0  # 0 = no clipping
     ema_decay: float = 0.9965  # EMA of the weights, swapped in after training; 0 disables
+    # bf16 autocast on CPU too. Off: at CPU-preset sizes it measured 1.5x slower per step than
+    # fp32 (casting every weight, every call) for the same val_bpb (docs/benchmarks.md).
+    cpu_bf16: bool = False
 
     # --- export
     quant_keep_float_max_numel: int = 65_536  # tensors up to this size stay float (fp16/fp32)
@@ -191,6 +196,7 @@ class Dist:
     world_size: int
     local_rank: int
     device: torch.device
+    cpu_bf16: bool = False
 
     @property
     def is_cuda(self) -> bool:
@@ -208,14 +214,21 @@ class Dist:
         if self.master:
             print(message, flush=True)
 
+    def phase(self, what: str) -> None:
+        """Say what this node is about to do (`phase:<what>`), so whoever watches the output
+        sees progress through work that prints nothing else. Each node's first process prints
+        it: on a multi-node run the other nodes see no log lines at all."""
+        if self.local_rank == 0:
+            print(f"phase:{what}", flush=True)
+
     def sync(self) -> None:
         # Timings must not include kernels still queued from before the clock starts or stops.
         if self.is_cuda:
             torch.cuda.synchronize(self.device)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.is_cuda:
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        if self.is_cuda or self.cpu_bf16:
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def all_reduce(self, tensor: Tensor, op: Any = None) -> Tensor:
@@ -224,7 +237,7 @@ class Dist:
         return tensor
 
 
-def setup_distributed() -> Dist:
+def setup_distributed(cpu_bf16: bool = False) -> Dist:
     """torchrun sets RANK/WORLD_SIZE/LOCAL_RANK; plain `python train_gpt.py` has none of them and
     runs as world_size 1 without a process group."""
     rank = int(os.environ.get("RANK", "0"))
@@ -241,9 +254,12 @@ def setup_distributed() -> Dist:
         torch.backends.cuda.enable_math_sdp(True)
     else:
         device = torch.device("cpu")
+        # The same seed must give the same run whatever else the machine is doing; CPU kernels
+        # with a run-to-run varying order would make a rerun differ in the last bits.
+        torch.use_deterministic_algorithms(True)
     if world_size > 1:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Dist(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
+    return Dist(rank, world_size, local_rank, device, cpu_bf16=cpu_bf16 and device.type == "cpu")
 
 
 def grad_accum_steps(world_size: int) -> int:
@@ -800,6 +816,7 @@ def warm_up(ctx: TrainContext) -> None:
     put the model and optimizers back exactly as they were: warm-up is not training."""
     if ctx.hp.warmup_steps <= 0:
         return
+    ctx.d.phase(f"warmup steps:{ctx.hp.warmup_steps}")
     model_state = copy.deepcopy(ctx.model.state_dict())
     opt_states = [copy.deepcopy(opt.state_dict()) for opt in ctx.optimizers]
     loader = ctx.make_loader()
@@ -812,10 +829,15 @@ def warm_up(ctx: TrainContext) -> None:
 
 
 def train(ctx: TrainContext, ema: EMA | None) -> TrainResult:
+    """Train until ITERATIONS or the wallclock cap. With an EMA its weights are swapped in before
+    the last validation, so that line scores the weights the export quantizes and the gap to the
+    roundtrip score is the quantization's alone."""
     hp, d = ctx.hp, ctx.d
     cap_ms = wallclock_cap_ms(hp)
     warm_up(ctx)
     loader = ctx.make_loader()  # fresh stream: training sees the tokens warm-up consumed
+    if hp.val_loss_every <= 0 and hp.iterations > 0:
+        d.phase("training")  # otherwise a validation at step 0 comes first, and says so
     tokens_per_step = hp.train_batch_tokens
     train_ms = 0.0
     stop_after: int | None = None
@@ -828,6 +850,9 @@ def train(ctx: TrainContext, ema: EMA | None) -> TrainResult:
             # Validation is not training: the clock pauses around it.
             d.sync()
             train_ms += 1000 * (time.perf_counter() - t0)
+            if last and ema is not None:
+                ema.copy_to(ctx.model)
+            d.phase(f"validation step:{step}/{hp.iterations}")
             ctx.model.eval()
             val_loss, val_bpb = ctx.validate(ctx.eval_model)
             ctx.model.train()
@@ -835,6 +860,8 @@ def train(ctx: TrainContext, ema: EMA | None) -> TrainResult:
                 f"step:{step}/{hp.iterations} val_loss:{val_loss:.4f} val_bpb:{val_bpb:.4f} "
                 f"train_time:{train_ms:.0f}ms step_avg:{train_ms / max(step, 1):.2f}ms"
             )
+            if not last:
+                d.phase("training")
             d.sync()
             t0 = time.perf_counter()
         if last:
@@ -1304,7 +1331,7 @@ def peak_memory_mib(d: Dist) -> tuple[float, float]:
 
 def main() -> None:
     hp = Hyperparameters.from_env()
-    d = setup_distributed()
+    d = setup_distributed(cpu_bf16=hp.cpu_bf16)
     hp.validate(d.world_size)
     code = Path(__file__).read_bytes()
     torch.manual_seed(hp.seed)  # identical initial weights on every rank
@@ -1321,6 +1348,7 @@ def main() -> None:
     for line in hp.dump():
         d.log(line)
 
+    d.phase("data")
     sp = spm.SentencePieceProcessor(model_file=hp.tokenizer_path)
     if sp.vocab_size() != hp.vocab_size:
         raise ValueError(
@@ -1358,13 +1386,12 @@ def main() -> None:
         validate=lambda m: evaluate(m, plain, val_tokens, luts, hp, d, hp.train_seq_len),
     )
     ema = EMA(model, hp.ema_decay) if hp.ema_decay > 0 else None
-    train(ctx, ema)
+    train(ctx, ema)  # leaves the EMA weights in `model`
     allocated, reserved = peak_memory_mib(d)
     d.log(f"peak memory allocated: {allocated:.0f} MiB reserved: {reserved:.0f} MiB")
-    if ema is not None:
-        ema.copy_to(model)
 
     # Export: only rank 0 writes; everyone then reads the same bytes back.
+    d.phase("export")
     artifact = Path("final_model.int6.ptz")
     if d.master:
         blob, codec = serialize_model(model, hp)
@@ -1381,6 +1408,7 @@ def main() -> None:
     scorer = cast(nn.Module, torch.compile(fresh)) if d.is_cuda else fresh
     total_eval_s = 0.0
 
+    d.phase(f"eval final_int6_roundtrip windows:{len(plain)}")
     d.sync()
     t = time.perf_counter()
     loss, bpb = evaluate(scorer, plain, val_tokens, luts, hp, d, hp.train_seq_len)
@@ -1390,9 +1418,10 @@ def main() -> None:
     d.log(f"final_int6_roundtrip val_loss:{loss:.4f} val_bpb:{bpb:.4f} eval_time:{ms:.0f}ms")
     d.log(f"final_int6_roundtrip_exact val_loss:{loss:.8f} val_bpb:{bpb:.8f}")
 
+    sliding = sliding_windows(val_tokens.numel(), hp.eval_seq_len, hp.eval_stride)
+    d.phase(f"eval final_sliding_window windows:{len(sliding)}")
     d.sync()
     t = time.perf_counter()
-    sliding = sliding_windows(val_tokens.numel(), hp.eval_seq_len, hp.eval_stride)
     loss, bpb = evaluate(scorer, sliding, val_tokens, luts, hp, d, hp.eval_seq_len)
     d.sync()
     ms = 1000 * (time.perf_counter() - t)
@@ -1404,6 +1433,7 @@ def main() -> None:
     d.log(f"final_sliding_window_exact val_loss:{loss:.8f} val_bpb:{bpb:.8f}")
 
     if hp.ttt_enabled:
+        d.phase("eval legal_ttt")
         d.sync()
         t = time.perf_counter()
         loss, bpb = eval_legal_ttt(scorer, val_tokens, luts, hp, d)

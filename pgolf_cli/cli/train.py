@@ -254,12 +254,15 @@ def _settings(
     except LaunchError as problem:
         fail(str(problem))
 
+    # --data and $PGOLF_DATA point at data that should already be there, so a typo fails instead
+    # of building elsewhere. pgolf.toml's `data` is the project's own folder (like `out`): the
+    # built-in dataset is built there on first use, as in ./data.
     if data is not None:
         data_dir, explicit = data, True
     elif os.environ.get(DATA_ENV):
         data_dir, explicit = Path(os.environ[DATA_ENV]), True
     elif config.data is not None:
-        data_dir, explicit = config.data, True
+        data_dir, explicit = config.data, False
     else:
         data_dir, explicit = DEFAULT_DATA, False
 
@@ -370,13 +373,19 @@ def _run(settings: _Settings, *, quiet: bool) -> RunOutcome:
                     soft_wrap=True,
                 )
 
+        # The build's stages (corpus, tokenizer, shards) as `pgolf data build` shows them.
+        from pgolf_cli.cli.data import _StageProgress
+
+        stages = _StageProgress(enabled=not quiet and is_terminal(sys.stderr))
         try:
-            selection = prepare(
-                settings.data_dir,
-                settings.dataset,
-                explicit=settings.data_explicit,
-                before_build=announce,
-            )
+            with stages.progress:
+                selection = prepare(
+                    settings.data_dir,
+                    settings.dataset,
+                    explicit=settings.data_explicit,
+                    before_build=announce,
+                    progress=stages,
+                )
         except DataError as problem:
             fail(str(problem))
 
@@ -413,6 +422,8 @@ def _report(outcome: RunOutcome, settings: _Settings, *, quiet: bool) -> None:
         _explain_failure(seed)
     if outcome.seeds:
         stdout_console().print(_table(outcome))
+        if not quiet:
+            _curves(outcome)
     if outcome.interrupted:
         error(
             f"interrupted; what ran so far is kept in {outcome.run_dir} "
@@ -453,19 +464,35 @@ def _explain_failure(seed: SeedOutcome) -> None:
         )
 
 
+#: The summary's columns. "eval time (all passes)" is the whole evaluation phase of the run
+#: (``total_eval_time``: roundtrip, sliding window and TTT together), not the scored pass alone.
+COLUMNS = (
+    "seed",
+    "val_bpb",
+    "val_loss",
+    "bytes total",
+    "steps",
+    "train time",
+    "eval time (all passes)",
+)
+
+
 def _table(outcome: RunOutcome) -> Table:
     table = Table(title=f"{outcome.run_dir}", title_justify="left")
-    for column in ("seed", "val_bpb", "val_loss", "bytes total", "steps", "train", "eval"):
+    for column in COLUMNS:
         table.add_column(column, justify="right" if column != "seed" else "left")
     table.add_column("status")
     for seed in outcome.seeds:
         log = seed.log
         score = log.score
+        # A run that broke a limit or its own cap, or did not run as launched, is never "ok".
         status = (
             "interrupted"
             if seed.stopped_by == "interrupt"
             else "failed"
             if seed.stopped_by == "failure"
+            else "flagged"
+            if seed.flags
             else "ok"
         )
         if seed.flags:
@@ -481,6 +508,18 @@ def _table(outcome: RunOutcome) -> Table:
             escape(status),
         )
     return table
+
+
+def _curves(outcome: RunOutcome) -> None:
+    """Each seed's training loss from its train.log, as a one-line sparkline."""
+    from pgolf_cli.runner.curve import read_curve
+    from pgolf_cli.runner.run import TRAIN_LOG
+
+    console = stdout_console()
+    for seed in outcome.seeds:
+        text = read_curve(seed.seed_dir / TRAIN_LOG).text()
+        if text:
+            console.print(f"train_loss seed {seed.seed}: {text}", soft_wrap=True, highlight=False)
 
 
 def _seconds(milliseconds: float | None) -> str:

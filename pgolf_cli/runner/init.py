@@ -18,7 +18,8 @@ PGOLF_TOML = """\
 [train]
 script = "train_gpt.py"
 seeds = [1337]
-data = "data"
+data = "data"           # the built-in dataset is built here on first use
+out = "runs"
 # The preset defaults to "cpu" without a GPU and to "challenge" with one; set it to pin it.
 # preset = "cpu"          # cpu-tiny | cpu | challenge
 """

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from pgolf_cli.runner.dataset import DataSelection
 
+#: How long torchrun waits for all nodes to join, in seconds. pgolf sets it (torchrun's own
+#: default is the same) so the countdown it shows is the one torchrun keeps.
+RDZV_JOIN_TIMEOUT_S = 600
+
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENDPOINT = re.compile(r"\S+:\d{1,5}")
 
@@ -85,6 +89,8 @@ def torchrun_command(
             "c10d",
             "--rdzv-id",
             rdzv_id,
+            "--rdzv-conf",
+            f"join_timeout={RDZV_JOIN_TIMEOUT_S}",
         ]
     command += ["--nproc-per-node", str(topology.nproc_per_node), str(script)]
     return command

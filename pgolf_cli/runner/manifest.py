@@ -28,6 +28,7 @@ RUN_JSON = "run.json"
 #: The challenge's limits: 10 minutes of training, 10 of evaluation, 16 MB (decimal) artifact.
 
 FLAG_TRAIN_TIME = "train_time_over_600s"
+FLAG_OVER_CAP = "train_time_over_cap"
 FLAG_EVAL_TIME = "eval_time_over_600s"
 FLAG_ARTIFACT = f"artifact_over_{ARTIFACT_LIMIT_BYTES}_bytes"
 FLAG_NO_SCORE = "no_score"
@@ -61,10 +62,26 @@ def flags(log: ParsedLog, *, seed: int, code_sha256: str) -> list[str]:
     (:func:`pgolf_cli.challenge.trained_within_cap`), so a run pgolf flags is one they fail.
     """
     found: list[str] = []
+    stopped_by_wallclock = log.stop_reason == "wallclock_cap"
     if log.train_time_ms is not None and not trained_within_cap(
-        log.train_time_ms, log.step_avg_ms, stopped_by_wallclock=log.stop_reason == "wallclock_cap"
+        log.train_time_ms, log.step_avg_ms, stopped_by_wallclock=stopped_by_wallclock
     ):
         found.append(FLAG_TRAIN_TIME)
+    cap_ms = _own_cap_ms(log)
+    # The script's own cap (MAX_WALLCLOCK_SECONDS), judged the same way: a run past the cap it
+    # was given did not run as configured, whatever the challenge's limit says.
+    if (
+        cap_ms is not None
+        and log.train_time_ms is not None
+        and FLAG_TRAIN_TIME not in found
+        and not trained_within_cap(
+            log.train_time_ms,
+            log.step_avg_ms,
+            stopped_by_wallclock=stopped_by_wallclock,
+            cap_ms=cap_ms,
+        )
+    ):
+        found.append(FLAG_OVER_CAP)
     if log.eval_time_ms is not None and log.eval_time_ms > EVAL_LIMIT_MS:
         found.append(FLAG_EVAL_TIME)
     if log.total_bytes is not None and log.total_bytes > ARTIFACT_LIMIT_BYTES:
@@ -76,6 +93,17 @@ def flags(log: ParsedLog, *, seed: int, code_sha256: str) -> list[str]:
     if log.seed is not None and log.seed != seed:
         found.append(FLAG_SEED)
     return found
+
+
+def _own_cap_ms(log: ParsedLog) -> float | None:
+    """The ``max_wallclock_seconds`` the script printed in its dump; None when it has none or
+    it is 0 (no cap)."""
+    raw = log.hyperparameters.get("max_wallclock_seconds")
+    try:
+        seconds = float(raw) if raw is not None else 0.0
+    except ValueError:
+        return None
+    return seconds * 1000.0 if seconds > 0 else None
 
 
 def results(log: ParsedLog) -> dict[str, Any]:

@@ -5,11 +5,17 @@ throughput, elapsed time and an estimate of the time left. The views draw it: :c
 as a rich display that redraws in place on a terminal, :class:`PlainView` as a status line every
 so often for logs and CI (no cursor movement). The full output of the script goes to train.log,
 never to the view.
+
+Nothing that takes more than a moment goes unexplained: a multi-node run shows the rendezvous it
+waits for and when torchrun will give up; the template's ``phase:`` lines (docs/pipeline.md) name
+the work between log lines (loading data, warm-up, each validation, export, each evaluation
+pass) and the view shows how long it has been at it; a script without them shows its last line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +44,25 @@ if TYPE_CHECKING:
 
 Phase = Literal["starting", "training", "evaluating", "finished"]
 
+_PHASE_LINE = re.compile(r"^phase:(?P<name>\w+)(?: (?P<detail>.*))?$")
+#: What each of the template's phases is, in words; an unknown name is shown as it is.
+_PHASE_WORDS = {
+    "data": "loading the tokenizer and data",
+    "warmup": "warm-up steps (compiling)",
+    "validation": "validating",
+    "export": "quantizing and compressing the artifact",
+    "eval": "scoring",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendezvous:
+    """Where a multi-node run's nodes meet, and how long torchrun waits for them."""
+
+    endpoint: str
+    nnodes: int
+    timeout_s: float
+
 
 @dataclass(slots=True)
 class SeedProgress:
@@ -57,16 +82,43 @@ class SeedProgress:
     step_avg_ms: float | None = None
     tokens_per_s: float | None = None
     val_bpb: float | None = None
+    val_bpb_at: str | None = None
+    """Which weights ``val_bpb`` scored: ``step N`` or the final evaluation's label."""
     batch_tokens: int | None = None
+    activity: str | None = None
+    """What the script said it is doing (a ``phase:`` line), until a log line says more."""
+    activity_started: float | None = None
+    last_line: str | None = None
+    """The script's latest line of output, for scripts that print no ``phase:`` lines."""
+    rendezvous: Rendezvous | None = None
+    """Set while a multi-node run waits for its nodes; cleared by the script's first line."""
 
-    def update(self, event: Event | None, log: ParsedLog | None = None) -> bool:
+    def update(
+        self,
+        event: Event | None,
+        log: ParsedLog | None = None,
+        text: str | None = None,
+        now: float | None = None,
+    ) -> bool:
         """Fold one line's event in; return whether the view should show the change.
 
         ``log`` (what the reader has gathered so far) supplies the hyperparameters: the batch
         size for the throughput and the script's own time cap, which wins over the preset's.
+        ``text`` is the line itself, for ``phase:`` lines and the last-line fallback.
         """
         if log is not None:
             self._read_hyperparameters(log)
+        if text is not None and text.strip():
+            self.last_line = text.strip()
+            match = _PHASE_LINE.match(self.last_line)
+            if match is not None:
+                self.rendezvous = None
+                self._enter(match["name"], match["detail"], now)
+                return True
+        if event is not None:
+            self.rendezvous = None
+        if isinstance(event, TrainStep | ValStep):
+            self.activity = None
         if isinstance(event, TrainStep):
             self.phase = "training"
             self.step, self.total, self.train_loss = event.step, event.total, event.train_loss
@@ -81,6 +133,7 @@ class SeedProgress:
         if isinstance(event, ValStep):
             self.phase = "training"
             self.step, self.total, self.val_bpb = event.step, event.total, event.val_bpb
+            self.val_bpb_at = f"step {event.step}"
             self._timing(event.train_time_ms, event.step_avg_ms)
             if self.total is not None and self.step >= self.total:
                 self.phase = "evaluating"
@@ -91,8 +144,47 @@ class SeedProgress:
             if isinstance(event, StopEarly):
                 self.train_time_ms = event.train_time_ms
                 return True
+            if isinstance(event, ScoreLine) and not event.exact:
+                # The score so far replaces the last validation's, which is no longer news.
+                self.val_bpb, self.val_bpb_at = event.val_bpb, event.label
+                return True
             return changed
         return False
+
+    def _enter(self, name: str, detail: str | None, now: float | None) -> None:
+        if name == "training":
+            self.phase, self.activity = "training", None
+            return
+        if name in ("export", "eval"):
+            self.phase = "evaluating"
+        words = _PHASE_WORDS.get(name, name)
+        self.activity = f"{words} {detail}" if detail else words
+        self.activity_started = now if now is not None else time.monotonic()
+
+    def activity_text(self, now: float | None = None) -> str | None:
+        """``validating step:50/150 (3s)``; the script's last line when it says no phase; the
+        rendezvous countdown while the nodes have not met."""
+        moment = now if now is not None else time.monotonic()
+        if self.rendezvous is not None:
+            left = max(self.rendezvous.timeout_s - self.elapsed_s(moment), 0.0)
+            waiting = (
+                f"waiting for {self.rendezvous.nnodes} nodes at {self.rendezvous.endpoint} "
+                f"(torchrun gives up in {format_duration(left)})"
+            )
+            # torchrun's complaints meanwhile (a refused connection, a retry) say why it waits.
+            return f"{waiting}; last output: {self.last_line[:80]}" if self.last_line else waiting
+        if self.activity is not None:
+            since = self.activity_started if self.activity_started is not None else moment
+            # The time in the phase once there is one to show (a plain log line comes at 0s).
+            if moment - since < 1.0:
+                return self.activity
+            return f"{self.activity} ({format_duration(moment - since)})"
+        if self.phase == "starting":
+            if self.last_line:
+                return f"last output: {self.last_line[:100]}"
+            # Before its first line the script is still starting up: torchrun, Python, torch.
+            return "launching the script"
+        return None
 
     def elapsed_s(self, now: float | None = None) -> float:
         return (now if now is not None else time.monotonic()) - self.started
@@ -135,6 +227,9 @@ def status_text(progress: SeedProgress, now: float | None = None) -> str:
 def _status_parts(progress: SeedProgress, now: float | None) -> tuple[list[str], list[str]]:
     # Where the seed is, then the numbers; the live view puts the bar between the two.
     head = [f"seed {progress.index}/{progress.count} ({progress.seed})", progress.phase]
+    activity = progress.activity_text(now)
+    if activity is not None:
+        head[-1] += f": {activity}"
     if progress.step is not None and progress.total is not None:
         head.append(f"step {progress.step}/{progress.total}")
     tail = []
@@ -153,7 +248,8 @@ def _status_parts(progress: SeedProgress, now: float | None) -> tuple[list[str],
     if eta is not None:
         tail.append(f"ETA {format_duration(eta)}")
     if progress.val_bpb is not None:
-        tail.append(f"val_bpb {progress.val_bpb:.4f}")
+        at = f" ({progress.val_bpb_at})" if progress.val_bpb_at else ""
+        tail.append(f"val_bpb {progress.val_bpb:.4f}{at}")
     return head, tail
 
 
@@ -200,23 +296,26 @@ class PlainView(RunObserver):
         self._every_s = every_s
         self._clock = clock
         self._last = float("-inf")
-        self._last_phase: Phase | None = None
+        self._last_phase: tuple[Phase, str | None] | None = None
 
     def seed_started(self, progress: SeedProgress, seed_dir: Path, env: Mapping[str, str]) -> None:
         self._print(
             f"seed {progress.index}/{progress.count} ({progress.seed}): running in {seed_dir}"
         )
+        if progress.rendezvous is not None:
+            self._print(status_text(progress))
         self._last = self._clock()
-        self._last_phase = progress.phase
+        self._last_phase = (progress.phase, progress.activity)
 
     def line(self, progress: SeedProgress, changed: bool) -> None:
         if not changed:
             return
         now = self._clock()
-        if progress.phase != self._last_phase or now - self._last >= self._every_s:
+        where = (progress.phase, progress.activity)
+        if where != self._last_phase or now - self._last >= self._every_s:
             self._print(status_text(progress))
             self._last = now
-            self._last_phase = progress.phase
+            self._last_phase = where
 
     def seed_finished(self, outcome: SeedOutcome) -> None:
         self._print(finished_text(outcome))

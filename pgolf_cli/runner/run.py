@@ -31,7 +31,7 @@ from typing import IO
 
 from pgolf_cli.records.logs import LogReader, ParsedLog
 from pgolf_cli.runner.dataset import DataSelection
-from pgolf_cli.runner.launch import Topology, seed_env, torchrun_command
+from pgolf_cli.runner.launch import RDZV_JOIN_TIMEOUT_S, Topology, seed_env, torchrun_command
 from pgolf_cli.runner.manifest import (
     RUN_JSON,
     SeedRun,
@@ -42,7 +42,7 @@ from pgolf_cli.runner.manifest import (
     write_run_json,
 )
 from pgolf_cli.runner.presets import Preset
-from pgolf_cli.runner.progress import RunObserver, SeedProgress
+from pgolf_cli.runner.progress import Rendezvous, RunObserver, SeedProgress
 
 TRAIN_LOG = "train.log"
 TAIL_LINES = 30
@@ -183,7 +183,11 @@ def _run_seed(plan: RunPlan, index: int, seed: int, watcher: RunObserver) -> See
     write_run_json(manifest_path, run_json(run, reader.result()))
 
     progress = SeedProgress(
-        index=index, count=len(plan.seeds), seed=seed, wallclock_cap_s=_cap(env)
+        index=index,
+        count=len(plan.seeds),
+        seed=seed,
+        wallclock_cap_s=_cap(env),
+        rendezvous=_rendezvous(plan),
     )
     watcher.seed_started(progress, seed_dir, env)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -201,7 +205,7 @@ def _run_seed(plan: RunPlan, index: int, seed: int, watcher: RunObserver) -> See
             if not first_error and _ERROR_LINE.match(text):
                 first_error.append(text)
             event = reader.feed(line)
-            watcher.line(progress, progress.update(event, reader.result()))
+            watcher.line(progress, progress.update(event, reader.result(), text))
 
         try:
             process = subprocess.Popen(
@@ -327,6 +331,13 @@ def _signal_group(process: subprocess.Popen[str], sig: signal.Signals) -> None:
 def _artifact(seed_dir: Path) -> Path | None:
     candidates = sorted(seed_dir.glob("final_model.*.ptz"), key=lambda p: p.stat().st_mtime)
     return candidates[-1] if candidates else None
+
+
+def _rendezvous(plan: RunPlan) -> Rendezvous | None:
+    topology = plan.topology
+    if plan.launcher is not None or topology.nnodes == 1 or topology.rdzv_endpoint is None:
+        return None
+    return Rendezvous(topology.rdzv_endpoint, topology.nnodes, RDZV_JOIN_TIMEOUT_S)
 
 
 def _cap(env: Mapping[str, str]) -> float | None:

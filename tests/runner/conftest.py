@@ -44,7 +44,7 @@ print("Hyperparameters:")
 print(f"  seed: {seed}")
 print("  iterations: 20")
 print("  train_batch_tokens: 2048")
-print("  max_wallclock_seconds: 600.0")
+print("  max_wallclock_seconds: " + os.environ.get("MAX_WALLCLOCK_SECONDS", "600.0"))
 print("data: train_shards:1 val_shards:1 train_tokens:5000 val_tokens:1000 val_bytes:4000")
 print("step:10/20 train_loss:5.5000 train_time:100ms step_avg:10.00ms tok_s:204800")
 

@@ -48,6 +48,8 @@ def test_multi_node_uses_c10d_rendezvous() -> None:
         "c10d",
         "--rdzv-id",
         "pgolf-seed42",
+        "--rdzv-conf",
+        "join_timeout=600",  # the countdown the live view shows is this one
         "--nproc-per-node",
         "8",
         "/work/train_gpt.py",
@@ -151,3 +153,12 @@ def test_presets() -> None:
         assert not {"SEED", "RUN_ID", "DATA_PATH", "TOKENIZER_PATH"} & preset.env.keys()
     with pytest.raises(ValueError, match="cpu-tiny, cpu, challenge"):
         get_preset("gpu")
+
+
+@pytest.mark.parametrize("name", ["cpu-tiny", "cpu"])
+def test_cpu_presets_are_step_based(name: str) -> None:
+    """No wallclock cap (the template's lr schedule then counts steps only), so machine load
+    cannot change how far a run gets; the warmdown fits inside the run."""
+    env = get_preset(name).env
+    assert env["MAX_WALLCLOCK_SECONDS"] == "0"
+    assert 0 < int(env["WARMDOWN_ITERS"]) <= int(env["ITERATIONS"])

@@ -17,6 +17,7 @@ from pgolf_cli.runner.manifest import (
     FLAG_CODE_CHANGED,
     FLAG_EVAL_TIME,
     FLAG_NO_SCORE,
+    FLAG_OVER_CAP,
     FLAG_SEED,
     FLAG_TRAIN_TIME,
     SCHEMA_VERSION,
@@ -79,8 +80,22 @@ def test_flags(text: str, expected: list[str]) -> None:
     assert flags(parse_log(text), seed=7, code_sha256=SHA) == expected
 
 
+def test_a_run_past_its_own_cap_is_flagged() -> None:
+    """2m57s of training under a 2m30s cap is not a run that went as configured, even though it
+    is far inside the challenge's 600 s."""
+    text = log_text(train_ms=177_000).replace(
+        "  seed: 7\n", "  seed: 7\n  max_wallclock_seconds: 150.0\n"
+    )
+    assert flags(parse_log(text), seed=7, code_sha256=SHA) == [FLAG_OVER_CAP]
+    inside = text.replace("train_time:177000ms", "train_time:149000ms")
+    assert flags(parse_log(inside), seed=7, code_sha256=SHA) == []
+    no_cap = text.replace("max_wallclock_seconds: 150.0", "max_wallclock_seconds: 0.0")
+    assert flags(parse_log(no_cap), seed=7, code_sha256=SHA) == []
+
+
 def test_flag_names_match_the_contract() -> None:
     assert FLAG_TRAIN_TIME == "train_time_over_600s"
+    assert FLAG_OVER_CAP == "train_time_over_cap"
     assert FLAG_EVAL_TIME == "eval_time_over_600s"
     assert FLAG_ARTIFACT == "artifact_over_16000000_bytes"
 

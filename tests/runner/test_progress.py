@@ -11,6 +11,7 @@ from pgolf_cli.records.logs import LogReader
 from pgolf_cli.runner.progress import (
     LiveView,
     PlainView,
+    Rendezvous,
     SeedProgress,
     format_duration,
     status_text,
@@ -91,8 +92,67 @@ def test_status_text() -> None:
     text = status_text(progress, now=75.0)
     assert text == (
         "seed 2/3 (1337) · training · step 10/200 · loss 5.0957 · 11.7k tok/s · "
-        "elapsed 1m15s (training 14s of 2m30s cap) · ETA 2m16s · val_bpb 4.1731"
+        "elapsed 1m15s (training 14s of 2m30s cap) · ETA 2m16s · val_bpb 4.1731 (step 0)"
     )
+
+
+def test_phase_lines_name_the_work_between_log_lines() -> None:
+    progress = SeedProgress(index=1, count=1, seed=1, started=0.0)
+    assert progress.update(None, None, "phase:data", now=1.0)
+    assert progress.phase == "starting"
+    assert status_text(progress, now=4.0).startswith(
+        "seed 1/1 (1) · starting: loading the tokenizer and data (3s) · "
+    )
+    progress.update(None, None, "phase:validation step:0/150", now=5.0)
+    assert progress.activity_text(now=7.0) == "validating step:0/150 (2s)"
+    reader = LogReader()
+    line = "step:0/150 val_loss:6.9 val_bpb:4.1 train_time:0ms step_avg:0.01ms"
+    progress.update(reader.feed(line), reader.result(), line, now=8.0)
+    assert progress.activity is None and progress.phase == "training"
+    progress.update(None, None, "phase:training", now=8.0)
+    assert progress.activity_text(now=9.0) is None
+    progress.update(None, None, "phase:export", now=20.0)
+    assert progress.phase == "evaluating"
+    progress.update(None, None, "phase:eval final_sliding_window windows:1021", now=30.0)
+    assert "scoring final_sliding_window windows:1021 (12s)" in status_text(progress, now=42.0)
+
+
+def test_the_last_validation_gives_way_to_the_final_scores() -> None:
+    progress = SeedProgress(index=1, count=1, seed=1, started=0.0)
+    reader = LogReader()
+    feed(progress, STREAM, reader)
+    assert progress.val_bpb_at == "step 0"
+    line = "final_int6_roundtrip val_loss:3.0 val_bpb:1.7713 eval_time:2000ms"
+    assert progress.update(reader.feed(line), reader.result(), line)
+    assert (progress.val_bpb, progress.val_bpb_at) == (1.7713, "final_int6_roundtrip")
+    assert status_text(progress, now=100.0).endswith("val_bpb 1.7713 (final_int6_roundtrip)")
+
+
+def test_a_multi_node_wait_shows_the_endpoint_and_a_countdown() -> None:
+    progress = SeedProgress(
+        index=1, count=1, seed=1, started=0.0, rendezvous=Rendezvous("host0:29500", 2, 600.0)
+    )
+    assert status_text(progress, now=45.0).startswith(
+        "seed 1/1 (1) · starting: waiting for 2 nodes at host0:29500 (torchrun gives up in 9m15s)"
+    )
+    # torchrun's own complaints while it waits do not end the wait, but they are shown.
+    progress.update(None, None, "[W socket.cpp:752] connect failed")
+    assert progress.rendezvous is not None
+    assert progress.activity_text(now=46.0) == (
+        "waiting for 2 nodes at host0:29500 (torchrun gives up in 9m14s); "
+        "last output: [W socket.cpp:752] connect failed"
+    )
+    # The script's first line means the nodes met.
+    progress.update(None, None, "phase:data", now=50.0)
+    assert progress.rendezvous is None
+    assert progress.activity_text(now=51.0) == "loading the tokenizer and data (1s)"
+
+
+def test_a_script_without_phase_lines_shows_its_last_line() -> None:
+    progress = SeedProgress(index=1, count=1, seed=1, started=0.0)
+    assert progress.activity_text(now=1.0) == "launching the script"
+    progress.update(None, None, "loading my custom dataset...\n")
+    assert progress.activity_text(now=1.0) == "last output: loading my custom dataset..."
 
 
 def test_format_duration() -> None:

@@ -144,6 +144,36 @@ def test_ctrl_c_stops_the_run_and_keeps_what_it_wrote(
     assert "interrupted" in stderr
 
 
+def test_a_node_waiting_for_its_rendezvous_says_where_and_for_how_long(
+    workdir: Path, fake_script: Path, fake_data: dict[str, str], start_pgolf: StartPgolf
+) -> None:
+    """Node 1 of 2 with no node 0: torchrun waits, and pgolf says so at once (it used to print
+    nothing until torchrun gave up)."""
+    import socket
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = start_pgolf(
+        "train", str(fake_script), "--preset", "cpu-tiny", *data_flags(fake_data),
+        "--nnodes", "2", "--node-rank", "1", "--rdzv-endpoint", f"127.0.0.1:{port}",
+        "--name", "waiting",
+        cwd=workdir,
+    )  # fmt: skip
+    lines: list[str] = []
+    assert process.stderr is not None
+    stream = process.stderr
+    threading.Thread(target=lambda: lines.extend(stream), daemon=True).start()
+    expected = f"starting: waiting for 2 nodes at 127.0.0.1:{port} (torchrun gives up in 10m00s)"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(expected in line for line in lines):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert any(expected in line for line in lines), "".join(lines)
+
+
 # --------------------------------------------------------------------------------------------
 # Outcomes and exit codes
 # --------------------------------------------------------------------------------------------
@@ -166,6 +196,23 @@ def test_a_failed_seed_exits_1_after_the_other_seeds_ran(
     assert record(workdir, "mixed", 1)["stopped_by"] == "failure"
     assert record(workdir, "mixed", 2)["stopped_by"] is None
     assert "failed" in result.stdout and "ok" in result.stdout
+
+
+@pytest.mark.usefixtures("no_torchrun")
+def test_a_run_over_its_cap_is_never_ok_and_the_summary_draws_the_loss_curve(
+    workdir: Path, fake_script: Path, fake_data: dict[str, str]
+) -> None:
+    result = invoke(
+        fake_script, "--preset", "challenge", "--nproc-per-node", "1", *data_flags(fake_data),
+        "--env", "MAX_WALLCLOCK_SECONDS=150", "--env", "FAKE_TRAIN_MS=177000", "--name", "over",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert record(workdir, "over", 1337)["flags"] == ["train_time_over_cap"]
+    assert "flagged" in result.stdout and " ok " not in result.stdout
+    # Total evaluation time, named so it is not read as the scored pass's (package's column).
+    assert train_command.COLUMNS[-2:] == ("train time", "eval time (all passes)")
+    # The fake logs train_loss 5.5 at step 10 and 5.0 at step 20.
+    assert "train_loss seed 1337: 5.5000 █▁ 5.0000 (steps 10-20)" in result.stdout
 
 
 @pytest.mark.usefixtures("no_torchrun")
@@ -218,12 +265,32 @@ def test_defaults_on_a_cpu_machine_build_the_data_and_use_the_cpu_preset(
     assert env["DATA_PATH"] == str(workdir / "data" / "datasets" / "builtin_sp1024")
     assert env["TOKENIZER_PATH"] == str(workdir / "data" / "tokenizers" / "builtin_sp1024.model")
     assert env["VOCAB_SIZE"] == "1024"
-    assert env["MAX_WALLCLOCK_SECONDS"] == "150"
+    assert env["MAX_WALLCLOCK_SECONDS"] == "0"  # step-based: the same seed, the same result
     assert data["hardware"]["nproc_per_node"] == 1
 
     # The second run finds the data and builds nothing.
     assert invoke(fake_script, "--name", "again").exit_code == 0
     assert len(calls) == 1
+
+
+@pytest.mark.usefixtures("no_torchrun", "cpu_machine")
+def test_a_folder_from_pgolf_init_builds_its_data_on_the_first_train(
+    workdir: Path, fake_script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pgolf_cli.runner.init import init_project
+
+    project = workdir / "my-record"
+    init_project(project)
+    # From a subfolder too: pgolf.toml's data is relative to the file, not to the cwd.
+    (project / "notes").mkdir()
+    monkeypatch.chdir(project / "notes")
+    calls: list[tuple[Path, int]] = []
+    monkeypatch.setattr(dataset_module, "build_builtin", fake_build(calls))
+    result = invoke(fake_script, "--name", "first")
+    assert result.exit_code == 0, result.output
+    assert [(path.resolve(), vocab) for path, vocab in calls] == [((project / "data"), 1024)]
+    env = record(project, "first", 1337)["env"]
+    assert env["DATA_PATH"] == str(project / "data" / "datasets" / "builtin_sp1024")
 
 
 def test_a_gpu_machine_defaults_to_the_challenge_preset_and_official_data(

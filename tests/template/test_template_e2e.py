@@ -42,6 +42,7 @@ LINE_PATTERNS = {
     "ttt": rf"legal_ttt val_loss:{NUM} val_bpb:{NUM} eval_time:(\d+)ms",
     "ttt_exact": rf"legal_ttt_exact val_loss:{EXACT} val_bpb:{EXACT}",
     "eval_total": r"total_eval_time:(\d+\.\d)s",
+    "phase": r"phase:(\w+)(?: (.+))?",
 }
 
 
@@ -72,6 +73,9 @@ def run_env(dataset: dict[str, Any]) -> dict[str, str]:
             "QUANT_KEEP_FLOAT_MAX_NUMEL": "1024",  # so the tiny model exercises int6 and int8
             # One thread per process: both runs then do the same arithmetic per operation.
             "OMP_NUM_THREADS": "1",
+            # fp32 (the CPU default, pinned): one and two processes then differ only by the
+            # order of gradient sums; bf16 rounding amplifies that past the tolerance.
+            "CPU_BF16": "0",
         }
     )
     return env
@@ -104,6 +108,22 @@ def test_single_process_end_to_end(
     assert (train_shards, val_shards) == (2, 1) and train_tokens > 100_000
     assert val_bytes == dataset["val_utf8_bytes"]  # the LUTs count the validation text exactly
 
+    # Every stretch of work that prints nothing else is announced, in order.
+    phases = [" ".join(filter(None, p)) for p in log["phase"]]
+    windows = [p for p in phases if p.startswith("eval final_")]
+    assert phases == [
+        "data",
+        "warmup steps:2",
+        *(item for step in (0, 10, 20) for item in (f"validation step:{step}/30", "training")),
+        "validation step:30/30",
+        "export",
+        *windows,
+        "eval legal_ttt",
+    ]
+    assert [w.split(" windows:")[0] for w in windows] == [
+        "eval final_int6_roundtrip",
+        "eval final_sliding_window",
+    ]
     assert [int(s[0]) for s in log["train_step"]] == [10, 20, 30]
     assert [int(s[0]) for s in log["val_step"]] == [0, 10, 20, 30]
     assert "stopping" not in log

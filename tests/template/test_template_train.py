@@ -223,3 +223,35 @@ def test_wallclock_cap_stops_the_loop(
     # The final validation runs once, after the last step, and the last step is logged.
     assert re.search(rf"^step:{result.steps}/100000 val_loss:1.0000 val_bpb:2.0000 ", out, re.M)
     assert re.search(rf"^step:{result.steps}/100000 train_loss:[\d.]+ ", out, re.M)
+
+
+def test_the_last_validation_scores_the_exported_weights(
+    tg: ModuleType, dataset: dict[str, Any]
+) -> None:
+    """The export quantizes the EMA weights, so the pre-quant line must score those, not the raw
+    weights of the last step; otherwise the logged quantization gap mixes in the EMA's effect."""
+    ctx = _context(tg, dataset, ITERATIONS="6", VAL_LOSS_EVERY="3", TRAIN_LOG_EVERY="0")
+    ema = tg.EMA(ctx.model, 0.9)
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def validate(model: torch.nn.Module) -> tuple[float, float]:
+        seen.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return 1.0, 2.0
+
+    ctx.validate = validate
+    tg.train(ctx, ema)
+    assert len(seen) == 3  # steps 0, 3 and 6
+    exported = dict(zip(ema.names, ema.shadow, strict=True))
+    for name, value in seen[-1].items():
+        assert torch.equal(value.float(), exported[name]), name
+        assert torch.equal(ctx.model.state_dict()[name], value), name  # left in the model
+
+
+def test_cpu_bf16_switches_autocast(tg: ModuleType) -> None:
+    x, w = torch.randn(2, 8), torch.randn(3, 8)
+    with tg.Dist(0, 1, 0, CPU, cpu_bf16=True).autocast():
+        assert torch.nn.functional.linear(x, w).dtype == torch.bfloat16
+    with tg.Dist(0, 1, 0, CPU, cpu_bf16=False).autocast():
+        assert torch.nn.functional.linear(x, w).dtype == torch.float32
+    assert tg.Hyperparameters.from_env({}).cpu_bf16 is False  # fp32 on CPU, as measured
+    assert tg.Hyperparameters.from_env({"CPU_BF16": "1"}).cpu_bf16 is True
