@@ -111,8 +111,8 @@ def verify(
     an audit error); anything else it finds is for a maintainer to weigh (warn). The text
     report ends with one line per folder; --details shows every check with its evidence.
 
-    Exit codes, as [bold]pgolf gate[/]'s: [bold]0[/] pass; [bold]1[/] a check failed;
-    [bold]3[/] needs review (only warnings); [bold]2[/] a folder or json that cannot be read.
+    Exit codes: [bold]0[/] pass; [bold]1[/] a check failed; [bold]3[/] needs review (only
+    warnings); [bold]2[/] a folder or json that cannot be read. They are pgolf gate's.
     """
     from pgolf_cli.errors import PgolfInputError
     from pgolf_cli.records.verify import overall, render_json, render_markdown
