@@ -35,6 +35,7 @@ import libcst as cst
 
 from pgolf_cli.audit.choices import CHOICE_CALLS, Chooser, Selection
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
+from pgolf_cli.audit.flow import Flow, Guard, statements
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Evaluator, truth
 
@@ -57,7 +58,6 @@ _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
-_STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 _CHOICE_NODES = (
     cst.Comparison,
     cst.List,
@@ -227,15 +227,6 @@ _CODE = cst.Module(body=[])
 def code_of(node: cst.CSTNode) -> str:
     """Source text of an expression with all whitespace removed (for comparing bounds)."""
     return "".join(_CODE.code_for_node(node).split())
-
-
-@dataclass(frozen=True, slots=True)
-class Guard:
-    """An ``if`` condition a statement sits under (``negated`` in the else branch / after an early exit)."""
-
-    test: cst.BaseExpression
-    negated: bool
-    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,10 +521,11 @@ children = _children
 """Public name for rule modules that walk the few expressions they judge."""
 
 
-class _Walker:
+class _Walker(Flow[dict[str, Labels]]):
     """Interprets one function body (or the module's top level)."""
 
     def __init__(self, facts: Facts, fn: Function) -> None:
+        super().__init__(facts.line_of, fn.line)
         self.facts = facts
         self.fn = fn
         self.state: dict[str, Labels] = {}
@@ -547,12 +539,13 @@ class _Walker:
         """Per list built by appending tuples of one arity, the labels at each position."""
         self.origins: dict[str, str] = {}
         """Local names bound directly to the result of an imported call (``s = socket.socket()``)."""
-        self.loops: list[int] = []
-        self.guards: list[Guard] = []
+        self.loop_ids: list[int] = []
+        self.loop_starts: list[Context | None] = []
+        self.choosing: set[int] = set()
+        """``if`` statements (by node) whose test carries a selection (see :class:`Chooser`)."""
         self.choices = Chooser(self, TGT)
         self.no_grad = fn.grad_free_decorator
         self.eval_mode = False
-        self.line = fn.line
         for i, param in enumerate(fn.params):
             labels = {f"P{i}"}
             if _is_val_name(param):
@@ -566,7 +559,7 @@ class _Walker:
         return Context(
             self.facts.next_seq(),
             self.line,
-            tuple(self.loops),
+            tuple(self.loop_ids),
             tuple(self.guards),
             self.no_grad,
             self.eval_mode,
@@ -1193,119 +1186,84 @@ class _Walker:
         elif isinstance(stmt, cst.Raise) and stmt.exc is not None:
             self.ev(stmt.exc)
 
-    def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        pushed = 0
-        for item in statements(body):
-            self.line = self.facts.line_of(item)
-            if isinstance(item, cst.BaseSmallStatement):
-                self.small(item)
-            else:
-                self.compound(item)
-                exit_guard = self._early_exit(item)
-                if exit_guard is not None:
-                    self.guards.append(exit_guard)
-                    pushed += 1
-        del self.guards[len(self.guards) - pushed :]
+    # -- the flow walker's hooks ---------------------------------------------------------
+    def header(self, expr: cst.BaseExpression) -> Labels:
+        return self.ev(expr)
 
-    def _early_exit(self, item: cst.CSTNode) -> Guard | None:
-        """``if not enabled: return`` guards the rest of the block by the negated test."""
-        if not isinstance(item, cst.If) or item.orelse is not None:
-            return None
-        body = item.body.body
-        last = body[-1] if body else None
-        if isinstance(last, cst.SimpleStatementLine):
-            last = last.body[-1]
-        if isinstance(last, _STOPPING):
-            return Guard(item.test, True, self.facts.line_of(item))
-        return None
+    def bind(self, target: cst.BaseExpression, value: object) -> None:
+        self.assign(target, value if isinstance(value, frozenset) else EMPTY)
 
-    def compound(self, node: cst.CSTNode) -> None:
-        self.line = self.facts.line_of(node)
-        if isinstance(node, cst.FunctionDef | cst.ClassDef):
-            return  # separate scopes, walked on their own
-        if isinstance(node, cst.If):
-            test_labels = self.ev(node.test)
-            if test_labels:
-                self.fn.conditions.append(
-                    Condition(self.where(), test_labels, _stops_or_flags(node.body), node.test)
-                )
-            before = dict(self.state)
-            choosing = self.choices.watches(node.test, test_labels)
-            self.guards.append(Guard(node.test, False, self.line))
-            self.block(node.body)
-            self.guards.pop()
-            after_body = self.state
-            self.state = before
-            if node.orelse is not None:
-                self.guards.append(Guard(node.test, True, self.line))
-                if isinstance(node.orelse, cst.If):
-                    self.compound(node.orelse)
-                else:
-                    self.block(node.orelse.body)
-                self.guards.pop()
-            for name, labels in after_body.items():
-                self.state[name] = self.state.get(name, EMPTY) | labels
-            if choosing:
-                self.choices.branches(node.test, test_labels)
-        elif isinstance(node, cst.For):
-            labels = self.ev(node.iter)
-            if TRAIN in labels and isinstance(node.iter, cst.Name | cst.Attribute):
-                self.note_train_use(node.iter)  # iterating the batches themselves
-            self.assign_loop_target(node, labels)
-            self._loop(node.body, _names_in(node.target), labels, iter_node=node.iter)
-            if node.orelse is not None:
-                self.block(node.orelse.body)
-        elif isinstance(node, cst.While):
-            labels = self.ev(node.test)
-            self._loop(node.body, frozenset(), labels, test=node.test)
-            if node.orelse is not None:
-                self.block(node.orelse.body)
-        elif isinstance(node, cst.With):
-            was = self.no_grad
-            for item in node.items:
-                labels = self.ev(item.item)
-                if _context_name(item.item) in _GRAD_FREE_CONTEXTS:
-                    self.no_grad = True
-                    self.fn.has_no_grad_block = True
-                if item.asname is not None:
-                    self.assign(item.asname.name, labels)
-                    self.note_origin(item.asname.name, item.item)
-            self.block(node.body)
-            self.no_grad = was
-        elif isinstance(node, cst.Try | cst.TryStar):
-            self.block(node.body)
-            for handler in node.handlers:
-                self.block(handler.body)
-            if node.orelse is not None:
-                self.block(node.orelse.body)
-            if node.finalbody is not None:
-                self.block(node.finalbody.body)
-        elif isinstance(node, cst.Match):
-            self.ev(node.subject)
-            for case in node.cases:
-                self.block(case.body)
+    def fork(self) -> dict[str, Labels]:
+        return dict(self.state)
 
-    def _loop(
-        self,
-        body: cst.BaseSuite,
-        targets: frozenset[str],
-        labels: Labels,
-        test: cst.BaseExpression | None = None,
-        iter_node: cst.BaseExpression | None = None,
-    ) -> None:
+    def restore(self, snapshot: dict[str, Labels]) -> None:
+        self.state = dict(snapshot)
+
+    def merge(self, ends: Sequence[dict[str, Labels]]) -> None:
+        state = self.state
+        for end in ends:
+            for name, labels in end.items():
+                state[name] = state.get(name, EMPTY) | labels
+
+    def condition(self, node: cst.If | cst.While, value: object) -> None:
+        if not isinstance(node, cst.If):
+            return  # a `while` test is recorded once its body has been read (exit_loop)
+        labels = cast(Labels, value)
+        if labels:
+            self.fn.conditions.append(
+                Condition(self.where(), labels, _stops_or_flags(node.body), node.test)
+            )
+        if self.choices.watches(node.test, labels):
+            self.choosing.add(id(node))
+
+    def branched(self, node: cst.If, value: object) -> None:
+        if id(node) in self.choosing:
+            self.choosing.discard(id(node))
+            self.choices.branches(node.test, cast(Labels, value))
+
+    def iterate(self, node: cst.For, value: object) -> None:
+        labels = cast(Labels, value)
+        if TRAIN in labels and isinstance(node.iter, cst.Name | cst.Attribute):
+            self.note_train_use(node.iter)  # iterating the batches themselves
+        self.assign_loop_target(node, labels)
+
+    def enter_loop(self, node: cst.For | cst.While, value: object) -> None:
         loop_id = self.facts.next_seq()
-        self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels, iter_node, body)
-        self.loops.append(loop_id)
-        where = self.where() if test is not None else None
-        self.block(body)
-        if test is not None and where is not None:
+        if isinstance(node, cst.For):
+            targets, iter_node = _names_in(node.target), node.iter
+        else:
+            targets, iter_node = frozenset(), None
+        labels = cast(Labels, value)
+        self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels, iter_node, node.body)
+        self.loop_ids.append(loop_id)
+        self.loop_starts.append(self.where() if isinstance(node, cst.While) else None)
+
+    def exit_loop(self, node: cst.For | cst.While, value: object) -> None:
+        where = self.loop_starts.pop()
+        if isinstance(node, cst.While) and where is not None:
             # A `while` test is read again after each pass: names the body rebinds
             # (`elapsed = time.time() - t0`) count with what the body gave them.
-            for name in names_read(test):
+            labels = cast(Labels, value)
+            for name in names_read(node.test):
                 labels = labels | self.state.get(name, EMPTY)
             if labels:
-                self.fn.conditions.append(Condition(where, labels, True, test))
-        self.loops.pop()
+                self.fn.conditions.append(Condition(where, labels, True, node.test))
+        self.loop_ids.pop()
+
+    def enter_with(self, node: cst.With) -> object:
+        was = self.no_grad
+        for item in node.items:
+            labels = self.ev(item.item)
+            if _context_name(item.item) in _GRAD_FREE_CONTEXTS:
+                self.no_grad = True
+                self.fn.has_no_grad_block = True
+            if item.asname is not None:
+                self.assign(item.asname.name, labels)
+                self.note_origin(item.asname.name, item.item)
+        return was
+
+    def exit_with(self, node: cst.With, token: object) -> None:
+        self.no_grad = bool(token)
 
 
 def names_read(node: cst.CSTNode) -> set[str]:
@@ -1331,19 +1289,6 @@ def _stops_or_flags(body: cst.BaseSuite) -> bool:
             if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
                 return True
     return False
-
-
-def statements(body: cst.BaseSuite | Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
-    """A block's statements in order: each part of an ``a; b`` line on its own, compound
-    statements (``if``, ``for``, ``with``, ...) whole."""
-    items: Sequence[cst.CSTNode] = (
-        body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
-    )
-    for item in items:
-        if isinstance(item, cst.SimpleStatementLine):
-            yield from item.body
-        else:
-            yield item
 
 
 def _names_in(target: cst.BaseExpression) -> frozenset[str]:
@@ -1373,6 +1318,51 @@ def _decorated_grad_free(node: cst.FunctionDef) -> bool:
 def _params(node: cst.FunctionDef) -> tuple[str, ...]:
     p = node.params
     return tuple(param.name.value for param in (*p.posonly_params, *p.params))
+
+
+class _Scopes(Flow[None]):
+    """Finds every function and class (nested ones under their qualified names), the imports
+    and the single assignments, wherever the flow puts them."""
+
+    def __init__(self, facts: Facts) -> None:
+        super().__init__(facts.line_of)
+        self.facts = facts
+        self.prefix: str | None = None
+        self.class_name: str | None = None
+
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if isinstance(stmt, cst.Import | cst.ImportFrom):
+            self.facts._note_import(stmt)
+        else:
+            self.facts._note_assignment(
+                stmt, in_class=self.class_name is not None, top_level=self.prefix is None
+            )
+
+    def definition(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        facts, prefix, class_name = self.facts, self.prefix, self.class_name
+        name = node.name.value
+        qualname = f"{prefix}.{name}" if prefix else name
+        if isinstance(node, cst.FunctionDef):
+            fn = Function(
+                qualname,
+                name,
+                _params(node),
+                facts.line_of(node),
+                node,
+                class_name,
+                _decorated_grad_free(node),
+            )
+            facts.functions[qualname] = fn
+            if class_name is not None:
+                facts.methods_by_name.setdefault(name, []).append(qualname)
+            else:
+                facts.functions_by_name.setdefault(name, []).append(qualname)
+            facts._note_split_lister(fn, node)
+            self.prefix, self.class_name = qualname, None
+        else:
+            self.prefix, self.class_name = qualname, name
+        self.block(node.body)
+        self.prefix, self.class_name = prefix, class_name
 
 
 class Facts:
@@ -1527,52 +1517,7 @@ class Facts:
     def _collect_scopes(self) -> None:
         module_fn = Function("<module>", "<module>", (), 1, None)
         self.functions["<module>"] = module_fn
-        stack: list[tuple[cst.CSTNode, str | None, str | None]] = [
-            (s, None, None) for s in reversed(self.module.body)
-        ]
-        while stack:
-            node, prefix, class_name = stack.pop()
-            if isinstance(node, cst.FunctionDef):
-                name = node.name.value
-                qualname = f"{prefix}.{name}" if prefix else name
-                fn = Function(
-                    qualname,
-                    name,
-                    _params(node),
-                    self.line_of(node),
-                    node,
-                    class_name,
-                    _decorated_grad_free(node),
-                )
-                self.functions[qualname] = fn
-                if class_name is not None:
-                    self.methods_by_name.setdefault(name, []).append(qualname)
-                else:
-                    self.functions_by_name.setdefault(name, []).append(qualname)
-                self._note_split_lister(fn, node)
-                stack.extend((s, qualname, None) for s in reversed(_suite(node.body)))
-            elif isinstance(node, cst.ClassDef):
-                qualname = f"{prefix}.{node.name.value}" if prefix else node.name.value
-                stack.extend((s, qualname, node.name.value) for s in reversed(_suite(node.body)))
-            elif isinstance(node, cst.SimpleStatementLine):
-                for small in node.body:
-                    if isinstance(small, cst.Import | cst.ImportFrom):
-                        self._note_import(small)
-                        continue
-                    self._note_assignment(
-                        small, in_class=class_name is not None, top_level=prefix is None
-                    )
-            elif isinstance(node, cst.If):
-                stack.extend((s, prefix, class_name) for s in reversed(_suite(node.body)))
-                if isinstance(node.orelse, cst.If):
-                    stack.append((node.orelse, prefix, class_name))
-                elif node.orelse is not None:
-                    stack.extend(
-                        (s, prefix, class_name) for s in reversed(_suite(node.orelse.body))
-                    )
-            elif isinstance(node, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
-                for suite in _suites_of(node):
-                    stack.extend((s, prefix, class_name) for s in reversed(_suite(suite)))
+        _Scopes(self).block(self.module.body)
 
     def _note_split_lister(self, fn: Function, node: cst.FunctionDef) -> None:
         if not self._mentions_split_paths:
@@ -1800,21 +1745,6 @@ class Facts:
         return sorted(self.functions.values(), key=lambda f: f.line)
 
 
-def _suite(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    return body.body
-
-
-def _suites_of(node: cst.CSTNode) -> list[cst.BaseSuite]:
-    out: list[cst.BaseSuite] = [node.body]  # type: ignore[attr-defined]
-    for name in ("orelse", "finalbody"):
-        extra = getattr(node, name, None)
-        if extra is not None:
-            out.append(extra.body)
-    for handler in getattr(node, "handlers", ()):
-        out.append(handler.body)
-    return out
-
-
 def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     stack: list[cst.CSTNode] = [node]
     while stack:
@@ -1891,4 +1821,5 @@ __all__ = [
     "mentions_val",
     "more_enabled",
     "names_read",
+    "statements",
 ]
