@@ -29,7 +29,7 @@ statement is judged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -53,6 +53,7 @@ from pgolf_cli.audit.facts import (
     more_enabled,
 )
 from pgolf_cli.audit.findings import Evidence
+from pgolf_cli.audit.flow import Flow
 
 PG101, PG102, PG103, PG105, LEGAL = "PG101", "PG102", "PG103", "PG105", "legal"
 """Who reports an update on validation tokens (``LEGAL``: nobody)."""
@@ -273,23 +274,22 @@ class LoopSpan:
     last: int
 
 
-class Body:
+class Body(Flow[None]):
     """The statements of one function in order, with their loops, ``if`` guards and bindings."""
 
     def __init__(self, facts: Facts, fn: Function) -> None:
+        super().__init__(facts.line_of, fn.line)
         self.facts = facts
         self.fn = fn
         self.stmts: list[Stmt] = []
-        self.loops: dict[int, LoopSpan] = {}
-        self._loops: list[int] = []
-        self._guards: list[Guard] = []
+        self.loops_at: dict[int, LoopSpan] = {}
+        self._loop_lines: list[int] = []
+        self._headers: list[Stmt] = []
         self._variant: dict[int, set[str]] = {}
         if fn.node is None:
-            self._block(
-                [s for s in facts.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
-            )
+            self.block(facts.module.body)
         else:
-            self._block(fn.node.body.body)
+            self.block(fn.node.body)
 
     def _add(
         self,
@@ -303,8 +303,8 @@ class Body:
             node,
             line,
             len(self.stmts),
-            tuple(self._loops),
-            tuple(self._guards),
+            tuple(self._loop_lines),
+            tuple(self.guards),
             targets,
             value,
             loop_header,
@@ -312,18 +312,9 @@ class Body:
         self.stmts.append(stmt)
         return stmt
 
-    def _block(self, items: Sequence[cst.CSTNode]) -> None:
-        for item in items:
-            if isinstance(item, cst.SimpleStatementLine):
-                for small in item.body:
-                    self._small(small)
-            elif isinstance(item, cst.BaseSmallStatement):
-                self._small(item)
-            elif isinstance(item, cst.BaseCompoundStatement):
-                self._compound(item)
-
-    def _small(self, stmt: cst.BaseSmallStatement) -> None:
-        line = self.facts.line_of(stmt)
+    # -- the flow walker's hooks ---------------------------------------------------------------
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        line = self.line
         if isinstance(stmt, cst.Assign):
             targets: frozenset[str] = frozenset()
             for t in stmt.targets:
@@ -336,45 +327,33 @@ class Body:
         else:
             self._add(stmt, line)
 
-    def _compound(self, node: cst.BaseCompoundStatement) -> None:
-        line = self.facts.line_of(node)
+    def condition(self, node: cst.If | cst.While, value: object) -> None:
         if isinstance(node, cst.If):
-            self._add(node.test, line)
-            self._guards.append(Guard(node.test, False, line))
-            self._block(node.body.body)
-            self._guards.pop()
-            if node.orelse is not None:
-                self._guards.append(Guard(node.test, True, line))
-                if isinstance(node.orelse, cst.If):
-                    self._compound(node.orelse)
-                else:
-                    self._block(node.orelse.body.body)
-                self._guards.pop()
-        elif isinstance(node, cst.For | cst.While):
-            if isinstance(node, cst.For):
-                targets = _bound_names(node.target)
-                header = self._add(node.iter, line, targets, node.iter, loop_header=True)
-            else:
-                targets = frozenset()
-                header = self._add(node.test, line, loop_header=True)
-            self._loops.append(line)
-            self._block(node.body.body)
-            self._loops.pop()
-            self.loops[line] = LoopSpan(line, targets, header.index, len(self.stmts) - 1)
-            if node.orelse is not None:
-                self._block(node.orelse.body.body)
-        elif isinstance(node, cst.With):
-            for item in node.items:
-                bound = _bound_names(item.asname.name) if item.asname is not None else frozenset()
-                self._add(item.item, line, bound, item.item)
-            self._block(node.body.body)
-        elif isinstance(node, cst.Try | cst.TryStar):
-            self._block(node.body.body)
-            for handler in node.handlers:
-                self._block(handler.body.body)
-            for extra in (node.orelse, node.finalbody):
-                if extra is not None:
-                    self._block(extra.body.body)
+            self._add(node.test, self.line)
+
+    def match_(self, node: cst.Match) -> None:
+        self._add(node.subject, self.line)
+        super().match_(node)
+
+    def enter_loop(self, node: cst.For | cst.While, value: object) -> None:
+        if isinstance(node, cst.For):
+            targets = _bound_names(node.target)
+            header = self._add(node.iter, self.line, targets, node.iter, loop_header=True)
+        else:
+            header = self._add(node.test, self.line, loop_header=True)
+        self._headers.append(header)
+        self._loop_lines.append(self.line_of(node))
+
+    def exit_loop(self, node: cst.For | cst.While, value: object) -> None:
+        header = self._headers.pop()
+        line = self._loop_lines.pop()
+        self.loops_at[line] = LoopSpan(line, header.targets, header.index, len(self.stmts) - 1)
+
+    def enter_with(self, node: cst.With) -> object:
+        for item in node.items:
+            bound = _bound_names(item.asname.name) if item.asname is not None else frozenset()
+            self._add(item.item, self.line, bound, item.item)
+        return None
 
     # -- positions ---------------------------------------------------------------------------
     def span_of(self, line: int) -> tuple[int, int] | None:
@@ -384,7 +363,7 @@ class Body:
 
     def loop_of(self, loop_id: int) -> LoopSpan | None:
         loop = self.fn.loops.get(loop_id)
-        return None if loop is None else self.loops.get(loop.line)
+        return None if loop is None else self.loops_at.get(loop.line)
 
     def inside(self, span: LoopSpan) -> list[Stmt]:
         return self.stmts[span.header + 1 : span.last + 1]
@@ -1117,7 +1096,7 @@ class ValUse:
             for n in _walk(node)
         ):
             return None
-        span = body.loops.get(stmt.loops[-1])
+        span = body.loops_at.get(stmt.loops[-1])
         if span is None:
             return None
         # `if loss < best: best, best_clip = loss, clip`: the running best is updated and the

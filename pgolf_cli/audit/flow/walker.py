@@ -190,10 +190,6 @@ class Flow(Generic[S]):
     def exit_with(self, node: cst.With, token: object) -> None:
         """After a ``with`` body."""
 
-    def skip(self, node: cst.BaseCompoundStatement) -> bool:
-        """Whether to leave a compound statement out whole (a cheap pre-filter)."""
-        return False
-
     # -- the walk -----------------------------------------------------------------------------
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
         pushed = 0
@@ -215,8 +211,6 @@ class Flow(Generic[S]):
         kind = type(node)
         if kind is cst.FunctionDef or kind is cst.ClassDef:
             self.definition(node)  # type: ignore[arg-type]
-            return
-        if self.skip(node):  # type: ignore[arg-type]
             return
         if kind is cst.If:
             self.if_(node)  # type: ignore[arg-type]
