@@ -387,6 +387,9 @@ class Function:
     node: cst.FunctionDef | None
     class_name: str | None = None
     grad_free_decorator: bool = False
+    free: tuple[str, ...] = ()
+    """Names of the enclosing function this nested function reads (a closure): they end
+    ``params``, and each call site passes what the caller holds under those names."""
     has_no_grad_block: bool = False
     loops: dict[int, Loop] = field(default_factory=dict)
     backwards: list[Backward] = field(default_factory=list)
@@ -801,6 +804,14 @@ class _Walker(Flow[dict[str, Labels]]):
                     else 0
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
+                free = self.facts.functions[callee].free
+                if free:
+                    own = len(self.facts.functions[callee].params) - len(free)
+                    padded = (
+                        padded[:own]
+                        + (EMPTY,) * (own - len(padded))
+                        + tuple(self.state.get(name, EMPTY) for name in free)
+                    )
                 names = ((None,) if offset else ()) + tuple(
                     last_name(a.value) for a in node.args if a.keyword is None and not a.star
                 )
@@ -1322,24 +1333,50 @@ def _params(node: cst.FunctionDef) -> tuple[str, ...]:
 
 class _Scopes(Flow[None]):
     """Finds every function and class (nested ones under their qualified names), the imports
-    and the single assignments, wherever the flow puts them."""
+    and the single assignments, wherever the flow puts them; and, for a function nested in
+    another, the enclosing function's names it reads (its closure)."""
 
     def __init__(self, facts: Facts) -> None:
         super().__init__(facts.line_of)
         self.facts = facts
         self.prefix: str | None = None
         self.class_name: str | None = None
+        self.function: Function | None = None
+        self.bound: dict[str, set[str]] = {}
+        """Per function, the names its own statements bind."""
+        self.nonlocal_: dict[str, set[str]] = {}
+        self.parents: dict[str, str] = {}
+
+    def _binds(self, target: cst.BaseExpression) -> None:
+        if self.function is not None:
+            self.bound.setdefault(self.function.qualname, set()).update(_names_in(target))
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         if isinstance(stmt, cst.Import | cst.ImportFrom):
             self.facts._note_import(stmt)
-        else:
-            self.facts._note_assignment(
-                stmt, in_class=self.class_name is not None, top_level=self.prefix is None
-            )
+            return
+        self.facts._note_assignment(
+            stmt, in_class=self.class_name is not None, top_level=self.prefix is None
+        )
+        if isinstance(stmt, cst.Assign):
+            for target in stmt.targets:
+                self._binds(target.target)
+        elif isinstance(stmt, cst.AugAssign | cst.AnnAssign):
+            self._binds(stmt.target)
+        elif isinstance(stmt, cst.Nonlocal | cst.Global) and self.function is not None:
+            declared = self.nonlocal_.setdefault(self.function.qualname, set())
+            declared.update(item.name.value for item in stmt.names)
+
+    def bind(self, target: cst.BaseExpression, value: object) -> None:
+        self._binds(target)
 
     def definition(self, node: cst.FunctionDef | cst.ClassDef) -> None:
-        facts, prefix, class_name = self.facts, self.prefix, self.class_name
+        facts, prefix, class_name, function = (
+            self.facts,
+            self.prefix,
+            self.class_name,
+            self.function,
+        )
         name = node.name.value
         qualname = f"{prefix}.{name}" if prefix else name
         if isinstance(node, cst.FunctionDef):
@@ -1357,12 +1394,48 @@ class _Scopes(Flow[None]):
                 facts.methods_by_name.setdefault(name, []).append(qualname)
             else:
                 facts.functions_by_name.setdefault(name, []).append(qualname)
+                if function is not None:
+                    self.parents[qualname] = function.qualname
             facts._note_split_lister(fn, node)
-            self.prefix, self.class_name = qualname, None
+            self.prefix, self.class_name, self.function = qualname, None, fn
         else:
-            self.prefix, self.class_name = qualname, name
+            self.prefix, self.class_name, self.function = qualname, name, None
         self.block(node.body)
-        self.prefix, self.class_name = prefix, class_name
+        self.prefix, self.class_name, self.function = prefix, class_name, function
+
+    def closures(self) -> None:
+        """Give each nested function the enclosing names it reads, as trailing parameters
+        (parents first, so that a closure's closure sees its parent's own free names)."""
+        functions = self.facts.functions
+        for qualname, parent in self.parents.items():
+            fn, outer = functions[qualname], functions[parent]
+            assert fn.node is not None
+            available = set(outer.params) | self.bound.get(parent, set())
+            local = (set(fn.params) | self.bound.get(qualname, set())) - self.nonlocal_.get(
+                qualname, set()
+            )
+            free = tuple(sorted((_names_read_in(fn.node.body) & available) - local))
+            if free:
+                fn.free = free
+                fn.params = fn.params + free
+
+
+def _names_read_in(node: cst.CSTNode) -> set[str]:
+    """The variable names a body reads (not attribute names or keyword-argument names)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is cst.Name:
+            out.add(cast(cst.Name, current).value)
+        elif kind is cst.Attribute:
+            stack.append(cast(cst.Attribute, current).value)
+        elif kind is cst.Arg:
+            stack.append(cast(cst.Arg, current).value)
+        else:
+            stack.extend(_children(current))
+    return out
 
 
 class Facts:
@@ -1517,7 +1590,9 @@ class Facts:
     def _collect_scopes(self) -> None:
         module_fn = Function("<module>", "<module>", (), 1, None)
         self.functions["<module>"] = module_fn
-        _Scopes(self).block(self.module.body)
+        scopes = _Scopes(self)
+        scopes.block(self.module.body)
+        scopes.closures()
 
     def _note_split_lister(self, fn: Function, node: cst.FunctionDef) -> None:
         if not self._mentions_split_paths:

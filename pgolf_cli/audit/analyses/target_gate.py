@@ -241,6 +241,10 @@ class _Walk(Flow[dict[str, Taint]]):
             for key, taint in keywords.items():
                 if taint and key in target.params:
                     args[target.params.index(key)] = taint
+            own = len(target.params) - len(target.free)
+            for j, name in enumerate(target.free):  # a closure reads the caller's names
+                if self.state.get(name):
+                    args[own + j] = self.state[name]
             self.result.outgoing.append((callee, args))
             out |= self.analysis.summary(callee)
         return out

@@ -9,7 +9,8 @@ body in ``if True:``, ``try``/``finally``, ``with``, ``for _ in range(1)`` or ``
 - ``if`` / ``elif`` / ``else``: each branch under its :class:`Guard`, the state forked before and
   merged after; ``if not enabled: return`` guards the rest of its block by the negated test;
 - ``for`` / ``while`` (``async`` too) with their ``else``; ``break`` / ``continue`` end nothing
-  early here (a body is walked once, as the pass every later pass repeats);
+  early here (a body is walked once, as the pass every later pass repeats); a ``for`` over
+  ``range(1)`` or a one-element literal runs once, so it is a block, not a loop;
 - ``with`` / ``async with``: the context expressions, then the body;
 - ``try`` / ``except`` / ``except*`` / ``else`` / ``finally``: in order, each handler's name bound;
 - ``match`` / ``case``: each case forked from the state before the ``match``, its captures bound
@@ -117,6 +118,31 @@ def case_test(subject: cst.BaseExpression, pattern: cst.MatchPattern) -> cst.Bas
         ]
         return cst.Comparison(subject, [cst.ComparisonTarget(cst.In(), cst.Tuple(values))])
     return None
+
+
+def _int(node: cst.BaseExpression) -> int | None:
+    return int(node.value, 0) if isinstance(node, cst.Integer) else None
+
+
+def runs_once(iterable: cst.BaseExpression) -> bool:
+    """``range(1)``, ``range(0, 1)``, ``[x]``, ``(x,)``: a loop over it runs its body once."""
+    if isinstance(iterable, cst.List | cst.Tuple | cst.Set):
+        return len(iterable.elements) == 1 and isinstance(iterable.elements[0], cst.Element)
+    if not (
+        isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Name)
+        and iterable.func.value == "range"
+        and all(a.keyword is None and not a.star for a in iterable.args)
+    ):
+        return False
+    found = [_int(a.value) for a in iterable.args]
+    bounds = [b for b in found if b is not None]
+    if len(bounds) != len(found) or not 1 <= len(bounds) <= 3:
+        return False
+    if len(bounds) == 1:
+        bounds.insert(0, 0)
+    start, stop, step = bounds[0], bounds[1], bounds[2] if len(bounds) == 3 else 1
+    return step != 0 and len(range(start, stop, step)) == 1
 
 
 def comprehension_scopes(
@@ -250,7 +276,10 @@ class Flow(Generic[S]):
     def for_(self, node: cst.For) -> None:
         value = self.header(node.iter)
         self.iterate(node, value)
-        self._loop(node, value)
+        if runs_once(node.iter):
+            self.block(node.body)  # `for _ in range(1):` is a block, not a loop
+        else:
+            self._loop(node, value)
         if node.orelse is not None:
             self.block(node.orelse.body)
 
