@@ -10,7 +10,7 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``CLOCK`` a wall-clock reading (``time.perf_counter()``, ``time.time()``...) and what is computed from it
 - ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
-- ``L<n>``  the value read from candidate count table look-up number n (for PG201)
+- ``L<n>``  the value read from candidate count table look-up number n (count tables)
 
 Labels flow through assignments, calls, slices and arithmetic. Along the way the walk records
 *events* — a backward pass, a score accumulation, a table look-up, a call to one of the
@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import cast
+from typing import TypeVar, cast
 
 import libcst as cst
 
@@ -46,6 +46,7 @@ TRAIN = "TRAIN"
 CLOCK = "CLOCK"
 
 Labels = frozenset[str]
+A = TypeVar("A")
 EMPTY: Labels = frozenset()
 
 _TARGET_NAME = re.compile(
@@ -362,7 +363,7 @@ class Condition:
 class GradLeaf:
     """A tensor made trainable where the function creates it (``torch.zeros(..., requires_grad=True)``,
     ``t.requires_grad_()``, ``nn.Parameter(...)``); its ``G<n>`` label follows every value computed
-    from it (for PG202)."""
+    from it (a tensor fitted at eval time)."""
 
     where: Context
     label: str
@@ -1464,8 +1465,7 @@ class Facts:
         self.methods_by_name: dict[str, list[str]] = {}
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
-        self.analyses: dict[str, object] = {}
-        """Derived analyses shared by several rules (built once per file by their modules)."""
+        self._analyses: dict[Callable[[Facts], object], object] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -1490,6 +1490,14 @@ class Facts:
                 walker.block(self._module_statements())
             else:
                 walker.block(fn.node.body)
+
+    def analysis(self, kind: Callable[[Facts], A]) -> A:
+        """The analysis ``kind`` of this file, built once (``kind(facts)``) and shared by every
+        rule that asks for it: ``facts.analysis(TrainingAnalysis)``."""
+        found = self._analyses.get(kind)
+        if found is None:
+            found = self._analyses[kind] = kind(self)
+        return cast(A, found)
 
     # -- helpers used by the walker ------------------------------------------------------
     def next_seq(self) -> int:
@@ -1522,7 +1530,7 @@ class Facts:
         return Evidence(line, label, self.code_line(line).strip())
 
     def slices_in(self, expr: cst.CSTNode, walker: _Walker) -> tuple[str, ...]:
-        """Upper bounds of the slices of validation data inside ``expr`` (for PG102's one-past check)."""
+        """Upper bounds of the slices of validation data inside ``expr`` (a one-past read)."""
         out: list[str] = []
         stack: list[cst.CSTNode] = [expr]
         while stack:

@@ -9,7 +9,7 @@ defined in the script; calls from those methods are then followed as ``facts.gat
 
 Instantiations are found by the class name followed by ``(`` in the text of each statement, with
 the flow walker (no expression walk) to know the guards around it. Built only when
-a rule asks, and cached in ``facts.analyses``.
+a rule asks (``facts.analysis(ModuleReach)``).
 """
 
 from __future__ import annotations
@@ -119,10 +119,9 @@ def _solve(facts: Facts) -> dict[str, Gate]:
     return gates
 
 
-def gates(facts: Facts) -> dict[str, Gate]:
-    """How each function is reached, counting methods of classes instantiated on a reached path."""
-    cached = facts.analyses.get("module_reach")
-    if not isinstance(cached, dict):
-        cached = _solve(facts)
-        facts.analyses["module_reach"] = cached
-    return cached
+class ModuleReach:
+    """How each function is reached, counting methods of classes instantiated on a reached
+    path: ``facts.analysis(ModuleReach).gates``."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.gates = _solve(facts)

@@ -37,7 +37,6 @@ from pgolf_cli.errors import PgolfInputError
 
 #: The key under which the engine files the :class:`Program` in ``Facts.analyses``; absent
 #: when a single file is audited on its own (no folder to resolve references against).
-PROGRAM_KEY = "program"
 #: Files one entry point may pull in; a folder with more is not a submission.
 MAX_MEMBERS = 64
 #: The script name the challenge counts; such files come first among a folder's entry points.

@@ -127,10 +127,16 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
         stack.extend(children(current))
 
 
-def body(facts: Facts, fn: Function) -> Body:
-    """The cached :class:`Body` of ``fn``."""
-    key = f"body:{fn.qualname}"
-    cached = facts.analyses.get(key)
-    if not isinstance(cached, Body):
-        cached = facts.analyses[key] = Body(facts, fn)
-    return cached
+class Bodies:
+    """The :class:`Body` of each function a rule asks about, built once per function:
+    ``facts.analysis(Bodies).of(fn)``."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self._bodies: dict[str, Body] = {}
+
+    def of(self, fn: Function) -> Body:
+        found = self._bodies.get(fn.qualname)
+        if found is None:
+            found = self._bodies[fn.qualname] = Body(self.facts, fn)
+        return found

@@ -1,7 +1,7 @@
 """The phases of one run of a training script: training, the work after it, and evaluation.
 
-Shared by PG402 (training data read at evaluation), PG403 (a training loop that stops on a step
-count, or training-data work after the loop with no time reserve) and PG303 (validation data
+Shared by the rules on training data read at evaluation, on a training loop that stops on a step
+count or training-data work after the loop with no time reserve, and on validation data
 written into the artifact). Built on the facts events, put in the order one run meets them:
 
 - the *timeline* lists the events (backward passes, uses of training data, file writes, scores,
@@ -33,7 +33,7 @@ from typing import Literal
 import libcst as cst
 
 from pgolf_cli.audit import flow
-from pgolf_cli.audit.analyses.training import ScoreEvent, analysis
+from pgolf_cli.audit.analyses.training import ScoreEvent, TrainingAnalysis
 from pgolf_cli.audit.facts import (
     CLOCK,
     Backward,
@@ -228,7 +228,7 @@ def _base_name(node: cst.BaseExpression) -> str | None:
 class Phases:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
-        self.training = analysis(facts)
+        self.training = facts.analysis(TrainingAnalysis)
         self.items: list[Item] = []
         self._local: dict[str, list[tuple[int, object]]] = {}
         self._flows: dict[str, dict[str, list[Flow]]] = {}
@@ -765,11 +765,3 @@ def _is_clock_call(node: cst.BaseExpression) -> bool:
     func = node.func
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     return name in ("perf_counter", "time", "monotonic", "perf_counter_ns", "monotonic_ns")
-
-
-def phases(facts: Facts) -> Phases:
-    """One analysis per file, shared by the rules that need it."""
-    cached = facts.analyses.get("phases")
-    if not isinstance(cached, Phases):
-        cached = facts.analyses["phases"] = Phases(facts)
-    return cached

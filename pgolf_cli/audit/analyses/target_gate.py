@@ -1,4 +1,4 @@
-"""Where a vocabulary look-up table read at the scored token gates that token's probability (PG203).
+"""Where a vocabulary look-up table read at the scored token gates that token's probability.
 
 The facts pre-pass records every read ``table[key]`` whose key carries the scored token. Such a
 read is a *gate read* when the table is a vocabulary look-up table: one index, a table that holds
@@ -457,11 +457,3 @@ class TargetGateAnalysis:
                 sink = min(sinks, key=lambda e: (rank[e.what], e.line))
                 out.append(GatedScore(read, min(mixes, key=lambda e: e.line), sink))
         return out
-
-
-def analysis(facts: Facts) -> TargetGateAnalysis:
-    cached = facts.analyses.get("target_gate")
-    if not isinstance(cached, TargetGateAnalysis):
-        cached = TargetGateAnalysis(facts)
-        facts.analyses["target_gate"] = cached
-    return cached

@@ -1,4 +1,4 @@
-"""Token-shift mixing layers and whether they stop at document boundaries (PG206).
+"""Token-shift mixing layers and whether they stop at document boundaries.
 
 A token shift mixes each position's hidden state with the previous position's
 (``torch.cat([x[:, :1], x[:, 1:] + g * x[:, :-1]], 1)``, "SmearGate"). In a row that packs
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from pgolf_cli.audit import module_reach
 from pgolf_cli.audit.facts import Facts, Function, Gate, children, code_of
 from pgolf_cli.audit.flow import Flow, Guard
+from pgolf_cli.audit.module_reach import ModuleReach
 
 _CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
 _PRESERVING = {
@@ -423,13 +423,5 @@ class TokenShiftAnalysis:
         return any(_CANDIDATE.search(self.facts.code_line(i)) for i in range(first, last + 1))
 
     def gate(self, mix: Mix) -> Gate:
-        reach = module_reach.gates(self.facts)[mix.function.qualname]
+        reach = self.facts.analysis(ModuleReach).gates[mix.function.qualname]
         return self.facts.combine(reach, mix.guards)
-
-
-def analysis(facts: Facts) -> TokenShiftAnalysis:
-    cached = facts.analyses.get("token_shift")
-    if not isinstance(cached, TokenShiftAnalysis):
-        cached = TokenShiftAnalysis(facts)
-        facts.analyses["token_shift"] = cached
-    return cached

@@ -1,23 +1,25 @@
 """Validation data used for something other than scoring: warm-up, training, calibration.
 
-Built on the facts pre-pass and the training analysis, for the PG1xx rules.
+Built on the facts pre-pass and the training analysis; it describes, the rules in ``checks/``
+decide.
 
-**Who reports an update on validation tokens.** The training analysis finds every training step
-on validation data and says whether its tokens were scored first. Here each such update goes to
-exactly one rule, by the kind of pass it belongs to, in this order:
+**What kind of pass an update on validation tokens belongs to.** The training analysis finds
+every training step on validation data and says whether its tokens were scored first. Here each
+such update gets exactly one :class:`Pass`, decided in this order:
 
-- *inside a training loop* (PG105): its batch mixes training and validation tokens, or, for an
-  update nothing scored first, the loop around it also trains on other data, or the score that
-  orders it is the periodic validation (``step % every == 0``) of a training loop;
-- otherwise a mis-ordered score/update pair is PG102's, and a score-first update is legal;
-- *restored* (legal, nobody reports): a copy of the state is saved before the pass and loaded
-  back after it, and nothing scores, saves or copies the model in between;
-- *warm-up* (PG103): a pass that does not walk over the validation data (it repeats one fixed
-  batch, or takes a single step) and keeps its result;
-- *before training* (PG105): a pass over validation data followed by training on other data;
-- otherwise post-training fine-tuning (PG101).
+- *inside a training loop* (``TRAINING``): its batch mixes training and validation tokens, or,
+  for an update nothing scored first, the loop around it also trains on other data, or the score
+  that orders it is the periodic validation (``step % every == 0``) of a training loop;
+- otherwise a mis-ordered score/update pair is ``MISORDERED``, a score-first one ``HARMLESS``;
+- *restored* (``HARMLESS``): a copy of the state is saved before the pass and loaded back
+  after it, and nothing scores, saves or copies the model in between;
+- *warm-up* (``WARM_UP``): a pass that does not walk over the validation data (it repeats one
+  fixed batch, or takes a single step) and keeps its result;
+- *before training* (``TRAINING``): a pass over validation data followed by training on other
+  data;
+- otherwise post-training fine-tuning (``FINE_TUNING``).
 
-**Calibration on validation tokens** (PG106): the model run on validation tokens while forward
+**Calibration on validation tokens**: the model run on validation tokens while forward
 hooks that store what they see are installed; a Gram matrix (``H += X.T @ X``) or a magnitude
 statistic accumulated from the model's results on validation tokens; a candidate (a clip, a
 scale) chosen by comparing results computed on validation tokens.
@@ -31,11 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.training import TrainEvent, Verdict, analysis
+from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verdict
 from pgolf_cli.audit.facts import (
     TRAIN,
     UNREACHABLE,
@@ -55,8 +58,22 @@ from pgolf_cli.audit.facts import (
 from pgolf_cli.audit.findings import Evidence
 from pgolf_cli.audit.flow import Flow
 
-PG101, PG102, PG103, PG105, LEGAL = "PG101", "PG102", "PG103", "PG105", "legal"
-"""Who reports an update on validation tokens (``LEGAL``: nobody)."""
+
+class Pass(StrEnum):
+    """The kind of pass an update on validation tokens belongs to (``checks/`` maps each to the
+    rule that reports it)."""
+
+    FINE_TUNING = "fine-tuning"
+    """Adaptation after training on validation tokens nothing scored first."""
+    MISORDERED = "misordered"
+    """Scored and updated, in an order that lets the update see what it scores."""
+    WARM_UP = "warm-up"
+    """Repeats one batch or takes one step, and keeps the result."""
+    TRAINING = "training"
+    """Part of the training run (inside its loop, or before it)."""
+    HARMLESS = "harmless"
+    """Scored first, or undone by loading the saved state back."""
+
 
 _ORDER_KINDS = frozenset({"reversed", "last-epoch", "one-past"})
 _INSIDE_TRAINING = frozenset({"mixed", "interleaved", "periodic"})
@@ -528,15 +545,15 @@ class Body(Flow[None]):
 # -- results -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Use:
-    """Which rule reports an update on validation tokens, and why."""
+    """Which kind of pass an update on validation tokens belongs to, and why."""
 
     verdict: Verdict
-    owner: str
+    kind: Pass
     reason: str = ""
-    """PG105: "mixed", "interleaved", "periodic" or "before-training"; PG103: "warm-up"."""
+    """TRAINING: "mixed", "interleaved", "periodic" or "before-training"; WARM_UP: "warm-up"."""
     evidence: tuple[Evidence, ...] = ()
     detail: str = ""
-    """PG103: why the state that is loaded back after the warm-up does not undo it."""
+    """WARM_UP: why the state that is loaded back after the warm-up does not undo it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,7 +582,7 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """A place where quantization is calibrated on validation tokens (PG106)."""
+    """A place where quantization is calibrated on validation tokens."""
 
     line: int
     kind: str
@@ -619,7 +636,7 @@ class ValUse:
     # -- the functions an update passes through ----------------------------------------------
     def path(self, verdict: Verdict) -> list[Site]:
         """From the function where the validation data originates down to the ``backward()``."""
-        trains = analysis(self.facts).trains
+        trains = self.facts.analysis(TrainingAnalysis).trains
         fn, event = verdict.function, verdict.event
         out = [Site(fn, event.where)]
         while event.chain and len(out) < 12:
@@ -708,7 +725,7 @@ class ValUse:
             if verdict.score is not None:
                 scores = [verdict.score] if site is path[0] else []
             else:
-                scores = analysis(facts).scores(site.fn)
+                scores = facts.analysis(TrainingAnalysis).scores(site.fn)
             for score in scores:
                 loop_vars: set[str] = set()
                 for loop_id in loops & set(score.where.loops):
@@ -761,7 +778,7 @@ class ValUse:
             if stmt.value is not None and _names(stmt.value) & copies:
                 copies |= stmt.targets
         stepped = self._optimizers(fn)
-        scored = {s.where.line for s in analysis(self.facts).scores(fn)}
+        scored = {s.where.line for s in self.facts.analysis(TrainingAnalysis).scores(fn)}
         for stmt in body.stmts[last + 1 :]:
             calls = list(_calls(stmt.node))
             loads = [
@@ -807,14 +824,14 @@ class ValUse:
     # -- ownership -----------------------------------------------------------------------------
     @cached_property
     def _uses(self) -> dict[tuple[str, int, int], Use]:
-        return {_key(v): self._own(v) for v in analysis(self.facts).verdicts()}
+        return {_key(v): self._own(v) for v in self.facts.analysis(TrainingAnalysis).verdicts()}
 
     def uses(self) -> list[Use]:
         return list(self._uses.values())
 
-    def owner(self, verdict: Verdict) -> str:
+    def kind(self, verdict: Verdict) -> Pass:
         use = self._uses.get(_key(verdict))
-        return (use or self._own(verdict)).owner
+        return (use or self._own(verdict)).kind
 
     def _own(self, verdict: Verdict) -> Use:
         path = self.path(verdict)
@@ -822,17 +839,17 @@ class ValUse:
         reason, evidence = phase if phase is not None else ("", ())
         inside_training = reason in _INSIDE_TRAINING
         if not inside_training and verdict.kind in _ORDER_KINDS:
-            return Use(verdict, PG102, verdict.kind)
+            return Use(verdict, Pass.MISORDERED, verdict.kind)
         if not inside_training and verdict.kind == "score-first":
-            return Use(verdict, LEGAL, "score-first")
+            return Use(verdict, Pass.HARMLESS, "score-first")
         restore = self.restored(path)
         if restore.line:
-            return Use(verdict, LEGAL, "restored")
+            return Use(verdict, Pass.HARMLESS, "restored")
         if not inside_training and self.walks(path) is None:
-            return Use(verdict, PG103, "warm-up", evidence, restore.problem)
+            return Use(verdict, Pass.WARM_UP, "warm-up", evidence, restore.problem)
         if phase is not None:
-            return Use(verdict, PG105, reason, evidence)
-        return Use(verdict, PG101, "unscored")
+            return Use(verdict, Pass.TRAINING, reason, evidence)
+        return Use(verdict, Pass.FINE_TUNING, "unscored")
 
     # -- calibration ---------------------------------------------------------------------------
     @cached_property
@@ -1254,11 +1271,3 @@ def _statistic(value: cst.CSTNode, body: Body) -> str | None:
 
 def _callee_is(node: cst.CSTNode, name: str) -> bool:
     return isinstance(node, cst.Call) and _callee(node) == name
-
-
-def val_use(facts: Facts) -> ValUse:
-    """One analysis per file, shared by the rules that need it."""
-    cached = facts.analyses.get("valuse")
-    if not isinstance(cached, ValUse):
-        cached = facts.analyses["valuse"] = ValUse(facts)
-    return cached
