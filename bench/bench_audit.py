@@ -158,6 +158,20 @@ def bench_directory(
     return rows, report
 
 
+def record_scripts(root: Path) -> list[Path]:
+    """The main script of each records folder under ``root`` (a folder holding ``.py`` files):
+    its ``train_gpt.py``, else its largest ``train*.py`` (``train_gpt_v5.py``, ``train_mdlm.py``)."""
+    out: list[Path] = []
+    for folder in sorted({p.parent for p in root.rglob("*.py")}):
+        named = folder / "train_gpt.py"
+        candidates = sorted(folder.glob("train*.py"), key=lambda p: (-p.stat().st_size, p.name))
+        if named.is_file():
+            out.append(named)
+        elif candidates:
+            out.append(candidates[0])
+    return out
+
+
 def bench_tree(root: Path, repeat: int) -> list[DirTiming]:
     """``audit_paths`` of a records tree (jobs=1) vs parsing its Python files serially."""
     from pgolf_cli.audit.engine import AuditOptions, audit_paths
@@ -363,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         stages: list[tuple[str, float]] = []
         summary = None
         if ns.records is not None:
-            paths = sorted(ns.records.rglob("train_gpt.py"))
+            paths = record_scripts(ns.records)
             print(f"records: {len(paths)} scripts x {ns.repeat} repeats ...", file=sys.stderr)
             files = bench_files(paths, ns.repeat)
             directory = bench_tree(ns.records, ns.dir_repeat)

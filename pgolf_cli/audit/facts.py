@@ -35,7 +35,7 @@ import libcst as cst
 
 from pgolf_cli.audit.choices import CHOICE_CALLS, Chooser, Selection
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
-from pgolf_cli.audit.flow import Flow, Guard, statements
+from pgolf_cli.audit.flow import Flow, Guard, comprehension_scopes
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Evaluator, truth
 
@@ -620,6 +620,12 @@ class _Walker(Flow[dict[str, Labels]]):
             return labels
         if kind in _CHOICE_NODE_TYPES:
             return self.choice_parts(node)
+        if kind is cst.DictComp:
+            comp = cast(cst.DictComp, node)
+            clauses, saved = self.comprehension_clauses(comp)
+            labels = self.ev(comp.key) | self.ev(comp.value) | clauses
+            self.leave_comprehension(saved)
+            return labels
         labels = EMPTY
         for child in _children(node):
             labels = labels | self.ev(child)
@@ -1055,13 +1061,40 @@ class _Walker(Flow[dict[str, Labels]]):
             sides = [self.ev(node.left)] + [self.ev(c.comparator) for c in node.comparisons]
             return EMPTY.union(*sides) | self.choices.comparison(node, sides)
         if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+            clauses, saved = self.comprehension_clauses(node)
             element = self.ev(node.elt)
             self.choices.comprehension(node, node.elt, element)
-            return element | self.ev(node.for_in)
+            self.leave_comprehension(saved)
+            return element | clauses
         assert isinstance(node, cst.List | cst.Tuple | cst.Set)
         items = [(e.value, self.ev(e.value)) for e in node.elements]
         self.choices.collection(node, items)
         return EMPTY.union(*(labels for _, labels in items))
+
+    def comprehension_clauses(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp
+    ) -> tuple[Labels, dict[str, Labels | None]]:
+        """Read each ``for`` clause's iterable and bind its targets to it, as a ``for``
+        statement does (``[f(t) for t in val_chunks]`` is the loop appending ``f(t)``); the
+        names are the comprehension's own, so their outer values are kept to be put back."""
+        saved: dict[str, Labels | None] = {}
+        labels = EMPTY
+        for clause in comprehension_scopes(node):
+            iterated = self.ev(clause.iter)
+            labels = labels | iterated
+            for name in _names_in(clause.target):
+                saved.setdefault(name, self.state.get(name))
+            self.assign(clause.target, iterated)
+            for condition in clause.ifs:
+                labels = labels | self.ev(condition.test)
+        return labels, saved
+
+    def leave_comprehension(self, saved: dict[str, Labels | None]) -> None:
+        for name, labels in saved.items():
+            if labels is None:
+                self.state.pop(name, None)
+            else:
+                self.state[name] = labels
 
     # -- statements ----------------------------------------------------------------------
     def assign(self, target: cst.BaseExpression, labels: Labels) -> None:
@@ -1904,5 +1937,4 @@ __all__ = [
     "mentions_val",
     "more_enabled",
     "names_read",
-    "statements",
 ]

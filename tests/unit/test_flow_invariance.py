@@ -166,3 +166,17 @@ def test_a_closure_reads_what_its_enclosing_function_holds() -> None:
 def test_nested_definitions_inside_a_match_case_are_found() -> None:
     code = "match 0:\n    case _:\n        def hidden():\n            pass\n"
     assert "hidden" in _facts(code).functions
+
+
+def test_a_comprehension_binds_its_targets_like_the_loop_it_stands_for() -> None:
+    code = (
+        "def f(val_tokens, model, t):\n"
+        "    [model(chunk).backward() for chunk in val_tokens]\n"
+        "    return t\n"
+    )
+    fn = _facts(code).functions["f"]
+    assert VAL in fn.backwards[0].labels
+    # the comprehension's own name does not leak into (or clobber) the function's names
+    assert fn.returns == {"P2"}
+    shadowed = _facts(code.replace("chunk", "t")).functions["f"]
+    assert VAL in shadowed.backwards[0].labels and shadowed.returns == {"P2"}
