@@ -811,17 +811,19 @@ class _Walker(Flow[dict[str, Labels]]):
                     else 0
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
+                names: tuple[str | None, ...] = ((None,) if offset else ()) + tuple(
+                    last_name(a.value) for a in node.args if a.keyword is None and not a.star
+                )
                 free = self.facts.functions[callee].free
                 if free:
+                    # A closure is passed the caller's own values of the names it reads.
                     own = len(self.facts.functions[callee].params) - len(free)
                     padded = (
                         padded[:own]
                         + (EMPTY,) * (own - len(padded))
                         + tuple(self.state.get(name, EMPTY) for name in free)
                     )
-                names = ((None,) if offset else ()) + tuple(
-                    last_name(a.value) for a in node.args if a.keyword is None and not a.star
-                )
+                    names = names[:own] + (None,) * (own - len(names)) + free
                 self.fn.calls.append(
                     CallSite(
                         where,
