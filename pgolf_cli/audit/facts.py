@@ -1243,8 +1243,11 @@ class _Walker(Flow[dict[str, Labels]]):
     def fork(self) -> dict[str, Labels]:
         return dict(self.state)
 
+    def detach(self) -> dict[str, Labels]:
+        return self.state
+
     def restore(self, snapshot: dict[str, Labels]) -> None:
-        self.state = dict(snapshot)
+        self.state = snapshot
 
     def merge(self, ends: Sequence[dict[str, Labels]]) -> None:
         state = self.state

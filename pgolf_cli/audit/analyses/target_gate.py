@@ -330,8 +330,11 @@ class _Walk(Flow[dict[str, Taint]]):
     def fork(self) -> dict[str, Taint]:
         return dict(self.state)
 
+    def detach(self) -> dict[str, Taint]:
+        return self.state
+
     def restore(self, snapshot: dict[str, Taint]) -> None:
-        self.state = dict(snapshot)
+        self.state = snapshot
 
     def merge(self, ends: Sequence[dict[str, Taint]]) -> None:
         for end in ends:

@@ -396,8 +396,11 @@ class _Walk(Flow[dict[str, _Value]]):
     def fork(self) -> dict[str, _Value]:
         return dict(self.state)
 
+    def detach(self) -> dict[str, _Value]:
+        return self.state
+
     def restore(self, snapshot: dict[str, _Value]) -> None:
-        self.state = dict(snapshot)
+        self.state = snapshot
 
     def merge(self, ends: Sequence[dict[str, _Value]]) -> None:
         for end in ends:

@@ -177,11 +177,17 @@ class Flow(Generic[S]):
         """``target`` is bound to ``value`` (a loop target, ``as`` name, pattern capture)."""
 
     def fork(self) -> S | None:
-        """A snapshot of the state before branches (None: the subclass keeps no state)."""
+        """A copy of the state before branches (None: the subclass keeps no state)."""
         return None
 
+    def detach(self) -> S | None:
+        """The live state itself, handed over at the end of a branch; :meth:`restore` always
+        follows, so no copy is needed."""
+        return self.fork()
+
     def restore(self, snapshot: S) -> None:
-        """Start a branch from ``snapshot`` (a copy: the branch may change it)."""
+        """Continue from ``snapshot``, which becomes the live state (each snapshot is restored
+        at most once)."""
 
     def merge(self, ends: Sequence[S]) -> None:
         """The state after branches: the current state joined with each of ``ends``."""
@@ -259,7 +265,7 @@ class Flow(Generic[S]):
         self.guards.append(Guard(node.test, False, line))
         self.block(node.body)
         self.guards.pop()
-        after_body = self.fork()
+        after_body = self.detach()
         if before is not None:
             self.restore(before)
         if node.orelse is not None:
@@ -325,6 +331,7 @@ class Flow(Generic[S]):
         for case in node.cases:
             if before is not None:
                 self.restore(before)
+                before = self.fork()  # for the next case, and for no case matching
             self.guards.extend(earlier)
             test = case_test(node.subject, case.pattern)
             pushed = len(earlier)
@@ -339,7 +346,7 @@ class Flow(Generic[S]):
                 pushed += 1
             self.block(case.body)
             del self.guards[len(self.guards) - pushed :]
-            end = self.fork()
+            end = self.detach()
             if end is not None:
                 ends.append(end)
             if test is not None and case.guard is None:
