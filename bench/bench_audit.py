@@ -172,22 +172,25 @@ def record_scripts(root: Path) -> list[Path]:
     return out
 
 
-def bench_tree(root: Path, repeat: int) -> list[DirTiming]:
-    """``audit_paths`` of a records tree (jobs=1) vs parsing its Python files serially."""
+def bench_tree(root: Path, repeat: int) -> tuple[list[DirTiming], AuditReport]:
+    """``audit_paths`` of a records tree (jobs=1) vs parsing its Python files serially; also
+    the report of the last audit (for the findings summary)."""
     from pgolf_cli.audit.engine import AuditOptions, audit_paths
 
     paths = sorted(root.rglob("*.py"))
     parse_s: list[float] = []
     audit_s: list[float] = []
+    reports: list[AuditReport] = []
     for _ in range(repeat):
         parse_s.append(_timed(partial(_parse_all, paths)))
-        audit_s.append(_timed(partial(audit_paths, [root], AuditOptions(), jobs=1)))
+        audit_s.append(_timed(lambda: reports.append(audit_paths([root], AuditOptions(), jobs=1))))
     parse = statistics.median(parse_s)
     audit = statistics.median(audit_s)
-    return [
+    rows = [
         DirTiming(f"libcst.parse_module, serial, {len(paths)} files", parse, 1.0),
         DirTiming("audit_paths jobs=1 (records folders)", audit, audit / parse),
     ]
+    return rows, reports[-1]
 
 
 def _findings_summary(report: AuditReport) -> tuple[int, int, dict[str, int]]:
@@ -380,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
             paths = record_scripts(ns.records)
             print(f"records: {len(paths)} scripts x {ns.repeat} repeats ...", file=sys.stderr)
             files = bench_files(paths, ns.repeat)
-            directory = bench_tree(ns.records, ns.dir_repeat)
+            directory, report = bench_tree(ns.records, ns.dir_repeat)
+            summary = _findings_summary(report)
         elif not ns.skip_files:
             paths = gen_scripts.write_scripts(work / "files", ns.files, ns.seed, ns.size_kb)
             print(f"per-file: {len(paths)} scripts x {ns.repeat} repeats ...", file=sys.stderr)
