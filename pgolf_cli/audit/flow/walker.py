@@ -24,8 +24,8 @@ body in ``if True:``, ``try``/``finally``, ``with``, ``for _ in range(1)`` or ``
 Subclasses say what a statement *means* for their state through a few hooks: :meth:`small`
 (a small statement), :meth:`header` (an expression read by a compound statement's header),
 :meth:`bind` (a name bound by a loop target, a ``with ... as``, a handler or a pattern),
-:meth:`fork` / :meth:`restore` / :meth:`merge` (their state across branches) and the loop and
-``with`` hooks. Expressions stay the subclass's own (a taint walk and a label walk evaluate the
+:meth:`fork` / :meth:`detach` / :meth:`restore` / :meth:`merge` (their state across branches)
+and the loop and ``with`` hooks. Expressions stay the subclass's own (a taint walk and a label walk evaluate the
 same expression differently); :func:`comprehension_scopes` lists what comprehensions bind.
 """
 
