@@ -7,11 +7,16 @@ so every result is reported as a ratio to ``libcst.parse_module`` measured in th
     (parse, audit, parse, audit, ...) so machine noise hits both sides alike; medians of --repeat.
 (b) a directory of --dir-files such scripts: ``audit_paths`` with jobs=1 and jobs=2 vs parsing
     every file serially with libcst.
+(c) with --records DIR: (a) on every ``train_gpt.py`` of a records tree (the real scripts), and
+    ``audit_paths`` of the whole tree (records folders: entry points and the files they follow)
+    with jobs=1 vs parsing its Python files serially.
 
 Usage (from the repository root):
     .venv/bin/python bench/bench_audit.py                 # both benchmarks, markdown tables
     .venv/bin/python bench/bench_audit.py --json out.json # also write the numbers as JSON
     .venv/bin/python bench/bench_audit.py --profile       # cProfile of one audit_file call only
+    .venv/bin/python bench/bench_audit.py --records ../shared/data/parameter-golf-records-full \
+        --repeat 3                                        # the real record scripts
 """
 
 from __future__ import annotations
@@ -96,11 +101,13 @@ def _load() -> float:
 
 def bench_files(paths: Sequence[Path], repeat: int) -> list[FileTiming]:
     from pgolf_cli.audit.engine import AuditOptions, audit_file
+    from pgolf_cli.audit.source import read_source
 
     options = AuditOptions()
     timings = []
     for path in paths:
-        source = path.read_text(encoding="utf-8")
+        # The floor is parsing the code the audit reads: a packed script's decoded text.
+        source = read_source(path).text
         # Warm-up: first calls pay for imports, rule registry loading and cold caches.
         libcst.parse_module(source)
         audit_file(path, options)
@@ -111,7 +118,9 @@ def bench_files(paths: Sequence[Path], repeat: int) -> list[FileTiming]:
             audit_s.append(_timed(partial(audit_file, path, options)))
         timings.append(
             FileTiming(
-                path=path.name,
+                path=path.name
+                if path.name != "train_gpt.py"
+                else f"{path.parent.name}/{path.name}",
                 size_kib=path.stat().st_size / 1024,
                 parse_ms=1000 * statistics.median(parse_s),
                 audit_ms=1000 * statistics.median(audit_s),
@@ -149,6 +158,41 @@ def bench_directory(
         seconds = statistics.median(samples[f"jobs={j}"])
         rows.append(DirTiming(f"audit_paths jobs={j}", seconds, seconds / parse))
     return rows, report
+
+
+def record_scripts(root: Path) -> list[Path]:
+    """The main script of each records folder under ``root`` (a folder holding ``.py`` files):
+    its ``train_gpt.py``, else its largest ``train*.py`` (``train_gpt_v5.py``, ``train_mdlm.py``)."""
+    out: list[Path] = []
+    for folder in sorted({p.parent for p in root.rglob("*.py")}):
+        named = folder / "train_gpt.py"
+        candidates = sorted(folder.glob("train*.py"), key=lambda p: (-p.stat().st_size, p.name))
+        if named.is_file():
+            out.append(named)
+        elif candidates:
+            out.append(candidates[0])
+    return out
+
+
+def bench_tree(root: Path, repeat: int) -> tuple[list[DirTiming], AuditReport]:
+    """``audit_paths`` of a records tree (jobs=1) vs parsing its Python files serially; also
+    the report of the last audit (for the findings summary)."""
+    from pgolf_cli.audit.engine import AuditOptions, audit_paths
+
+    paths = sorted(root.rglob("*.py"))
+    parse_s: list[float] = []
+    audit_s: list[float] = []
+    reports: list[AuditReport] = []
+    for _ in range(repeat):
+        parse_s.append(_timed(partial(_parse_all, paths)))
+        audit_s.append(_timed(lambda: reports.append(audit_paths([root], AuditOptions(), jobs=1))))
+    parse = statistics.median(parse_s)
+    audit = statistics.median(audit_s)
+    rows = [
+        DirTiming(f"libcst.parse_module, serial, {len(paths)} files", parse, 1.0),
+        DirTiming("audit_paths jobs=1 (records folders)", audit, audit / parse),
+    ]
+    return rows, reports[-1]
 
 
 def _findings_summary(report: AuditReport) -> tuple[int, int, dict[str, int]]:
@@ -192,7 +236,7 @@ def breakdown(path: Path, repeat: int) -> list[tuple[str, float]]:
         facts = Facts(module, lines, source.text)
         lap("facts pre-pass")
         for rule in rules:
-            list(rule().check(facts))
+            list(rule().run(facts, None))
             lap(f"rule {rule.id}")
     return [(stage, statistics.median(times)) for stage, times in samples.items()]
 
@@ -242,6 +286,12 @@ def render(
             ]
             for f in files
         ]
+        if len(files) > 10:
+            # A records tree: the worst files, then the summary rows.
+            worst = sorted(files, key=lambda f: f.ratio, reverse=True)
+            over = sum(1 for f in files if f.ratio > 1.5)
+            rows = [r for f in worst[:5] for r in rows if r[0] == f.path][:5]
+            rows.append([f"files over 1.5x: {over} of {len(files)}", "", "", "", ""])
         rows.append(
             [
                 "**median**",
@@ -305,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep generated scripts here (default: temp)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     parser.add_argument(
+        "--records",
+        type=Path,
+        metavar="DIR",
+        help="benchmark the train_gpt.py scripts of this records tree instead of generated ones",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="only profile one audit_file call and print the top 25 cumulative entries",
@@ -325,12 +381,19 @@ def main(argv: list[str] | None = None) -> int:
         directory: list[DirTiming] = []
         stages: list[tuple[str, float]] = []
         summary = None
-        if not ns.skip_files:
+        if ns.records is not None:
+            paths = record_scripts(ns.records)
+            print(f"records: {len(paths)} scripts x {ns.repeat} repeats ...", file=sys.stderr)
+            files = bench_files(paths, ns.repeat)
+            if not ns.skip_dir:
+                directory, report = bench_tree(ns.records, ns.dir_repeat)
+                summary = _findings_summary(report)
+        elif not ns.skip_files:
             paths = gen_scripts.write_scripts(work / "files", ns.files, ns.seed, ns.size_kb)
             print(f"per-file: {len(paths)} scripts x {ns.repeat} repeats ...", file=sys.stderr)
             files = bench_files(paths, ns.repeat)
             stages = breakdown(paths[0], ns.repeat)
-        if not ns.skip_dir:
+        if not ns.skip_dir and ns.records is None:
             # A different seed from the per-file scripts, so the two sets share nothing.
             dir_path = work / "dir"
             gen_scripts.write_scripts(dir_path, ns.dir_files, ns.seed + 1, ns.size_kb)

@@ -16,7 +16,6 @@ from pgolf_cli.audit.facts import ExternalCall, Facts, Gate
 from pgolf_cli.audit.findings import Confidence, Severity
 from pgolf_cli.audit.native import NATIVE_SUFFIXES
 from pgolf_cli.audit.program import (
-    PROGRAM_KEY,
     Program,
     Reference,
     ReferenceKind,
@@ -24,7 +23,7 @@ from pgolf_cli.audit.program import (
     Status,
     references,
 )
-from pgolf_cli.audit.rule import Example, Hit, Rule
+from pgolf_cli.audit.rule import Example, Hit, ProgramRule, Rule
 
 _NATIVE_LOADERS = frozenset(
     {
@@ -190,7 +189,7 @@ def _strongest(items: list[_Outside]) -> _Outside:
     return max(items, key=lambda o: (o.severity.rank, o.confidence.rank))
 
 
-class CodeOutsideTrainGpt(Rule):
+class CodeOutsideTrainGpt(ProgramRule):
     """
     ## What it does
     Finds code the script runs from other files: `exec(open("helpers.py").read())`,
@@ -251,9 +250,7 @@ class CodeOutsideTrainGpt(Rule):
     VALID: ClassVar[tuple[Example, ...]] = pg301.VALID
     INVALID: ClassVar[tuple[Example, ...]] = pg301.INVALID
 
-    def check(self, facts: Facts) -> Iterator[Hit]:
-        found = facts.analyses.get(PROGRAM_KEY)
-        program = found if isinstance(found, Program) else None
+    def check_program(self, facts: Facts, program: Program | None) -> Iterator[Hit]:
         script = PurePath(program.entry.shown).name if program is not None else "the script"
         by_node = {id(fn.node): fn for fn in facts.functions.values() if fn.node is not None}
         lines: dict[int, tuple[Gate, list[_Outside]]] = {}

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from checks.examples import pg201, pg202, pg203, pg204, pg205, pg206
-from pgolf_cli.audit.analyses.blending import blends
-from pgolf_cli.audit.analyses.scoring import analysis as scoring_analysis
-from pgolf_cli.audit.analyses.slot import Coverage
-from pgolf_cli.audit.analyses.slot import analysis as slot_analysis
-from pgolf_cli.audit.analyses.target_gate import analysis as target_gate_analysis
-from pgolf_cli.audit.analyses.token_shift import analysis as token_shift_analysis
+from pgolf_cli.audit.analyses.blending import Blends
+from pgolf_cli.audit.analyses.scoring import ScoringAnalysis
+from pgolf_cli.audit.analyses.slot import Coverage, SlotAnalysis
+from pgolf_cli.audit.analyses.target_gate import TargetGateAnalysis
+from pgolf_cli.audit.analyses.token_shift import TokenShiftAnalysis
 from pgolf_cli.audit.facts import TGT, Facts, Function, Lookup
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
+from pgolf_cli.audit.native import GatedMixture
 from pgolf_cli.audit.rule import Example, Hit, Rule
 
 
@@ -171,7 +171,7 @@ class SlotOnScoredTargets(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg202.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        slots = slot_analysis(facts)
+        slots = facts.analysis(SlotAnalysis)
         for found in slots.slots():
             fn, opt, score = found.function, found.optimisation, found.score
             evidence: list[Evidence] = []
@@ -294,6 +294,17 @@ class TargetGatedMixture(Rule):
     summary = "A look-up table read at the scored token gates the probability of that token."
     VALID: ClassVar[tuple[Example, ...]] = pg203.VALID
     INVALID: ClassVar[tuple[Example, ...]] = pg203.INVALID
+    scans_native: ClassVar[bool] = True
+
+    @classmethod
+    def native_message(cls, mix: GatedMixture) -> str:
+        return (
+            f"native source scanned as text, not parsed: `{mix.table}[{mix.key}]` is read at the "
+            f"token being scored (line {mix.read_line}) and {mix.how} the probability mixed for "
+            f"that token, whose log is added to the score (line {mix.score_line}); a table read "
+            "at the scored token must not decide how it is scored. Low confidence: pgolf does "
+            "not parse C, C++ or CUDA, so check this kernel by hand"
+        )
 
     _SINKS: ClassVar[dict[str, str]] = {
         "score": "the gated probability is added to the score here",
@@ -303,7 +314,7 @@ class TargetGatedMixture(Rule):
 
     def check(self, facts: Facts) -> Iterator[Hit]:
         reported: set[int] = set()
-        for gated in target_gate_analysis(facts).gated_scores():
+        for gated in facts.analysis(TargetGateAnalysis).gated_scores():
             read = gated.read
             line = read.lookup.where.line
             if line in reported:
@@ -409,7 +420,7 @@ class UnnormalizedTargetBlend(Rule):
 
     def check(self, facts: Facts) -> Iterator[Hit]:
         reported: set[int] = set()
-        for blend in blends(facts):
+        for blend in facts.analysis(Blends).found:
             fn = blend.function
             if blend.line in reported or any(
                 _target_keyed_count_read(facts, fn, read) for read in blend.reads
@@ -495,7 +506,7 @@ class DocumentShiftWithoutBosMask(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg206.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        shifts = token_shift_analysis(facts)
+        shifts = facts.analysis(TokenShiftAnalysis)
         reported: set[int] = set()
         for mix in shifts.mixes:
             if mix.masked or mix.line in reported:
@@ -581,7 +592,7 @@ class OracleSelection(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg204.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        for found in scoring_analysis(facts).oracle_choices:
+        for found in facts.analysis(ScoringAnalysis).oracle_choices:
             where = "goes into the score" if found.reaches == "score" else "is what it returns"
             yield Hit(
                 found.selection.where.line,

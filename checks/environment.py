@@ -10,7 +10,7 @@ from typing import ClassVar
 import libcst as cst
 
 from checks.examples import pg401, pg402, pg403
-from pgolf_cli.audit.analyses.phases import Item, Phases, phases
+from pgolf_cli.audit.analyses.phases import Item, Phases
 from pgolf_cli.audit.facts import ExternalCall, Facts, TrainUse, code_of
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.rule import Example, Hit, Rule
@@ -329,7 +329,7 @@ class TrainingDataAtEval(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg402.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        ph = phases(facts)
+        ph = facts.analysis(Phases)
         reported: set[object] = set()
         for item in ph.train_reads():
             if not ph.at_eval(item) or (item.gate.reach, item.gate.switches) in reported:
@@ -434,7 +434,7 @@ class StopWithoutWallclock(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg403.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        ph = phases(facts)
+        ph = facts.analysis(Phases)
         if ph.main is None:
             return
         unbounded = False

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from checks.examples import pg101, pg102, pg103, pg104, pg105, pg106
-from pgolf_cli.audit.analyses.scoring import analysis as scoring_analysis
-from pgolf_cli.audit.analyses.training import Verdict, analysis
-from pgolf_cli.audit.analyses.valuse import PG101, PG102, PG103, PG105, val_use
+from pgolf_cli.audit.analyses.scoring import ScoringAnalysis
+from pgolf_cli.audit.analyses.training import TrainingAnalysis, Verdict
+from pgolf_cli.audit.analyses.valuse import Pass, ValUse
 from pgolf_cli.audit.facts import Facts
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.rule import Example, Hit, Rule
@@ -92,8 +92,11 @@ class ValFinetuneBeforeScoring(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg101.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        for verdict in analysis(facts).verdicts():
-            if verdict.kind != "unscored" or val_use(facts).owner(verdict) != PG101:
+        for verdict in facts.analysis(TrainingAnalysis).verdicts():
+            if (
+                verdict.kind != "unscored"
+                or facts.analysis(ValUse).kind(verdict) is not Pass.FINE_TUNING
+            ):
                 continue
             yield Hit(
                 verdict.event.line,
@@ -167,9 +170,9 @@ class TrainBeforeScore(Rule):
     }
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        for verdict in analysis(facts).verdicts():
+        for verdict in facts.analysis(TrainingAnalysis).verdicts():
             template = self._MESSAGES.get(verdict.kind)
-            if template is None or val_use(facts).owner(verdict) != PG102:
+            if template is None or facts.analysis(ValUse).kind(verdict) is not Pass.MISORDERED:
                 continue
             yield Hit(
                 verdict.event.line,
@@ -238,9 +241,9 @@ class ValWarmupTraining(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg103.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        uses = val_use(facts)
+        uses = facts.analysis(ValUse)
         for use in uses.uses():
-            if use.owner != PG103:
+            if use.kind is not Pass.WARM_UP:
                 continue
             verdict = use.verdict
             repeated = any(site.where.loops for site in uses.path(verdict))
@@ -318,8 +321,8 @@ class ValDataInTraining(Rule):
     }
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        for use in val_use(facts).uses():
-            if use.owner != PG105:
+        for use in facts.analysis(ValUse).uses():
+            if use.kind is not Pass.TRAINING:
                 continue
             verdict = use.verdict
             yield Hit(
@@ -392,7 +395,7 @@ class CalibrationOnVal(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg106.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        for found in val_use(facts).calibrations:
+        for found in facts.analysis(ValUse).calibrations:
             yield Hit(
                 found.line,
                 found.message,
@@ -471,7 +474,7 @@ class RescoringPass(Rule):
     }
 
     def check(self, facts: Facts) -> Iterator[Hit]:
-        for found in scoring_analysis(facts).rescorings:
+        for found in facts.analysis(ScoringAnalysis).rescorings:
             yield Hit(
                 found.line,
                 self._MESSAGES[found.kind].format(detail=found.detail),

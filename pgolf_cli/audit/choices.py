@@ -7,7 +7,7 @@ The walker hands each such expression to its :class:`Chooser`, which records a
 :class:`Selection` with the labels of every candidate and gives the chosen value a fresh
 ``S<n>`` label, so that a rule can follow the choice into the score. Whether the candidates are
 predictions of the scored token or results of whole scoring passes is decided afterwards, with
-the whole file known, by :mod:`pgolf_cli.audit.analyses.scoring` (PG104, PG204).
+the whole file known, by :mod:`pgolf_cli.audit.analyses.scoring` (rescoring passes, oracle choices).
 
 Only syntax and the labels the walker already computed are used here: every expression is
 evaluated once, by the walker.

@@ -20,8 +20,9 @@ A file named on its own is audited alone. A directory is audited as a records fo
 - A file followed by several entry points is reported once: the findings of the programs it
   is part of are merged, duplicates (same rule, line and message) dropped.
 - Only files inside the audited directory are followed; a reference that resolves outside it
-  (``..``, an absolute path, a symlink pointing elsewhere) is refused and reported by PG301.
-- C, C++ and CUDA sources in the folder are scanned as text for PG203's shape
+  (``..``, an absolute path, a symlink pointing elsewhere) is refused and reported
+  (as code outside the script).
+- C, C++ and CUDA sources in the folder are scanned as text for a target-gated mixture
   (:mod:`pgolf_cli.audit.native`) and reported at low confidence.
 """
 
@@ -54,11 +55,10 @@ from pgolf_cli.audit.findings import (
     Suppression,
     Switch,
 )
-from pgolf_cli.audit.native import NATIVE_SUFFIXES, GatedMixture, read_native, scan
+from pgolf_cli.audit.native import NATIVE_SUFFIXES, read_native, scan
 from pgolf_cli.audit.positions import LineMap, statement_lines
 from pgolf_cli.audit.program import (
     MAX_MEMBERS,
-    PROGRAM_KEY,
     Folder,
     Member,
     Program,
@@ -68,7 +68,7 @@ from pgolf_cli.audit.program import (
     entry_points,
     references,
 )
-from pgolf_cli.audit.registry import all_rules, get_rule, matches
+from pgolf_cli.audit.registry import all_rules, matches
 from pgolf_cli.audit.rule import Hit, Rule
 from pgolf_cli.audit.source import Source, read_source
 from pgolf_cli.errors import PgolfInputError
@@ -340,13 +340,15 @@ def _facts(
         ) from error
 
 
-def _hits(facts: Facts, where: str, options: AuditOptions) -> Iterator[tuple[type[Rule], Hit]]:
+def _hits(
+    facts: Facts, where: str, options: AuditOptions, program: Program | None = None
+) -> Iterator[tuple[type[Rule], Hit]]:
     """The reachable hits of every selected rule, rule by rule, in line order."""
     for rule in all_rules():
         if not _wanted(rule.id, options) or rule.id.startswith("PG9"):
             continue
         try:
-            hits: list[Hit] = list(rule().check(facts))
+            hits: list[Hit] = list(rule().run(facts, program))
         except RecursionError:
             raise
         except Exception as error:  # a rule bug must surface as a tool error, never as "clean"
@@ -460,8 +462,7 @@ class _ProgramAudit:
             facts = _facts(
                 program.module, program.lines, program.text, self.shown, program.local_modules
             )
-            facts.analyses[PROGRAM_KEY] = program
-            for rule, hit in _hits(facts, self.shown, self.options):
+            for rule, hit in _hits(facts, self.shown, self.options, program):
                 self._route(program, rule, hit)
         except RecursionError:
             for audit in self.audits.values():
@@ -536,9 +537,10 @@ def audit_program(
 def scan_native(
     path: Path, options: AuditOptions | None = None, display: str | None = None
 ) -> FileResult | None:
-    """PG203 findings of a C / C++ / CUDA source (None when PG203 is not in the catalogue)."""
+    """Findings of a C / C++ / CUDA source, by the catalogue's rule that scans native sources
+    (None when there is none, or it is not selected)."""
     options = options or AuditOptions()
-    rule = get_rule("PG203")
+    rule = next((r for r in all_rules() if r.scans_native), None)
     if rule is None or not _wanted(rule.id, options):
         return None
     shown = display or str(path)
@@ -552,7 +554,7 @@ def scan_native(
         audit.add(
             rule,
             mix.mix_line,
-            _native_message(mix),
+            rule.native_message(mix),
             gate=Gate(Reachability.UNKNOWN),
             evidence=(
                 Evidence(
@@ -569,16 +571,6 @@ def scan_native(
             confidence=Confidence.LOW,
         )
     return audit.result()
-
-
-def _native_message(mix: GatedMixture) -> str:
-    return (
-        f"native source scanned as text, not parsed: `{mix.table}[{mix.key}]` is read at the "
-        f"token being scored (line {mix.read_line}) and {mix.how} the probability mixed for "
-        f"that token, whose log is added to the score (line {mix.score_line}); a table read at "
-        "the scored token must not decide how it is scored. Low confidence: pgolf does not "
-        "parse C, C++ or CUDA, so check this kernel by hand"
-    )
 
 
 def _walk(directory: Path, suffixes: frozenset[str]) -> Iterator[Path]:

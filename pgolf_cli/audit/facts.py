@@ -10,7 +10,7 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``CLOCK`` a wall-clock reading (``time.perf_counter()``, ``time.time()``...) and what is computed from it
 - ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
-- ``L<n>``  the value read from candidate count table look-up number n (for PG201)
+- ``L<n>``  the value read from candidate count table look-up number n (count tables)
 
 Labels flow through assignments, calls, slices and arithmetic. Along the way the walk records
 *events* — a backward pass, a score accumulation, a table look-up, a call to one of the
@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import cast
+from typing import TypeVar, cast
 
 import libcst as cst
 
 from pgolf_cli.audit.choices import CHOICE_CALLS, Chooser, Selection
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
+from pgolf_cli.audit.flow import Flow, Guard, comprehension_scopes
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Evaluator, truth
 
@@ -45,6 +46,7 @@ TRAIN = "TRAIN"
 CLOCK = "CLOCK"
 
 Labels = frozenset[str]
+A = TypeVar("A")
 EMPTY: Labels = frozenset()
 
 _TARGET_NAME = re.compile(
@@ -57,7 +59,6 @@ _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
-_STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 _CHOICE_NODES = (
     cst.Comparison,
     cst.List,
@@ -230,15 +231,6 @@ def code_of(node: cst.CSTNode) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Guard:
-    """An ``if`` condition a statement sits under (``negated`` in the else branch / after an early exit)."""
-
-    test: cst.BaseExpression
-    negated: bool
-    line: int
-
-
-@dataclass(frozen=True, slots=True)
 class Loop:
     id: int
     line: int
@@ -371,7 +363,7 @@ class Condition:
 class GradLeaf:
     """A tensor made trainable where the function creates it (``torch.zeros(..., requires_grad=True)``,
     ``t.requires_grad_()``, ``nn.Parameter(...)``); its ``G<n>`` label follows every value computed
-    from it (for PG202)."""
+    from it (a tensor fitted at eval time)."""
 
     where: Context
     label: str
@@ -396,6 +388,9 @@ class Function:
     node: cst.FunctionDef | None
     class_name: str | None = None
     grad_free_decorator: bool = False
+    free: tuple[str, ...] = ()
+    """Names of the enclosing function this nested function reads (a closure): they end
+    ``params``, and each call site passes what the caller holds under those names."""
     has_no_grad_block: bool = False
     loops: dict[int, Loop] = field(default_factory=dict)
     backwards: list[Backward] = field(default_factory=list)
@@ -530,10 +525,11 @@ children = _children
 """Public name for rule modules that walk the few expressions they judge."""
 
 
-class _Walker:
+class _Walker(Flow[dict[str, Labels]]):
     """Interprets one function body (or the module's top level)."""
 
     def __init__(self, facts: Facts, fn: Function) -> None:
+        super().__init__(facts.line_of, fn.line)
         self.facts = facts
         self.fn = fn
         self.state: dict[str, Labels] = {}
@@ -547,12 +543,13 @@ class _Walker:
         """Per list built by appending tuples of one arity, the labels at each position."""
         self.origins: dict[str, str] = {}
         """Local names bound directly to the result of an imported call (``s = socket.socket()``)."""
-        self.loops: list[int] = []
-        self.guards: list[Guard] = []
+        self.loop_ids: list[int] = []
+        self.loop_starts: list[Context | None] = []
+        self.choosing: set[int] = set()
+        """``if`` statements (by node) whose test carries a selection (see :class:`Chooser`)."""
         self.choices = Chooser(self, TGT)
         self.no_grad = fn.grad_free_decorator
         self.eval_mode = False
-        self.line = fn.line
         for i, param in enumerate(fn.params):
             labels = {f"P{i}"}
             if _is_val_name(param):
@@ -566,7 +563,7 @@ class _Walker:
         return Context(
             self.facts.next_seq(),
             self.line,
-            tuple(self.loops),
+            tuple(self.loop_ids),
             tuple(self.guards),
             self.no_grad,
             self.eval_mode,
@@ -623,6 +620,12 @@ class _Walker:
             return labels
         if kind in _CHOICE_NODE_TYPES:
             return self.choice_parts(node)
+        if kind is cst.DictComp:
+            comp = cast(cst.DictComp, node)
+            clauses, saved = self.comprehension_clauses(comp)
+            labels = self.ev(comp.key) | self.ev(comp.value) | clauses
+            self.leave_comprehension(saved)
+            return labels
         labels = EMPTY
         for child in _children(node):
             labels = labels | self.ev(child)
@@ -808,9 +811,19 @@ class _Walker:
                     else 0
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
-                names = ((None,) if offset else ()) + tuple(
+                names: tuple[str | None, ...] = ((None,) if offset else ()) + tuple(
                     last_name(a.value) for a in node.args if a.keyword is None and not a.star
                 )
+                free = self.facts.functions[callee].free
+                if free:
+                    # A closure is passed the caller's own values of the names it reads.
+                    own = len(self.facts.functions[callee].params) - len(free)
+                    padded = (
+                        padded[:own]
+                        + (EMPTY,) * (own - len(padded))
+                        + tuple(self.state.get(name, EMPTY) for name in free)
+                    )
+                    names = names[:own] + (None,) * (own - len(names)) + free
                 self.fn.calls.append(
                     CallSite(
                         where,
@@ -1050,13 +1063,40 @@ class _Walker:
             sides = [self.ev(node.left)] + [self.ev(c.comparator) for c in node.comparisons]
             return EMPTY.union(*sides) | self.choices.comparison(node, sides)
         if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+            clauses, saved = self.comprehension_clauses(node)
             element = self.ev(node.elt)
             self.choices.comprehension(node, node.elt, element)
-            return element | self.ev(node.for_in)
+            self.leave_comprehension(saved)
+            return element | clauses
         assert isinstance(node, cst.List | cst.Tuple | cst.Set)
         items = [(e.value, self.ev(e.value)) for e in node.elements]
         self.choices.collection(node, items)
         return EMPTY.union(*(labels for _, labels in items))
+
+    def comprehension_clauses(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp
+    ) -> tuple[Labels, dict[str, Labels | None]]:
+        """Read each ``for`` clause's iterable and bind its targets to it, as a ``for``
+        statement does (``[f(t) for t in val_chunks]`` is the loop appending ``f(t)``); the
+        names are the comprehension's own, so their outer values are kept to be put back."""
+        saved: dict[str, Labels | None] = {}
+        labels = EMPTY
+        for clause in comprehension_scopes(node):
+            iterated = self.ev(clause.iter)
+            labels = labels | iterated
+            for name in _names_in(clause.target):
+                saved.setdefault(name, self.state.get(name))
+            self.assign(clause.target, iterated)
+            for condition in clause.ifs:
+                labels = labels | self.ev(condition.test)
+        return labels, saved
+
+    def leave_comprehension(self, saved: dict[str, Labels | None]) -> None:
+        for name, labels in saved.items():
+            if labels is None:
+                self.state.pop(name, None)
+            else:
+                self.state[name] = labels
 
     # -- statements ----------------------------------------------------------------------
     def assign(self, target: cst.BaseExpression, labels: Labels) -> None:
@@ -1193,119 +1233,87 @@ class _Walker:
         elif isinstance(stmt, cst.Raise) and stmt.exc is not None:
             self.ev(stmt.exc)
 
-    def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        pushed = 0
-        for item in statements(body):
-            self.line = self.facts.line_of(item)
-            if isinstance(item, cst.BaseSmallStatement):
-                self.small(item)
-            else:
-                self.compound(item)
-                exit_guard = self._early_exit(item)
-                if exit_guard is not None:
-                    self.guards.append(exit_guard)
-                    pushed += 1
-        del self.guards[len(self.guards) - pushed :]
+    # -- the flow walker's hooks ---------------------------------------------------------
+    def header(self, expr: cst.BaseExpression) -> Labels:
+        return self.ev(expr)
 
-    def _early_exit(self, item: cst.CSTNode) -> Guard | None:
-        """``if not enabled: return`` guards the rest of the block by the negated test."""
-        if not isinstance(item, cst.If) or item.orelse is not None:
-            return None
-        body = item.body.body
-        last = body[-1] if body else None
-        if isinstance(last, cst.SimpleStatementLine):
-            last = last.body[-1]
-        if isinstance(last, _STOPPING):
-            return Guard(item.test, True, self.facts.line_of(item))
-        return None
+    def bind(self, target: cst.BaseExpression, value: object) -> None:
+        self.assign(target, value if isinstance(value, frozenset) else EMPTY)
 
-    def compound(self, node: cst.CSTNode) -> None:
-        self.line = self.facts.line_of(node)
-        if isinstance(node, cst.FunctionDef | cst.ClassDef):
-            return  # separate scopes, walked on their own
-        if isinstance(node, cst.If):
-            test_labels = self.ev(node.test)
-            if test_labels:
-                self.fn.conditions.append(
-                    Condition(self.where(), test_labels, _stops_or_flags(node.body), node.test)
-                )
-            before = dict(self.state)
-            choosing = self.choices.watches(node.test, test_labels)
-            self.guards.append(Guard(node.test, False, self.line))
-            self.block(node.body)
-            self.guards.pop()
-            after_body = self.state
-            self.state = before
-            if node.orelse is not None:
-                self.guards.append(Guard(node.test, True, self.line))
-                if isinstance(node.orelse, cst.If):
-                    self.compound(node.orelse)
-                else:
-                    self.block(node.orelse.body)
-                self.guards.pop()
-            for name, labels in after_body.items():
-                self.state[name] = self.state.get(name, EMPTY) | labels
-            if choosing:
-                self.choices.branches(node.test, test_labels)
-        elif isinstance(node, cst.For):
-            labels = self.ev(node.iter)
-            if TRAIN in labels and isinstance(node.iter, cst.Name | cst.Attribute):
-                self.note_train_use(node.iter)  # iterating the batches themselves
-            self.assign_loop_target(node, labels)
-            self._loop(node.body, _names_in(node.target), labels, iter_node=node.iter)
-            if node.orelse is not None:
-                self.block(node.orelse.body)
-        elif isinstance(node, cst.While):
-            labels = self.ev(node.test)
-            self._loop(node.body, frozenset(), labels, test=node.test)
-            if node.orelse is not None:
-                self.block(node.orelse.body)
-        elif isinstance(node, cst.With):
-            was = self.no_grad
-            for item in node.items:
-                labels = self.ev(item.item)
-                if _context_name(item.item) in _GRAD_FREE_CONTEXTS:
-                    self.no_grad = True
-                    self.fn.has_no_grad_block = True
-                if item.asname is not None:
-                    self.assign(item.asname.name, labels)
-                    self.note_origin(item.asname.name, item.item)
-            self.block(node.body)
-            self.no_grad = was
-        elif isinstance(node, cst.Try | cst.TryStar):
-            self.block(node.body)
-            for handler in node.handlers:
-                self.block(handler.body)
-            if node.orelse is not None:
-                self.block(node.orelse.body)
-            if node.finalbody is not None:
-                self.block(node.finalbody.body)
-        elif isinstance(node, cst.Match):
-            self.ev(node.subject)
-            for case in node.cases:
-                self.block(case.body)
+    def fork(self) -> dict[str, Labels]:
+        return dict(self.state)
 
-    def _loop(
-        self,
-        body: cst.BaseSuite,
-        targets: frozenset[str],
-        labels: Labels,
-        test: cst.BaseExpression | None = None,
-        iter_node: cst.BaseExpression | None = None,
-    ) -> None:
+    def detach(self) -> dict[str, Labels]:
+        return self.state
+
+    def restore(self, snapshot: dict[str, Labels]) -> None:
+        self.state = snapshot
+
+    def merge(self, ends: Sequence[dict[str, Labels]]) -> None:
+        state = self.state
+        for end in ends:
+            for name, labels in end.items():
+                state[name] = state.get(name, EMPTY) | labels
+
+    def condition(self, node: cst.If | cst.While, value: object) -> None:
+        if not isinstance(node, cst.If):
+            return  # a `while` test is recorded once its body has been read (exit_loop)
+        labels = cast(Labels, value)
+        if labels:
+            self.fn.conditions.append(
+                Condition(self.where(), labels, _stops_or_flags(node.body), node.test)
+            )
+        if self.choices.watches(node.test, labels):
+            self.choosing.add(id(node))
+
+    def branched(self, node: cst.If, value: object) -> None:
+        if id(node) in self.choosing:
+            self.choosing.discard(id(node))
+            self.choices.branches(node.test, cast(Labels, value))
+
+    def iterate(self, node: cst.For, value: object) -> None:
+        labels = cast(Labels, value)
+        if TRAIN in labels and isinstance(node.iter, cst.Name | cst.Attribute):
+            self.note_train_use(node.iter)  # iterating the batches themselves
+        self.assign_loop_target(node, labels)
+
+    def enter_loop(self, node: cst.For | cst.While, value: object) -> None:
         loop_id = self.facts.next_seq()
-        self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels, iter_node, body)
-        self.loops.append(loop_id)
-        where = self.where() if test is not None else None
-        self.block(body)
-        if test is not None and where is not None:
+        if isinstance(node, cst.For):
+            targets, iter_node = _names_in(node.target), node.iter
+        else:
+            targets, iter_node = frozenset(), None
+        labels = cast(Labels, value)
+        self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels, iter_node, node.body)
+        self.loop_ids.append(loop_id)
+        self.loop_starts.append(self.where() if isinstance(node, cst.While) else None)
+
+    def exit_loop(self, node: cst.For | cst.While, value: object) -> None:
+        where = self.loop_starts.pop()
+        if isinstance(node, cst.While) and where is not None:
             # A `while` test is read again after each pass: names the body rebinds
             # (`elapsed = time.time() - t0`) count with what the body gave them.
-            for name in names_read(test):
+            labels = cast(Labels, value)
+            for name in names_read(node.test):
                 labels = labels | self.state.get(name, EMPTY)
             if labels:
-                self.fn.conditions.append(Condition(where, labels, True, test))
-        self.loops.pop()
+                self.fn.conditions.append(Condition(where, labels, True, node.test))
+        self.loop_ids.pop()
+
+    def enter_with(self, node: cst.With) -> object:
+        was = self.no_grad
+        for item in node.items:
+            labels = self.ev(item.item)
+            if _context_name(item.item) in _GRAD_FREE_CONTEXTS:
+                self.no_grad = True
+                self.fn.has_no_grad_block = True
+            if item.asname is not None:
+                self.assign(item.asname.name, labels)
+                self.note_origin(item.asname.name, item.item)
+        return was
+
+    def exit_with(self, node: cst.With, token: object) -> None:
+        self.no_grad = bool(token)
 
 
 def names_read(node: cst.CSTNode) -> set[str]:
@@ -1331,19 +1339,6 @@ def _stops_or_flags(body: cst.BaseSuite) -> bool:
             if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
                 return True
     return False
-
-
-def statements(body: cst.BaseSuite | Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
-    """A block's statements in order: each part of an ``a; b`` line on its own, compound
-    statements (``if``, ``for``, ``with``, ...) whole."""
-    items: Sequence[cst.CSTNode] = (
-        body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
-    )
-    for item in items:
-        if isinstance(item, cst.SimpleStatementLine):
-            yield from item.body
-        else:
-            yield item
 
 
 def _names_in(target: cst.BaseExpression) -> frozenset[str]:
@@ -1375,6 +1370,113 @@ def _params(node: cst.FunctionDef) -> tuple[str, ...]:
     return tuple(param.name.value for param in (*p.posonly_params, *p.params))
 
 
+class _Scopes(Flow[None]):
+    """Finds every function and class (nested ones under their qualified names), the imports
+    and the single assignments, wherever the flow puts them; and, for a function nested in
+    another, the enclosing function's names it reads (its closure)."""
+
+    def __init__(self, facts: Facts) -> None:
+        super().__init__(facts.line_of)
+        self.facts = facts
+        self.prefix: str | None = None
+        self.class_name: str | None = None
+        self.function: Function | None = None
+        self.bound: dict[str, set[str]] = {}
+        """Per function, the names its own statements bind."""
+        self.nonlocal_: dict[str, set[str]] = {}
+        self.parents: dict[str, str] = {}
+
+    def _binds(self, target: cst.BaseExpression) -> None:
+        if self.function is not None:
+            self.bound.setdefault(self.function.qualname, set()).update(_names_in(target))
+
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if isinstance(stmt, cst.Import | cst.ImportFrom):
+            self.facts._note_import(stmt)
+            return
+        self.facts._note_assignment(
+            stmt, in_class=self.class_name is not None, top_level=self.prefix is None
+        )
+        if isinstance(stmt, cst.Assign):
+            for target in stmt.targets:
+                self._binds(target.target)
+        elif isinstance(stmt, cst.AugAssign | cst.AnnAssign):
+            self._binds(stmt.target)
+        elif isinstance(stmt, cst.Nonlocal | cst.Global) and self.function is not None:
+            declared = self.nonlocal_.setdefault(self.function.qualname, set())
+            declared.update(item.name.value for item in stmt.names)
+
+    def bind(self, target: cst.BaseExpression, value: object) -> None:
+        self._binds(target)
+
+    def definition(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        facts, prefix, class_name, function = (
+            self.facts,
+            self.prefix,
+            self.class_name,
+            self.function,
+        )
+        name = node.name.value
+        qualname = f"{prefix}.{name}" if prefix else name
+        if isinstance(node, cst.FunctionDef):
+            fn = Function(
+                qualname,
+                name,
+                _params(node),
+                facts.line_of(node),
+                node,
+                class_name,
+                _decorated_grad_free(node),
+            )
+            facts.functions[qualname] = fn
+            if class_name is not None:
+                facts.methods_by_name.setdefault(name, []).append(qualname)
+            else:
+                facts.functions_by_name.setdefault(name, []).append(qualname)
+                if function is not None:
+                    self.parents[qualname] = function.qualname
+            facts._note_split_lister(fn, node)
+            self.prefix, self.class_name, self.function = qualname, None, fn
+        else:
+            self.prefix, self.class_name, self.function = qualname, name, None
+        self.block(node.body)
+        self.prefix, self.class_name, self.function = prefix, class_name, function
+
+    def closures(self) -> None:
+        """Give each nested function the enclosing names it reads, as trailing parameters
+        (parents first, so that a closure's closure sees its parent's own free names)."""
+        functions = self.facts.functions
+        for qualname, parent in self.parents.items():
+            fn, outer = functions[qualname], functions[parent]
+            assert fn.node is not None
+            available = set(outer.params) | self.bound.get(parent, set())
+            local = (set(fn.params) | self.bound.get(qualname, set())) - self.nonlocal_.get(
+                qualname, set()
+            )
+            free = tuple(sorted((_names_read_in(fn.node.body) & available) - local))
+            if free:
+                fn.free = free
+                fn.params = fn.params + free
+
+
+def _names_read_in(node: cst.CSTNode) -> set[str]:
+    """The variable names a body reads (not attribute names or keyword-argument names)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is cst.Name:
+            out.add(cast(cst.Name, current).value)
+        elif kind is cst.Attribute:
+            stack.append(cast(cst.Attribute, current).value)
+        elif kind is cst.Arg:
+            stack.append(cast(cst.Arg, current).value)
+        else:
+            stack.extend(_children(current))
+    return out
+
+
 class Facts:
     """Everything the rules know about one script."""
 
@@ -1401,8 +1503,7 @@ class Facts:
         self.methods_by_name: dict[str, list[str]] = {}
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
-        self.analyses: dict[str, object] = {}
-        """Derived analyses shared by several rules (built once per file by their modules)."""
+        self._analyses: dict[Callable[[Facts], object], object] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -1427,6 +1528,14 @@ class Facts:
                 walker.block(self._module_statements())
             else:
                 walker.block(fn.node.body)
+
+    def analysis(self, kind: Callable[[Facts], A]) -> A:
+        """The analysis ``kind`` of this file, built once (``kind(facts)``) and shared by every
+        rule that asks for it: ``facts.analysis(TrainingAnalysis)``."""
+        found = self._analyses.get(kind)
+        if found is None:
+            found = self._analyses[kind] = kind(self)
+        return cast(A, found)
 
     # -- helpers used by the walker ------------------------------------------------------
     def next_seq(self) -> int:
@@ -1459,7 +1568,7 @@ class Facts:
         return Evidence(line, label, self.code_line(line).strip())
 
     def slices_in(self, expr: cst.CSTNode, walker: _Walker) -> tuple[str, ...]:
-        """Upper bounds of the slices of validation data inside ``expr`` (for PG102's one-past check)."""
+        """Upper bounds of the slices of validation data inside ``expr`` (a one-past read)."""
         out: list[str] = []
         stack: list[cst.CSTNode] = [expr]
         while stack:
@@ -1527,52 +1636,9 @@ class Facts:
     def _collect_scopes(self) -> None:
         module_fn = Function("<module>", "<module>", (), 1, None)
         self.functions["<module>"] = module_fn
-        stack: list[tuple[cst.CSTNode, str | None, str | None]] = [
-            (s, None, None) for s in reversed(self.module.body)
-        ]
-        while stack:
-            node, prefix, class_name = stack.pop()
-            if isinstance(node, cst.FunctionDef):
-                name = node.name.value
-                qualname = f"{prefix}.{name}" if prefix else name
-                fn = Function(
-                    qualname,
-                    name,
-                    _params(node),
-                    self.line_of(node),
-                    node,
-                    class_name,
-                    _decorated_grad_free(node),
-                )
-                self.functions[qualname] = fn
-                if class_name is not None:
-                    self.methods_by_name.setdefault(name, []).append(qualname)
-                else:
-                    self.functions_by_name.setdefault(name, []).append(qualname)
-                self._note_split_lister(fn, node)
-                stack.extend((s, qualname, None) for s in reversed(_suite(node.body)))
-            elif isinstance(node, cst.ClassDef):
-                qualname = f"{prefix}.{node.name.value}" if prefix else node.name.value
-                stack.extend((s, qualname, node.name.value) for s in reversed(_suite(node.body)))
-            elif isinstance(node, cst.SimpleStatementLine):
-                for small in node.body:
-                    if isinstance(small, cst.Import | cst.ImportFrom):
-                        self._note_import(small)
-                        continue
-                    self._note_assignment(
-                        small, in_class=class_name is not None, top_level=prefix is None
-                    )
-            elif isinstance(node, cst.If):
-                stack.extend((s, prefix, class_name) for s in reversed(_suite(node.body)))
-                if isinstance(node.orelse, cst.If):
-                    stack.append((node.orelse, prefix, class_name))
-                elif node.orelse is not None:
-                    stack.extend(
-                        (s, prefix, class_name) for s in reversed(_suite(node.orelse.body))
-                    )
-            elif isinstance(node, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
-                for suite in _suites_of(node):
-                    stack.extend((s, prefix, class_name) for s in reversed(_suite(suite)))
+        scopes = _Scopes(self)
+        scopes.block(self.module.body)
+        scopes.closures()
 
     def _note_split_lister(self, fn: Function, node: cst.FunctionDef) -> None:
         if not self._mentions_split_paths:
@@ -1798,21 +1864,6 @@ class Facts:
 
     def ordered_functions(self) -> list[Function]:
         return sorted(self.functions.values(), key=lambda f: f.line)
-
-
-def _suite(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    return body.body
-
-
-def _suites_of(node: cst.CSTNode) -> list[cst.BaseSuite]:
-    out: list[cst.BaseSuite] = [node.body]  # type: ignore[attr-defined]
-    for name in ("orelse", "finalbody"):
-        extra = getattr(node, name, None)
-        if extra is not None:
-            out.append(extra.body)
-    for handler in getattr(node, "handlers", ()):
-        out.append(handler.body)
-    return out
 
 
 def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:

@@ -8,8 +8,8 @@ that statement), and reaching a class reaches all of its methods and those of it
 defined in the script; calls from those methods are then followed as ``facts.gates`` does.
 
 Instantiations are found by the class name followed by ``(`` in the text of each statement, with
-a statement-level walk (no expression walk) to know the ``if`` guards around it. Built only when
-a rule asks, and cached in ``facts.analyses``.
+the flow walker (no expression walk) to know the guards around it. Built only when
+a rule asks (``facts.analysis(ModuleReach)``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import Facts, Gate, Guard, code_of, more_enabled
+from pgolf_cli.audit.facts import Facts, Gate, code_of, more_enabled
+from pgolf_cli.audit.flow import Flow, Guard
 
 
 def _class_bases(facts: Facts) -> dict[str, set[str]]:
@@ -33,44 +34,31 @@ def _class_bases(facts: Facts) -> dict[str, set[str]]:
     return out
 
 
-class _Sites:
+class _Sites(Flow[None]):
     """Statements that instantiate one of ``names``, with the guards around them."""
 
     def __init__(self, facts: Facts, names: Sequence[str]) -> None:
+        super().__init__(facts.line_of)
         self.facts = facts
         self.pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\s*\(")
         self.found: list[tuple[str, str, tuple[Guard, ...]]] = []
+        self.qualname = "<module>"
 
     def text(self, node: cst.CSTNode) -> str:
         first, last = self.facts.span_of(node)
         return "\n".join(self.facts.code_line(i) for i in range(first, last + 1))
 
-    def block(self, qualname: str, body: Sequence[cst.CSTNode], guards: tuple[Guard, ...]) -> None:
-        for item in body:
-            if isinstance(item, cst.SimpleStatementLine):
-                for stmt in item.body:
-                    self.small(qualname, stmt, guards)
-            elif isinstance(item, cst.If):
-                self.branch(qualname, item, guards)
-            elif isinstance(item, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
-                for suite in _suites(item):
-                    self.block(qualname, suite, guards)
+    def walk(self, qualname: str, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
+        self.qualname = qualname
+        self.block(body)
 
-    def branch(self, qualname: str, node: cst.If, guards: tuple[Guard, ...]) -> None:
-        line = self.facts.line_of(node)
-        self.block(qualname, node.body.body, (*guards, Guard(node.test, False, line)))
-        negated = (*guards, Guard(node.test, True, line))
-        if isinstance(node.orelse, cst.If):
-            self.branch(qualname, node.orelse, negated)
-        elif node.orelse is not None:
-            self.block(qualname, node.orelse.body.body, negated)
-
-    def small(self, qualname: str, stmt: cst.BaseSmallStatement, guards: tuple[Guard, ...]) -> None:
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
         names = set(self.pattern.findall(self.text(stmt)))
         if not names:
             return
+        guards = tuple(self.guards)
         value = getattr(stmt, "value", None)
-        line = self.facts.line_of(stmt)
+        line = self.line
         for name in names:
             where = guards
             if isinstance(value, cst.IfExp):
@@ -79,17 +67,7 @@ class _Sites:
                     where = (*guards, Guard(value.test, False, line))
                 elif self.pattern.search(code_of(value.orelse)):
                     where = (*guards, Guard(value.test, True, line))
-            self.found.append((qualname, name, where))
-
-
-def _suites(node: cst.CSTNode) -> list[Sequence[cst.CSTNode]]:
-    out: list[Sequence[cst.CSTNode]] = [node.body.body]  # type: ignore[attr-defined]
-    for name in ("orelse", "finalbody"):
-        extra = getattr(node, name, None)
-        if extra is not None:
-            out.append(extra.body.body)
-    out.extend(handler.body.body for handler in getattr(node, "handlers", ()))
-    return out
+            self.found.append((self.qualname, name, where))
 
 
 def _solve(facts: Facts) -> dict[str, Gate]:
@@ -104,10 +82,10 @@ def _solve(facts: Facts) -> dict[str, Gate]:
         return gates
     bases = _class_bases(facts)
     sites = _Sites(facts, sorted(set(methods) | set(bases)))
-    sites.block("<module>", facts.module.body, ())
+    sites.walk("<module>", facts.module.body)
     for fn in facts.functions.values():
         if fn.node is not None:
-            sites.block(fn.qualname, fn.node.body.body, ())
+            sites.walk(fn.qualname, fn.node.body)
 
     def reach(qualname: str, via: Gate) -> bool:
         best = more_enabled(gates[qualname], via)
@@ -141,10 +119,9 @@ def _solve(facts: Facts) -> dict[str, Gate]:
     return gates
 
 
-def gates(facts: Facts) -> dict[str, Gate]:
-    """How each function is reached, counting methods of classes instantiated on a reached path."""
-    cached = facts.analyses.get("module_reach")
-    if not isinstance(cached, dict):
-        cached = _solve(facts)
-        facts.analyses["module_reach"] = cached
-    return cached
+class ModuleReach:
+    """How each function is reached, counting methods of classes instantiated on a reached
+    path: ``facts.analysis(ModuleReach).gates``."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.gates = _solve(facts)

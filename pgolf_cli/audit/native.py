@@ -1,7 +1,8 @@
-"""A textual scan of C, C++ and CUDA sources shipped beside a script, for PG203's shape.
+"""A textual scan of C, C++ and CUDA sources shipped beside a script, for the target-gated
+mixture.
 
 pgolf parses Python only. A records folder may ship a scoring kernel in C++ or CUDA, and the
-target-gated mixture (PG203) is as illegal there as in Python: a look-up table indexed by the
+target-gated mixture is as illegal there as in Python: a look-up table indexed by the
 token being scored whose value weights or selects the probabilities mixed for that token, whose
 log then goes into the score::
 

@@ -29,14 +29,14 @@ from pathlib import Path
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import Guard, callee_name, dotted
+from pgolf_cli.audit.facts import callee_name, dotted
+from pgolf_cli.audit.flow import Flow, Guard
 from pgolf_cli.audit.positions import LineMap, statement_lines
 from pgolf_cli.audit.source import read_source
 from pgolf_cli.errors import PgolfInputError
 
 #: The key under which the engine files the :class:`Program` in ``Facts.analyses``; absent
 #: when a single file is audited on its own (no folder to resolve references against).
-PROGRAM_KEY = "program"
 #: Files one entry point may pull in; a folder with more is not a submission.
 MAX_MEMBERS = 64
 #: The script name the challenge counts; such files come first among a folder's entry points.
@@ -108,7 +108,9 @@ def references(
     interesting, hot = _keyword_lines(text)
     if not interesting:
         return []
-    statements = list(_statements(module, span_of, interesting))
+    walk = _Statements(span_of, interesting)
+    walk.block(module.body)
+    statements = walk.found
     out: list[Reference] = []
     # Names bound to a file or its text (`src = Path("h.py").read_text()`, `with open(p) as f`),
     # per function, so that `exec(src)` / `exec(f.read())` still names the file.
@@ -207,65 +209,39 @@ def _reader_chain(expr: cst.BaseExpression) -> cst.Call | None:
 _Walked = tuple[cst.CSTNode, int, cst.FunctionDef | None, tuple[Guard, ...]]
 
 
-def _statements(
-    module: cst.Module,
-    span_of: Callable[[cst.CSTNode], tuple[int, int]],
-    interesting: list[int],
-) -> Iterator[_Walked]:
+class _Statements(Flow[None]):
     """Small statements and compound headers in source order, with their function and guards.
 
     A compound statement none of whose lines is ``interesting`` is skipped whole.
     """
-    stack: list[tuple[cst.CSTNode, cst.FunctionDef | None, tuple[Guard, ...]]] = [
-        (s, None, ()) for s in reversed(module.body)
-    ]
-    while stack:
-        node, scope, guards = stack.pop()
-        if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
-            for small in node.body:
-                yield small, span_of(small)[0], scope, guards
-            continue
-        line, last = span_of(node)
-        if not _any_between(interesting, line, last):
-            continue
-        yield node, line, scope, guards
-        children: list[tuple[cst.CSTNode, cst.FunctionDef | None, tuple[Guard, ...]]] = []
-        if isinstance(node, cst.FunctionDef):
-            children = [(s, node, ()) for s in _suite(node.body)]
-        elif isinstance(node, cst.ClassDef):
-            children = [(s, scope, guards) for s in _suite(node.body)]
-        elif isinstance(node, cst.If):
-            inside = (*guards, Guard(node.test, False, line))
-            children = [(s, scope, inside) for s in _suite(node.body)]
-            otherwise = (*guards, Guard(node.test, True, line))
-            if isinstance(node.orelse, cst.If):
-                children.append((node.orelse, scope, otherwise))
-            elif node.orelse is not None:
-                children.extend((s, scope, otherwise) for s in _suite(node.orelse.body))
-        elif isinstance(node, cst.For | cst.While | cst.With | cst.Try | cst.TryStar):
-            for suite in _suites(node):
-                children.extend((s, scope, guards) for s in _suite(suite))
-        elif isinstance(node, cst.Match):
-            for case in node.cases:
-                children.extend((s, scope, guards) for s in _suite(case.body))
-        stack.extend(reversed(children))
 
+    def __init__(
+        self, span_of: Callable[[cst.CSTNode], tuple[int, int]], interesting: list[int]
+    ) -> None:
+        super().__init__(lambda node: span_of(node)[0])
+        self.span_of = span_of
+        self.interesting = interesting
+        self.scope: cst.FunctionDef | None = None
+        self.found: list[_Walked] = []
 
-def _suite(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    if isinstance(body, cst.SimpleStatementSuite):
-        return [body]
-    return body.body
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        self.found.append((stmt, self.line, self.scope, tuple(self.guards)))
 
+    def compound(self, node: cst.CSTNode) -> None:
+        line, last = self.span_of(node)
+        if not _any_between(self.interesting, line, last):
+            return
+        self.found.append((node, line, self.scope, tuple(self.guards)))
+        super().compound(node)
 
-def _suites(node: cst.For | cst.While | cst.With | cst.Try | cst.TryStar) -> list[cst.BaseSuite]:
-    suites: list[cst.BaseSuite] = [node.body]
-    if isinstance(node, cst.Try | cst.TryStar):
-        suites.extend(handler.body for handler in node.handlers)
-        if node.finalbody is not None:
-            suites.append(node.finalbody.body)
-    if not isinstance(node, cst.With) and node.orelse is not None:
-        suites.append(node.orelse.body)
-    return suites
+    def definition(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        if isinstance(node, cst.ClassDef):
+            self.block(node.body)
+            return
+        scope, guards = self.scope, self.guards
+        self.scope, self.guards = node, []
+        self.block(node.body)
+        self.scope, self.guards = scope, guards
 
 
 def _expressions(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -11,6 +11,8 @@ from pgolf_cli.audit.findings import Confidence, Evidence, RuleInfo, Severity
 
 if TYPE_CHECKING:
     from pgolf_cli.audit.facts import Facts, Gate
+    from pgolf_cli.audit.native import GatedMixture
+    from pgolf_cli.audit.program import Program
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,20 @@ class Rule:
     summary: ClassVar[str]
     VALID: ClassVar[tuple[Example, ...]] = ()
     INVALID: ClassVar[tuple[Example, ...]] = ()
+    scans_native: ClassVar[bool] = False
+    """Whether this rule reports the target-gated mixtures the text scan finds in C, C++ and
+    CUDA sources beside a script (:mod:`pgolf_cli.audit.native`), with :meth:`native_message`."""
+
+    @classmethod
+    def native_message(cls, mix: GatedMixture) -> str:
+        raise NotImplementedError(f"{cls.__name__} does not scan native sources")
 
     def check(self, facts: Facts) -> Iterator[Hit]:
         raise NotImplementedError(f"{type(self).__name__} must implement check()")
+
+    def run(self, facts: Facts, program: Program | None) -> Iterator[Hit]:
+        """What the engine calls: :meth:`check`, or :meth:`ProgramRule.check_program`."""
+        return self.check(facts)
 
     @classmethod
     def documentation(cls) -> str:
@@ -77,3 +90,17 @@ class Rule:
             summary=cls.summary,
             help=cls.documentation(),
         )
+
+
+class ProgramRule(Rule):
+    """A rule that also judges a script's records folder: the :class:`Program` the script runs
+    (the files it imports or executes), passed explicitly; None when a file is audited alone."""
+
+    def check(self, facts: Facts) -> Iterator[Hit]:
+        return self.check_program(facts, None)
+
+    def run(self, facts: Facts, program: Program | None) -> Iterator[Hit]:
+        return self.check_program(facts, program)
+
+    def check_program(self, facts: Facts, program: Program | None) -> Iterator[Hit]:
+        raise NotImplementedError(f"{type(self).__name__} must implement check_program()")

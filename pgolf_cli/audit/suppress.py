@@ -1,4 +1,4 @@
-"""``# pgolf: ignore[PG101] reason`` comments.
+"""``# pgolf: ignore[<rule id>] reason`` comments.
 
 A suppression covers findings on its own line or, when the comment stands alone, on the next
 code line. The rule id and a reason are both required: a reviewer reading the report must see
@@ -76,11 +76,11 @@ def parse(text: str) -> list[Directive]:
         reason = match.group("reason").strip()
         problem = None
         if not ids:
-            problem = "names no rule id; write `# pgolf: ignore[PG101] why this is legal`"
+            problem = "names no rule id; write `# pgolf: ignore[<rule id>] why this is legal`, with the id the finding shows"
         elif bad := [i for i in ids if not _RULE_ID.match(i)]:
-            problem = f"has an invalid rule id {', '.join(bad)}; ids look like PG101"
+            problem = f"has an invalid rule id {', '.join(bad)}; ids are PG and three digits, as findings show them"
         elif not reason:
-            problem = "gives no reason; add one after the bracket, e.g. `# pgolf: ignore[PG101] scored first in eval_ttt()`"
+            problem = "gives no reason; add one after the bracket, e.g. `# pgolf: ignore[<rule id>] scored first in eval_ttt()`"
         directives.append(Directive(line, tuple(covers), ids, reason, problem))
     return directives
 

@@ -12,7 +12,7 @@ import pytest
 
 from checks.examples import pg303
 from pgolf_cli.audit.analyses.embedded import _ID_DTYPE
-from pgolf_cli.audit.analyses.phases import phases
+from pgolf_cli.audit.analyses.phases import Phases
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.facts import CLOCK, Facts
 from pgolf_cli.audit.findings import Confidence, Finding, Reachability
@@ -120,7 +120,7 @@ def test_binary_open_writes_are_external_calls_with_labels() -> None:
 
 def test_template_training_ends_at_the_capped_loop_and_the_artifact_write() -> None:
     text = TEMPLATE.read_text()
-    ph = phases(_facts(text))
+    ph = _facts(text).analysis(Phases)
     assert ph.main is not None and ph.artifact is not None
     assert ph.main.frame.fn.name == "train"
     assert ph.main.line == _line(text, "    while True:")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.scoring import analysis
+from pgolf_cli.audit.analyses.scoring import ScoringAnalysis
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.facts import TGT, Facts
 from pgolf_cli.audit.findings import Confidence
@@ -234,4 +234,4 @@ if __name__ == "__main__":
 """
     assert _findings(code, "PG204") == [(7, Confidence.MEDIUM.value)]
     facts = _facts(code)
-    assert [c.reaches for c in analysis(facts).oracle_choices] == ["return"]
+    assert [c.reaches for c in facts.analysis(ScoringAnalysis).oracle_choices] == ["return"]

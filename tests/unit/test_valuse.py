@@ -7,7 +7,7 @@ import libcst as cst
 import pytest
 
 from checks.examples import pg101, pg102, pg103, pg105, pg106
-from pgolf_cli.audit.analyses.valuse import _copies_state, val_use
+from pgolf_cli.audit.analyses.valuse import Pass, ValUse, _copies_state
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.facts import Facts
 from pgolf_cli.audit.findings import Confidence, Finding
@@ -96,8 +96,8 @@ def test_each_training_reason_names_its_evidence() -> None:
     reasons = {}
     plain = [e for e in pg105.INVALID if "exec(" not in e.code]  # packed ones decode first
     for example in plain:
-        for use in val_use(_facts(example.code)).uses():
-            if use.owner == "PG105":
+        for use in _facts(example.code).analysis(ValUse).uses():
+            if use.kind is Pass.TRAINING:
                 reasons[use.reason] = use
     assert set(reasons) == {"mixed", "interleaved", "periodic", "before-training"}
     for reason in ("interleaved", "periodic", "before-training"):

@@ -1,4 +1,4 @@
-"""Scores taken from a probability that exists only for the target token (for PG205).
+"""Scores taken from a probability that exists only for the target token.
 
 A legal mixture blends whole distributions over the vocabulary and then reads the target's
 probability. The suspicious shape computes the blend for the target alone: the model's
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.bodies import Assignment, Body, Update, body
+from pgolf_cli.audit.analyses.bodies import Assignment, Bodies, Body, Update
 from pgolf_cli.audit.facts import (
     Accumulation,
     Facts,
@@ -83,7 +83,7 @@ class _Reader:
     """Reads the probability expressions of one function."""
 
     def __init__(self, facts: Facts, fn: Function) -> None:
-        self.code: Body = body(facts, fn)
+        self.code: Body = facts.analysis(Bodies).of(fn)
         self.reads = {id(lk.node): lk for lk in fn.lookups if lk.node is not None}
         self._terms: dict[int, _Term] = {}
 
@@ -283,9 +283,9 @@ def _blends(facts: Facts) -> list[Blend]:
     return out
 
 
-def blends(facts: Facts) -> list[Blend]:
-    """Every target-only blend whose ``-log`` reaches a score on validation data (cached)."""
-    cached = facts.analyses.get("blends")
-    if not isinstance(cached, list):
-        cached = facts.analyses["blends"] = _blends(facts)
-    return cached
+class Blends:
+    """Every target-only blend whose ``-log`` reaches a score on validation data:
+    ``facts.analysis(Blends).found``."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.found = _blends(facts)

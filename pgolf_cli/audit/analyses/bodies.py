@@ -2,18 +2,19 @@
 
 The facts pre-pass keeps labels and events, not expressions. A rule that must look at the shape
 of an expression (which positions a loss covers, what a probability is blended from) asks for
-the body of the one function it judges: that body is walked once with plain loops (no libcst
-visitor over the module) and cached in ``facts.analyses``.
+the body of the one function it judges: that body is walked once by the flow walker (no libcst
+visitor over the module) and cached per function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
 
 from pgolf_cli.audit.facts import Facts, Function, callee_name, children, last_name
+from pgolf_cli.audit.flow import Flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,41 +48,26 @@ def _names(target: cst.BaseExpression) -> Iterator[cst.Name]:
         yield from _names(target.value)
 
 
-class Body:
+class Body(Flow[None]):
     """One function's statements by line, and where each local name is assigned."""
 
     def __init__(self, facts: Facts, fn: Function) -> None:
+        super().__init__(facts.line_of, fn.line)
         self._count = 0
         self.facts = facts
         self.function = fn
         self.statements: dict[int, list[tuple[int, cst.BaseSmallStatement]]] = {}
         self.assignments: dict[str, list[Assignment]] = {}
         self.updates: list[Update] = []
-        top: Sequence[cst.CSTNode] = (
-            [s for s in facts.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
-            if fn.node is None
-            else fn.node.body.body
-        )
-        stack: list[tuple[cst.CSTNode, tuple[cst.For, ...]]] = [(s, ()) for s in reversed(top)]
-        while stack:
-            node, loops = stack.pop()
-            if isinstance(node, cst.SimpleStatementLine):
-                for small in node.body:
-                    self._small(small, loops)
-            elif isinstance(node, cst.BaseSmallStatement):
-                self._small(node, loops)
-            elif isinstance(node, cst.FunctionDef | cst.ClassDef):
-                continue  # its own scope
-            else:
-                inner = (*loops, node) if isinstance(node, cst.For) else loops
-                stack.extend((s, inner) for s in reversed(list(_suites(node))))
+        self.block(facts.module.body if fn.node is None else fn.node.body)
 
-    def _small(self, small: cst.BaseSmallStatement, loops: tuple[cst.For, ...]) -> None:
-        line = self.facts.line_of(small)
+    def small(self, small: cst.BaseSmallStatement) -> None:
+        line = self.line
         order = self._count
         self._count += 1
         self.statements.setdefault(line, []).append((order, small))
         if isinstance(small, cst.AugAssign):
+            loops = tuple(loop for loop in self.loops if isinstance(loop, cst.For))
             self.updates.append(Update(line, last_name(small.target), small, loops, order))
         elif isinstance(small, cst.Assign):
             for target in small.targets:
@@ -141,34 +127,16 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
         stack.extend(children(current))
 
 
-def _suites(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The statements nested in a compound statement (both branches of an ``if``)."""
-    if isinstance(node, cst.If):
-        yield from node.body.body
-        if isinstance(node.orelse, cst.If):
-            yield node.orelse
-        elif node.orelse is not None:
-            yield from node.orelse.body.body
-        return
-    if isinstance(node, cst.Match):
-        for case in node.cases:
-            yield from case.body.body
-        return
-    body = getattr(node, "body", None)
-    if isinstance(body, cst.BaseSuite):
-        yield from body.body
-    for name in ("orelse", "finalbody"):
-        extra = getattr(node, name, None)
-        if extra is not None:
-            yield from extra.body.body
-    for handler in getattr(node, "handlers", ()):
-        yield from handler.body.body
+class Bodies:
+    """The :class:`Body` of each function a rule asks about, built once per function:
+    ``facts.analysis(Bodies).of(fn)``."""
 
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self._bodies: dict[str, Body] = {}
 
-def body(facts: Facts, fn: Function) -> Body:
-    """The cached :class:`Body` of ``fn``."""
-    key = f"body:{fn.qualname}"
-    cached = facts.analyses.get(key)
-    if not isinstance(cached, Body):
-        cached = facts.analyses[key] = Body(facts, fn)
-    return cached
+    def of(self, fn: Function) -> Body:
+        found = self._bodies.get(fn.qualname)
+        if found is None:
+            found = self._bodies[fn.qualname] = Body(self.facts, fn)
+        return found

@@ -1,10 +1,10 @@
 """What the artifact and the code embed: validation data written into the artifact, and token
-ids decoded from large constants in the code (for PG303).
+ids decoded from large constants in the code.
 
 Validation data in the artifact is found by data flow and position: a file write that becomes
 the artifact (see :mod:`pgolf_cli.audit.analyses.phases`) whose labels carry validation data, and an
 expression that holds validation data itself — not something the script's own functions
-computed from it, which is PG106's concern — among the values that go into that write.
+computed from it, which is the calibration analysis's concern — among the values that go into that write.
 
 An embedded constant is a string or bytes literal of at least ``MIN_CONSTANT_CHARS`` characters
 that reaches ``np.frombuffer`` / ``np.fromstring`` / ``torch.frombuffer`` with a 16-bit or
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.phases import Flow, Item, Phases, phases
+from pgolf_cli.audit.analyses.phases import Flow, Item, Phases
 from pgolf_cli.audit.facts import (
     ExternalCall,
     Facts,
@@ -62,7 +62,7 @@ class EmbeddedIds:
 
 def val_writes(facts: Facts) -> Iterator[ValWrite]:
     """Artifact writes holding validation data, one per write line."""
-    ph = phases(facts)
+    ph = facts.analysis(Phases)
     seen: set[int] = set()
     for write in ph.artifact_writes:
         call = write.event

@@ -1,7 +1,7 @@
 """The phases of one run of a training script: training, the work after it, and evaluation.
 
-Shared by PG402 (training data read at evaluation), PG403 (a training loop that stops on a step
-count, or training-data work after the loop with no time reserve) and PG303 (validation data
+Shared by the rules on training data read at evaluation, on a training loop that stops on a step
+count or training-data work after the loop with no time reserve, and on validation data
 written into the artifact). Built on the facts events, put in the order one run meets them:
 
 - the *timeline* lists the events (backward passes, uses of training data, file writes, scores,
@@ -25,14 +25,15 @@ written into the artifact). Built on the facts events, put in the order one run 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.training import ScoreEvent, analysis
+from pgolf_cli.audit import flow
+from pgolf_cli.audit.analyses.training import ScoreEvent, TrainingAnalysis
 from pgolf_cli.audit.facts import (
     CLOCK,
     Backward,
@@ -177,43 +178,45 @@ def _is_save(fn: Function, call: ExternalCall) -> bool:
     return False
 
 
-def _statements(
-    body: Iterable[cst.CSTNode], guards: tuple[Guard, ...] = ()
-) -> Iterator[tuple[cst.CSTNode, tuple[Guard, ...]]]:
-    """Every statement of a body with the ``if`` tests around it, nested blocks included,
-    nested functions and classes not."""
-    stack: list[tuple[cst.CSTNode, tuple[Guard, ...]]] = [(n, guards) for n in reversed(list(body))]
-    while stack:
-        node, around = stack.pop()
-        if isinstance(node, cst.FunctionDef | cst.ClassDef):
-            continue
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                yield small, around
-            continue
-        yield node, around
-        inner: list[tuple[cst.CSTNode, tuple[Guard, ...]]] = []
-        if isinstance(node, cst.If):
-            inner += [(n, (*around, Guard(node.test, False, 0))) for n in _suite(node.body)]
-            if isinstance(node.orelse, cst.If):
-                inner.append((node.orelse, (*around, Guard(node.test, True, 0))))
-            elif node.orelse is not None:
-                inner += [
-                    (n, (*around, Guard(node.test, True, 0))) for n in _suite(node.orelse.body)
-                ]
-        else:
-            for name in ("body", "orelse", "finalbody"):
-                part = getattr(node, name, None)
-                suite = part if isinstance(part, cst.BaseSuite) else getattr(part, "body", None)
-                if isinstance(suite, cst.BaseSuite):
-                    inner += [(n, around) for n in _suite(suite)]
-            for handler in getattr(node, "handlers", ()):
-                inner += [(n, around) for n in _suite(handler.body)]
-        stack.extend(reversed(inner))
+class _Stores(flow.Flow[None]):
+    """For each local name of one function, the expressions whose values go into it."""
 
+    def __init__(self, facts: Facts, fn: Function) -> None:
+        super().__init__(facts.line_of, fn.line)
+        self.flows: dict[str, list[Flow]] = {}
+        self.block(fn.node.body if fn.node is not None else facts.module.body)
 
-def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    return suite.body
+    def into(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self.into(element.value, value)
+            return
+        if isinstance(target, cst.StarredElement):
+            self.into(target.value, value)
+            return
+        name = _base_name(target)
+        if name is not None:
+            self.flows.setdefault(name, []).append(Flow(self.line, value, tuple(self.guards)))
+
+    def header(self, expr: cst.BaseExpression) -> cst.BaseExpression:
+        return expr  # `for x in v` / `with v as x` / `case x` store v into x
+
+    def bind(self, target: cst.BaseExpression, value: object) -> None:
+        if isinstance(value, cst.BaseExpression):
+            self.into(target, value)
+
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if isinstance(stmt, cst.Assign):
+            for target in stmt.targets:
+                self.into(target.target, stmt.value)
+        elif isinstance(stmt, cst.AnnAssign | cst.AugAssign):
+            if stmt.value is not None:
+                self.into(stmt.target, stmt.value)
+        elif isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call):
+            func = stmt.value.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS:
+                for arg in stmt.value.args:
+                    self.into(func.value, arg.value)
 
 
 def _base_name(node: cst.BaseExpression) -> str | None:
@@ -225,7 +228,7 @@ def _base_name(node: cst.BaseExpression) -> str | None:
 class Phases:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
-        self.training = analysis(facts)
+        self.training = facts.analysis(TrainingAnalysis)
         self.items: list[Item] = []
         self._local: dict[str, list[tuple[int, object]]] = {}
         self._flows: dict[str, dict[str, list[Flow]]] = {}
@@ -543,43 +546,7 @@ class Phases:
         found = self._flows.get(fn.qualname)
         if found is not None:
             return found
-        flows: dict[str, list[Flow]] = {}
-
-        def into(target: cst.BaseExpression, flow: Flow) -> None:
-            if isinstance(target, cst.Tuple | cst.List):
-                for element in target.elements:
-                    into(element.value, flow)
-                return
-            if isinstance(target, cst.StarredElement):
-                into(target.value, flow)
-                return
-            name = _base_name(target)
-            if name is not None:
-                flows.setdefault(name, []).append(flow)
-
-        body: Sequence[cst.CSTNode] = (
-            fn.node.body.body if fn.node is not None else self.facts.module.body
-        )
-        for statement, guards in _statements(body):
-            line = self.facts.line_of(statement)
-            if isinstance(statement, cst.Assign):
-                for target in statement.targets:
-                    into(target.target, Flow(line, statement.value, guards))
-            elif isinstance(statement, cst.AnnAssign | cst.AugAssign):
-                if statement.value is not None:
-                    into(statement.target, Flow(line, statement.value, guards))
-            elif isinstance(statement, cst.For):
-                into(statement.target, Flow(line, statement.iter, guards))
-            elif isinstance(statement, cst.With):
-                for with_item in statement.items:
-                    bound = with_item.asname.name if with_item.asname is not None else None
-                    if isinstance(bound, cst.BaseExpression):
-                        into(bound, Flow(line, with_item.item, guards))
-            elif isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call):
-                func = statement.value.func
-                if isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS:
-                    for arg in statement.value.args:
-                        into(func.value, Flow(line, arg.value, guards))
+        flows = _Stores(self.facts, fn).flows
         self._flows[fn.qualname] = flows
         return flows
 
@@ -755,7 +722,7 @@ def _only_rearms_timer(fn: Function, test: cst.BaseExpression) -> bool:
         return False
     intervals = _intervals(test)
     assigned = False
-    for small in _statements_of(found.body):
+    for small in flow.statements(found.body):
         if isinstance(small, cst.Break | cst.Return | cst.Raise | cst.BaseCompoundStatement):
             return False  # it leaves, or holds statements that may
         if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
@@ -772,14 +739,6 @@ def _only_rearms_timer(fn: Function, test: cst.BaseExpression) -> bool:
                 return False
             assigned = True
     return assigned
-
-
-def _statements_of(body: cst.BaseSuite) -> Iterator[cst.CSTNode]:
-    for item in body.body:
-        if isinstance(item, cst.SimpleStatementLine):
-            yield from item.body
-        else:
-            yield item
 
 
 def _intervals(test: cst.CSTNode) -> set[tuple[str, str]]:
@@ -806,11 +765,3 @@ def _is_clock_call(node: cst.BaseExpression) -> bool:
     func = node.func
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     return name in ("perf_counter", "time", "monotonic", "perf_counter_ns", "monotonic_ns")
-
-
-def phases(facts: Facts) -> Phases:
-    """One analysis per file, shared by the rules that need it."""
-    cached = facts.analyses.get("phases")
-    if not isinstance(cached, Phases):
-        cached = facts.analyses["phases"] = Phases(facts)
-    return cached

@@ -1,6 +1,6 @@
 """What a reported score is built from: choices among predictions and second passes.
 
-Shared by PG104 (rescoring-pass) and PG204 (oracle-selection). Built on the facts events and on
+Shared by the rescoring-pass and oracle-selection rules. Built on the facts events and on
 the training analysis, without walking the module again:
 
 - a *pass* is a scoring step on validation data: a score accumulation the training analysis
@@ -9,10 +9,10 @@ the training analysis, without walking the module again:
   table filled from the tokens, or a call to a function that adapts one of its arguments (it
   trains with an optimizer built over ``arg.parameters()``, or fills ``arg``'s tables);
 - a *choice* is a :class:`~pgolf_cli.audit.choices.Selection`: its candidates either predict the
-  scored token (computed from the targets: PG204 when the choice reaches the score) or are the
-  results of whole scoring passes (PG104).
+  scored token (computed from the targets: an oracle choice when it reaches the score) or are the
+  results of whole scoring passes (a rescoring).
 
-PG104 then looks, in each function, for a pass that comes after an adaptation of the state it
+The rescoring search then looks, in each function, for a pass that comes after an adaptation of the state it
 uses (in program order, or in the next iteration of a loop that repeats over the same tokens),
 for a pass fed a value fitted on an earlier pass, and for the better of several passes.
 """
@@ -25,8 +25,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.training import Verdict
-from pgolf_cli.audit.analyses.training import analysis as training_analysis
+from pgolf_cli.audit.analyses.training import TrainingAnalysis, Verdict
 from pgolf_cli.audit.choices import Selection
 from pgolf_cli.audit.facts import (
     EMPTY,
@@ -70,7 +69,7 @@ class Adaptation:
 
 @dataclass(frozen=True, slots=True)
 class Rescoring:
-    """A reported score that depends on a second look at the same validation tokens (PG104)."""
+    """A reported score that depends on a second look at the same validation tokens (a rescoring)."""
 
     function: Function
     line: int
@@ -84,7 +83,7 @@ class Rescoring:
 
 @dataclass(frozen=True, slots=True)
 class OracleChoice:
-    """A choice among predictions by their loss on the scored token that reaches the score (PG204)."""
+    """A choice among predictions by their loss on the scored token that reaches the score (an oracle choice)."""
 
     function: Function
     selection: Selection
@@ -133,7 +132,7 @@ def _is_optimizer(name: str) -> bool:
 class ScoringAnalysis:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
-        self.training = training_analysis(facts)
+        self.training = facts.analysis(TrainingAnalysis)
         self._param_predicts: dict[tuple[str, int], bool] = {}
         self._scored_seqs: dict[str, set[int]] = {}
 
@@ -241,7 +240,7 @@ class ScoringAnalysis:
 
     @cached_property
     def _not_score_first(self) -> set[tuple[str, int]]:
-        """Training events the training analysis judged illegal (PG101 / PG102 report them)."""
+        """Training events the training analysis judged illegal (never scored first, or scored in the wrong order)."""
         return {
             (v.function.qualname, v.event.where.seq)
             for v in self.training_verdicts
@@ -366,7 +365,7 @@ class ScoringAnalysis:
             if (q, call.where.seq) in self._not_score_first or (
                 trains and not scores and (q, call.where.seq) not in self.score_first
             ):
-                continue  # training that was not scored first is PG101's / PG102's to judge
+                continue  # training that was not scored first is the training analysis's to describe
             objects = {
                 name
                 for i in adapted
@@ -388,7 +387,7 @@ class ScoringAnalysis:
             )
         return sorted(found, key=lambda a: a.where.seq)
 
-    # -- PG204 ---------------------------------------------------------------------------
+    # -- oracle choices ------------------------------------------------------------------
     def _is_choice_among_predictions(self, fn: Function, selection: Selection) -> bool:
         predicting = [c for c in selection.candidates if self._predicts(fn, c)]
         return len(predicting) >= 2 or (selection.running and len(predicting) == 1)
@@ -489,7 +488,7 @@ class ScoringAnalysis:
                 fn, selection, "score", facts.gate(fn, selection.where), tuple(_unique(evidence))
             )
         if len(self._over_passes(fn, selection)) >= 2 or not self._val(fn, chosen):
-            return None  # the better of whole passes is PG104's
+            return None  # the better of whole passes is a rescoring
         return OracleChoice(
             fn,
             selection,
@@ -499,7 +498,7 @@ class ScoringAnalysis:
             Confidence.MEDIUM,
         )
 
-    # -- PG104 ---------------------------------------------------------------------------
+    # -- rescorings ----------------------------------------------------------------------
     @cached_property
     def rescorings(self) -> list[Rescoring]:
         out: list[Rescoring] = []
@@ -523,7 +522,7 @@ class ScoringAnalysis:
         for selection in fn.selections:
             if (
                 selection.running
-                or selection.kind == "index"  # which setting won: PG106's, or "fitted" below
+                or selection.kind == "index"  # which setting won: a calibration, or "fitted" below
                 or (fn.qualname, selection.label) in oracle
             ):
                 continue
@@ -677,7 +676,7 @@ class ScoringAnalysis:
             return None
         if _indexes_with(loop.body, loop.targets):
             return None  # `for i in range(seq_len)` walks positions: each iteration new tokens
-        # `if epoch == epochs - 1: score` scores once per token: PG102 judges that order.
+        # `if epoch == epochs - 1: score` scores once per token: the training analysis judges that order.
         counters = self.training.counters(fn, loop_id)
         for guard in second.where.guards:
             if guard not in adaptation.where.guards and names_read(guard.test) & counters:
@@ -724,7 +723,7 @@ def _indexes_with(body: cst.CSTNode | None, targets: frozenset[str]) -> bool:
 def _is_stabilising_shift(facts: Facts, fn: Function, selection: Selection) -> bool:
     """``top = torch.maximum(la, lb)`` used only as the shift of a log-sum-exp,
     ``top + log(w * exp(la - top) + (1 - w) * exp(lb - top))``: the shift cancels, the score is
-    a fixed mixture of both predictions and nothing was chosen (PG204). Any other use of
+    a fixed mixture of both predictions and nothing was chosen (no oracle choice). Any other use of
     ``top`` (added to the score on its own) keeps it a choice."""
     candidates = {name for name in selection.names if name}
     if len(candidates) < 2 or fn.node is None:
@@ -807,11 +806,3 @@ def _unique(items: Iterable[Evidence]) -> Iterator[Evidence]:
         if item.line not in seen:
             seen.add(item.line)
             yield item
-
-
-def analysis(facts: Facts) -> ScoringAnalysis:
-    """One analysis per file, shared by PG104 and PG204."""
-    cached = facts.analyses.get("scoring")
-    if not isinstance(cached, ScoringAnalysis):
-        cached = facts.analyses["scoring"] = ScoringAnalysis(facts)
-    return cached

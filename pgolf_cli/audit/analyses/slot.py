@@ -7,7 +7,8 @@ such a label, the target label and validation data; the tensor changes at the fi
 it (an optimizer step over the tensor, an in-place update); a *score* is an accumulation into a
 log-loss accumulator that carries the same leaf. The shape is SLOT when a score follows that
 update and no score of the same tensor came before it in a loop around the optimisation (that
-order is score-first test-time training, PG102's domain).
+order is score-first test-time training, judged by the
+training analysis).
 
 Whether the optimisation loss covers the scored positions is read from the two expressions: the
 slices and position comparisons each one applies, after following local names. A loss confined to
@@ -23,7 +24,7 @@ from enum import Enum
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.bodies import Assignment, Body, body
+from pgolf_cli.audit.analyses.bodies import Assignment, Bodies, Body
 from pgolf_cli.audit.facts import (
     TGT,
     Context,
@@ -283,9 +284,8 @@ class SlotAnalysis:
         ]
         score = (outside or later)[0]
         updated = bool(updates)
-        coverage, detail = _coverage(
-            body(self.facts, opt.origin), opt, body(self.facts, score.origin), score
-        )
+        bodies = self.facts.analysis(Bodies)
+        coverage, detail = _coverage(bodies.of(opt.origin), opt, bodies.of(score.origin), score)
         return Slot(fn, opt, score, leaves, updated, coverage, detail)
 
 
@@ -301,11 +301,4 @@ def _score_first(score: Event, opt: Event, pivot: int) -> bool:
     return shared > 0
 
 
-def analysis(facts: Facts) -> SlotAnalysis:
-    cached = facts.analyses.get("slot")
-    if not isinstance(cached, SlotAnalysis):
-        cached = facts.analyses["slot"] = SlotAnalysis(facts)
-    return cached
-
-
-__all__ = ["Coverage", "Event", "Slot", "SlotAnalysis", "analysis"]
+__all__ = ["Coverage", "Event", "Slot", "SlotAnalysis"]

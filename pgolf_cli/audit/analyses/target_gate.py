@@ -1,4 +1,4 @@
-"""Where a vocabulary look-up table read at the scored token gates that token's probability (PG203).
+"""Where a vocabulary look-up table read at the scored token gates that token's probability.
 
 The facts pre-pass records every read ``table[key]`` whose key carries the scored token. Such a
 read is a *gate read* when the table is a vocabulary look-up table: one index, a table that holds
@@ -35,8 +35,8 @@ from pgolf_cli.audit.facts import (
     callee_name,
     children,
     is_score_accumulator,
-    statements,
 )
+from pgolf_cli.audit.flow import Flow
 
 Taint = frozenset[str]
 _NONE: Taint = frozenset()
@@ -104,16 +104,17 @@ def _last_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-class _Walk:
+class _Walk(Flow[dict[str, Taint]]):
     """One pass over a function body with the parameters seeded from its call sites."""
 
     def __init__(self, analysis: TargetGateAnalysis, fn: Function, seeds: dict[int, Taint]):
+        super().__init__(analysis.facts.line_of, fn.line)
         self.analysis = analysis
         self.facts = analysis.facts
         self.fn = fn
         self.state: dict[str, Taint] = {p: seeds.get(i, _NONE) for i, p in enumerate(fn.params)}
-        self.guards: list[Taint] = []
-        self.line = fn.line
+        self.tests: dict[int, Taint] = {}
+        """What each header expression (an ``if`` test...) carries, for the guards it becomes."""
         self.result = _Result()
 
     # -- events --------------------------------------------------------------------------
@@ -150,7 +151,9 @@ class _Walk:
         is a gated probability."""
         if not self.guards:
             return taint
-        gates = frozenset(t for g in self.guards for t in g if t.startswith("G"))
+        gates = frozenset(
+            t for g in self.guards for t in self.tests.get(id(g.test), _NONE) if t.startswith("G")
+        )
         return taint | gates | self.mix(gates, taint, "selects between probabilities")
 
     # -- expressions ---------------------------------------------------------------------
@@ -238,6 +241,10 @@ class _Walk:
             for key, taint in keywords.items():
                 if taint and key in target.params:
                     args[target.params.index(key)] = taint
+            own = len(target.params) - len(target.free)
+            for j, name in enumerate(target.free):  # a closure reads the caller's names
+                if self.state.get(name):
+                    args[own + j] = self.state[name]
             self.result.outgoing.append((callee, args))
             out |= self.analysis.summary(callee)
         return out
@@ -311,51 +318,28 @@ class _Walk:
             self.sink(taint, "return")
             self.result.returns |= taint
 
-    def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        for item in statements(body):
-            self.line = self.facts.line_of(item)
-            if isinstance(item, cst.BaseSmallStatement):
-                self.small(item)
-            else:
-                self.compound(item)
+    # -- the flow walker's hooks ---------------------------------------------------------
+    def header(self, expr: cst.BaseExpression) -> Taint:
+        taint = self.ev(expr)
+        self.tests[id(expr)] = taint
+        return taint
 
-    def compound(self, node: cst.CSTNode) -> None:
-        self.line = self.facts.line_of(node)
-        if isinstance(node, cst.If):
-            test = self.ev(node.test)
-            before = dict(self.state)
-            self.guards.append(test)
-            self.block(node.body)
-            after_body = self.state
-            self.state = before
-            if isinstance(node.orelse, cst.If):
-                self.compound(node.orelse)
-            elif node.orelse is not None:
-                self.block(node.orelse.body)
-            self.guards.pop()
-            for name, taint in after_body.items():
+    def bind(self, target: cst.BaseExpression, value: object) -> None:
+        self.assign(target, value if isinstance(value, frozenset) else _NONE)
+
+    def fork(self) -> dict[str, Taint]:
+        return dict(self.state)
+
+    def detach(self) -> dict[str, Taint]:
+        return self.state
+
+    def restore(self, snapshot: dict[str, Taint]) -> None:
+        self.state = snapshot
+
+    def merge(self, ends: Sequence[dict[str, Taint]]) -> None:
+        for end in ends:
+            for name, taint in end.items():
                 self.state[name] = self.state.get(name, _NONE) | taint
-        elif isinstance(node, cst.For):
-            self.assign(node.target, self.ev(node.iter))
-            self.block(node.body)
-            if node.orelse is not None:
-                self.block(node.orelse.body)
-        elif isinstance(node, cst.While):
-            self.ev(node.test)
-            self.block(node.body)
-        elif isinstance(node, cst.With):
-            for item in node.items:
-                taint = self.ev(item.item)
-                if item.asname is not None:
-                    self.assign(item.asname.name, taint)
-            self.block(node.body)
-        elif isinstance(node, cst.Try | cst.TryStar):
-            self.block(node.body)
-            for handler in node.handlers:
-                self.block(handler.body)
-            for extra in (node.orelse, node.finalbody):
-                if extra is not None:
-                    self.block(extra.body)
 
 
 class TargetGateAnalysis:
@@ -476,11 +460,3 @@ class TargetGateAnalysis:
                 sink = min(sinks, key=lambda e: (rank[e.what], e.line))
                 out.append(GatedScore(read, min(mixes, key=lambda e: e.line), sink))
         return out
-
-
-def analysis(facts: Facts) -> TargetGateAnalysis:
-    cached = facts.analyses.get("target_gate")
-    if not isinstance(cached, TargetGateAnalysis):
-        cached = TargetGateAnalysis(facts)
-        facts.analyses["target_gate"] = cached
-    return cached

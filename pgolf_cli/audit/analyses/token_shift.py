@@ -1,4 +1,4 @@
-"""Token-shift mixing layers and whether they stop at document boundaries (PG206).
+"""Token-shift mixing layers and whether they stop at document boundaries.
 
 A token shift mixes each position's hidden state with the previous position's
 (``torch.cat([x[:, :1], x[:, 1:] + g * x[:, :-1]], 1)``, "SmearGate"). In a row that packs
@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from pgolf_cli.audit import module_reach
-from pgolf_cli.audit.facts import Facts, Function, Gate, Guard, children, code_of, statements
+from pgolf_cli.audit.facts import Facts, Function, Gate, children, code_of
+from pgolf_cli.audit.flow import Flow, Guard
+from pgolf_cli.audit.module_reach import ModuleReach
 
 _CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
 _PRESERVING = {
@@ -156,17 +157,16 @@ def _int_literal(node: cst.BaseExpression) -> int | None:
     return int(node.value, 0) if isinstance(node, cst.Integer) else None
 
 
-class _Walk:
+class _Walk(Flow[dict[str, _Value]]):
     def __init__(self, facts: Facts, fn: Function) -> None:
+        super().__init__(facts.line_of, fn.line)
         self.facts = facts
         self.fn = fn
         params = fn.params[1:] if fn.class_name is not None else fn.params
         self.params = frozenset(params)
         self.state: dict[str, _Value] = {}
         self.shift_lines: dict[str, int] = {}
-        self.guards: list[Guard] = []
         self.hashed = 0
-        self.line = fn.line
         self.mixes: list[Mix] = []
 
     # -- expressions ---------------------------------------------------------------------
@@ -386,44 +386,26 @@ class _Walk:
         elif isinstance(stmt, cst.Return) and stmt.value is not None:
             self.ev(stmt.value)
 
-    def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
-        for item in statements(body):
-            self.line = self.facts.line_of(item)
-            if isinstance(item, cst.BaseSmallStatement):
-                self.small(item)
-            else:
-                self.compound(item)
+    # -- the flow walker's hooks ---------------------------------------------------------
+    def header(self, expr: cst.BaseExpression) -> _Value:
+        return self.ev(expr)
 
-    def compound(self, node: cst.CSTNode) -> None:
-        self.line = self.facts.line_of(node)
-        if isinstance(node, cst.If):
-            line = self.line
-            self.ev(node.test)
-            before = dict(self.state)
-            self.guards.append(Guard(node.test, False, line))
-            self.block(node.body)
-            self.guards.pop()
-            after_body, self.state = self.state, before
-            if node.orelse is not None:
-                self.guards.append(Guard(node.test, True, line))
-                if isinstance(node.orelse, cst.If):
-                    self.compound(node.orelse)
-                else:
-                    self.block(node.orelse.body)
-                self.guards.pop()
-            for name, value in after_body.items():
+    def bind(self, target: cst.BaseExpression, value: object) -> None:
+        self.assign(target, value if isinstance(value, _Value) else _EMPTY)
+
+    def fork(self) -> dict[str, _Value]:
+        return dict(self.state)
+
+    def detach(self) -> dict[str, _Value]:
+        return self.state
+
+    def restore(self, snapshot: dict[str, _Value]) -> None:
+        self.state = snapshot
+
+    def merge(self, ends: Sequence[dict[str, _Value]]) -> None:
+        for end in ends:
+            for name, value in end.items():
                 self.state[name] = self.state.get(name, _EMPTY) | value
-        elif isinstance(node, cst.For):
-            self.assign(node.target, self.ev(node.iter))
-            self.block(node.body)
-        elif isinstance(node, cst.While | cst.With):
-            self.block(node.body)
-        elif isinstance(node, cst.Try | cst.TryStar):
-            self.block(node.body)
-            for handler in node.handlers:
-                self.block(handler.body)
-            if node.finalbody is not None:
-                self.block(node.finalbody.body)
 
 
 @dataclass
@@ -444,13 +426,5 @@ class TokenShiftAnalysis:
         return any(_CANDIDATE.search(self.facts.code_line(i)) for i in range(first, last + 1))
 
     def gate(self, mix: Mix) -> Gate:
-        reach = module_reach.gates(self.facts)[mix.function.qualname]
+        reach = self.facts.analysis(ModuleReach).gates[mix.function.qualname]
         return self.facts.combine(reach, mix.guards)
-
-
-def analysis(facts: Facts) -> TokenShiftAnalysis:
-    cached = facts.analyses.get("token_shift")
-    if not isinstance(cached, TokenShiftAnalysis):
-        cached = TokenShiftAnalysis(facts)
-        facts.analyses["token_shift"] = cached
-    return cached

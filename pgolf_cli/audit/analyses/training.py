@@ -1,6 +1,6 @@
 """Where the script trains on validation tokens, and whether each token was scored first.
 
-Shared by PG101 (training on validation tokens that were never scored first) and PG102
+Shared by the rules on training on validation tokens that were never scored first and
 (chunked test-time training whose score/update order is wrong). Built on the facts pre-pass:
 
 - a *training event* is a ``backward()`` on a value carrying validation data, or a call to one
@@ -22,7 +22,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.slot import analysis as slot_analysis
+from pgolf_cli.audit.analyses.slot import SlotAnalysis
 from pgolf_cli.audit.facts import (
     NG,
     TGT,
@@ -62,7 +62,7 @@ class Verdict:
     function: Function
     event: TrainEvent
     kind: str
-    """"unscored" (PG101), "reversed", "last-epoch", "one-past" (PG102), or "score-first" (legal)."""
+    """"unscored", "reversed", "last-epoch", "one-past" (mis-ordered), or "score-first" (legal)."""
     score: ScoreEvent | None
     detail: str
     gate: Gate
@@ -212,8 +212,10 @@ class TrainingAnalysis:
 
     def verdicts(self) -> list[Verdict]:
         out: list[Verdict] = []
-        # A tensor fitted at eval time and then used to score (SLOT) is PG202's to judge.
-        slot_lines = {found.optimisation.line for found in slot_analysis(self.facts).slots()}
+        # A tensor fitted at eval time and then used to score (SLOT) is the SLOT analysis's to describe.
+        slot_lines = {
+            found.optimisation.line for found in self.facts.analysis(SlotAnalysis).slots()
+        }
         for fn in self.facts.ordered_functions():
             deferred = (
                 {(e.line, e.where.seq) for e in self._unscored[fn.qualname]}
@@ -330,11 +332,3 @@ def _flags_of(body: cst.BaseSuite | None, counters: frozenset[str]) -> frozenset
             continue  # statements only: the expressions below hold no assignment
         stack.extend(reversed(current.children))
     return frozenset(flags)
-
-
-def analysis(facts: Facts) -> TrainingAnalysis:
-    """One analysis per file, shared by the rules that need it."""
-    cached = facts.analyses.get("training")
-    if not isinstance(cached, TrainingAnalysis):
-        cached = facts.analyses["training"] = TrainingAnalysis(facts)
-    return cached

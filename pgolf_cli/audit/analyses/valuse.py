@@ -1,23 +1,25 @@
 """Validation data used for something other than scoring: warm-up, training, calibration.
 
-Built on the facts pre-pass and the training analysis, for the PG1xx rules.
+Built on the facts pre-pass and the training analysis; it describes, the rules in ``checks/``
+decide.
 
-**Who reports an update on validation tokens.** The training analysis finds every training step
-on validation data and says whether its tokens were scored first. Here each such update goes to
-exactly one rule, by the kind of pass it belongs to, in this order:
+**What kind of pass an update on validation tokens belongs to.** The training analysis finds
+every training step on validation data and says whether its tokens were scored first. Here each
+such update gets exactly one :class:`Pass`, decided in this order:
 
-- *inside a training loop* (PG105): its batch mixes training and validation tokens, or, for an
-  update nothing scored first, the loop around it also trains on other data, or the score that
-  orders it is the periodic validation (``step % every == 0``) of a training loop;
-- otherwise a mis-ordered score/update pair is PG102's, and a score-first update is legal;
-- *restored* (legal, nobody reports): a copy of the state is saved before the pass and loaded
-  back after it, and nothing scores, saves or copies the model in between;
-- *warm-up* (PG103): a pass that does not walk over the validation data (it repeats one fixed
-  batch, or takes a single step) and keeps its result;
-- *before training* (PG105): a pass over validation data followed by training on other data;
-- otherwise post-training fine-tuning (PG101).
+- *inside a training loop* (``TRAINING``): its batch mixes training and validation tokens, or,
+  for an update nothing scored first, the loop around it also trains on other data, or the score
+  that orders it is the periodic validation (``step % every == 0``) of a training loop;
+- otherwise a mis-ordered score/update pair is ``MISORDERED``, a score-first one ``HARMLESS``;
+- *restored* (``HARMLESS``): a copy of the state is saved before the pass and loaded back
+  after it, and nothing scores, saves or copies the model in between;
+- *warm-up* (``WARM_UP``): a pass that does not walk over the validation data (it repeats one
+  fixed batch, or takes a single step) and keeps its result;
+- *before training* (``TRAINING``): a pass over validation data followed by training on other
+  data;
+- otherwise post-training fine-tuning (``FINE_TUNING``).
 
-**Calibration on validation tokens** (PG106): the model run on validation tokens while forward
+**Calibration on validation tokens**: the model run on validation tokens while forward
 hooks that store what they see are installed; a Gram matrix (``H += X.T @ X``) or a magnitude
 statistic accumulated from the model's results on validation tokens; a candidate (a clip, a
 scale) chosen by comparing results computed on validation tokens.
@@ -29,13 +31,14 @@ statement is judged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.training import TrainEvent, Verdict, analysis
+from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verdict
 from pgolf_cli.audit.facts import (
     TRAIN,
     UNREACHABLE,
@@ -53,9 +56,24 @@ from pgolf_cli.audit.facts import (
     more_enabled,
 )
 from pgolf_cli.audit.findings import Evidence
+from pgolf_cli.audit.flow import Flow
 
-PG101, PG102, PG103, PG105, LEGAL = "PG101", "PG102", "PG103", "PG105", "legal"
-"""Who reports an update on validation tokens (``LEGAL``: nobody)."""
+
+class Pass(StrEnum):
+    """The kind of pass an update on validation tokens belongs to (``checks/`` maps each to the
+    rule that reports it)."""
+
+    FINE_TUNING = "fine-tuning"
+    """Adaptation after training on validation tokens nothing scored first."""
+    MISORDERED = "misordered"
+    """Scored and updated, in an order that lets the update see what it scores."""
+    WARM_UP = "warm-up"
+    """Repeats one batch or takes one step, and keeps the result."""
+    TRAINING = "training"
+    """Part of the training run (inside its loop, or before it)."""
+    HARMLESS = "harmless"
+    """Scored first, or undone by loading the saved state back."""
+
 
 _ORDER_KINDS = frozenset({"reversed", "last-epoch", "one-past"})
 _INSIDE_TRAINING = frozenset({"mixed", "interleaved", "periodic"})
@@ -273,23 +291,22 @@ class LoopSpan:
     last: int
 
 
-class Body:
+class Body(Flow[None]):
     """The statements of one function in order, with their loops, ``if`` guards and bindings."""
 
     def __init__(self, facts: Facts, fn: Function) -> None:
+        super().__init__(facts.line_of, fn.line)
         self.facts = facts
         self.fn = fn
         self.stmts: list[Stmt] = []
-        self.loops: dict[int, LoopSpan] = {}
-        self._loops: list[int] = []
-        self._guards: list[Guard] = []
+        self.loops_at: dict[int, LoopSpan] = {}
+        self._loop_lines: list[int] = []
+        self._headers: list[Stmt] = []
         self._variant: dict[int, set[str]] = {}
         if fn.node is None:
-            self._block(
-                [s for s in facts.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
-            )
+            self.block(facts.module.body)
         else:
-            self._block(fn.node.body.body)
+            self.block(fn.node.body)
 
     def _add(
         self,
@@ -303,8 +320,8 @@ class Body:
             node,
             line,
             len(self.stmts),
-            tuple(self._loops),
-            tuple(self._guards),
+            tuple(self._loop_lines),
+            tuple(self.guards),
             targets,
             value,
             loop_header,
@@ -312,18 +329,9 @@ class Body:
         self.stmts.append(stmt)
         return stmt
 
-    def _block(self, items: Sequence[cst.CSTNode]) -> None:
-        for item in items:
-            if isinstance(item, cst.SimpleStatementLine):
-                for small in item.body:
-                    self._small(small)
-            elif isinstance(item, cst.BaseSmallStatement):
-                self._small(item)
-            elif isinstance(item, cst.BaseCompoundStatement):
-                self._compound(item)
-
-    def _small(self, stmt: cst.BaseSmallStatement) -> None:
-        line = self.facts.line_of(stmt)
+    # -- the flow walker's hooks ---------------------------------------------------------------
+    def small(self, stmt: cst.BaseSmallStatement) -> None:
+        line = self.line
         if isinstance(stmt, cst.Assign):
             targets: frozenset[str] = frozenset()
             for t in stmt.targets:
@@ -336,45 +344,33 @@ class Body:
         else:
             self._add(stmt, line)
 
-    def _compound(self, node: cst.BaseCompoundStatement) -> None:
-        line = self.facts.line_of(node)
+    def condition(self, node: cst.If | cst.While, value: object) -> None:
         if isinstance(node, cst.If):
-            self._add(node.test, line)
-            self._guards.append(Guard(node.test, False, line))
-            self._block(node.body.body)
-            self._guards.pop()
-            if node.orelse is not None:
-                self._guards.append(Guard(node.test, True, line))
-                if isinstance(node.orelse, cst.If):
-                    self._compound(node.orelse)
-                else:
-                    self._block(node.orelse.body.body)
-                self._guards.pop()
-        elif isinstance(node, cst.For | cst.While):
-            if isinstance(node, cst.For):
-                targets = _bound_names(node.target)
-                header = self._add(node.iter, line, targets, node.iter, loop_header=True)
-            else:
-                targets = frozenset()
-                header = self._add(node.test, line, loop_header=True)
-            self._loops.append(line)
-            self._block(node.body.body)
-            self._loops.pop()
-            self.loops[line] = LoopSpan(line, targets, header.index, len(self.stmts) - 1)
-            if node.orelse is not None:
-                self._block(node.orelse.body.body)
-        elif isinstance(node, cst.With):
-            for item in node.items:
-                bound = _bound_names(item.asname.name) if item.asname is not None else frozenset()
-                self._add(item.item, line, bound, item.item)
-            self._block(node.body.body)
-        elif isinstance(node, cst.Try | cst.TryStar):
-            self._block(node.body.body)
-            for handler in node.handlers:
-                self._block(handler.body.body)
-            for extra in (node.orelse, node.finalbody):
-                if extra is not None:
-                    self._block(extra.body.body)
+            self._add(node.test, self.line)
+
+    def match_(self, node: cst.Match) -> None:
+        self._add(node.subject, self.line)
+        super().match_(node)
+
+    def enter_loop(self, node: cst.For | cst.While, value: object) -> None:
+        if isinstance(node, cst.For):
+            targets = _bound_names(node.target)
+            header = self._add(node.iter, self.line, targets, node.iter, loop_header=True)
+        else:
+            header = self._add(node.test, self.line, loop_header=True)
+        self._headers.append(header)
+        self._loop_lines.append(self.line_of(node))
+
+    def exit_loop(self, node: cst.For | cst.While, value: object) -> None:
+        header = self._headers.pop()
+        line = self._loop_lines.pop()
+        self.loops_at[line] = LoopSpan(line, header.targets, header.index, len(self.stmts) - 1)
+
+    def enter_with(self, node: cst.With) -> object:
+        for item in node.items:
+            bound = _bound_names(item.asname.name) if item.asname is not None else frozenset()
+            self._add(item.item, self.line, bound, item.item)
+        return None
 
     # -- positions ---------------------------------------------------------------------------
     def span_of(self, line: int) -> tuple[int, int] | None:
@@ -384,7 +380,7 @@ class Body:
 
     def loop_of(self, loop_id: int) -> LoopSpan | None:
         loop = self.fn.loops.get(loop_id)
-        return None if loop is None else self.loops.get(loop.line)
+        return None if loop is None else self.loops_at.get(loop.line)
 
     def inside(self, span: LoopSpan) -> list[Stmt]:
         return self.stmts[span.header + 1 : span.last + 1]
@@ -549,15 +545,15 @@ class Body:
 # -- results -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Use:
-    """Which rule reports an update on validation tokens, and why."""
+    """Which kind of pass an update on validation tokens belongs to, and why."""
 
     verdict: Verdict
-    owner: str
+    kind: Pass
     reason: str = ""
-    """PG105: "mixed", "interleaved", "periodic" or "before-training"; PG103: "warm-up"."""
+    """TRAINING: "mixed", "interleaved", "periodic" or "before-training"; WARM_UP: "warm-up"."""
     evidence: tuple[Evidence, ...] = ()
     detail: str = ""
-    """PG103: why the state that is loaded back after the warm-up does not undo it."""
+    """WARM_UP: why the state that is loaded back after the warm-up does not undo it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,7 +582,7 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """A place where quantization is calibrated on validation tokens (PG106)."""
+    """A place where quantization is calibrated on validation tokens."""
 
     line: int
     kind: str
@@ -640,7 +636,7 @@ class ValUse:
     # -- the functions an update passes through ----------------------------------------------
     def path(self, verdict: Verdict) -> list[Site]:
         """From the function where the validation data originates down to the ``backward()``."""
-        trains = analysis(self.facts).trains
+        trains = self.facts.analysis(TrainingAnalysis).trains
         fn, event = verdict.function, verdict.event
         out = [Site(fn, event.where)]
         while event.chain and len(out) < 12:
@@ -729,7 +725,7 @@ class ValUse:
             if verdict.score is not None:
                 scores = [verdict.score] if site is path[0] else []
             else:
-                scores = analysis(facts).scores(site.fn)
+                scores = facts.analysis(TrainingAnalysis).scores(site.fn)
             for score in scores:
                 loop_vars: set[str] = set()
                 for loop_id in loops & set(score.where.loops):
@@ -782,7 +778,7 @@ class ValUse:
             if stmt.value is not None and _names(stmt.value) & copies:
                 copies |= stmt.targets
         stepped = self._optimizers(fn)
-        scored = {s.where.line for s in analysis(self.facts).scores(fn)}
+        scored = {s.where.line for s in self.facts.analysis(TrainingAnalysis).scores(fn)}
         for stmt in body.stmts[last + 1 :]:
             calls = list(_calls(stmt.node))
             loads = [
@@ -828,14 +824,14 @@ class ValUse:
     # -- ownership -----------------------------------------------------------------------------
     @cached_property
     def _uses(self) -> dict[tuple[str, int, int], Use]:
-        return {_key(v): self._own(v) for v in analysis(self.facts).verdicts()}
+        return {_key(v): self._own(v) for v in self.facts.analysis(TrainingAnalysis).verdicts()}
 
     def uses(self) -> list[Use]:
         return list(self._uses.values())
 
-    def owner(self, verdict: Verdict) -> str:
+    def kind(self, verdict: Verdict) -> Pass:
         use = self._uses.get(_key(verdict))
-        return (use or self._own(verdict)).owner
+        return (use or self._own(verdict)).kind
 
     def _own(self, verdict: Verdict) -> Use:
         path = self.path(verdict)
@@ -843,17 +839,17 @@ class ValUse:
         reason, evidence = phase if phase is not None else ("", ())
         inside_training = reason in _INSIDE_TRAINING
         if not inside_training and verdict.kind in _ORDER_KINDS:
-            return Use(verdict, PG102, verdict.kind)
+            return Use(verdict, Pass.MISORDERED, verdict.kind)
         if not inside_training and verdict.kind == "score-first":
-            return Use(verdict, LEGAL, "score-first")
+            return Use(verdict, Pass.HARMLESS, "score-first")
         restore = self.restored(path)
         if restore.line:
-            return Use(verdict, LEGAL, "restored")
+            return Use(verdict, Pass.HARMLESS, "restored")
         if not inside_training and self.walks(path) is None:
-            return Use(verdict, PG103, "warm-up", evidence, restore.problem)
+            return Use(verdict, Pass.WARM_UP, "warm-up", evidence, restore.problem)
         if phase is not None:
-            return Use(verdict, PG105, reason, evidence)
-        return Use(verdict, PG101, "unscored")
+            return Use(verdict, Pass.TRAINING, reason, evidence)
+        return Use(verdict, Pass.FINE_TUNING, "unscored")
 
     # -- calibration ---------------------------------------------------------------------------
     @cached_property
@@ -1117,7 +1113,7 @@ class ValUse:
             for n in _walk(node)
         ):
             return None
-        span = body.loops.get(stmt.loops[-1])
+        span = body.loops_at.get(stmt.loops[-1])
         if span is None:
             return None
         # `if loss < best: best, best_clip = loss, clip`: the running best is updated and the
@@ -1275,11 +1271,3 @@ def _statistic(value: cst.CSTNode, body: Body) -> str | None:
 
 def _callee_is(node: cst.CSTNode, name: str) -> bool:
     return isinstance(node, cst.Call) and _callee(node) == name
-
-
-def val_use(facts: Facts) -> ValUse:
-    """One analysis per file, shared by the rules that need it."""
-    cached = facts.analyses.get("valuse")
-    if not isinstance(cached, ValUse):
-        cached = facts.analyses["valuse"] = ValUse(facts)
-    return cached
