@@ -1,0 +1,127 @@
+"""Parse the code to audit within bounds: hostile input gets a finding, never a crash or a hang.
+
+libcst's parser is native code with no depth limit of its own: 3,000 nested brackets overflow
+its stack (SIGSEGV, no report), and one expression of 100,000 terms keeps it busy for minutes.
+So the text goes through CPython's own parser first (``ast.parse`` builds a tree and runs
+nothing). CPython rejects what no Python can run (more than 200 nested brackets, 100 nested
+blocks, an expression too deep to compile), at C speed; that is a PG901 like any syntax error.
+What CPython accepts is then measured: an expression or block structure nested deeper than
+:data:`MAX_DEPTH` is refused (PG906) before libcst sees it, because libcst's cost grows with the
+nesting (about quadratically) and the audit's own tree walks recurse. Only then does libcst
+parse it. The tree CPython built is kept: the statement positions reuse it.
+
+What remains unbounded here is the time and memory of parsing and analysing admitted code of
+any size; :mod:`pgolf_cli.audit.engine` runs each audit in a worker process with a time and
+memory limit for that.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import libcst as cst
+
+#: Deepest syntax tree (statements and expressions, as ``ast`` nests them) that is parsed. The
+#: deepest of 162 real submissions and record scripts nests 22 levels; CPython's tokenizer
+#: itself stops at 200 nested brackets.
+MAX_DEPTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    module: cst.Module
+    tree: ast.Module
+    """The same code as CPython parsed it."""
+
+
+class Refused(Exception):
+    """The code is not parsed; ``rule_id`` is PG901 (not valid Python) or PG906 (over a bound)."""
+
+    def __init__(self, rule_id: str, line: int, detail: str) -> None:
+        super().__init__(detail)
+        self.rule_id = rule_id
+        self.line = line
+        self.detail = detail
+
+
+def parse(text: str) -> Parsed:
+    """Parse ``text`` with CPython, check its depth, then parse it with libcst.
+
+    Raises:
+        Refused: with PG901 when CPython cannot parse the text, PG906 when it nests deeper
+            than :data:`MAX_DEPTH`.
+    """
+    tree = python_tree(text)
+    line = _too_deep(tree)
+    if line is not None:
+        raise Refused(
+            "PG906",
+            line,
+            f"the code nests more than {MAX_DEPTH} levels deep at line {line} (real "
+            "submissions nest at most about 20), and pgolf does not parse code that deep",
+        )
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        # CPython accepted it: a grammar libcst lacks (a newer Python than libcst knows).
+        line = max(error.raw_line, 1)
+        raise Refused(
+            "PG901",
+            line,
+            f"{error.message} (line {error.raw_line}, column {error.raw_column}): "
+            "pgolf's parser (libcst) does not support this syntax",
+        ) from None
+    except RecursionError:
+        raise Refused("PG906", 1, "the code nests too deeply for pgolf's parser") from None
+    return Parsed(module, tree)
+
+
+def python_tree(text: str) -> ast.Module:
+    """CPython's tree of ``text``; :class:`Refused` (PG901) with its line when it has none."""
+    try:
+        return ast.parse(text)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        raise Refused("PG901", line, f"{error.msg} (line {line})") from None
+    except (RecursionError, MemoryError) as error:
+        what = "recursion limit" if isinstance(error, RecursionError) else "memory"
+        raise Refused(
+            "PG901",
+            1,
+            f"CPython's parser gives up (it exceeds its {what}): the code nests too deeply "
+            "to be compiled, so Python cannot run it",
+        ) from None
+    except ValueError as error:  # NUL bytes and the like; source loading rejects most
+        raise Refused("PG901", 1, str(error)) from None
+
+
+def _too_deep(tree: ast.Module) -> int | None:
+    """The line of a node deeper than :data:`MAX_DEPTH`; None when none is.
+
+    An explicit stack, so the measuring itself cannot overflow. ``a or b or c`` is one node
+    in ``ast`` but a chain in libcst, so each operand of a boolean operation counts the
+    operators in front of it.
+    """
+    stack: list[tuple[ast.AST, int, int]] = [(tree, 0, 1)]
+    pop, push = stack.pop, stack.append
+    node_type = ast.AST
+    while stack:
+        node, depth, line = pop()
+        line = getattr(node, "lineno", line)
+        if depth > MAX_DEPTH:
+            return line
+        if type(node) is ast.BoolOp:
+            count = len(node.values)
+            for i, value in enumerate(node.values):
+                push((value, depth + count - i, line))
+            continue
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if type(child) is list:
+                for item in child:
+                    if isinstance(item, node_type):
+                        push((item, depth + 1, line))
+            elif isinstance(child, node_type):
+                push((child, depth + 1, line))
+    return None
