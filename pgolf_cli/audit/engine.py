@@ -28,6 +28,7 @@ A file named on its own is audited alone. A directory is audited as a records fo
 from __future__ import annotations
 
 import dataclasses
+import faulthandler
 import gc
 import multiprocessing
 import os
@@ -728,6 +729,8 @@ def _work(
     job: Callable[..., object], args: tuple[object, ...], memory: int, conn: Connection
 ) -> None:
     """The body of a worker process: run ``job`` and send back what came of it."""
+    # A crash here is expected and reported as a finding: no fault dump on the user's terminal.
+    faulthandler.disable()
     _limit_memory(memory)
     outcome: tuple[str, object]
     try:
