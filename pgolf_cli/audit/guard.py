@@ -79,19 +79,27 @@ def parse(text: str) -> Parsed:
 
 
 def python_tree(text: str) -> ast.Module:
-    """CPython's tree of ``text``; :class:`Refused` (PG901) with its line when it has none."""
+    """CPython's tree of ``text``; :class:`Refused` (PG901, or PG906 on memory) when it has none."""
     try:
         return ast.parse(text)
     except SyntaxError as error:
         line = error.lineno or 1
         raise Refused("PG901", line, f"{error.msg} (line {line})") from None
-    except (RecursionError, MemoryError) as error:
-        what = "recursion limit" if isinstance(error, RecursionError) else "memory"
+    except RecursionError:
         raise Refused(
             "PG901",
             1,
-            f"CPython's parser gives up (it exceeds its {what}): the code nests too deeply "
-            "to be compiled, so Python cannot run it",
+            "CPython's parser gives up (it exceeds its recursion limit): the code nests too "
+            "deeply to be compiled, so Python cannot run it",
+        ) from None
+    except MemoryError:
+        # CPython's parser stack overflows on deep nesting (7,000 unary minuses) as well as
+        # when memory runs out under the worker's limit: either way, beyond the bounds.
+        raise Refused(
+            "PG906",
+            1,
+            "CPython's parser ran out of memory (its parser stack overflows on code nested "
+            "thousands of levels deep, and a worker's memory is limited)",
         ) from None
     except ValueError as error:  # NUL bytes and the like; source loading rejects most
         raise Refused("PG901", 1, str(error)) from None

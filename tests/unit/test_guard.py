@@ -33,6 +33,21 @@ def test_an_expression_cpython_cannot_build_is_pg901_in_milliseconds() -> None:
     assert time.monotonic() - started < 5  # libcst alone took minutes
 
 
+def test_a_parser_stack_overflow_in_cpython_is_pg906() -> None:
+    # CPython 3.11's parser raises MemoryError past 6,000 nested levels of a unary operator.
+    assert _refusal("x = " + "-" * 8000 + "1\n") == ("PG906", 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="the memory limit is Linux's")
+def test_a_huge_valid_file_is_stopped_by_the_memory_limit(tmp_path: Path) -> None:
+    huge = tmp_path / "train_gpt.py"
+    huge.write_text("x = [1, 2, 3]\n" * 150_000)  # 2.1 MB: gigabytes of syntax trees
+    report = audit_paths([huge], AuditOptions(memory_limit_bytes=300 * 2**20), jobs=1)
+    (finding,) = report.files[0].findings
+    assert (finding.rule_id, finding.line) == ("PG906", 1)
+    assert "memory" in finding.message
+
+
 @pytest.mark.parametrize(
     ("code", "line"),
     [
