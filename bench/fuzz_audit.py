@@ -8,6 +8,7 @@ raised, and written with their programs to ``--json`` so each one can become a r
 
 Usage (from the repository root):
     .venv/bin/python bench/fuzz_audit.py --examples 10000 --json bench/out/fuzz.json
+    .venv/bin/python bench/fuzz_audit.py --examples 5000 --seed 1   # another 5,000 programs
     .venv/bin/python bench/fuzz_audit.py --examples 500 --strategy node
 """
 
@@ -19,11 +20,13 @@ import sys
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import hypothesmith
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +95,9 @@ def audit_one(program: str, tally: Tally) -> None:
         tally.refused += 1
 
 
-def run(examples: int, strategy: str, seed: int) -> Tally:
+def run(
+    examples: int, strategy: str, seed: int, progress: Callable[[Tally], None] | None = None
+) -> Tally:
     tally = Tally()
     strategies = {
         "grammar": hypothesmith.from_grammar(),
@@ -104,6 +109,7 @@ def run(examples: int, strategy: str, seed: int) -> Tally:
         else strategies[strategy]
     )
 
+    @hypothesis_seed(seed)
     @settings(
         max_examples=examples,
         deadline=None,
@@ -114,40 +120,21 @@ def run(examples: int, strategy: str, seed: int) -> Tally:
     @given(chosen)
     def fuzz(program: str) -> None:
         audit_one(program, tally)
+        if progress is not None and tally.programs % 250 == 0:
+            progress(tally)
 
-    import random
-
-    random.seed(seed)
-    fuzz._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
     fuzz()
     return tally
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=10_000)
-    parser.add_argument("--strategy", choices=("grammar", "node", "both"), default="both")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    tally = run(args.examples, args.strategy, args.seed)
-    seconds = time.perf_counter() - start
+def _document(args: argparse.Namespace, tally: Tally, seconds: float, done: bool) -> str:
     by_signature = Counter(c.signature for c in tally.crashes)
-    print(f"programs audited: {tally.programs} (skipped, not UTF-8 text: {tally.skipped})")
-    print(
-        f"crashes: {len(tally.crashes)} in {len(by_signature)} places; refused (PG906): {tally.refused}"
-    )
-    for signature, count in by_signature.most_common():
-        print(f"  {count:5d}  {signature}")
-    print(f"time: {seconds:.0f} s ({1000 * seconds / max(tally.programs, 1):.1f} ms per program)")
-    print(f"slowest audit: {tally.slowest_s * 1000:.0f} ms ({len(tally.slowest_program)} chars)")
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {
+    return json.dumps(
+        {
             "examples": args.examples,
             "strategy": args.strategy,
             "seed": args.seed,
+            "finished": done,
             "seconds": seconds,
             "programs": tally.programs,
             "skipped": tally.skipped,
@@ -162,8 +149,39 @@ def main(argv: list[str] | None = None) -> int:
                 for sig in by_signature
             },
             "crashes": [asdict(c) for c in tally.crashes],
-        }
-        args.json.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        },
+        indent=1,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=10_000)
+    parser.add_argument("--strategy", choices=("grammar", "node", "both"), default="grammar")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, help="written every 250 programs too")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+
+    def save(tally: Tally, done: bool = False) -> None:
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            text = _document(args, tally, time.perf_counter() - start, done)
+            args.json.write_text(text, encoding="utf-8")
+
+    tally = run(args.examples, args.strategy, args.seed, save)
+    seconds = time.perf_counter() - start
+    save(tally, done=True)
+    by_signature = Counter(c.signature for c in tally.crashes)
+    print(f"programs audited: {tally.programs} (skipped, not UTF-8 text: {tally.skipped})")
+    print(
+        f"crashes: {len(tally.crashes)} in {len(by_signature)} places; "
+        f"refused (PG906): {tally.refused}"
+    )
+    for signature, count in by_signature.most_common():
+        print(f"  {count:5d}  {signature}")
+    print(f"time: {seconds:.0f} s ({1000 * seconds / max(tally.programs, 1):.1f} ms per program)")
+    print(f"slowest audit: {tally.slowest_s * 1000:.0f} ms ({len(tally.slowest_program)} chars)")
     return 1 if tally.crashes else 0
 
 
