@@ -66,6 +66,10 @@ def parse(text: str) -> Parsed:
             f"the code nests more than {MAX_DEPTH} levels deep at line {line} (real "
             "submissions nest at most about 20), and pgolf does not parse code that deep",
         )
+    if not tree.body:
+        # No statement: nothing for libcst to parse, and its tokenizer rejects some such files
+        # that CPython takes (blank lines ending in a lone line continuation).
+        return Parsed(cst.Module(body=[]), tree)
     try:
         module = cst.parse_module(_spaced_keywords(text))
     except cst.CSTValidationError as error:

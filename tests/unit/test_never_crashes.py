@@ -87,3 +87,9 @@ def test_the_space_libcst_needs_moves_no_finding() -> None:
         for c in (code, spaced)
     ]
     assert rows[0] == rows[1]
+
+
+def test_a_file_without_statements_ending_in_a_line_continuation_is_audited() -> None:
+    # Found by bench/fuzz_audit.py (seed 1): CPython compiles it, libcst's tokenizer rejected it,
+    # and the audit reported valid code as PG901.
+    _assert_audited("\r\n     \\\r\n")
