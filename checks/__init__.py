@@ -15,6 +15,7 @@ from checks.causality import (
     UnnormalizedTargetBlend,
 )
 from checks.engine import (
+    BeyondAuditLimits,
     MalformedSuppression,
     PackedSource,
     UndecodablePackedSource,
@@ -56,4 +57,5 @@ CATALOGUE: tuple[type[Rule], ...] = (
     UndecodablePackedSource,
     UnusedSuppression,
     MalformedSuppression,
+    BeyondAuditLimits,
 )

@@ -37,6 +37,9 @@ class UnparseableSource(EngineRule):
 
     ## Known problems
     Code that parses under a newer Python grammar than pgolf's parser supports is reported too.
+    The text is checked with CPython's own parser first, so code CPython rejects (more than 200
+    nested brackets, 100 nested blocks, an expression too deep for CPython to compile) is reported
+    here in milliseconds, before the audit's own parser sees it.
 
     ## Ruling
     pgolf policy: the audit fails closed (design.md, "The audit engine").
@@ -200,4 +203,53 @@ class MalformedSuppression(EngineRule):
         Example(
             "no rule id", "def main():\n    x = 1  # pgolf: ignore because\n\nmain()\n", line=2
         ),
+    )
+
+
+class BeyondAuditLimits(EngineRule):
+    """
+    ## What it does
+    Reports a file the audit refused to analyse because it exceeds one of the audit's bounds:
+    code nested more than 200 levels deep, an analysis that nests deeper than Python's recursion
+    limit, or one that runs past the time or memory limit of the worker process (or crashes it).
+
+    ## Why is this bad?
+    Real submissions nest at most about 20 levels and audit in about a second. A script shaped to
+    exhaust the parser would otherwise crash or stall the CI check; instead the audit ends with this
+    finding, which fails closed like PG901: nothing in the file was checked.
+
+    ## Example
+    ```python
+    x = a[0][0][0][0] ... [0]  # 300 subscripts deep
+    ```
+
+    ## Use instead
+    Ship ordinary source: split a huge expression into statements, and generate tables as data
+    files rather than as code.
+
+    ## Known problems
+    The time limit (60 s by default) is wall-clock time, so a very slow or overloaded machine can
+    reach it on a legitimately huge script.
+
+    ## Ruling
+    pgolf policy: every input ends in a report in bounded time and memory, and an audit that could
+    not read the code fails closed (design.md, "The audit engine").
+    """
+
+    id = "PG906"
+    name = "beyond-audit-limits"
+    severity = Severity.ERROR
+    confidence = Confidence.HIGH
+    summary = "The file exceeds the audit's depth, time or memory bounds: nothing was checked."
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example("an expression 300 subscripts deep", "x = a" + "[0]" * 300 + "\n", line=1),
+        Example(
+            "a chain of 400 `or` operands (one line in CPython's tree, 400 levels in libcst's)",
+            "import os\n\nflag = " + " or ".join(["os.sep"] * 400) + "\n",
+            line=3,
+        ),
+    )
+    VALID: ClassVar[tuple[Example, ...]] = (
+        Example("an expression 150 subscripts deep", "x = a" + "[0]" * 150 + "\n"),
+        Example("a plain script", "def main():\n    pass\n"),
     )

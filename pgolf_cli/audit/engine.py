@@ -28,21 +28,26 @@ A file named on its own is audited alone. A directory is audited as a records fo
 
 from __future__ import annotations
 
-import ast
 import dataclasses
+import faulthandler
 import gc
+import multiprocessing
 import os
+import signal
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import connection
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Literal, cast
 
 import libcst as cst
 
 from pgolf_cli import __version__
-from pgolf_cli.audit import suppress
+from pgolf_cli.audit import guard, suppress
 from pgolf_cli.audit.facts import Facts, Gate
 from pgolf_cli.audit.findings import (
     AuditReport,
@@ -75,7 +80,7 @@ from pgolf_cli.errors import PgolfInputError
 
 #: Engine findings that are never filtered out by --select/--ignore: an audit that could not
 #: read the code must not look clean.
-FAIL_CLOSED = ("PG901", "PG903")
+FAIL_CLOSED = ("PG901", "PG903", "PG906")
 _SKIP_DIRS = {
     ".git",
     ".venv",
@@ -88,11 +93,23 @@ _SKIP_DIRS = {
 }
 
 
+#: Wall-clock seconds one unit of work (a file, or an entry point with the files it follows)
+#: may take in its worker process: about 60 times what a 150 KiB script takes.
+TIME_LIMIT_S = 60.0
+#: Memory a worker may allocate beyond what it started with: about 25 times what auditing a
+#: 150 KiB script needs.
+MEMORY_LIMIT_BYTES = 4 * 2**30
+
+
 @dataclass(frozen=True, slots=True)
 class AuditOptions:
     select: tuple[str, ...] = ()
     """Rule ids or prefixes to run; empty means all."""
     ignore: tuple[str, ...] = ()
+    time_limit_s: float = TIME_LIMIT_S
+    """Per unit of work of :func:`audit_paths`; past it the unit is stopped and reported (PG906)."""
+    memory_limit_bytes: int = MEMORY_LIMIT_BYTES
+    """Per worker of :func:`audit_paths`, on systems that can limit it (Linux)."""
 
 
 class RuleCrash(Exception):
@@ -112,24 +129,6 @@ def _rule(rule_id: str) -> type[Rule]:
         if rule.id == rule_id:
             return rule
     raise KeyError(rule_id)
-
-
-def _syntax_error_position(text: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
-    """Line and description of a syntax error.
-
-    libcst reports where its parser gave up, often the line after the mistake; CPython's own
-    parser (``ast.parse`` builds a tree and runs nothing) names the offending line.
-    """
-    try:
-        ast.parse(text)
-    except SyntaxError as precise:
-        if precise.lineno:
-            return precise.lineno, f"{precise.msg} (line {precise.lineno})"
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    return max(
-        error.raw_line, 1
-    ), f"{error.message} (line {error.raw_line}, column {error.raw_column})"
 
 
 @contextmanager
@@ -218,19 +217,22 @@ class _FileAudit:
             return self._run()
 
     def _run(self) -> FileResult:
-        module = self.parse()
-        if module is not None:
+        parsed = self.parse()
+        if parsed is not None:
             try:
-                lines = statement_lines(module, self.source.text)
-                facts = _facts(module, lines, self.source.text, self.source.path)
+                lines = statement_lines(parsed.module, self.source.text, parsed.tree)
+                facts = _facts(parsed.module, lines, self.source.text, self.source.path)
                 for rule, hit in _hits(facts, self.source.path, self.options):
                     self.hit(rule, hit)
             except RecursionError:
                 self.cannot_analyse()
         return self.finish()
 
-    def parse(self) -> cst.Module | None:
-        """The parsed code, after reporting how it was unpacked; None (and PG901) when it does not parse."""
+    def parse(self) -> guard.Parsed | None:
+        """The parsed code, after reporting how it was unpacked.
+
+        None, and a PG901 or PG906, when it is not valid Python or is beyond the parse bounds.
+        """
         source = self.source
         if source.layers:
             self.add(
@@ -248,16 +250,16 @@ class _FileAudit:
                 "pgolf will not execute it, so the code inside is unaudited; ship the plain source",
             )
         try:
-            return cst.parse_module(source.text)
-        except cst.ParserSyntaxError as error:
-            line, detail = _syntax_error_position(source.text, error)
-            self.add(
-                _rule("PG901"),
-                line,
-                f"cannot parse: {detail}; the file is not valid Python 3, so nothing in it was checked",
-            )
-        except RecursionError:
-            self.add(_rule("PG901"), 1, "cannot parse: the code nests too deeply for the parser")
+            return guard.parse(source.text)
+        except guard.Refused as refused:
+            if refused.rule_id == "PG901":
+                message = (
+                    f"cannot parse: {refused.detail}; the file is not valid Python 3, "
+                    "so nothing in it was checked"
+                )
+            else:
+                message = f"not analysed: {refused.detail}; nothing in it was checked"
+            self.add(_rule(refused.rule_id), refused.line, message)
         self.aborted = True
         return None
 
@@ -281,14 +283,16 @@ class _FileAudit:
         )
 
     def cannot_analyse(self) -> None:
+        self.refuse(
+            "not analysed: the code nests deeper than Python's recursion limit allows "
+            "(a huge expression or block); nothing in it was checked"
+        )
+
+    def refuse(self, message: str) -> None:
+        """Drop what was found so far and report that the file is beyond the audit's bounds."""
         self.aborted = True
         self.findings = [f for f in self.findings if f.rule_id in ("PG902", "PG903")]
-        self.add(
-            _rule("PG901"),
-            1,
-            "cannot analyse: the code nests deeper than Python's recursion limit allows "
-            "(a huge expression or block); nothing in it was checked",
-        )
+        self.add(_rule("PG906"), 1, message)
 
     def finish(self) -> FileResult:
         if not self.aborted:
@@ -427,11 +431,12 @@ class _ProgramAudit:
             return []
         audit = _FileAudit(source, self.options)
         self.audits[real] = audit
-        module = audit.parse()
-        if module is None:
+        parsed = audit.parse()
+        if parsed is None:
             return []
+        module = parsed.module
         try:
-            lines = statement_lines(module, source.text)
+            lines = statement_lines(module, source.text, parsed.tree)
             refs = references(module, lambda node: lines.get(id(node), (0, 0)), source.text)
         except RecursionError:
             audit.cannot_analyse()
@@ -468,7 +473,7 @@ class _ProgramAudit:
             for audit in self.audits.values():
                 audit.aborted = True
                 audit.findings = [
-                    f for f in audit.findings if f.rule_id in ("PG901", "PG902", "PG903")
+                    f for f in audit.findings if f.rule_id in ("PG901", "PG902", "PG903", "PG906")
                 ]
             entry_audit.cannot_analyse()
 
@@ -682,7 +687,7 @@ def _unit(path: Path, folder: Path | None, names: _Names, *, native: bool = Fals
 
 
 def _plan(
-    paths: Sequence[Path], files: Sequence[Path], names: _Names
+    paths: Sequence[Path], files: Sequence[Path], names: _Names, options: AuditOptions
 ) -> tuple[list[_Unit], dict[Path, Path]]:
     """The units of work, and the folder each file of a directory belongs to."""
     units: list[_Unit] = []
@@ -693,14 +698,195 @@ def _plan(
             in_folder = list(_python_files(path))
             for file in in_folder:
                 folder_of.setdefault(file, path)
-            units.extend(
-                _unit(entry, path, names) for entry in entry_points(Folder(path), in_folder)
-            )
+            units.extend(_unit(entry, path, names) for entry in _entries(path, in_folder, options))
             natives.extend(_unit(n, path, names, native=True) for n in _walk(path, NATIVE_SUFFIXES))
     for file in files:
         if file not in folder_of:
             units.append(_unit(file, None, names))
     return units + natives, folder_of
+
+
+# --------------------------------------------------------------------------- bounded workers
+#
+# Every unit of work runs in a worker process with a wall-clock and a memory limit, so that no
+# input can crash or stall the caller: a parser crash (SIGSEGV in native code), a parse that
+# runs for minutes or an allocation storm ends the worker, and the unit is reported as PG906.
+# Workers are forked where the platform can (no re-import, a few milliseconds each).
+
+_Outcome = tuple[Literal["ok"], object] | tuple[Literal["refused"], str]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if forking else "spawn")
+
+
+def _limit_memory(extra: int) -> None:
+    """Cap this process's address space at its current size plus ``extra`` (Linux only)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError):
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _work(
+    job: Callable[..., object], args: tuple[object, ...], memory: int, conn: Connection
+) -> None:
+    """The body of a worker process: run ``job`` and send back what came of it."""
+    # A crash here is expected and reported as a finding: no fault dump on the user's terminal.
+    faulthandler.disable()
+    _limit_memory(memory)
+    outcome: tuple[str, object]
+    try:
+        outcome = ("ok", job(*args))
+    except MemoryError:
+        outcome = ("memory", None)
+    except BaseException as error:  # re-raised in the caller, as if it had run there
+        outcome = ("raised", error)
+    try:
+        conn.send(outcome)
+    except MemoryError:
+        conn.send(("memory", None))
+    except Exception:  # the exception does not pickle: send what it said
+        conn.send(("raised", RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]}")))
+    conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Running:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    deadline: float
+    index: int
+
+
+def _bounded(
+    jobs: Sequence[tuple[Callable[..., object], tuple[object, ...]]],
+    options: AuditOptions,
+    workers: int,
+    done: Callable[[int, _Outcome], None],
+) -> None:
+    """Run ``jobs`` in at most ``workers`` processes at once; ``done(index, outcome)`` each.
+
+    The outcome is ``("ok", value)`` or ``("refused", why)`` for a worker that ran past the
+    time limit, ran out of memory or died. An exception the job raised is raised here.
+    """
+    context = _context()
+    queue = deque(enumerate(jobs))
+    running: dict[Connection, _Running] = {}
+    limit = options.time_limit_s
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                index, (job, args) = queue.popleft()
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(  # type: ignore[attr-defined]
+                    target=_work, args=(job, args, options.memory_limit_bytes, send), daemon=True
+                )
+                process.start()
+                send.close()
+                running[receive] = _Running(process, receive, time.monotonic() + limit, index)
+            wait_s = max(0.0, min(r.deadline for r in running.values()) - time.monotonic())
+            for conn in connection.wait(list(running), timeout=wait_s):
+                assert isinstance(conn, Connection)
+                item = running.pop(conn)
+                try:
+                    status, value = conn.recv()
+                except EOFError:  # the worker died without a word: killed by a signal
+                    status, value = "died", None
+                conn.close()
+                item.process.join()
+                if status == "raised":
+                    raise cast(BaseException, value)
+                done(
+                    item.index,
+                    ("ok", value)
+                    if status == "ok"
+                    else ("refused", _why(status, item.process.exitcode, options)),
+                )
+            now = time.monotonic()
+            for conn, item in list(running.items()):
+                if now >= item.deadline:
+                    item.process.kill()
+                    item.process.join()
+                    conn.close()
+                    del running[conn]
+                    done(
+                        item.index,
+                        ("refused", f"the audit ran for more than {limit:g} s and was stopped"),
+                    )
+    finally:
+        for item in running.values():
+            item.process.kill()
+            item.process.join()
+            item.conn.close()
+
+
+def _why(status: str, exitcode: int | None, options: AuditOptions) -> str:
+    if status == "memory":
+        gib = options.memory_limit_bytes / 2**30
+        return f"the audit needed more than {gib:g} GiB of memory and was stopped"
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"the audit's worker process crashed ({name}) while reading the code"
+    return f"the audit's worker process ended without a result (exit status {exitcode})"
+
+
+def _refused(unit: _Unit, why: str, options: AuditOptions) -> FileResult:
+    """The result of a unit whose worker was stopped: a PG906 at line 1 of its (entry) file."""
+    try:
+        size = unit.path.stat().st_size
+    except OSError:
+        size = 0
+    audit = _FileAudit(Source(unit.shown or str(unit.path), "", size), options)
+    audit.refuse(f"not analysed: {why}; nothing in it was checked")
+    return audit.finish()
+
+
+def _supervise(
+    units: Sequence[_Unit],
+    options: AuditOptions,
+    workers: int,
+    take: Callable[[list[FileResult]], None],
+) -> None:
+    """Run each unit in a bounded worker; a unit whose worker was stopped gets a PG906."""
+
+    def done(index: int, outcome: _Outcome) -> None:
+        if outcome[0] == "ok":
+            take(cast(list[FileResult], outcome[1]))
+        else:
+            take([_refused(units[index], outcome[1], options)])
+
+    _bounded([(_run_unit, (unit, options)) for unit in units], options, workers, done)
+
+
+def _entries(folder: Path, files: list[Path], options: AuditOptions) -> list[Path]:
+    """The entry points of a folder, worked out in a bounded worker (it parses the files).
+
+    When the worker is stopped, every file is an entry point of its own: each is then audited
+    in a worker of its own, where the file that stopped this one is reported.
+    """
+    found: list[list[Path]] = [files]
+
+    def done(index: int, outcome: _Outcome) -> None:
+        if outcome[0] == "ok":
+            found[0] = cast(list[Path], outcome[1])
+
+    _bounded([(_folder_entries, (folder, files))], options, 1, done)
+    return found[0]
+
+
+def _folder_entries(folder: Path, files: list[Path]) -> list[Path]:
+    return entry_points(Folder(folder), files)
 
 
 def _merge(first: FileResult, again: FileResult) -> FileResult:
@@ -740,7 +926,7 @@ def audit_paths(
     options = options or AuditOptions()
     names = _Names(shown_as or {})
     files, errors = collect_files(paths)
-    units, folder_of = _plan(paths, files, names)
+    units, folder_of = _plan(paths, files, names, options)
     results: dict[str, FileResult] = {}
     expected = {names.text(path) for path in files}
 
@@ -752,19 +938,13 @@ def audit_paths(
                 progress(result.path)
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(units)))
-    if workers == 1:
-        for unit in units:
-            take(_run_unit(unit, options))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_run_unit, unit, options) for unit in units]
-            for future in as_completed(futures):
-                take(future.result())
+    _supervise(units, options, workers, take)
     # A file planned as followed that no program took (it could not be reached after all) is
     # audited as an entry point of its own, so that nothing is silently skipped.
-    for path in files:
-        if names.text(path) not in results:
-            take(_run_unit(_unit(path, folder_of.get(path), names), options))
+    leftover = [
+        _unit(path, folder_of.get(path), names) for path in files if names.text(path) not in results
+    ]
+    _supervise(leftover, options, 1, take)
     shown = [names.text(path) for path in files]
     ordered = [results.pop(name) for name in shown if name in results]
     return AuditReport(

@@ -95,11 +95,14 @@ def _pair_children(c: cst.CSTNode, a: ast.AST, out: LineMap) -> None:
             _pair(cc.body, ac.body, out)
 
 
-def statement_lines(module: cst.Module, text: str) -> LineMap:
-    """Map every statement of ``module`` (small statements individually) to its lines."""
+def statement_lines(module: cst.Module, text: str, tree: ast.Module | None = None) -> LineMap:
+    """Map every statement of ``module`` (small statements individually) to its lines.
+
+    ``tree`` is CPython's tree of ``text`` when the caller already has it.
+    """
     out: LineMap = {}
     try:
-        _pair(module.body, ast.parse(text).body, out)
+        _pair(module.body, (tree or ast.parse(text)).body, out)
         return out
     except RecursionError:
         # libcst's provider nests deeper than ast: it would overflow too, sometimes with a

@@ -91,7 +91,7 @@ COMPLIANCE_RULES: Mapping[str, tuple[str, ...]] = {
     "no_slot": ("PG202",),
     "no_etlb": ("PG202",),
 }
-_FAIL_CLOSED = ("PG901", "PG903")
+_FAIL_CLOSED = ("PG901", "PG903", "PG906")
 
 
 class PackageError(PgolfInputError):
@@ -875,8 +875,8 @@ def _third_party_modules(code: Code) -> list[str]:
     for text in texts:
         try:
             tree = ast.parse(text)
-        except SyntaxError:
-            continue  # the audit reports it (PG901)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # the audit reports it (PG901, PG906)
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 found.update(alias.name.split(".")[0] for alias in node.names)

@@ -1,0 +1,193 @@
+"""Parse the code to audit within bounds: hostile input gets a finding, never a crash or a hang.
+
+libcst's parser is native code with no depth limit of its own: 3,000 nested brackets overflow
+its stack (SIGSEGV, no report), and one expression of 100,000 terms keeps it busy for minutes.
+So the text goes through CPython's own parser first (``ast.parse`` builds a tree and runs
+nothing). CPython rejects what no Python can run (more than 200 nested brackets, 100 nested
+blocks, an expression too deep to compile), at C speed; that is a PG901 like any syntax error.
+What CPython accepts is then measured: an expression or block structure nested deeper than
+:data:`MAX_DEPTH` is refused (PG906) before libcst sees it, because libcst's cost grows with the
+nesting (about quadratically) and the audit's own tree walks recurse. Only then does libcst
+parse it. The tree CPython built is kept: the statement positions reuse it.
+
+What remains unbounded here is the time and memory of parsing and analysing admitted code of
+any size; :mod:`pgolf_cli.audit.engine` runs each audit in a worker process with a time and
+memory limit for that.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import keyword
+import re
+import tokenize
+from dataclasses import dataclass
+from typing import cast
+
+import libcst as cst
+
+#: Deepest syntax tree (statements and expressions, as ``ast`` nests them) that is parsed. The
+#: deepest of 162 real submissions and record scripts nests 22 levels; CPython's tokenizer
+#: itself stops at 200 nested brackets.
+MAX_DEPTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    module: cst.Module
+    tree: ast.Module
+    """The same code as CPython parsed it."""
+
+
+class Refused(Exception):
+    """The code is not parsed; ``rule_id`` is PG901 (not valid Python) or PG906 (over a bound)."""
+
+    def __init__(self, rule_id: str, line: int, detail: str) -> None:
+        super().__init__(detail)
+        self.rule_id = rule_id
+        self.line = line
+        self.detail = detail
+
+
+def parse(text: str) -> Parsed:
+    """Parse ``text`` with CPython, check its depth, then parse it with libcst.
+
+    Raises:
+        Refused: with PG901 when CPython cannot parse the text, PG906 when it nests deeper
+            than :data:`MAX_DEPTH`.
+    """
+    tree = python_tree(text)
+    line = _too_deep(tree)
+    if line is not None:
+        raise Refused(
+            "PG906",
+            line,
+            f"the code nests more than {MAX_DEPTH} levels deep at line {line} (real "
+            "submissions nest at most about 20), and pgolf does not parse code that deep",
+        )
+    if not tree.body:
+        # No statement: nothing for libcst to parse, and its tokenizer rejects some such files
+        # that CPython takes (blank lines ending in a lone line continuation).
+        return Parsed(cst.Module(body=[]), tree)
+    try:
+        module = cst.parse_module(_spaced_keywords(text))
+    except cst.CSTValidationError as error:
+        raise Refused(
+            "PG901", 1, f"pgolf's parser (libcst) rejects this valid Python: {error}"
+        ) from None
+    except cst.ParserSyntaxError as error:
+        # CPython accepted it: a grammar libcst lacks (a newer Python than libcst knows).
+        line = max(error.raw_line, 1)
+        raise Refused(
+            "PG901",
+            line,
+            f"{error.message} (line {error.raw_line}, column {error.raw_column}): "
+            "pgolf's parser (libcst) does not support this syntax",
+        ) from None
+    except RecursionError:
+        raise Refused("PG906", 1, "the code nests too deeply for pgolf's parser") from None
+    return Parsed(module, tree)
+
+
+# A keyword written against a number that starts with a dot: `return.5`, `else.5`, `and.5`.
+_KEYWORD_DOT_NUMBER = re.compile(r"\b(?:" + "|".join(keyword.kwlist) + r")\.\d")
+
+
+def _spaced_keywords(text: str) -> str:
+    """``text`` with a space between a keyword and a number like ``.5`` that follows it.
+
+    CPython reads ``return.5`` (minifiers write it: python-minifier turns ``return 0.5`` into
+    it), but libcst's parser rejects it with a validation error. One space on the same line
+    changes no line number, and the audit reports lines. The tokenizer finds the real ones
+    (not those in strings); it only runs when the quick pattern matches.
+    """
+    if _KEYWORD_DOT_NUMBER.search(text) is None:
+        return text
+    lines = text.splitlines(keepends=True)
+    inserts: list[tuple[int, int]] = []
+    previous: tokenize.TokenInfo | None = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if (
+                previous is not None
+                and token.type == tokenize.NUMBER
+                and token.string.startswith(".")
+                and previous.type == tokenize.NAME
+                and keyword.iskeyword(previous.string)
+                and previous.end == token.start
+            ):
+                inserts.append(token.start)
+            previous = token
+    except (tokenize.TokenError, SyntaxError):
+        return text  # CPython parsed it; libcst will say what it thinks
+    for row, column in reversed(inserts):
+        line = lines[row - 1]
+        lines[row - 1] = line[:column] + " " + line[column:]
+    return "".join(lines)
+
+
+def python_tree(text: str) -> ast.Module:
+    """CPython's tree of ``text``; :class:`Refused` (PG901, or PG906 on memory) when it has none."""
+    try:
+        return ast.parse(text)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        raise Refused("PG901", line, f"{error.msg} (line {line})") from None
+    except RecursionError:
+        raise Refused(
+            "PG901",
+            1,
+            "CPython's parser gives up (it exceeds its recursion limit): the code nests too "
+            "deeply to be compiled, so Python cannot run it",
+        ) from None
+    except MemoryError:
+        # CPython's parser stack overflows on deep nesting (7,000 unary minuses) as well as
+        # when memory runs out under the worker's limit: either way, beyond the bounds.
+        raise Refused(
+            "PG906",
+            1,
+            "CPython's parser ran out of memory (its parser stack overflows on code nested "
+            "thousands of levels deep, and a worker's memory is limited)",
+        ) from None
+    except ValueError as error:  # NUL bytes and the like; source loading rejects most
+        raise Refused("PG901", 1, str(error)) from None
+
+
+def _too_deep(tree: ast.Module) -> int | None:
+    """The line of a node deeper than :data:`MAX_DEPTH`; None when none is.
+
+    An explicit stack, so the measuring itself cannot overflow; about 1% of an audit's time.
+    ``a or b or c`` is one node in ``ast`` but a chain in libcst, so each operand of a boolean
+    operation counts the operators in front of it.
+    """
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    pop, push = stack.pop, stack.append
+    node_type, bool_op, fields = ast.AST, ast.BoolOp, _CHILD_FIELDS
+    while stack:
+        node, depth = pop()
+        kind = type(node)
+        if depth > MAX_DEPTH and hasattr(node, "lineno"):
+            return cast(int, node.lineno)  # else its children, deeper still, have a line
+        depth += 1
+        if kind is bool_op:
+            values = cast(ast.BoolOp, node).values
+            for i, value in enumerate(values):
+                push((value, depth + len(values) - 1 - i))
+            continue
+        names = fields.get(kind)
+        if names is None:
+            # Every Name and Attribute has a `ctx` node (Load, Store): never deep, often there.
+            names = fields[kind] = tuple(name for name in kind._fields if name != "ctx")
+        for name in names:
+            child = getattr(node, name)
+            if type(child) is list:
+                for item in child:
+                    if isinstance(item, node_type):
+                        push((item, depth))
+            elif isinstance(child, node_type):
+                push((child, depth))
+    return None
+
+
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}

@@ -1,0 +1,148 @@
+"""The parse guard and the bounded workers: what is refused, why, and that normal code is not."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from pgolf_cli.audit import engine, guard
+from pgolf_cli.audit.engine import AuditOptions, audit_paths, audit_source
+from pgolf_cli.audit.source import source_from_bytes
+
+
+def _refusal(text: str) -> tuple[str, int]:
+    with pytest.raises(guard.Refused) as caught:
+        guard.parse(text)
+    return caught.value.rule_id, caught.value.line
+
+
+def test_cpython_rejections_are_pg901_at_cpythons_line() -> None:
+    assert _refusal("x = " + "(" * 3000 + "1" + ")" * 3000 + "\n") == ("PG901", 1)
+    assert _refusal("import os\n\ndef main(:\n    pass\n") == ("PG901", 3)
+    blocks = "".join(" " * i + "if x:\n" for i in range(120)) + " " * 120 + "pass\n"
+    assert _refusal(blocks) == ("PG901", 101)
+
+
+def test_an_expression_cpython_cannot_build_is_pg901_in_milliseconds() -> None:
+    started = time.monotonic()
+    assert _refusal("x = " + " + ".join(["1"] * 100_000) + "\n") == ("PG901", 1)
+    assert time.monotonic() - started < 5  # libcst alone took minutes
+
+
+def test_a_parser_stack_overflow_in_cpython_is_pg906() -> None:
+    # CPython 3.11's parser raises MemoryError past 6,000 nested levels of a unary operator.
+    assert _refusal("x = " + "-" * 8000 + "1\n") == ("PG906", 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="the memory limit is Linux's")
+def test_a_huge_valid_file_is_stopped_by_the_memory_limit(tmp_path: Path) -> None:
+    huge = tmp_path / "train_gpt.py"
+    huge.write_text("x = [1, 2, 3]\n" * 150_000)  # 2.1 MB: gigabytes of syntax trees
+    report = audit_paths([huge], AuditOptions(memory_limit_bytes=300 * 2**20), jobs=1)
+    (finding,) = report.files[0].findings
+    assert (finding.rule_id, finding.line) == ("PG906", 1)
+    assert "memory" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        ("y = 1\nx = a" + "[0]" * (guard.MAX_DEPTH + 1) + "\n", 2),
+        ("x = " + "-" * 500 + "1\n", 1),
+        ("x = " + "lambda: " * 400 + "1\n", 1),
+        ("def f():\n    return " + " or ".join(["a"] * 400) + "\n", 2),
+    ],
+    ids=["subscripts", "unary", "lambdas", "or-chain"],
+)
+def test_valid_code_deeper_than_the_bound_is_pg906_at_its_line(code: str, line: int) -> None:
+    compile(code, "<deep>", "exec")  # valid Python: CPython takes it
+    assert _refusal(code) == ("PG906", line)
+
+
+def test_the_bound_admits_everything_up_to_it() -> None:
+    # A statement adds levels above the expression (module, assignment): stay under the bound.
+    guard.parse("x = a" + "[0]" * (guard.MAX_DEPTH - 5) + "\n")
+    guard.parse("flag = " + " or ".join(["a"] * 150) + "\n")
+
+
+def test_the_tree_cpython_built_is_kept_for_the_positions() -> None:
+    parsed = guard.parse("import os\n\ndef main():\n    return os.sep\n")
+    assert [type(s).__name__ for s in parsed.tree.body] == ["Import", "FunctionDef"]
+    assert len(parsed.module.body) == 2
+
+
+def test_refusals_fail_closed_even_when_pg9_is_ignored() -> None:
+    deep = "x = a" + "[0]" * 300 + "\n"
+    result = audit_source(source_from_bytes("d.py", deep.encode()), AuditOptions(ignore=("PG9",)))
+    assert [(f.rule_id, f.line, f.severity.value) for f in result.findings] == [
+        ("PG906", 1, "error")
+    ]
+    assert "200 levels" in result.findings[0].message
+
+
+# --------------------------------------------------------------------------- bounded workers
+
+
+def _crash() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _sleep() -> None:
+    time.sleep(30)
+
+
+def _allocate() -> int:
+    return len(bytearray(2 * 2**30))
+
+
+def _raise() -> None:
+    raise ValueError("a bug in pgolf")
+
+
+def _run(job: object, options: AuditOptions) -> list[tuple[str, object]]:
+    seen: list[tuple[str, object]] = []
+    engine._bounded([(job, ())], options, 1, lambda _i, outcome: seen.append(outcome))  # type: ignore[list-item]
+    return seen
+
+
+def test_a_worker_that_crashes_is_a_refusal_naming_the_signal() -> None:
+    assert _run(_crash, AuditOptions()) == [
+        ("refused", "the audit's worker process crashed (SIGSEGV) while reading the code")
+    ]
+
+
+def test_a_worker_past_the_time_limit_is_stopped() -> None:
+    started = time.monotonic()
+    assert _run(_sleep, AuditOptions(time_limit_s=0.5)) == [
+        ("refused", "the audit ran for more than 0.5 s and was stopped")
+    ]
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="the memory limit is Linux's")
+def test_a_worker_past_the_memory_limit_is_stopped() -> None:
+    (outcome,) = _run(_allocate, AuditOptions(memory_limit_bytes=256 * 2**20))
+    assert outcome == ("refused", "the audit needed more than 0.25 GiB of memory and was stopped")
+
+
+def test_an_exception_in_a_worker_is_raised_in_the_caller() -> None:
+    with pytest.raises(ValueError, match="a bug in pgolf"):
+        _run(_raise, AuditOptions())
+
+
+def test_a_unit_past_the_time_limit_is_a_pg906_of_its_file(tmp_path: Path) -> None:
+    # Valid, shallow enough to be admitted, and slow for libcst: 400 statements 150 deep.
+    slow = tmp_path / "train_gpt.py"
+    slow.write_text(("x = a" + "[0]" * 150 + "\n") * 400)
+    fast = tmp_path / "other.py"
+    fast.write_text("print('hello')\n")
+    report = audit_paths([slow, fast], AuditOptions(time_limit_s=0.3), jobs=2)
+    by_name = {Path(r.path).name: r for r in report.files}
+    (finding,) = by_name["train_gpt.py"].findings
+    assert (finding.rule_id, finding.line) == ("PG906", 1)
+    assert "ran for more than 0.3 s" in finding.message
+    assert by_name["other.py"].findings == () and by_name["other.py"].error is None
