@@ -235,7 +235,13 @@ def _corpus_outcome(
 
 def record_folders(shared: Path) -> list[Path]:
     root = shared / RECORDS
-    return sorted(p for track in sorted(root.iterdir()) if track.is_dir() for p in track.iterdir() if p.is_dir())
+    return sorted(
+        p
+        for track in sorted(root.iterdir())
+        if track.is_dir()
+        for p in track.iterdir()
+        if p.is_dir()
+    )
 
 
 def corpus_labels(shared: Path) -> list[dict[str, Any]]:
@@ -259,9 +265,9 @@ def collect(shared: Path, only: str | None, jobs: int) -> list[Target]:
             pool.submit(audit_record if kind == "record" else audit_script, path)
             for kind, _, path, _ in work
         ]
-        for (kind, name, _, label), future in zip(work, futures, strict=True):
+        for (kind, name, _, labelled), future in zip(work, futures, strict=True):
             found, errors = future.result()
-            targets.append(Target(kind, name, found, errors, label))
+            targets.append(Target(kind, name, found, errors, labelled))
             print(f"{kind} {name}: {len(found)} finding(s)", file=sys.stderr)
     return targets
 
@@ -290,7 +296,9 @@ def summary(targets: Iterable[Target]) -> dict[str, Any]:
                 counts[f"unreviewed {v.seen.severity}"] += 1
     for target in decidable:
         assert target.label is not None
-        hit_rules = {v.seen.rule for v in target.verdicts if v.right and v.why.startswith("the labelled")}
+        hit_rules = {
+            v.seen.rule for v in target.verdicts if v.right and v.why.startswith("the labelled")
+        }
         for rule in expected_rules(target.label):
             per_rule[rule]["labelled files"] += 0
         for rule in hit_rules:
@@ -301,9 +309,7 @@ def summary(targets: Iterable[Target]) -> dict[str, Any]:
             "with an error": sum(1 for t in records if t.outcome != "ok"),
             "errors": sum(1 for t in records for s in t.findings if s.severity == "error"),
             "warnings": sum(1 for t in records for s in t.findings if s.severity == "warning"),
-            "warnings unreviewed": sum(
-                1 for t in records for v in t.verdicts if v.right is None
-            ),
+            "warnings unreviewed": sum(1 for t in records for v in t.verdicts if v.right is None),
             "warnings judged wrong": sum(
                 1
                 for t in records
@@ -315,22 +321,28 @@ def summary(targets: Iterable[Target]) -> dict[str, Any]:
             "files": len(corpus),
             "illegal": len(illegal),
             "illegal decidable": len(decidable),
-            "illegal caught": sum(1 for t in decidable if t.outcome.startswith(("ok", "false error", "warned only"))),
+            "illegal caught": sum(
+                1 for t in decidable if t.outcome.startswith(("ok", "false error", "warned only"))
+            ),
             "illegal caught at the right severity": sum(1 for t in decidable if t.outcome == "ok"),
             "illegal missed": sorted(t.name for t in decidable if t.outcome.startswith("missed")),
             "legal": len(legal),
             "legal with an error": sorted(
-                t.name
-                for t in legal
-                if any(v.seen.severity == "error" for v in t.verdicts)
+                t.name for t in legal if any(v.seen.severity == "error" for v in t.verdicts)
             ),
             "dormant paths on legal files": len(dormant_legal),
             "dormant paths warned": sum(1 for t in dormant_legal if t.outcome == "ok"),
             "false errors": sum(
-                1 for t in corpus for v in t.verdicts if v.right is False and v.seen.severity == "error"
+                1
+                for t in corpus
+                for v in t.verdicts
+                if v.right is False and v.seen.severity == "error"
             ),
             "false warnings": sum(
-                1 for t in corpus for v in t.verdicts if v.right is False and v.seen.severity == "warning"
+                1
+                for t in corpus
+                for v in t.verdicts
+                if v.right is False and v.seen.severity == "warning"
             ),
             "unreviewed": sum(1 for t in corpus for v in t.verdicts if v.right is None),
         },
@@ -387,7 +399,13 @@ def markdown(targets: Sequence[Target], numbers: dict[str, Any], command: str) -
             f"{c.get('files caught', 0)} |"
         )
     for kind, title in (("record", "Record folders"), ("corpus", "Corpus scripts")):
-        out += ["", f"## {title}", "", "| target | outcome | finding | verdict | why |", "|---|---|---|---|---|"]
+        out += [
+            "",
+            f"## {title}",
+            "",
+            "| target | outcome | finding | verdict | why |",
+            "|---|---|---|---|---|",
+        ]
         for t in targets:
             if t.kind != kind:
                 continue
@@ -398,7 +416,9 @@ def markdown(targets: Sequence[Target], numbers: dict[str, Any], command: str) -
                 verdict = {True: "right", False: "wrong", None: "unreviewed"}[v.right]
                 where = f"{v.seen.rule} {v.seen.severity} {v.seen.file}:{v.seen.line}"
                 first = _cell(name) if i == 0 else ""
-                out.append(f"| {first} | {t.outcome if i == 0 else ''} | {where} | {verdict} | {_cell(v.why)} |")
+                out.append(
+                    f"| {first} | {t.outcome if i == 0 else ''} | {where} | {verdict} | {_cell(v.why)} |"
+                )
     return "\n".join(out) + "\n"
 
 
@@ -418,9 +438,13 @@ def write_expected(targets: Sequence[Target], directory: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
-    parser.add_argument("--only", help="audit only targets whose name contains this text; prints findings")
+    parser.add_argument(
+        "--only", help="audit only targets whose name contains this text; prints findings"
+    )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--markdown", type=Path, default=REPO_ROOT / "docs" / "accuracy.md")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "accuracy.json")
@@ -437,17 +461,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         judge(target, review)
     if args.only:
         for t in targets:
-            print(f"== {t.name} [{t.outcome}]" + (f" {t.label['label']} {t.label['categories']}" if t.label else ""))
+            print(
+                f"== {t.name} [{t.outcome}]"
+                + (f" {t.label['label']} {t.label['categories']}" if t.label else "")
+            )
             for e in t.errors:
                 print(f"   cannot audit: {e}")
             for v in t.verdicts:
                 verdict = {True: "right", False: "WRONG", None: "?"}[v.right]
-                print(f"   {v.seen.file}:{v.seen.line} {v.seen.rule} {v.seen.severity} [{verdict}: {v.why}] {v.seen.message[:160]}")
+                print(
+                    f"   {v.seen.file}:{v.seen.line} {v.seen.rule} {v.seen.severity} [{verdict}: {v.why}] {v.seen.message[:160]}"
+                )
         return 0
     numbers = summary(targets)
     numbers["seconds"] = round(time.perf_counter() - started, 1)
     command = "python bench/accuracy.py" + (" --write-expected" if args.write_expected else "")
-    args.markdown.write_text(markdown(targets, numbers, "python bench/accuracy.py --write-expected"), encoding="utf-8")
+    args.markdown.write_text(
+        markdown(targets, numbers, "python bench/accuracy.py --write-expected"), encoding="utf-8"
+    )
     detail = {
         "summary": numbers,
         "targets": [

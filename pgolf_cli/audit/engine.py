@@ -67,6 +67,7 @@ from pgolf_cli.audit.program import (
     combine,
     entry_points,
     references,
+    run_scripts,
 )
 from pgolf_cli.audit.registry import all_rules, get_rule, matches
 from pgolf_cli.audit.rule import Hit, Rule
@@ -93,6 +94,9 @@ class AuditOptions:
     select: tuple[str, ...] = ()
     """Rule ids or prefixes to run; empty means all."""
     ignore: tuple[str, ...] = ()
+    setup_script: bool = False
+    """The file is a script of a records folder that the folder's run does not start (data
+    preparation, tokenizer building): rules about the official run (``Rule.run_only``) skip it."""
 
 
 class RuleCrash(Exception):
@@ -344,6 +348,8 @@ def _hits(facts: Facts, where: str, options: AuditOptions) -> Iterator[tuple[typ
     """The reachable hits of every selected rule, rule by rule, in line order."""
     for rule in all_rules():
         if not _wanted(rule.id, options) or rule.id.startswith("PG9"):
+            continue
+        if options.setup_script and rule.run_only:
             continue
         try:
             hits: list[Hit] = list(rule().check(facts))
@@ -630,9 +636,13 @@ class _Unit:
     """How the report names ``path``; None: by the path itself."""
     folder_shown: str | None = None
     """How the report names ``folder``; None: by the path itself."""
+    setup: bool = False
+    """An entry point of a folder that the folder's run does not start."""
 
 
 def _run_unit(unit: _Unit, options: AuditOptions) -> list[FileResult]:
+    if unit.setup:
+        options = dataclasses.replace(options, setup_script=True)
     if unit.native:
         result = scan_native(unit.path, options, unit.shown)
         return [] if result is None else [result]
@@ -661,13 +671,16 @@ class _Names:
         return self(path) or str(path)
 
 
-def _unit(path: Path, folder: Path | None, names: _Names, *, native: bool = False) -> _Unit:
+def _unit(
+    path: Path, folder: Path | None, names: _Names, *, native: bool = False, setup: bool = False
+) -> _Unit:
     return _Unit(
         path,
         folder,
         native,
         shown=names(path),
         folder_shown=names(folder) if folder is not None else None,
+        setup=setup,
     )
 
 
@@ -683,8 +696,10 @@ def _plan(
             in_folder = list(_python_files(path))
             for file in in_folder:
                 folder_of.setdefault(file, path)
+            runs = run_scripts(path, in_folder)
             units.extend(
-                _unit(entry, path, names) for entry in entry_points(Folder(path), in_folder)
+                _unit(entry, path, names, setup=entry not in runs)
+                for entry in entry_points(Folder(path), in_folder)
             )
             natives.extend(_unit(n, path, names, native=True) for n in _walk(path, NATIVE_SUFFIXES))
     for file in files:

@@ -1554,8 +1554,10 @@ class Facts:
             elif isinstance(node, cst.ClassDef):
                 qualname = f"{prefix}.{node.name.value}" if prefix else node.name.value
                 stack.extend((s, qualname, node.name.value) for s in reversed(_suite(node.body)))
-            elif isinstance(node, cst.SimpleStatementLine):
-                for small in node.body:
+            elif isinstance(node, cst.SimpleStatementLine | cst.BaseSmallStatement):
+                # A one-line body (`class H: a = 1; b = 2`) holds small statements directly.
+                smalls = node.body if isinstance(node, cst.SimpleStatementLine) else (node,)
+                for small in smalls:
                     if isinstance(small, cst.Import | cst.ImportFrom):
                         self._note_import(small)
                         continue

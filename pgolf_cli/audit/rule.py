@@ -59,6 +59,10 @@ class Rule:
     summary: ClassVar[str]
     VALID: ClassVar[tuple[Example, ...]] = ()
     INVALID: ClassVar[tuple[Example, ...]] = ()
+    run_only: ClassVar[bool] = False
+    """Judges what the official run does (its evaluation, its training budget, its counted code):
+    not applied to the other scripts of a records folder (data preparation, tokenizer building,
+    plotting), which never run at evaluation."""
 
     def check(self, facts: Facts) -> Iterator[Hit]:
         raise NotImplementedError(f"{type(self).__name__} must implement check()")

@@ -390,8 +390,29 @@ class ScoringAnalysis:
 
     # -- PG204 ---------------------------------------------------------------------------
     def _is_choice_among_predictions(self, fn: Function, selection: Selection) -> bool:
+        # Losses on other tokens (a temperature or checkpoint picked by its loss on training
+        # batches) choose without seeing any token that is scored.
+        if not self._on_val(fn, EMPTY.union(*selection.candidates)):
+            return False
         predicting = [c for c in selection.candidates if self._predicts(fn, c)]
         return len(predicting) >= 2 or (selection.running and len(predicting) == 1)
+
+    def _on_val(self, fn: Function, labels: Labels) -> bool:
+        """Computed from validation tokens at this place: a call to a function that takes its
+        validation data through parameters counts only where this function passes it some."""
+        plain = frozenset(lbl for lbl in labels if not lbl.startswith("C"))
+        if self._val(fn, plain):
+            return True
+        for lbl in labels - plain:
+            callee = lbl[1:]
+            if not self.facts.has_val({lbl}):
+                continue
+            if not self.facts.val_params.get(callee) or any(
+                c.callee == callee and not c.reference and self._val(fn, _labels_of(c))
+                for c in fn.calls
+            ):
+                return True
+        return False
 
     def _scored_with(self, fn: Function, selection: Selection) -> list[Context]:
         """Where the chosen value is added to a score accumulator of ``fn``."""
