@@ -184,18 +184,19 @@ def _judge_corpus(target: Target, review: dict[str, Any]) -> None:
     mechanism = illegal or dormant
     for seen in target.findings:
         lines = (seen.line, *seen.evidence)
-        on_mechanism = (
-            mechanism
-            and seen.rule in rules
-            and (not spans or any(_near(line, spans) for line in lines))
-        )
-        if on_mechanism:
+        on_lines = not spans or any(_near(line, spans) for line in lines)
+        if mechanism and seen.rule in rules:
+            where = "on its lines" if on_lines else "away from the lines its evidence names"
             if seen.severity == "error" and (dormant or not illegal):
-                why = "the illegal mechanism, but it is off by default: a warning, not an error"
+                why = (
+                    f"the illegal mechanism ({where}), but off by default: a warning, not an error"
+                )
                 target.verdicts.append(Verdict(seen, False, why))
             else:
                 how = "off by default" if dormant else "on by default"
-                target.verdicts.append(Verdict(seen, True, f"the labelled mechanism ({how})"))
+                target.verdicts.append(
+                    Verdict(seen, True, f"the labelled mechanism ({how}, {where})")
+                )
             continue
         reviewed = _reviewed(review, target, seen)
         if reviewed is not None:
@@ -325,6 +326,9 @@ def summary(targets: Iterable[Target]) -> dict[str, Any]:
                 1 for t in decidable if t.outcome.startswith(("ok", "false error", "warned only"))
             ),
             "illegal caught at the right severity": sum(1 for t in decidable if t.outcome == "ok"),
+            "illegal caught on the labelled lines": sum(
+                1 for t in decidable if any(v.right and "on its lines" in v.why for v in t.verdicts)
+            ),
             "illegal missed": sorted(t.name for t in decidable if t.outcome.startswith("missed")),
             "legal": len(legal),
             "legal with an error": sorted(
@@ -366,7 +370,8 @@ def markdown(targets: Sequence[Target], numbers: dict[str, Any], command: str) -
         "Targets: the 60 accepted record folders (audited as `pgolf audit DIR` / `pgolf verify` do)",
         "and the 88 labelled corpus scripts (audited as `pgolf audit FILE`), from ../shared.",
         "How a finding is judged: an error on an accepted folder is wrong; a finding on an illegal",
-        "corpus file is right when its rule is one the label's categories call for and it lies",
+        "corpus file is right when its rule is one the label's categories call for; it is on the",
+        "mechanism's own lines when it lies",
         f"(or one of its evidence lines does) within {NEAR} lines of a line the label's evidence names; an error on a legal file is wrong; other",
         "warnings carry a reviewer's verdict from `bench/accuracy_review.json`.",
         "",

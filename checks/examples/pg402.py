@@ -307,6 +307,41 @@ if __name__ == "__main__":
 """
 )
 
+_LOGGED_TRAIN_LOSSES = """import json, os, time
+import numpy as np
+import torch
+from torch import nn
+
+DATA = os.environ.get("DATA_PATH", "./data")
+CAP = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+
+
+def main():
+    tokens = torch.from_numpy(np.fromfile(f"{DATA}/fineweb_train_000000.bin", dtype="<u2", offset=1024).astype(np.int64))
+    val = torch.from_numpy(np.fromfile(f"{DATA}/fineweb_val_000000.bin", dtype="<u2", offset=1024).astype(np.int64))
+    model = nn.Sequential(nn.Embedding(1024, 64), nn.Linear(64, 1024))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    history, t0 = [], time.perf_counter()
+    for step in range(100000):
+        if time.perf_counter() - t0 > CAP:
+            break
+        i = step * 1024 % (tokens.numel() - 1025)
+        loss = nn.functional.cross_entropy(model(tokens[i : i + 1024]), tokens[i + 1 : i + 1025])
+        loss.backward(); opt.step(); opt.zero_grad()
+        history.append(loss.item())
+    torch.save(model.state_dict(), "final_model.pt")
+    with open("train_curve.json", "w") as f:
+        json.dump({"train_loss": float(np.mean(history[-100:])), "curve": history}, f)
+    with torch.no_grad():
+        nll = nn.functional.cross_entropy(model(val[:-1]), val[1:]).item()
+    print(f"final val_loss:{nll:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 INVALID: tuple[Example, ...] = (
     Example(
         title="test-time training on a training slice after the artifact is written",
@@ -578,6 +613,10 @@ if __name__ == "__main__":
 )
 
 VALID: tuple[Example, ...] = (
+    Example(
+        title="training losses logged with .item() during training, dumped after the artifact",
+        code=_LOGGED_TRAIN_LOSSES,
+    ),
     Example(
         title="training data used only in the training loop; its size logged after saving",
         code=_PLAIN,

@@ -794,6 +794,10 @@ class _Walker:
             or (isinstance(func, cst.Name) and name == "len")
         ):
             result = result - {TRAIN}  # a count of training tokens is not training data
+        elif TRAIN in result and isinstance(func, cst.Attribute) and name == "item":
+            # One Python number (a loss logged during training) is a figure, not training data;
+            # the read it came from was recorded where it happened.
+            result = result - {TRAIN}
         if external is not None:
             self.fn.externals.append(ExternalCall(self.where(), external, node, everything))
             if external in _CLOCK_CALLS:

@@ -127,7 +127,14 @@ def _parameter_owners(node: cst.CSTNode) -> set[str]:
 
 
 def _is_optimizer(name: str) -> bool:
-    return name.startswith("torch.optim.") and ".lr_scheduler" not in name and ".swa_" not in name
+    """The construction of a torch optimizer; ``torch.optim.Adam().zero_grad`` (a method of the
+    instance, named through the class that built it) constructs nothing."""
+    return (
+        name.startswith("torch.optim.")
+        and "()." not in name
+        and ".lr_scheduler" not in name
+        and ".swa_" not in name
+    )
 
 
 class ScoringAnalysis:
