@@ -342,6 +342,51 @@ if __name__ == "__main__":
 """
 
 
+_COMPREHENSION_NAME = """import os, time
+import numpy as np
+import torch
+from torch import nn
+
+DATA = os.environ.get("DATA_PATH", "./data")
+CAP = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+INT4_LAYERS = os.environ.get("INT4_LAYERS", "3,4,5")
+
+
+class Loader:
+    def __init__(self, pattern):
+        self.tokens = torch.from_numpy(np.fromfile(pattern, dtype="<u2", offset=1024).astype(np.int64))
+        self.pos = 0
+
+    def next_batch(self, n):
+        chunk = self.tokens[self.pos : self.pos + n + 1]
+        self.pos += n
+        return chunk[:-1], chunk[1:]
+
+
+def main():
+    loader = Loader(os.path.join(DATA, "fineweb_train_000000.bin"))
+    model = nn.Sequential(nn.Embedding(1024, 64), nn.Linear(64, 1024))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    step = 0
+    while True:
+        if time.perf_counter() - t0 >= CAP:
+            break
+        x, y = loader.next_batch(1024)
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        opt.zero_grad()
+        step += 1
+    torch.save(model.state_dict(), "final_model.pt")
+    int4 = set(int(x) for x in INT4_LAYERS.split(",") if x.strip())
+    print("int4 layers", sorted(int4))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 INVALID: tuple[Example, ...] = (
     Example(
         title="test-time training on a training slice after the artifact is written",
@@ -613,6 +658,10 @@ if __name__ == "__main__":
 )
 
 VALID: tuple[Example, ...] = (
+    Example(
+        title="after the artifact, a comprehension's own x (layer ids) is not the batch x",
+        code=_COMPREHENSION_NAME,
+    ),
     Example(
         title="training losses logged with .item() during training, dumped after the artifact",
         code=_LOGGED_TRAIN_LOSSES,

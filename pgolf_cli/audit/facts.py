@@ -1054,9 +1054,28 @@ class _Walker:
             sides = [self.ev(node.left)] + [self.ev(c.comparator) for c in node.comparisons]
             return EMPTY.union(*sides) | self.choices.comparison(node, sides)
         if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+            # The loop variables are the comprehension's own (Python 3 scopes them): bound to
+            # what they iterate over while the element is evaluated, then the outer names return.
+            saved: dict[str, Labels | None] = {}
+            labels = EMPTY
+            comp: cst.CompFor | None = node.for_in
+            while comp is not None:
+                iterated = self.ev(comp.iter)
+                labels = labels | iterated
+                for name in _bound_names(comp.target):
+                    saved.setdefault(name, self.state.get(name))
+                    self.state[name] = iterated
+                for condition in comp.ifs:
+                    labels = labels | self.ev(condition.test)
+                comp = comp.inner_for_in
             element = self.ev(node.elt)
+            for name, before in saved.items():
+                if before is None:
+                    self.state.pop(name, None)
+                else:
+                    self.state[name] = before
             self.choices.comprehension(node, node.elt, element)
-            return element | self.ev(node.for_in)
+            return element | labels
         assert isinstance(node, cst.List | cst.Tuple | cst.Set)
         items = [(e.value, self.ev(e.value)) for e in node.elements]
         self.choices.collection(node, items)
@@ -1804,6 +1823,17 @@ class Facts:
 
     def ordered_functions(self) -> list[Function]:
         return sorted(self.functions.values(), key=lambda f: f.line)
+
+
+def _bound_names(target: cst.BaseExpression) -> Iterator[str]:
+    """The names a ``for`` target binds (``x``, ``(i, (a, b))``, ``*rest``)."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, cst.Tuple | cst.List):
+        for element in target.elements:
+            yield from _bound_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _bound_names(target.value)
 
 
 def _suite(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
