@@ -38,6 +38,7 @@ from pgolf_cli.audit.facts import (
     Gate,
     Labels,
     children,
+    code_of,
     grad_labels,
     is_score_accumulator,
     names_read,
@@ -823,10 +824,21 @@ def _shifted_exponents(node: cst.CSTNode, shift: str) -> set[str]:
 
 
 def _exclusive(a: Context, b: Context) -> bool:
-    """Two places in opposite branches of one ``if`` (or conditional expression)."""
+    """Two places in opposite branches of one ``if`` (or conditional expression), or under
+    tests that contradict each other (``if args.ttt: ...`` and a later ``if not args.ttt: ...``)."""
     return any(
-        ga.test is gb.test and ga.negated != gb.negated for ga in a.guards for gb in b.guards
+        _polarity(ga.test, ga.negated)[0] == _polarity(gb.test, gb.negated)[0]
+        and _polarity(ga.test, ga.negated)[1] != _polarity(gb.test, gb.negated)[1]
+        for ga in a.guards
+        for gb in b.guards
     )
+
+
+def _polarity(test: cst.BaseExpression, negated: bool) -> tuple[str, bool]:
+    """A test as (the code it checks, whether it must be true): ``not x`` is ``x`` negated."""
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, negated = test.expression, not negated
+    return code_of(test), not negated
 
 
 def _unique(items: Iterable[Evidence]) -> Iterator[Evidence]:
