@@ -37,6 +37,7 @@ RECORDS = Path("data/parameter-golf-records-full")
 CORPUS = Path("data/audit-corpus")
 REVIEW = Path(__file__).resolve().parent / "accuracy_review.json"
 EXPECTED_DIR = REPO_ROOT / "tests" / "checks" / "real"
+EXPECTED_FILES = {"record": "expected_records.json", "corpus": "expected_corpus.json"}
 
 #: The rules a label category calls for. A category not listed here names no statically
 #: checkable mechanism (style of the script, legal shapes) and calls for none.
@@ -113,8 +114,12 @@ def _seen(report: Any, root: Path) -> tuple[list[Seen], list[str]]:
 
 
 def audit_record(folder: str) -> tuple[list[Seen], list[str]]:
-    """A record folder audited as ``pgolf audit DIR`` and ``pgolf verify`` audit it."""
+    """A record folder audited as ``pgolf audit DIR`` and ``pgolf verify`` audit it (a folder
+    that ships no script, only its logs, has nothing to audit)."""
     from pgolf_cli.audit.engine import audit_paths
+
+    if not any(Path(folder).rglob("*.py")):
+        return [], []
 
     return _seen(audit_paths([Path(folder)], jobs=1), Path(folder))
 
@@ -163,9 +168,11 @@ def judge(target: Target, review: dict[str, Any]) -> None:
 def _judge_record(target: Target, review: dict[str, Any]) -> None:
     for seen in target.findings:
         if seen.severity == "error":
-            target.verdicts.append(
-                Verdict(seen, False, "an error on a folder the organizers accepted")
-            )
+            reviewed = _reviewed(review, target, seen)
+            why = "an error on a folder the organizers accepted"
+            if reviewed is not None:
+                why += f": {reviewed.why}"
+            target.verdicts.append(Verdict(seen, False, why))
             continue
         reviewed = _reviewed(review, target, seen)
         target.verdicts.append(reviewed or Verdict(seen, None, "warning not reviewed yet"))
@@ -300,8 +307,6 @@ def summary(targets: Iterable[Target]) -> dict[str, Any]:
         hit_rules = {
             v.seen.rule for v in target.verdicts if v.right and v.why.startswith("the labelled")
         }
-        for rule in expected_rules(target.label):
-            per_rule[rule]["labelled files"] += 0
         for rule in hit_rules:
             per_rule[rule]["files caught"] += 1
     return {
@@ -351,7 +356,25 @@ def summary(targets: Iterable[Target]) -> dict[str, Any]:
             "unreviewed": sum(1 for t in corpus for v in t.verdicts if v.right is None),
         },
         "per_rule": {rule: dict(sorted(c.items())) for rule, c in sorted(per_rule.items())},
+        "per_category": _per_category(decidable),
     }
+
+
+def _per_category(decidable: Sequence[Target]) -> dict[str, dict[str, Any]]:
+    """Recall per label category: the decidable illegal files carrying it, and those caught."""
+    out: dict[str, dict[str, Any]] = {}
+    for target in decidable:
+        assert target.label is not None
+        caught = target.outcome.startswith(("ok", "false error", "warned only"))
+        for category in target.label["categories"]:
+            if category.removeprefix("dormant:") not in CATEGORY_RULES:
+                continue
+            row = out.setdefault(category, {"files": 0, "caught": 0, "missed": []})
+            row["files"] += 1
+            row["caught"] += int(caught)
+            if not caught:
+                row["missed"].append(target.name)
+    return dict(sorted(out.items()))
 
 
 def _cell(text: str) -> str:
@@ -403,6 +426,17 @@ def markdown(targets: Sequence[Target], numbers: dict[str, Any], command: str) -
             f"{c.get('false error', 0)} | {c.get('false warning', 0)} | {unrev} | "
             f"{c.get('files caught', 0)} |"
         )
+    out += [
+        "",
+        "## Recall per label category (decidable illegal corpus files)",
+        "",
+        "| category | rules that count | files | caught | missed |",
+        "|---|---|---|---|---|",
+    ]
+    for category, row in numbers["per_category"].items():
+        rules = ", ".join(sorted(CATEGORY_RULES[category.removeprefix("dormant:")]))
+        missed = ", ".join(row["missed"])
+        out.append(f"| {category} | {rules} | {row['files']} | {row['caught']} | {missed} |")
     for kind, title in (("record", "Record folders"), ("corpus", "Corpus scripts")):
         out += [
             "",
@@ -438,7 +472,7 @@ def write_expected(targets: Sequence[Target], directory: Path) -> None:
             for t in targets
             if t.kind == kind
         }
-        path = directory / f"expected_{kind}s.json"
+        path = directory / EXPECTED_FILES[kind]
         path.write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
