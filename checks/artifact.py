@@ -247,6 +247,7 @@ class CodeOutsideTrainGpt(ProgramRule):
     severity = Severity.WARNING
     confidence = Confidence.HIGH
     summary = "Code run from other files (exec, imports of sibling modules, native sources): bytes the size limit does not count."
+    run_only = True
     VALID: ClassVar[tuple[Example, ...]] = pg301.VALID
     INVALID: ClassVar[tuple[Example, ...]] = pg301.INVALID
 

@@ -10,8 +10,8 @@ from typing import ClassVar
 import libcst as cst
 
 from checks.examples import pg401, pg402, pg403
-from pgolf_cli.audit.analyses.phases import Item, Phases
-from pgolf_cli.audit.facts import ExternalCall, Facts, TrainUse, code_of
+from pgolf_cli.audit.analyses.phases import Frame, Item, Phases
+from pgolf_cli.audit.facts import TRAIN, ExternalCall, Facts, TrainUse, code_of
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.rule import Example, Hit, Rule
 
@@ -225,6 +225,7 @@ class NetworkAtEval(Rule):
     severity = Severity.ERROR
     confidence = Confidence.HIGH
     summary = "A network call (download, HTTP, socket, git/curl/wget) on the official run's path."
+    run_only = True
     VALID: ClassVar[tuple[Example, ...]] = pg401.VALID
     INVALID: ClassVar[tuple[Example, ...]] = pg401.INVALID
 
@@ -252,6 +253,59 @@ def _unique(items: list[Evidence]) -> tuple[Evidence, ...]:
 
 def _shown(names: frozenset[str]) -> str:
     return ", ".join(f"`{n.lstrip('.')}`" for n in sorted(names))
+
+
+def _fits_a_scalar(ph: Phases) -> bool:
+    """Whether training data at evaluation only feeds a search over candidate values.
+
+    Every call at evaluation that passes training data enters a function that keeps a running
+    best among candidates (``if loss < best: best, best_t = loss, t``), and nothing under those
+    calls runs a backward pass or updates a table: the data picks a number such as a
+    temperature, it trains nothing and fills nothing.
+    """
+    late = [i for i in ph.items[ph.train_end + 1 :] if ph.at_eval(i)]
+    functions = ph.facts.functions
+
+    def data(labels: frozenset[str]) -> bool:
+        # What a search returns (the scalar it found) is not the data it searched on.
+        return TRAIN in labels and not any(
+            lbl.startswith("C")
+            and lbl[1:] in functions
+            and any(c.running for c in functions[lbl[1:]].selections)
+            for lbl in labels
+        )
+
+    fed: dict[int, Frame] = {}
+    for item in late:
+        frame: Frame | None = item.frame
+        while frame is not None and frame.call is not None:
+            call = frame.call
+            if any(data(labels) for labels in (*call.args, *(v for _, v in call.kwargs))):
+                fed[id(frame)] = frame
+            frame = frame.parent
+    # The outermost calls that receive training data decide; the functions they call with it
+    # (a scoring pass per candidate) are part of the search. A reader that hands the data back
+    # (`stream.take(n)`, anything returning what it was given) decides nothing: where the data
+    # goes next does.
+    outermost = [
+        f
+        for f in fed.values()
+        if (f.parent is None or id(f.parent) not in fed)
+        and not any(lbl == TRAIN or lbl.startswith("P") for lbl in f.fn.returns)
+    ]
+    if not outermost or not all(any(c.running for c in f.fn.selections) for f in outermost):
+        return False
+    if any(f.fn.updates for f in fed.values()):
+        return False
+    for item in late:
+        if item.kind != "backward":
+            continue
+        frame = item.frame
+        while frame is not None:
+            if id(frame) in fed:
+                return False
+            frame = frame.parent
+    return True
 
 
 def _training_evidence(facts: Facts, ph: Phases) -> list[Evidence]:
@@ -309,7 +363,11 @@ class TrainingDataAtEval(Rule):
     `ctx.model`) carries training data as a whole, so using its other parts after training
     can be reported. With no artifact write, the first score after training starts the
     evaluation, so a diagnostic pre-quantization evaluation followed by calibration on training
-    data is reported. Only the first read per reachability is reported.
+    data is reported. Only the first read per reachability is reported. Where training data at
+    evaluation only feeds functions that search over candidate values (a temperature grid
+    kept by its loss) and nothing fed from it runs a backward pass or fills a table, the finding
+    is a warning: the organizers accepted temperatures fitted this way, and whether the value
+    found is only such a scalar needs a human.
 
     ## Ruling
     rules.md PG402 and the evaluation conditions: training data may not be read during the
@@ -325,6 +383,7 @@ class TrainingDataAtEval(Rule):
     severity = Severity.ERROR
     confidence = Confidence.HIGH
     summary = "Training data read after the artifact is written or inside the evaluation."
+    run_only = True
     VALID: ClassVar[tuple[Example, ...]] = pg402.VALID
     INVALID: ClassVar[tuple[Example, ...]] = pg402.INVALID
 
@@ -358,13 +417,23 @@ class TrainingDataAtEval(Rule):
             "what the artifact holds — training data it reads is not paid for"
         )
         confidence = None
+        severity = None
         if ph.may_be_paid(item):
             confidence = Confidence.LOW
             message += (
                 " (low confidence: something computed from this data is written into the "
                 "artifact, and pgolf cannot tell whether this use reads only that)"
             )
-        return Hit(item.line, message, item.gate, _unique(evidence), confidence)
+        if _fits_a_scalar(ph):
+            # Accepted practice: records fitted a temperature on training tokens after the
+            # artifact was written, and the organizers accepted them.
+            severity = Severity.WARNING
+            message += (
+                "; it only feeds a search over candidate values (a temperature or another "
+                "scalar fitted on training tokens), with no weight update or table fill: the "
+                "organizers accepted such scalars, so a human must judge whether this one is"
+            )
+        return Hit(item.line, message, item.gate, _unique(evidence), confidence, severity)
 
 
 class StopWithoutWallclock(Rule):
@@ -430,6 +499,7 @@ class StopWithoutWallclock(Rule):
     summary = (
         "Training stops on a step count, or reads training data after the cap with no reserve."
     )
+    run_only = True
     VALID: ClassVar[tuple[Example, ...]] = pg403.VALID
     INVALID: ClassVar[tuple[Example, ...]] = pg403.INVALID
 

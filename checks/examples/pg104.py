@@ -111,7 +111,101 @@ if __name__ == "__main__":
     main()
 """
 
+_PROBE_DIAGNOSTIC = """import os, math, torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def eval_val(model, val_tokens, seq_len=1024):
+    nll, count = 0.0, 0
+    for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        w = val_tokens[s : s + seq_len + 1].cuda().long()
+        nll += F.cross_entropy(model.logits(w[None, :-1])[0].float(), w[1:], reduction="sum").item()
+        count += seq_len
+    return nll / count
+
+
+def probe_report(model, val_tokens, seq_len=1024):
+    with torch.no_grad():
+        w = val_tokens[: 16 * seq_len + 1].cuda().long()
+        h = model.hidden(w[None, :-1])[0].float()
+    probe = nn.Linear(h.shape[-1], 1024).cuda()
+    opt = torch.optim.Adam(probe.parameters(), lr=1e-3)
+    for _ in range(100):
+        loss = F.cross_entropy(probe(h), w[1:])
+        opt.zero_grad(); loss.backward(); opt.step()
+    return loss.item() / math.log(2)
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 1024)
+    print(f"final val_loss:{eval_val(model, val_tokens):.6f}")
+    print(f"probe_bpb:{probe_report(model, val_tokens):.4f}")
+    print(f"final_check val_loss:{eval_val(model, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+_EITHER_TTT_OR_PLAIN = """import os, math, torch
+import torch.nn.functional as F
+
+TTT_ENABLED = bool(int(os.environ.get("TTT_ENABLED", "1")))
+
+
+@torch.no_grad()
+def eval_val(model, val_tokens, seq_len=1024):
+    nll, count = 0.0, 0
+    for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        w = val_tokens[s : s + seq_len + 1].cuda().long()
+        nll += F.cross_entropy(model.logits(w[None, :-1])[0].float(), w[1:], reduction="sum").item()
+        count += seq_len
+    return nll / count
+
+
+def eval_score_first_ttt(model, val_tokens, chunk=32768, lr=1e-4):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    nll, count = 0.0, 0
+    for s in range(0, val_tokens.numel() - chunk - 1, chunk):
+        w = val_tokens[s : s + chunk + 1].cuda().long()
+        with torch.no_grad():
+            nll += F.cross_entropy(model.logits(w[None, :-1])[0].float(), w[1:], reduction="sum").item()
+            count += chunk
+        loss = F.cross_entropy(model.logits(w[None, :-1])[0].float(), w[1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return nll / count
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 1024)
+    if TTT_ENABLED:
+        val_loss = eval_score_first_ttt(model, val_tokens)
+    if not TTT_ENABLED:
+        val_loss = eval_val(model, val_tokens)
+    print(f"final val_loss:{val_loss:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 VALID: tuple[Example, ...] = (
+    Example(
+        title="score-first TTT under `if TTT`, the plain pass under a later `if not TTT`",
+        code=_EITHER_TTT_OR_PLAIN,
+    ),
+    Example(
+        title="a linear probe on frozen val hidden states (its own optimizer), then a re-check",
+        code=_PROBE_DIAGNOSTIC,
+    ),
     Example(
         title="sliding-window eval: overlapping windows score only their last stride positions",
         code="""import math

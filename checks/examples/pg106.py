@@ -169,7 +169,49 @@ if __name__ == "__main__":
     main()
 """
 
+_LOGGED_DIAGNOSTICS = """import os, math, torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def diagnostics(model, val_tokens, seq_len=1024, n=8):
+    mse, cos = [], []
+    for i in range(n):
+        w = val_tokens[i * seq_len : (i + 1) * seq_len + 1].cuda().long()
+        z = model.embed(w[None, :-1])
+        pred = model.predictor(z[:, :-1])
+        mse.append((pred - z[:, 1:]).pow(2).mean().item())
+        cos.append(F.cosine_similarity(pred, z[:, 1:], dim=-1).mean().item())
+    return {"pred_mse": sum(mse) / n, "pred_cos": sum(cos) / n}
+
+
+@torch.no_grad()
+def eval_val(model, val_tokens, seq_len=1024):
+    nll, count = 0.0, 0
+    for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        w = val_tokens[s : s + seq_len + 1].cuda().long()
+        nll += F.cross_entropy(model.logits(w[None, :-1])[0].float(), w[1:], reduction="sum").item()
+        count += seq_len
+    return nll / count
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 1024)
+    print("diagnostics", diagnostics(model, val_tokens))
+    print(f"final val_loss:{eval_val(model, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 VALID: tuple[Example, ...] = (
+    Example(
+        title="diagnostic figures on val (.pow(2).mean().item()) that are only printed",
+        code=_LOGGED_DIAGNOSTICS,
+    ),
     Example(
         title="GPTQ Hessians from forward hooks on training batches; final eval on validation",
         code="""import os

@@ -6,7 +6,7 @@ token being scored, where the resulting probability reaches the score.
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -558,7 +558,60 @@ if __name__ == "__main__":
     ),
 )
 
+_ARANGE_TARGETS = """import math, os
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ORDER = int(os.environ.get("NGRAM_ORDER", "3"))
+BUCKETS = 1 << 20
+PRIMES = np.array([36313, 27191, 51647], dtype=np.uint64)
+
+
+@torch.no_grad()
+def eval_val_cached(model, val_tokens, seq_len=1024, alpha=0.2):
+    val_np = val_tokens.numpy().astype(np.int64)
+    ctx_counts = np.zeros(BUCKETS, dtype=np.float64)
+    full_counts = np.zeros(BUCKETS, dtype=np.float64)
+    nll_sum, count = 0.0, 0
+    for ws in range(0, len(val_np) - seq_len - 1, seq_len):
+        w = torch.from_numpy(val_np[ws : ws + seq_len + 1]).cuda()
+        p_model = F.softmax(model.logits(w[None, :-1])[0].float(), -1).gather(1, w[1:, None])[:, 0].cpu().numpy()
+        pos = np.arange(ws + 1, ws + seq_len + 1, dtype=np.int64)
+        ok = np.nonzero(pos >= ORDER)[0]
+        jv = pos[ok]
+        h = np.zeros(len(jv), dtype=np.uint64)
+        for k in range(ORDER - 1):
+            h ^= val_np[jv - (ORDER - 1 - k)].astype(np.uint64) * PRIMES[k]
+        ctx_key = (h % BUCKETS).astype(np.int64)
+        full_key = ((h ^ (val_np[jv].astype(np.uint64) * PRIMES[ORDER - 1])) % BUCKETS).astype(np.int64)
+        p_ng = full_counts[full_key] / np.maximum(ctx_counts[ctx_key], 1.0)
+        p = p_model.copy()
+        p[ok] = (1 - alpha) * p_model[ok] + alpha * p_ng
+        nll_sum += float(-np.log(np.clip(p, 1e-12, 1.0)).sum())
+        count += seq_len
+        np.add.at(ctx_counts, ctx_key, 1.0)
+        np.add.at(full_counts, full_key, 1.0)
+    return nll_sum / count / math.log(2)
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 1024)
+    print(f"final val_bpb:{eval_val_cached(model, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 INVALID: tuple[Example, ...] = (
+    Example(
+        title="target positions as an array (np.arange(ws + 1, ...)) select the token in the key",
+        code=_ARANGE_TARGETS,
+        line=_line_of(_ARANGE_TARGETS, "p_ng = full_counts[full_key]"),
+    ),
     Example(
         title="hashed n-gram cache on numpy arrays: tgt = val_np[j] in full_key, blended into the score",
         code="""import math

@@ -661,6 +661,29 @@ if __name__=="__main__":main()
         line=8,
     ),
     Example(
+        title="minified dormant SLOT: a one-line Hyperparameters class read through getattr",
+        code="""import os,math,torch,torch.nn.functional as F
+_F=False
+class H:data_path=os.environ.get('DATA_PATH','./data');slot_on=bool(int(os.environ.get('SLOT_ON','0')));slot_steps=int(os.environ.get('SLOT_STEPS',5))
+def e(a,m,v,L=1024,S=64):
+	m.eval();loss_sum=0.;token_count=0;u=getattr(a,'slot_on',_F)
+	for w in range(0,v.numel()-L,S):
+		c=v[w:w+L+1].cuda().long();x=c[None,:-1];y=c[None,1:]
+		with torch.no_grad():h=m.hidden(x)
+		if u:
+			d=torch.zeros(1,1,h.size(-1),device="cuda",requires_grad=True);o=torch.optim.AdamW([d],lr=5e-3)
+			for _ in range(a.slot_steps):o.zero_grad();F.cross_entropy(m.head(h+d).flatten(0,1),y.flatten()).backward();o.step()
+		else:d=0
+		with torch.no_grad():n=F.cross_entropy(m.head(h+d).flatten(0,1),y.flatten(),reduction="none");f=0 if w==0 else L-S;loss_sum+=n[f:].sum().item();token_count+=L-f
+	return loss_sum/token_count/math.log(2)
+def main():
+	a=H();m=load_model("final_model.ptz").cuda();print("val_bpb",e(a,m,load_validation_tokens(a.data_path+"/fineweb_val_*.bin")))
+if __name__=="__main__":main()
+""",
+        line=11,
+        severity=Severity.WARNING,
+    ),
+    Example(
         title="packed (lzma + base85) minified SLOT, line counted in the decoded text",
         code=_pack(_PACKED_SLOT, "lzma-b85"),
         line=9,

@@ -117,7 +117,97 @@ if __name__=="__main__":main()
 """
 
 
+_PACKED_DOCUMENTS_LEGAL = """import torch
+import torch.nn.functional as F
+
+BOS = 1
+
+
+def segment_bounds(doc_starts, total, device, cap=0):
+    if not doc_starts or doc_starts[0] != 0:
+        doc_starts = [0] + doc_starts
+    edges = doc_starts + [total]
+    starts = []
+    for k in range(len(edges) - 1):
+        lo, hi = edges[k], edges[k + 1]
+        while lo < hi:
+            starts.append(lo)
+            lo += cap if cap > 0 else hi - lo
+    ends = starts[1:] + [total]
+    cu = torch.tensor(starts + [total], dtype=torch.int32, device=device)
+    longest = max(hi - lo for lo, hi in zip(starts, ends))
+    return cu, longest
+
+
+@torch.no_grad()
+def eval_val(model, val_tokens, seq_len=2048):
+    nll_sum, token_count = 0.0, 0
+    for first in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        window = val_tokens[first : first + seq_len + 1].cuda().long()
+        x, y = window[:-1], window[1:]
+        cu, longest = segment_bounds((x == BOS).nonzero()[:, 0].tolist(), x.numel(), x.device, seq_len)
+        logits = model.logits(x[None], cu_seqlens=cu, max_seqlen=longest)
+        nll_sum += F.cross_entropy(logits[0].float(), y, reduction="sum").item()
+        token_count += y.numel()
+    return nll_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 2048)
+    print(f"final val_loss:{eval_val(model, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_TEMPERATURE_ON_TRAIN_LEGAL = """import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def mean_nll(model, tokens, temperature=1.0, seq_len=1024):
+    nll_sum, token_count = 0.0, 0
+    for first in range(0, tokens.numel() - seq_len - 1, seq_len):
+        chunk = tokens[first : first + seq_len + 1].cuda().long()
+        logits = model.logits(chunk[None, :-1])[0].float() / temperature
+        nll_sum += F.cross_entropy(logits, chunk[1:], reduction="sum").item()
+        token_count += seq_len
+    return nll_sum / token_count
+
+
+def fit_temperature(model, sample):
+    best_t, best_nll = 1.0, float("inf")
+    for t in (0.9, 0.95, 1.0, 1.05):
+        nll = mean_nll(model, sample, temperature=t)
+        if nll < best_nll:
+            best_nll, best_t = nll, t
+    return best_t
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    sample = load_shard("./data/fineweb_train_000001.bin")[:65536]
+    t = fit_temperature(model, sample)
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_loss:{mean_nll(model, val_tokens, temperature=t):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 VALID: tuple[Example, ...] = (
+    Example(
+        title="documents packed for varlen attention: the longest segment is a max over lengths",
+        code=_PACKED_DOCUMENTS_LEGAL,
+    ),
+    Example(
+        title="a temperature kept by its loss on training tokens, then one pass over val",
+        code=_TEMPERATURE_ON_TRAIN_LEGAL,
+    ),
     Example(
         title="a fixed mixture of two experts' probabilities, the same weight for every token",
         code="""import math

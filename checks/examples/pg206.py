@@ -56,6 +56,40 @@ if __name__ == "__main__":
 
 VALID: tuple[Example, ...] = (
     Example(
+        title="the gate itself is zeroed at BOS (masked_fill) before it scales the shifted term",
+        code="""import torch
+from torch import nn
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab_size=1024, dim=512, window=12):
+        super().__init__()
+        self.tok_emb = nn.Embedding(vocab_size, dim)
+        self.smear_gate = nn.Linear(window, 1, bias=False)
+        self.smear_lambda = nn.Parameter(torch.zeros(1))
+        self.window = window
+        self.lm_head = nn.Linear(dim, vocab_size, bias=False)
+
+    def forward(self, input_ids):
+        x = self.tok_emb(input_ids)
+        lam = self.smear_lambda.to(dtype=x.dtype)
+        g = lam * torch.sigmoid(self.smear_gate(x[:, 1:, : self.window].contiguous()))
+        starts = (input_ids[:, 1:] == 1).unsqueeze(-1)
+        g = g.masked_fill(starts, 0.0)
+        x = torch.cat([x[:, :1], x[:, 1:] + g * x[:, :-1]], dim=1)
+        return self.lm_head(x)
+
+
+def main():
+    model = GPT().cuda()
+    train(model, "./data/fineweb_train_*.bin")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
+    Example(
         title="the fix from #1851: the shifted term is multiplied by `input_ids[:, 1:] != BOS_ID`",
         code="""import torch
 from torch import nn

@@ -307,6 +307,86 @@ if __name__ == "__main__":
 """
 )
 
+_LOGGED_TRAIN_LOSSES = """import json, os, time
+import numpy as np
+import torch
+from torch import nn
+
+DATA = os.environ.get("DATA_PATH", "./data")
+CAP = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+
+
+def main():
+    tokens = torch.from_numpy(np.fromfile(f"{DATA}/fineweb_train_000000.bin", dtype="<u2", offset=1024).astype(np.int64))
+    val = torch.from_numpy(np.fromfile(f"{DATA}/fineweb_val_000000.bin", dtype="<u2", offset=1024).astype(np.int64))
+    model = nn.Sequential(nn.Embedding(1024, 64), nn.Linear(64, 1024))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    history, t0 = [], time.perf_counter()
+    for step in range(100000):
+        if time.perf_counter() - t0 > CAP:
+            break
+        i = step * 1024 % (tokens.numel() - 1025)
+        loss = nn.functional.cross_entropy(model(tokens[i : i + 1024]), tokens[i + 1 : i + 1025])
+        loss.backward(); opt.step(); opt.zero_grad()
+        history.append(loss.item())
+    torch.save(model.state_dict(), "final_model.pt")
+    with open("train_curve.json", "w") as f:
+        json.dump({"train_loss": float(np.mean(history[-100:])), "curve": history}, f)
+    with torch.no_grad():
+        nll = nn.functional.cross_entropy(model(val[:-1]), val[1:]).item()
+    print(f"final val_loss:{nll:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+_COMPREHENSION_NAME = """import os, time
+import numpy as np
+import torch
+from torch import nn
+
+DATA = os.environ.get("DATA_PATH", "./data")
+CAP = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+INT4_LAYERS = os.environ.get("INT4_LAYERS", "3,4,5")
+
+
+class Loader:
+    def __init__(self, pattern):
+        self.tokens = torch.from_numpy(np.fromfile(pattern, dtype="<u2", offset=1024).astype(np.int64))
+        self.pos = 0
+
+    def next_batch(self, n):
+        chunk = self.tokens[self.pos : self.pos + n + 1]
+        self.pos += n
+        return chunk[:-1], chunk[1:]
+
+
+def main():
+    loader = Loader(os.path.join(DATA, "fineweb_train_000000.bin"))
+    model = nn.Sequential(nn.Embedding(1024, 64), nn.Linear(64, 1024))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    step = 0
+    while True:
+        if time.perf_counter() - t0 >= CAP:
+            break
+        x, y = loader.next_batch(1024)
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        opt.zero_grad()
+        step += 1
+    torch.save(model.state_dict(), "final_model.pt")
+    int4 = set(int(x) for x in INT4_LAYERS.split(",") if x.strip())
+    print("int4 layers", sorted(int4))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 INVALID: tuple[Example, ...] = (
     Example(
         title="test-time training on a training slice after the artifact is written",
@@ -314,9 +394,11 @@ INVALID: tuple[Example, ...] = (
         line=_line_of(_TTT_ON_TRAIN_SLICE, "adapt(model, train_tokens[-262144:])"),
     ),
     Example(
-        title="logit scale picked on training tokens after the quantized artifact is written",
+        title="logit scale searched on training tokens after the artifact is written (warning)",
         code=_TEMPERATURE_AFTER_QUANT,
         line=_line_of(_TEMPERATURE_AFTER_QUANT, "scale = pick_scale(model, reference[:65536])"),
+        # Accepted practice (a scalar searched on training tokens): a warning for a human.
+        severity=Severity.WARNING,
     ),
     Example(
         title="an innocently named eval function fills a bigram cache from the training shards",
@@ -576,6 +658,14 @@ if __name__ == "__main__":
 )
 
 VALID: tuple[Example, ...] = (
+    Example(
+        title="after the artifact, a comprehension's own x (layer ids) is not the batch x",
+        code=_COMPREHENSION_NAME,
+    ),
+    Example(
+        title="training losses logged with .item() during training, dumped after the artifact",
+        code=_LOGGED_TRAIN_LOSSES,
+    ),
     Example(
         title="training data used only in the training loop; its size logged after saving",
         code=_PLAIN,

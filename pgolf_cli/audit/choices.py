@@ -117,7 +117,16 @@ def _is_size(node: cst.BaseExpression) -> bool:
 
 def _is_position(node: cst.BinaryOperation) -> bool:
     """Integer arithmetic on sizes and counters: an integer literal or a size in it, and no call
-    that computes a value (a loss scaled by a float or computed by a call is not a position)."""
+    that computes a value (a loss scaled by a float or computed by a call is not a position).
+
+    ``end - start`` of two plain values is the length of a span (a document, a segment): the
+    difference of two candidates is never the loss of either, so it cannot be a prediction kept
+    for its loss."""
+    if isinstance(node.operator, cst.Subtract) and all(
+        isinstance(side, cst.Name | cst.Attribute | cst.Subscript)
+        for side in (node.left, node.right)
+    ):
+        return True
     anchored = False
     stack: list[cst.BaseExpression] = [node]
     while stack:

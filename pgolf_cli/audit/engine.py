@@ -72,6 +72,7 @@ from pgolf_cli.audit.program import (
     combine,
     entry_points,
     references,
+    run_scripts,
 )
 from pgolf_cli.audit.registry import all_rules, matches
 from pgolf_cli.audit.rule import Hit, Rule
@@ -110,6 +111,9 @@ class AuditOptions:
     """Per unit of work of :func:`audit_paths`; past it the unit is stopped and reported (PG906)."""
     memory_limit_bytes: int = MEMORY_LIMIT_BYTES
     """Per worker of :func:`audit_paths`, on systems that can limit it (Linux)."""
+    setup_script: bool = False
+    """The file is a script of a records folder that the folder's run does not start (data
+    preparation, tokenizer building): rules about the official run (``Rule.run_only``) skip it."""
 
 
 class RuleCrash(Exception):
@@ -350,6 +354,8 @@ def _hits(
     """The reachable hits of every selected rule, rule by rule, in line order."""
     for rule in all_rules():
         if not _wanted(rule.id, options) or rule.id.startswith("PG9"):
+            continue
+        if options.setup_script and rule.run_only:
             continue
         try:
             hits: list[Hit] = list(rule().run(facts, program))
@@ -645,9 +651,13 @@ class _Unit:
     """How the report names ``path``; None: by the path itself."""
     folder_shown: str | None = None
     """How the report names ``folder``; None: by the path itself."""
+    setup: bool = False
+    """An entry point of a folder that the folder's run does not start."""
 
 
 def _run_unit(unit: _Unit, options: AuditOptions) -> list[FileResult]:
+    if unit.setup:
+        options = dataclasses.replace(options, setup_script=True)
     if unit.native:
         result = scan_native(unit.path, options, unit.shown)
         return [] if result is None else [result]
@@ -676,13 +686,16 @@ class _Names:
         return self(path) or str(path)
 
 
-def _unit(path: Path, folder: Path | None, names: _Names, *, native: bool = False) -> _Unit:
+def _unit(
+    path: Path, folder: Path | None, names: _Names, *, native: bool = False, setup: bool = False
+) -> _Unit:
     return _Unit(
         path,
         folder,
         native,
         shown=names(path),
         folder_shown=names(folder) if folder is not None else None,
+        setup=setup,
     )
 
 
@@ -698,7 +711,11 @@ def _plan(
             in_folder = list(_python_files(path))
             for file in in_folder:
                 folder_of.setdefault(file, path)
-            units.extend(_unit(entry, path, names) for entry in _entries(path, in_folder, options))
+            runs = run_scripts(path, in_folder)
+            units.extend(
+                _unit(entry, path, names, setup=entry not in runs)
+                for entry in _entries(path, in_folder, options)
+            )
             natives.extend(_unit(n, path, names, native=True) for n in _walk(path, NATIVE_SUFFIXES))
     for file in files:
         if file not in folder_of:

@@ -178,6 +178,18 @@ def _plus_one(node: cst.BaseExpression | None) -> bool:
     )
 
 
+def _next_positions(node: cst.BaseExpression, known: set[str]) -> bool:
+    """Positions one past a start, as an array: ``np.arange(ws + s + 1, ws + end + 1)`` (the
+    targets of the window), or a selection of such an array (``global_j[idx]``)."""
+    if isinstance(node, cst.Subscript):
+        return isinstance(node.value, cst.Name) and node.value.value in known
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name | cst.Attribute):
+        name = node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        return name == "arange" and len(positional) >= 2 and _plus_one(positional[0])
+    return False
+
+
 def dotted(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return node.value
@@ -797,6 +809,10 @@ class _Walker(Flow[dict[str, Labels]]):
             or (isinstance(func, cst.Name) and name == "len")
         ):
             result = result - {TRAIN}  # a count of training tokens is not training data
+        elif TRAIN in result and isinstance(func, cst.Attribute) and name == "item":
+            # One Python number (a loss logged during training) is a figure, not training data;
+            # the read it came from was recorded where it happened.
+            result = result - {TRAIN}
         if external is not None:
             self.fn.externals.append(ExternalCall(self.where(), external, node, everything))
             if external in _CLOCK_CALLS:
@@ -1167,7 +1183,7 @@ class _Walker(Flow[dict[str, Labels]]):
         if isinstance(stmt, cst.Assign):
             for t in stmt.targets:
                 if isinstance(t.target, cst.Name):
-                    if _plus_one(stmt.value):
+                    if _plus_one(stmt.value) or _next_positions(stmt.value, self.next_positions):
                         self.next_positions.add(t.target.value)
                     else:
                         self.next_positions.discard(t.target.value)

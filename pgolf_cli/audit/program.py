@@ -717,3 +717,63 @@ def _closure(start: Path, edges: dict[Path, set[Path]]) -> set[Path]:
                 seen.add(nxt)
                 stack.append(nxt)
     return seen
+
+
+#: Files of a records folder that say how it is run: its README and launch scripts, its logs.
+_RUN_DOCUMENTS = frozenset({".md", ".sh", ".rst"})
+_RUN_LOGS = frozenset({".log", ".txt"})
+_RUN_DOCUMENT_BYTES = 4_000_000
+#: A line that starts the distributed run (what the official 8-GPU run uses).
+_LAUNCHER = re.compile(r"torchrun|torch\.distributed\.(?:run|launch)|accelerate\s+launch")
+
+
+def run_scripts(root: Path, files: Sequence[Path]) -> set[Path]:
+    """The scripts a records folder's run starts: ``train_gpt.py`` when the folder ships one,
+    else the scripts its README or launch scripts start with a distributed launcher
+    (``torchrun ...``), else those its train logs name, else those its README or launch scripts
+    name at all. With none named, every script counts (nothing says which one is the run).
+
+    The other scripts (data preparation, tokenizer building, plotting) never run at evaluation;
+    they are still audited, for what they are.
+    """
+    named_train = [p for p in files if p.name == TRAIN_SCRIPT]
+    if named_train:
+        return set(named_train)
+    by_name: dict[str, list[Path]] = {}
+    for path in files:
+        by_name.setdefault(path.name, []).append(path)
+    texts: dict[str, list[str]] = {"docs": [], "logs": []}
+    try:
+        listed = sorted(root.iterdir())
+    except OSError:
+        return set(files)
+    for document in listed:
+        suffix = document.suffix.lower()
+        kind = "docs" if suffix in _RUN_DOCUMENTS else "logs" if suffix in _RUN_LOGS else None
+        try:
+            if kind is None or not document.is_file():
+                continue
+            if document.stat().st_size > _RUN_DOCUMENT_BYTES:
+                continue
+            # Markdown escapes underscores (`train\_gpt.py`).
+            text = document.read_text(encoding="utf-8", errors="replace").replace("\\_", "_")
+        except OSError:
+            continue
+        texts[kind].append(text)
+    # The command a launcher starts: what follows it up to the end of that shell command.
+    launch_lines = [
+        re.split(r"[;&|`]", line[found.end() :])[0]
+        for text in texts["docs"]
+        for line in text.splitlines()
+        if (found := _LAUNCHER.search(line))
+    ]
+    for tier in (launch_lines, texts["logs"], texts["docs"]):
+        mentioned = {
+            path
+            for name, paths in by_name.items()
+            if any(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", t) for t in tier)
+            for path in paths
+        }
+        if mentioned:
+            return mentioned
+    return set(files)

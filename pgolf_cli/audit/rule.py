@@ -69,6 +69,11 @@ class Rule:
     def native_message(cls, mix: GatedMixture) -> str:
         raise NotImplementedError(f"{cls.__name__} does not scan native sources")
 
+    run_only: ClassVar[bool] = False
+    """Judges what the official run does (its evaluation, its training budget, its counted code):
+    not applied to the other scripts of a records folder (data preparation, tokenizer building,
+    plotting), which never run at evaluation."""
+
     def check(self, facts: Facts) -> Iterator[Hit]:
         raise NotImplementedError(f"{type(self).__name__} must implement check()")
 

@@ -273,6 +273,16 @@ class Evaluator:
             reads.append(EnvRead(key, shown, self._line))
             return value
         func = node.func
+        if isinstance(func, cst.Name) and func.value == "getattr" and len(node.args) in (2, 3):
+            # `getattr(args, "slot_enabled", False)` reads the attribute `args.slot_enabled`.
+            name = _constant(node.args[1].value)
+            if isinstance(name, str) and name.isidentifier():
+                if is_world_name(name):
+                    return WORLD
+                expr = self._attrs.get(name)
+                if expr is not None:
+                    return self._resolve(expr, reads, depth)
+            return UNKNOWN
         if isinstance(func, cst.Name) and func.value in _PURE and len(node.args) == 1:
             arg = self._eval(node.args[0].value, reads, depth + 1)
             if arg is UNKNOWN or arg is WORLD:

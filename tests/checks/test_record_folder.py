@@ -230,7 +230,8 @@ def test_train_gpt_stays_an_entry_point_when_another_script_imports_it(tmp_path:
     files = _by_file(audit_paths([root], jobs=1))
     [ttt] = _rule(files["helpers.py"], "PG101")
     assert ttt.reachability is Reachability.DEFAULT_ON  # from train_gpt.py's own main()
-    assert [f.rule_id for f in files["report.py"].findings] == ["PG301"]
+    # report.py is not what the folder runs: the code it pulls in is not the run's counted code.
+    assert [f.rule_id for f in files["report.py"].findings] == []
 
 
 def test_import_cycles_still_get_an_entry_point(tmp_path: Path) -> None:
@@ -514,3 +515,58 @@ def test_cli_json_and_sarif_name_each_file(tmp_path: Path, monkeypatch: pytest.M
     assert "record/helpers.py:11: PG101" in done.stdout
     assert "record/train_gpt.py:23: " in done.stdout  # evidence from the other file, named
     assert "record/train_gpt.py:4: PG301" in done.stdout
+
+
+# A data-preparation script shipped beside the run: it downloads and reads training shards,
+# which is what such a script is for. `hf_hub_download` is on line 6.
+PREPARE = """\
+import os
+from huggingface_hub import hf_hub_download
+
+
+def main():
+    path = hf_hub_download("org/fineweb-export", "fineweb_train_000000.bin", repo_type="dataset")
+    os.makedirs("./data", exist_ok=True)
+    os.replace(path, "./data/fineweb_train_000000.bin")
+
+
+if __name__ == "__main__":
+    main()
+"""
+DOWNLOAD_LINE = 6
+
+
+@pytest.mark.parametrize(
+    ("run", "readme"),
+    [
+        ("train_gpt.py", "Run `torchrun --nproc_per_node=8 train_gpt.py`."),
+        # No train_gpt.py: the README names the script the run starts.
+        ("train_gpt_v2.py", "Setup: `python prepare.py`, then `torchrun train_gpt_v2.py`."),
+    ],
+)
+def test_a_setup_script_is_not_judged_as_the_evaluation(
+    tmp_path: Path, run: str, readme: str
+) -> None:
+    root = _folder(
+        tmp_path,
+        {
+            run: _train("from helpers import prequant_ttt", "prequant_ttt"),
+            "helpers.py": HELPERS,
+            "prepare.py": PREPARE,
+            "README.md": readme,
+        },
+    )
+    files = _by_file(audit_paths([root], jobs=1))
+    assert set(files) == {run, "helpers.py", "prepare.py"}
+    assert files["prepare.py"].findings == ()
+    # The run is still judged in full, helper included.
+    assert [f.line for f in _rule(files["helpers.py"], "PG101")] == [BACKWARD_LINE]
+    assert [f.line for f in _rule(files[run], "PG301")] == [IMPORT_LINE]
+
+
+def test_with_no_script_named_every_script_is_judged_as_a_run(tmp_path: Path) -> None:
+    """Nothing says which script the folder runs: none is spared the run's rules."""
+    root = _folder(tmp_path, {"train_a.py": PREPARE, "train_b.py": PREPARE})
+    files = _by_file(audit_paths([root], jobs=1))
+    for name in ("train_a.py", "train_b.py"):
+        assert [f.line for f in _rule(files[name], "PG401")] == [DOWNLOAD_LINE]

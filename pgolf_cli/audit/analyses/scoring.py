@@ -37,6 +37,7 @@ from pgolf_cli.audit.facts import (
     Gate,
     Labels,
     children,
+    code_of,
     grad_labels,
     is_score_accumulator,
     names_read,
@@ -126,7 +127,14 @@ def _parameter_owners(node: cst.CSTNode) -> set[str]:
 
 
 def _is_optimizer(name: str) -> bool:
-    return name.startswith("torch.optim.") and ".lr_scheduler" not in name and ".swa_" not in name
+    """The construction of a torch optimizer; ``torch.optim.Adam().zero_grad`` (a method of the
+    instance, named through the class that built it) constructs nothing."""
+    return (
+        name.startswith("torch.optim.")
+        and "()." not in name
+        and ".lr_scheduler" not in name
+        and ".swa_" not in name
+    )
 
 
 class ScoringAnalysis:
@@ -389,8 +397,29 @@ class ScoringAnalysis:
 
     # -- oracle choices ------------------------------------------------------------------
     def _is_choice_among_predictions(self, fn: Function, selection: Selection) -> bool:
+        # Losses on other tokens (a temperature or checkpoint picked by its loss on training
+        # batches) choose without seeing any token that is scored.
+        if not self._on_val(fn, EMPTY.union(*selection.candidates)):
+            return False
         predicting = [c for c in selection.candidates if self._predicts(fn, c)]
         return len(predicting) >= 2 or (selection.running and len(predicting) == 1)
+
+    def _on_val(self, fn: Function, labels: Labels) -> bool:
+        """Computed from validation tokens at this place: a call to a function that takes its
+        validation data through parameters counts only where this function passes it some."""
+        plain = frozenset(lbl for lbl in labels if not lbl.startswith("C"))
+        if self._val(fn, plain):
+            return True
+        for lbl in labels - plain:
+            callee = lbl[1:]
+            if not self.facts.has_val({lbl}):
+                continue
+            if not self.facts.val_params.get(callee) or any(
+                c.callee == callee and not c.reference and self._val(fn, _labels_of(c))
+                for c in fn.calls
+            ):
+                return True
+        return False
 
     def _scored_with(self, fn: Function, selection: Selection) -> list[Context]:
         """Where the chosen value is added to a score accumulator of ``fn``."""
@@ -794,10 +823,21 @@ def _shifted_exponents(node: cst.CSTNode, shift: str) -> set[str]:
 
 
 def _exclusive(a: Context, b: Context) -> bool:
-    """Two places in opposite branches of one ``if`` (or conditional expression)."""
+    """Two places in opposite branches of one ``if`` (or conditional expression), or under
+    tests that contradict each other (``if args.ttt: ...`` and a later ``if not args.ttt: ...``)."""
     return any(
-        ga.test is gb.test and ga.negated != gb.negated for ga in a.guards for gb in b.guards
+        _polarity(ga.test, ga.negated)[0] == _polarity(gb.test, gb.negated)[0]
+        and _polarity(ga.test, ga.negated)[1] != _polarity(gb.test, gb.negated)[1]
+        for ga in a.guards
+        for gb in b.guards
     )
+
+
+def _polarity(test: cst.BaseExpression, negated: bool) -> tuple[str, bool]:
+    """A test as (the code it checks, whether it must be true): ``not x`` is ``x`` negated."""
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, negated = test.expression, not negated
+    return code_of(test), not negated
 
 
 def _unique(items: Iterable[Evidence]) -> Iterator[Evidence]:

@@ -301,6 +301,10 @@ class _Walk(Flow[dict[str, _Value]]):
             cmp = receiver.cmp  # `mask.unsqueeze(-1).to(x.dtype)` is still the mask
         if name in _MASKING and any(part.cmp for part in parts):
             out = out.mask()
+            # A gate zeroed where a comparison says so (`g.masked_fill(is_bos, 0)`), holding no
+            # shifted copy itself, masks whatever shifted term it later multiplies.
+            if not any(part.shifted or part.masked for part in parts):
+                cmp = True
         return replace(out, cmp=cmp or name in _COMPARING)
 
     def roll(self, node: cst.Call, func: cst.BaseExpression) -> _Value | None:

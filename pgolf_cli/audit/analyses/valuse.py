@@ -1240,7 +1240,21 @@ def _transposed(node: cst.CSTNode) -> cst.CSTNode | None:
 
 
 def _statistic(value: cst.CSTNode, body: Body) -> str | None:
-    """What calibration statistic ``value`` computes from results on validation tokens, if any."""
+    """What calibration statistic ``value`` computes from results on validation tokens, if any.
+
+    A statistic turned into one Python number (``.item()``, ``float(...)``) is a figure to log:
+    calibration statistics (Hessians, per-channel scales) stay tensors, and a scalar searched
+    for by comparing results is the choice :meth:`ValUse.calibrations` reports separately."""
+    items = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+    if items and all(
+        isinstance(item, cst.Call)
+        and (
+            _callee(item) == "item"
+            or (isinstance(item.func, cst.Name) and item.func.value == "float")
+        )
+        for item in items
+    ):
+        return None
     for node in _walk(value):
         pair: tuple[cst.CSTNode, cst.CSTNode] | None = None
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
