@@ -111,8 +111,9 @@ def gate(
     Policy. [bold]fail[/] only for a rule break the challenge enforces, with its evidence: an
     audit error; over the 16,000,000-byte cap by the folder's own evidence; training or
     evaluation past 600 s by the logs; a change to an existing record or outside records/; a
-    missing required file (README.md, submission.json, a train log, train_gpt.py).
-    [bold]needs-review[/] for what a maintainer weighs: legacy or non-schema json keys, a record
+    missing required file (README.md, train_gpt.py, and for a record claim submission.json and
+    a train log). [bold]needs-review[/] for what a maintainer weighs: a non-record folder
+    without submission.json or logs, legacy or non-schema json keys, a record
     claim short of the README's bar (Δ nats, p, seeds), fewer than 3 seeds, code counted by a
     wrapper scheme, extra scripts. [bold]pass[/] when nothing needs a human. `pgolf verify` uses
     the same severities.

@@ -693,3 +693,30 @@ def test_legacy_and_non_schema_keys_are_named_with_what_package_writes(tmp_path:
     assert "keys outside pgolf's schema: technique_summary" in check.message
     assert "`pgolf package` writes the current schema" in check.message
     assert report.outcome == "needs-review"
+
+
+def test_a_non_record_folder_without_logs_or_json_needs_review_a_record_folder_fails(
+    tmp_path: Path,
+) -> None:
+    def strip(folder: Path) -> None:
+        for log in folder.glob("*.log"):
+            log.unlink()
+        (folder / "submission.json").unlink()
+
+    record = write_record(tmp_path / "a")
+    strip(record)
+    check = verify_folder(record).check("structure")
+    assert check.status == "fail"
+    assert "no train log" in check.message and "no submission.json" in check.message
+
+    folder = write_record(tmp_path / "b")
+    target = tmp_path / "b" / "track_non_record_16mb" / folder.name
+    target.parent.mkdir()
+    folder.rename(target)
+    strip(target)
+    check = verify_folder(target).check("structure")
+    assert check.status == "warn", check.message
+    assert "no train log" in check.message and "no submission.json" in check.message
+    # The code itself is still required on every track.
+    (target / "train_gpt.py").write_text("", encoding="utf-8")
+    assert verify_folder(target).check("structure").status == "fail"
