@@ -36,18 +36,20 @@ MAX_DEPTH = 200
 @dataclass(frozen=True, slots=True)
 class Parsed:
     module: cst.Module
-    tree: ast.Module
-    """The same code as CPython parsed it."""
+    tree: ast.Module | None
+    """The same code as CPython parsed it; None for grammar this Python does not know."""
 
 
 class Refused(Exception):
     """The code is not parsed; ``rule_id`` is PG901 (not valid Python) or PG906 (over a bound)."""
 
-    def __init__(self, rule_id: str, line: int, detail: str) -> None:
+    def __init__(self, rule_id: str, line: int, detail: str, *, grammar: bool = False) -> None:
         super().__init__(detail)
         self.rule_id = rule_id
         self.line = line
         self.detail = detail
+        self.grammar = grammar
+        """CPython's parser rejected the grammar (a SyntaxError), not the size or depth."""
 
 
 def parse(text: str) -> Parsed:
@@ -57,7 +59,15 @@ def parse(text: str) -> Parsed:
         Refused: with PG901 when CPython cannot parse the text, PG906 when it nests deeper
             than :data:`MAX_DEPTH`.
     """
-    tree = python_tree(text)
+    try:
+        tree = python_tree(text)
+    except Refused as refused:
+        if not refused.grammar or not _shallow(text):
+            raise
+        # Grammar of a newer Python than this one (3.12's nested f-string quotes, which real
+        # records use): libcst knows it. Shallow by a bracket and indentation count, it cannot
+        # overflow libcst, and the engine's worker bounds its time and memory.
+        return _newer_grammar(text, refused)
     line = _too_deep(tree)
     if line is not None:
         raise Refused(
@@ -88,6 +98,85 @@ def parse(text: str) -> Parsed:
     except RecursionError:
         raise Refused("PG906", 1, "the code nests too deeply for pgolf's parser") from None
     return Parsed(module, tree)
+
+
+#: Deepest indentation admitted when CPython cannot parse the code itself (its tokenizer stops at
+#: 100 levels; real scripts indent about 10).
+MAX_INDENT = 100
+
+
+_OPERATORS = frozenset(
+    [
+        "+",
+        "-",
+        "*",
+        "/",
+        "//",
+        "%",
+        "@",
+        "**",
+        "<<",
+        ">>",
+        "&",
+        "|",
+        "^",
+        "<",
+        ">",
+        "<=",
+        ">=",
+        "==",
+        "!=",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+    ]
+)
+
+
+def _shallow(text: str) -> bool:
+    """Whether ``text``, which CPython's parser rejected, stays inside the bounds libcst is safe
+    within: at most :data:`MAX_DEPTH` nested brackets, :data:`MAX_INDENT` indentation levels and
+    operators in one logical line (a chain of them nests as deep as it is long). Measured on
+    tokens, without parsing; what cannot be tokenized is out of bounds."""
+    depth = indent = operators = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            kind, string = token.type, token.string
+            if kind == tokenize.OP and string in "([{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return False
+            elif kind == tokenize.OP and string in ")]}":
+                depth = max(depth - 1, 0)
+            elif kind == tokenize.INDENT:
+                indent += 1
+                if indent > MAX_INDENT:
+                    return False
+            elif kind == tokenize.DEDENT:
+                indent -= 1
+            elif kind == tokenize.NEWLINE:
+                operators = 0
+            elif string in _OPERATORS:
+                operators += 1
+                if operators > MAX_DEPTH:
+                    return False
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return True
+
+
+def _newer_grammar(text: str, refused: Refused) -> Parsed:
+    """libcst's parse of code CPython rejected; CPython's own :class:`Refused` when libcst
+    rejects it too (invalid code keeps CPython's message and line)."""
+    try:
+        return Parsed(cst.parse_module(_spaced_keywords(text)), None)
+    except (cst.ParserSyntaxError, cst.CSTValidationError):
+        raise refused from None
+    except RecursionError:
+        raise Refused("PG906", 1, "the code nests too deeply for pgolf's parser") from None
 
 
 # A keyword written against a number that starts with a dot: `return.5`, `else.5`, `and.5`.
@@ -133,7 +222,7 @@ def python_tree(text: str) -> ast.Module:
         return ast.parse(text)
     except SyntaxError as error:
         line = error.lineno or 1
-        raise Refused("PG901", line, f"{error.msg} (line {line})") from None
+        raise Refused("PG901", line, f"{error.msg} (line {line})", grammar=True) from None
     except RecursionError:
         raise Refused(
             "PG901",

@@ -146,3 +146,30 @@ def test_a_unit_past_the_time_limit_is_a_pg906_of_its_file(tmp_path: Path) -> No
     assert (finding.rule_id, finding.line) == ("PG906", 1)
     assert "ran for more than 0.3 s" in finding.message
     assert by_name["other.py"].findings == () and by_name["other.py"].error is None
+
+
+# Python 3.12 lets an f-string's expression reuse the string's own quotes (PEP 701); merged
+# records do it, so on an older Python it must still be audited, by libcst.
+NEWER_GRAMMAR = 'mode = "a"\nprint(f"start={"physical" if mode else "virtual"} x={mode}")\n'
+
+
+def test_grammar_of_a_newer_python_is_parsed_by_libcst() -> None:
+    parsed = guard.parse(NEWER_GRAMMAR)
+    assert parsed.module.code == NEWER_GRAMMAR
+    findings = audit_source(source_from_bytes("train_gpt.py", NEWER_GRAMMAR.encode()))
+    assert [f.rule_id for f in findings.findings] == []
+
+
+def test_invalid_code_keeps_cpythons_refusal_when_libcst_rejects_it_too() -> None:
+    assert _refusal('x = f"{"a" +}"\n')[0] == "PG901"
+    assert _refusal("import os\n\ndef main(:\n    pass\n") == ("PG901", 3)
+
+
+def test_code_cpython_rejects_is_not_handed_to_libcst_when_deep() -> None:
+    # A newer-grammar line does not open the way past the bounds.
+    deep = NEWER_GRAMMAR + "x = " + "(" * 300 + "1" + ")" * 300 + "\n"
+    assert _refusal(deep) == ("PG901", 3)
+    started = time.monotonic()
+    wide = NEWER_GRAMMAR + "x = " + " + ".join(["1"] * 100_000) + "\n"
+    assert _refusal(wide)[0] in {"PG901", "PG906"}
+    assert time.monotonic() - started < 5
