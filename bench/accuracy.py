@@ -36,6 +36,7 @@ DEFAULT_SHARED = REPO_ROOT.parent / "shared"
 RECORDS = Path("data/parameter-golf-records-full")
 CORPUS = Path("data/audit-corpus")
 REVIEW = Path(__file__).resolve().parent / "accuracy_review.json"
+GATE_SECTION = "\n## Gate"
 EXPECTED_DIR = REPO_ROOT / "tests" / "checks" / "real"
 EXPECTED_FILES = {"record": "expected_records.json", "corpus": "expected_corpus.json"}
 
@@ -515,9 +516,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     numbers = summary(targets)
     numbers["seconds"] = round(time.perf_counter() - started, 1)
     command = "python bench/accuracy.py" + (" --write-expected" if args.write_expected else "")
-    args.markdown.write_text(
-        markdown(targets, numbers, "python bench/accuracy.py --write-expected"), encoding="utf-8"
-    )
+    # bench/gate_replay.py owns the file's "## Gate" section, from there to the end: keep it.
+    previous = args.markdown.read_text(encoding="utf-8") if args.markdown.is_file() else ""
+    gate = previous[previous.index(GATE_SECTION) :].lstrip("\n") if GATE_SECTION in previous else ""
+    text = markdown(targets, numbers, "python bench/accuracy.py --write-expected")
+    args.markdown.write_text(text.rstrip("\n") + "\n\n" + gate if gate else text, encoding="utf-8")
     detail = {
         "summary": numbers,
         "targets": [

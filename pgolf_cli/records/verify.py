@@ -1404,9 +1404,14 @@ def finding_blocks(
         for switch in finding.switches
         if switch.env in declared and declared[switch.env][0] != switch.default
     )
-    if enabled and confident:
-        return True, enabled
-    return False, ()
+    if not enabled:
+        return False, ()
+    # Turned on, the path is reported at its rule's own severity: a warning rule (code outside
+    # train_gpt.py, native code) stays a warning.
+    from pgolf_cli.audit.registry import get_rule
+
+    rule = get_rule(finding.rule_id)
+    return confident and rule is not None and rule.severity == Severity.ERROR, enabled
 
 
 def _audit(folder: _Folder) -> Check:

@@ -197,3 +197,39 @@ def test_the_command_reports_the_helper(tmp_path: Path) -> None:
     (audit,) = [check for check in report["checks"] if check["id"] == "audit"]
     assert audit["status"] == "fail"
     assert f"PG101 at helpers.py:{UPDATE_LINE}" in audit["message"]
+
+
+# A sibling module imported only when a switch is on: PG301, a warning rule.
+SWITCHED_IMPORT = """\
+import os
+
+import torch
+
+USE_EXTRA = bool(int(os.environ.get("USE_EXTRA", "0")))
+
+
+def main():
+    model = torch.nn.Linear(8, 8)
+    if USE_EXTRA:
+        from extra import tweak
+
+        tweak(model)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_warning_rule_turned_on_by_the_readme_stays_a_warning(tmp_path: Path) -> None:
+    folder = write_folder(
+        tmp_path, {"train_gpt.py": SWITCHED_IMPORT, "extra.py": "def tweak(model):\n    pass\n"}
+    )
+    (folder / "README.md").write_text(
+        "# Record\n\n```\nUSE_EXTRA=1 torchrun --nproc_per_node=8 train_gpt.py\n```\n",
+        encoding="utf-8",
+    )
+    check = audit_check(folder)
+    assert check.status == "warn", check
+    (line,) = [line for line in check.evidence if " PG301 " in line]
+    assert "turned on by README.md:4: USE_EXTRA=1" in line
