@@ -8,8 +8,9 @@ at the statement where the tokens are scored the second time (or where the bette
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from checks.examples.pg102 import LAST_EPOCH_FLAG
+from checks.examples.pg204 import TEMPERATURE_SEARCH_ON_TRAIN, TEMPERATURE_SEARCH_ON_VAL
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -572,6 +573,10 @@ if __name__=="__main__":main()
         title="scored only on the last sweep (a flag from the epoch counter): once per token, PG102's order",
         code=LAST_EPOCH_FLAG,
     ),
+    Example(
+        title="a temperature grid search whose parameter is named val_tokens, passed training tokens",
+        code=TEMPERATURE_SEARCH_ON_TRAIN,
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
@@ -889,5 +894,13 @@ if __name__ == "__main__":
 """,
         line=18,
         severity=Severity.WARNING,
+    ),
+    Example(
+        title="the same temperature grid search, passed the validation tokens",
+        code=TEMPERATURE_SEARCH_ON_VAL,
+        line=_line_of(
+            TEMPERATURE_SEARCH_ON_VAL,
+            'print(f"val_loss:{eval_val(model, val_tokens, temperature=temperature)',
+        ),
     ),
 )

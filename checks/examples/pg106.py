@@ -9,6 +9,7 @@ hooks are installed; an accumulated statistic at the accumulation; a selection a
 from __future__ import annotations
 
 from checks.examples import _line_of, _pack
+from checks.examples.pg204 import TEMPERATURE_SEARCH_ON_TRAIN, TEMPERATURE_SEARCH_ON_VAL
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -492,6 +493,10 @@ if __name__ == "__main__":
         title="a collector class installs hooks from a method factory (self.hook(n)) on training batches",
         code=_CLASS_HOOKS_ON_TRAIN,
     ),
+    Example(
+        title="a temperature grid search whose parameter is named val_tokens, passed training tokens",
+        code=TEMPERATURE_SEARCH_ON_TRAIN,
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
@@ -815,5 +820,10 @@ if __name__ == "__main__":
         title="a collector class installs hooks from a method factory (self.hook(n)), removed by close()",
         code=_CLASS_HOOKS_ON_VAL,
         line=_line_of(_CLASS_HOOKS_ON_VAL, "model(seg[None, :-1], seg[None, 1:])"),
+    ),
+    Example(
+        title="the same temperature grid search, passed the validation tokens",
+        code=TEMPERATURE_SEARCH_ON_VAL,
+        line=_line_of(TEMPERATURE_SEARCH_ON_VAL, "if loss < best_loss:"),
     ),
 )

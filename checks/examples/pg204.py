@@ -199,6 +199,64 @@ if __name__ == "__main__":
 """
 
 
+def _temperature_search(feed: str, tokens: str) -> str:
+    """A grid search for the softmax temperature whose parameter is named ``val_tokens``; what it
+    really searches on is what ``main`` passes it (``tokens``, built by the ``feed`` lines)."""
+    return (
+        """import glob
+
+import torch
+
+
+@torch.no_grad()
+def eval_val(model, val_tokens, temperature=1.0, seq_len=1024):
+    model.eval()
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        logits = model.logits(local[None, :-1])[0].float() / temperature
+        loss_sum += torch.nn.functional.cross_entropy(logits, local[1:], reduction="sum").item()
+        token_count += seq_len
+    return loss_sum / token_count
+
+
+def find_best_temperature(model, val_tokens):
+    best_t, best_loss = 1.0, float("inf")
+    for t in [0.8, 0.9, 1.0, 1.1, 1.2]:
+        loss = eval_val(model, val_tokens, temperature=t)
+        if loss < best_loss:
+            best_loss, best_t = loss, t
+    return best_t
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+"""
+        + feed
+        + """    temperature = find_best_temperature(model, """
+        + tokens
+        + """)
+    print(f"val_loss:{eval_val(model, val_tokens, temperature=temperature):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+    )
+
+
+TEMPERATURE_SEARCH_ON_TRAIN = _temperature_search(
+    """    shard = sorted(glob.glob("./data/fineweb_train_*.bin"))[0]
+    calib_tokens = load_data_shard(shard)[:65537]
+""",
+    "calib_tokens",
+)
+"""The search's only caller passes training-shard tokens: its ``val_tokens`` are not val."""
+TEMPERATURE_SEARCH_ON_VAL = _temperature_search("", "val_tokens")
+"""The twin: the same search, passed the validation tokens."""
+
+
 VALID: tuple[Example, ...] = (
     Example(
         title="documents packed for varlen attention: the longest segment is a max over lengths",
@@ -435,6 +493,10 @@ if __name__=="__main__":main()
     Example(
         title="minified log-sum-exp mixture: the max shift cancels inside `(p-t).exp()`",
         code=_MINIFIED_STABLE_LOG_MIX,
+    ),
+    Example(
+        title="a temperature grid search whose parameter is named val_tokens, passed training tokens",
+        code=TEMPERATURE_SEARCH_ON_TRAIN,
     ),
 )
 
@@ -708,5 +770,10 @@ if __name__ == "__main__":
         title="the log-sum-exp shift is computed, but the max itself is what is added to the score",
         code=_STABLE_LOG_MIX.replace("(-mixed).sum()", "(-top).sum()"),
         line=_line_of(_STABLE_LOG_MIX, "top = torch.maximum(la, lb)"),
+    ),
+    Example(
+        title="the same temperature grid search, passed the validation tokens: the best is kept",
+        code=TEMPERATURE_SEARCH_ON_VAL,
+        line=_line_of(TEMPERATURE_SEARCH_ON_VAL, "if loss < best_loss:"),
     ),
 )

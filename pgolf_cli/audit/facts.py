@@ -326,6 +326,8 @@ class CallSite:
     """The object a method is called on (``cache`` in ``cache.update(chunk)``)."""
     kwarg_names: tuple[tuple[str, str | None], ...] = ()
     """The name passed for each keyword (``("model", "ema_model")``)."""
+    unpacked: bool = False
+    """The call spreads ``*args`` or ``**kwargs``: which parameter receives what is not known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,6 +415,10 @@ class Function:
     returns: set[str] = field(default_factory=set)
     val_lines: list[int] = field(default_factory=list)
     """Lines where validation data enters this function (a source, not a propagated label)."""
+    named_val_reads: list[tuple[int, int]] = field(default_factory=list)
+    """(parameter index, line) where a parameter named like validation data is read in a walk
+    that leaves its label to the call sites: those lines join ``val_lines`` when a call site
+    passes validation data there."""
     grad_leaves: list[GradLeaf] = field(default_factory=list)
     leaf_steps: list[LeafStep] = field(default_factory=list)
     train_uses: list[TrainUse] = field(default_factory=list)
@@ -433,6 +439,20 @@ class Function:
         if label.startswith("P") and label[1:].isdigit():
             return int(label[1:])
         return None
+
+    def unwalked(self) -> Function:
+        """The same definition with nothing its walk records."""
+        fn = Function(
+            self.qualname,
+            self.name,
+            self.params,
+            self.line,
+            self.node,
+            self.class_name,
+            self.grad_free_decorator,
+        )
+        fn.free = self.free
+        return fn
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,10 +560,13 @@ children = _children
 class _Walker(Flow[dict[str, Labels]]):
     """Interprets one function body (or the module's top level)."""
 
-    def __init__(self, facts: Facts, fn: Function) -> None:
+    def __init__(self, facts: Facts, fn: Function, *, named_params: bool = True) -> None:
         super().__init__(facts.line_of, fn.line)
         self.facts = facts
         self.fn = fn
+        self.named_params = frozenset(fn.params) if named_params else frozenset()
+        """Parameters read as validation data when named like it (``val_tokens``): all of them
+        where nothing says what the function receives, none where its call sites do."""
         self.state: dict[str, Labels] = {}
         self.name_slices: dict[str, tuple[str, ...]] = {}
         self.input_windows: set[str] = set()
@@ -564,7 +587,7 @@ class _Walker(Flow[dict[str, Labels]]):
         self.eval_mode = False
         for i, param in enumerate(fn.params):
             labels = {f"P{i}"}
-            if _is_val_name(param):
+            if _is_val_name(param) and param in self.named_params:
                 labels.add(VAL)
             if _TARGET_NAME.match(param):
                 labels.add(TGT)
@@ -591,7 +614,10 @@ class _Walker(Flow[dict[str, Labels]]):
         labels = self.state.get(name, EMPTY)
         if name in self.facts.train_globals and name not in self.state:
             labels = labels | {TRAIN}
-        if _is_val_name(name) or (name in self.facts.val_globals and name not in self.state):
+        named_val = _is_val_name(name) and (name in self.named_params or name not in self.fn.params)
+        if _is_val_name(name) and not named_val:
+            self.fn.named_val_reads.append((self.fn.params.index(name), self.line))
+        if named_val or (name in self.facts.val_globals and name not in self.state):
             labels = labels | self.val_enters()
         if _TARGET_NAME.match(name):
             labels = labels | {TGT}
@@ -858,6 +884,7 @@ class _Walker(Flow[dict[str, Labels]]):
                             for a in node.args
                             if a.keyword is not None
                         ),
+                        unpacked=any(a.star for a in node.args),
                     )
                 )
                 result = result | {f"C{callee}"}
@@ -1539,11 +1566,47 @@ class Facts:
             self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0)
         )
         for fn in self.functions.values():
-            walker = _Walker(self, fn)
-            if fn.node is None:
-                walker.block(self._module_statements())
-            else:
-                walker.block(fn.node.body)
+            self._walk(fn, named_params=True)
+        # A parameter named like validation data (`val_tokens`) is only a guess at what it holds.
+        # Where the script's own call sites say what the function receives, those decide: its
+        # parameters then carry only their `P<i>` labels, resolved per call site (`val_params`),
+        # so a search run on training tokens passed as `val_tokens` is not validation data.
+        fed_by_callers = self._fed_by_callers()
+        for qualname in fed_by_callers:
+            fn = self.functions[qualname] = self.functions[qualname].unwalked()
+            self._walk(fn, named_params=False)
+        for qualname in fed_by_callers:
+            # Where a call site does pass validation data, it enters at the parameter's reads.
+            fn, fed = self.functions[qualname], self.val_params[qualname]
+            entered = {line for i, line in fn.named_val_reads if i in fed}
+            if entered:
+                fn.val_lines = sorted(set(fn.val_lines) | entered)
+
+    def _walk(self, fn: Function, *, named_params: bool) -> None:
+        walker = _Walker(self, fn, named_params=named_params)
+        if fn.node is None:
+            walker.block(self._module_statements())
+        else:
+            walker.block(fn.node.body)
+
+    def _fed_by_callers(self) -> list[str]:
+        """Functions with a parameter named like validation data whose every use is a call from
+        elsewhere in the script that spells out each argument. Methods are left out: a method
+        call is resolved by its name alone, and the framework calls some (``forward``) itself.
+        Entry functions, uncalled helpers and callbacks keep reading such a name as validation
+        data."""
+        sites: dict[str, list[tuple[str, CallSite]]] = {}
+        for caller, fn in self.functions.items():
+            for call in fn.calls:
+                sites.setdefault(call.callee, []).append((caller, call))
+        return [
+            q
+            for q, fn in self.functions.items()
+            if fn.class_name is None
+            and any(_is_val_name(p) for p in fn.params)
+            and any(caller != q for caller, _ in sites.get(q, []))
+            and not any(call.reference or call.unpacked for _, call in sites.get(q, []))
+        ]
 
     def analysis(self, kind: Callable[[Facts], A]) -> A:
         """The analysis ``kind`` of this file, built once (``kind(facts)``) and shared by every

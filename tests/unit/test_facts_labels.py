@@ -74,3 +74,33 @@ def test_a_split_parameterized_lister_lists_the_split_its_call_names() -> None:
     assert facts.functions["val_files"].val_lines == [8]
     # A split held in a variable is not followed: neither label.
     assert not {TRAIN, VAL} & facts.functions["some_files"].returns
+
+
+_SEARCH = (
+    "def search(model, val_tokens):\n"
+    "    return model(val_tokens)\n"
+    "\n"
+    "def main():\n"
+    "    calib = load_data_shard('fineweb_train_000.bin')\n"
+    "    held_out = load_validation_tokens('fineweb_val_*.bin')\n"
+)
+
+
+def test_a_parameter_named_val_tokens_takes_its_label_from_the_call_sites() -> None:
+    # Only ever passed training tokens: not validation data, no line where validation enters.
+    facts = _facts(_SEARCH + "    search(None, calib)\n")
+    assert VAL not in facts.functions["search"].returns
+    assert facts.val_params["search"] == set()
+    assert facts.functions["search"].val_lines == []
+    # Passed the validation tokens at one call site: validation data enters at the reads.
+    facts = _facts(_SEARCH + "    search(None, calib)\n    search(None, held_out)\n")
+    assert facts.val_params["search"] == {1}
+    assert facts.functions["search"].val_lines == [2]
+
+
+def test_the_name_decides_where_the_call_sites_do_not_say() -> None:
+    uncalled = _facts(_SEARCH)
+    assert uncalled.functions["search"].val_lines == [2]
+    # A callback (called by code we do not see) and a call spreading `*args`.
+    for use in ("    run(search)\n    search(None, calib)\n", "    search(*[None, calib])\n"):
+        assert VAL in _facts(_SEARCH + use).functions["search"].returns, use
