@@ -387,7 +387,138 @@ if __name__ == "__main__":
 """
 
 
+_SIZE_CHECK = (
+    _HEAD
+    + """
+import io
+import lzma
+
+
+def calibrate(model, tokens):
+    with torch.no_grad():
+        return [model(tokens[i : i + 1024], tokens[i + 1 : i + 1025]).item() for i in range(0, 8192, 1024)]
+
+
+def main():
+    train_tokens = torch.cat([load_shard(p) for p in sorted(glob.glob(f"{DATA}/fineweb_train_*.bin"))])
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, train_tokens)
+    probe = io.BytesIO()
+    torch.save(model.state_dict(), probe)
+    if len(lzma.compress(probe.getvalue())) > 16_000_000:
+        print("over the cap by", probe.tell())
+    scales = calibrate(model, train_tokens[:16384])
+    buf = io.BytesIO()
+    torch.save({"w": model.state_dict(), "s": scales}, buf)
+    blob = lzma.compress(buf.getvalue())
+    with open("final_model.ptz", "wb") as f:
+        f.write(blob)
+    print("val_bpb", evaluate(model, val_tokens))
+
+
+if __name__ == "__main__":
+    main()
+"""
+)
+
+_AFTER_BUFFERED_WRITE = _SIZE_CHECK.replace(
+    """    scales = calibrate(model, train_tokens[:16384])
+    buf = io.BytesIO()
+    torch.save({"w": model.state_dict(), "s": scales}, buf)
+    blob = lzma.compress(buf.getvalue())
+    with open("final_model.ptz", "wb") as f:
+        f.write(blob)
+""",
+    """    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    blob = lzma.compress(buf.getvalue())
+    with open("final_model.ptz", "wb") as f:
+        f.write(blob)
+    scales = calibrate(model, train_tokens[:16384])
+""",
+)
+
+_BUFFER_HANDED_ON = _SIZE_CHECK.replace(
+    """    scales = calibrate(model, train_tokens[:16384])
+    buf = io.BytesIO()
+    torch.save({"w": model.state_dict(), "s": scales}, buf)
+    blob = lzma.compress(buf.getvalue())
+    with open("final_model.ptz", "wb") as f:
+        f.write(blob)
+""",
+    """    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    store(lzma.compress(buf.getvalue()))
+    scales = calibrate(model, train_tokens[:16384])
+""",
+).replace(
+    "def main():",
+    """def store(blob):
+    with open("final_model.ptz", "wb") as f:
+        f.write(blob)
+
+
+def main():""",
+)
+
+
+_SIZE_CHECK_THEN_PRUNE = (
+    _HEAD
+    + """
+import io
+import lzma
+
+
+def importance(model, tokens):
+    with torch.no_grad():
+        return [model(tokens[i : i + 1024], tokens[i + 1 : i + 1025]).item() for i in range(0, 8192, 1024)]
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    print("val_bpb", fn(*args), "eval_time", time.perf_counter() - t0)
+
+
+def main():
+    train_tokens = torch.cat([load_shard(p) for p in sorted(glob.glob(f"{DATA}/fineweb_train_*.bin"))])
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, train_tokens)
+    errors = importance(model, train_tokens[:16384])
+    probe = io.BytesIO()
+    torch.save(model.state_dict(), probe)
+    excess = len(lzma.compress(probe.getvalue())) - 16_000_000
+    if excess > 0:
+        ranked = []
+        for i, err in enumerate(errors):
+            ranked.append((err, i))
+        ranked.sort()
+        print("pruning", ranked[: excess // 2])
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    with open("final_model.ptz", "wb") as f:
+        f.write(lzma.compress(buf.getvalue()))
+    timed(evaluate, model, val_tokens)
+
+
+if __name__ == "__main__":
+    main()
+"""
+)
+
+
 INVALID: tuple[Example, ...] = (
+    Example(
+        title="the artifact saved into a BytesIO, compressed and written; train data read after",
+        code=_AFTER_BUFFERED_WRITE,
+        line=_line_of(_AFTER_BUFFERED_WRITE, "scales = calibrate("),
+    ),
+    Example(
+        title="BytesIO bytes handed to the script's own writer; train data read after",
+        code=_BUFFER_HANDED_ON,
+        line=_line_of(_BUFFER_HANDED_ON, "scales = calibrate("),
+    ),
     Example(
         title="test-time training on a training slice after the artifact is written",
         code=_TTT_ON_TRAIN_SLICE,
@@ -658,6 +789,14 @@ if __name__ == "__main__":
 )
 
 VALID: tuple[Example, ...] = (
+    Example(
+        title="a BytesIO size check, then pruning on values computed from training data",
+        code=_SIZE_CHECK_THEN_PRUNE,
+    ),
+    Example(
+        title="a BytesIO save only measured (size check), train data read before the real write",
+        code=_SIZE_CHECK,
+    ),
     Example(
         title="after the artifact, a comprehension's own x (layer ids) is not the batch x",
         code=_COMPREHENSION_NAME,

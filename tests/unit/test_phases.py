@@ -236,3 +236,64 @@ def test_a_read_inside_an_eval_function_before_the_artifact_write_counts() -> No
     assert finding.line == _line(code, "prior = load(")
     assert "inside an evaluation function" in finding.message
     assert _findings(code, "PG403") == []  # not post-training work: it is evaluation
+
+
+_BUFFERED = """\
+import io
+import lzma
+
+import torch
+
+
+def write(path, blob):
+    with open(path, "wb") as f:
+        f.write(blob)
+
+
+def serialize(model):
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+{after}
+
+
+serialize(torch.nn.Linear(2, 2))
+"""
+
+
+@pytest.mark.parametrize(
+    ("after", "is_write"),
+    [
+        ('    print("size", len(buf.getvalue()), buf.tell())', False),
+        (
+            '    size = len(lzma.compress(buf.getvalue()))\n    print("over", size > 16_000_000)',
+            False,
+        ),
+        ('    blob = lzma.compress(buf.getvalue())\n    open("m.ptz", "wb").write(blob)', True),
+        (
+            '    raw = buf.getvalue()\n    with open("m.ptz", "wb") as f:\n        f.write(raw)',
+            True,
+        ),
+        ('    write("m.ptz", lzma.compress(buf.getvalue()))', True),
+        ("    return buf.getvalue()", True),
+    ],
+    ids=[
+        "measured",
+        "compressed-and-measured",
+        "compressed-and-written",
+        "with-open",
+        "own",
+        "return",
+    ],
+)
+def test_a_save_into_a_buffer_is_a_write_only_when_its_bytes_reach_a_file(
+    after: str, is_write: bool
+) -> None:
+    code = _BUFFERED.format(after=after)
+    saves = [i for i in _facts(code).analysis(Phases).items if i.kind == "save"]
+    assert any(i.line == _line(code, "torch.save(") for i in saves) is is_write
+
+
+def test_a_save_to_a_path_or_an_unknown_buffer_is_a_write() -> None:
+    code = _BUFFERED.format(after="    torch.save(model, PATH)\n    torch.save(model, self_buf)")
+    saves = {i.line for i in _facts(code).analysis(Phases).items if i.kind == "save"}
+    assert {_line(code, "torch.save(model, PATH)"), _line(code, "self_buf)")} <= saves

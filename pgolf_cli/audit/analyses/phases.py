@@ -14,7 +14,9 @@ written into the artifact). Built on the facts events, put in the order one run 
 - the *artifact* is the last file write (``torch.save``, ``np.save``, ``Path.write_bytes``, a
   binary ``open(...).write``) after the training loop that still has a score after it (writes
   after the last score are evaluation outputs), or, when no score follows any write (a minified
-  scorer pgolf does not recognise), simply the last write;
+  scorer pgolf does not recognise), simply the last write. A save into an ``io.BytesIO`` is a
+  write only when the buffer's bytes go on to a file (compressed and written, returned, handed
+  to the script's own code): a buffer only measured for its size is no artifact;
 - *evaluation* starts at the artifact write, or, with no write, at the first score after the
   training loop. Everything between the end of the main training loop and that point is the
   post-training work (EMA, GPTQ calibration, quantization, compression).
@@ -71,6 +73,8 @@ _FILE_READERS = frozenset(
         "pathlib.Path().read_bytes",
     }
 )
+_DESTINATION_KEYWORDS = frozenset({"f", "file", "fid"})
+_MEASURES = frozenset({"tell", "nbytes"})
 _MUTATORS = frozenset({"update", "append", "extend", "setdefault", "__setitem__", "add", "insert"})
 _RESERVE = re.compile("reserve", re.IGNORECASE)
 
@@ -162,10 +166,10 @@ def _is_binary_write_mode(call: cst.Call) -> bool:
     return isinstance(text, str) and "b" in text and any(c in text for c in "wxa")
 
 
-def _is_save(fn: Function, call: ExternalCall) -> bool:
-    """Whether an external call writes a file the artifact could be: a model or a binary blob."""
+def _is_file_write(fn: Function, call: ExternalCall) -> bool:
+    """Whether an external call writes bytes to a file (not a save call's destination)."""
     name = call.name
-    if name in _SAVES or name.endswith(".write_bytes"):
+    if name.endswith(".write_bytes"):
         return True
     if name == "builtins.open().write":
         func = call.node.func
@@ -175,6 +179,36 @@ def _is_save(fn: Function, call: ExternalCall) -> bool:
             e for e in fn.externals if e.name == "builtins.open" and e.where.seq < call.where.seq
         ]
         return bool(opened) and _is_binary_write_mode(opened[-1].node)
+    return False
+
+
+def _destination(call: ExternalCall) -> cst.BaseExpression | None:
+    """Where a save call writes: ``torch.save(obj, f)``, ``np.save(file, arr)``, ``a.tofile(f)``."""
+    for arg in call.node.args:
+        if arg.keyword is not None and arg.keyword.value in _DESTINATION_KEYWORDS:
+            return arg.value
+    positional = [a.value for a in call.node.args if a.keyword is None]
+    index = 1 if call.name == "torch.save" else 0
+    return positional[index] if len(positional) > index else None
+
+
+def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
+    """Whether ``node`` uses the value of one of ``names``, not counting a mere measure of its
+    size (``len(buf.getvalue())``, ``buf.tell()``, ``buf.getbuffer().nbytes``)."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and current.value in names:
+            return True
+        if (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Name)
+            and current.func.value == "len"
+        ):
+            continue
+        if isinstance(current, cst.Attribute) and current.attr.value in _MEASURES:
+            continue
+        stack.extend(children(current))
     return False
 
 
@@ -247,12 +281,72 @@ class Phases:
             events += [(b.where.seq, b) for b in fn.backwards]
             events += [(u.where.seq, u) for u in fn.train_uses]
             events += [(c.where.seq, c) for c in fn.conditions]
-            events += [(e.where.seq, e) for e in fn.externals if _is_save(fn, e)]
+            events += [(e.where.seq, e) for e in fn.externals if self._is_save(fn, e)]
             events += [(s.where.seq, s) for s in self.training.scores(fn)]
             events += [(c.where.seq, c) for c in fn.calls if not c.reference]
             events.sort(key=lambda pair: pair[0])
             found = self._local[fn.qualname] = events
         return found
+
+    def _is_save(self, fn: Function, call: ExternalCall) -> bool:
+        """Whether an external call writes a file the artifact could be: a model or a binary
+        blob. A save into an in-memory buffer is one only when the buffer's bytes go on to a
+        file write, a return or one of the script's own functions (which may write them);
+        bytes that are only measured (a size check before pruning) never reach the artifact."""
+        if call.name not in _SAVES:
+            return _is_file_write(fn, call)
+        buffers = self._buffers(fn, _destination(call))
+        return not buffers or self._reaches_file(fn, buffers)
+
+    def _buffers(self, fn: Function, dest: cst.BaseExpression | None) -> set[str]:
+        """``{name}`` when ``dest`` is a local name only ever bound to ``io.BytesIO()``."""
+        if not isinstance(dest, cst.Name):
+            return set()
+        bound = self._assignments(fn).get(dest.value, [])
+        in_memory = {id(e.node) for e in fn.externals if e.name == "io.BytesIO"}
+        if bound and all(id(f.value) in in_memory for f in bound):
+            return {dest.value}
+        return set()
+
+    def _reaches_file(self, fn: Function, buffers: set[str]) -> bool:
+        flows = self._assignments(fn)
+        carried = set(buffers)  # the names whose values hold the buffer's bytes
+        flow_values: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for name, bound in flows.items():
+                for f in bound:
+                    if _mentions(f.value, carried):
+                        flow_values.add(id(f.value))
+                        if name not in carried:
+                            carried.add(name)
+                            changed = True
+        if any(
+            _is_file_write(fn, e) and _mentions(e.node, carried)
+            for e in fn.externals
+            if e.name not in _SAVES
+        ):
+            return True
+        body: cst.CSTNode = fn.node if fn.node is not None else self.facts.module
+        stack: list[cst.CSTNode] = [body]
+        while stack:
+            current = stack.pop()
+            if (
+                isinstance(current, cst.Return)
+                and current.value is not None
+                and _mentions(current.value, carried)
+            ):
+                return True
+            if (
+                isinstance(current, cst.Call)
+                and id(current) not in flow_values
+                and self.facts.resolve_call(current.func, fn)
+                and any(_mentions(a.value, carried) for a in current.args)
+            ):
+                return True  # handed to the script's own code, which may write it
+            stack.extend(children(current))
+        return False
 
     def _visit(self, frame: Frame) -> None:
         depth = 0
