@@ -33,6 +33,13 @@ from pgolf_cli.audit.registry import all_rules
 from pgolf_cli.audit.source import source_from_bytes, unpack
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+KNOWN_DRIFT_FILE = Path(__file__).resolve().parent / "invariance_known_drift.txt"
+#: Case ids (``<subject>-<transform>``) whose verdict a rewrite still moves: the audit's open gaps.
+KNOWN_DRIFT = frozenset(
+    line.strip()
+    for line in KNOWN_DRIFT_FILE.read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,20 @@ def test_a_behaviour_preserving_rewrite_keeps_the_findings(subject: Subject, kin
     # Each finding of the original, at the line its statement is on after the rewrite.
     expected = sorted((rule, rewritten.lines.get(line, -line)) for rule, line in original)
     found = _findings(rewritten.text)
+    case = f"{subject.name}-{kind}"
+    if case in KNOWN_DRIFT:
+        assert found != expected, (
+            f"{case} keeps its findings now: delete its line from {KNOWN_DRIFT_FILE.name}"
+        )
+        return
     assert found == expected, (
         f"{kind} changed the findings of {subject.name}\n"
         f"original:\n{_show(original, text)}\n"
         f"expected after the rewrite:\n{_show(expected, rewritten.code)}\n"
         f"found after the rewrite:\n{_show(found, rewritten.code)}"
     )
+
+
+def test_every_known_drift_is_a_case() -> None:
+    ids = {param.id for param in _cases()}  # type: ignore[attr-defined]
+    assert sorted(KNOWN_DRIFT - ids) == []

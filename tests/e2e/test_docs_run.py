@@ -44,6 +44,7 @@ NOT_RUN: dict[str, str] = {
     r"\bpgolf data build\b": "a minute of tokenizer training; the shared run built the corpus",
     r"\bNEW_DIR\b": "a placeholder for a folder of one's own",
     r"bench/": "benchmarks of minutes; test_docs.py checks their scripts and flags",
+    r"^git ": "works on a clone of the challenge repository (fetching its pull requests)",
 }
 #: The README's examples name seeds 42 1337 7; the shared run has seeds 1 2 3.
 SUBSTITUTE = {"--seeds 42 1337 7": "--seeds 1 2 3"}
