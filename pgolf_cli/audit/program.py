@@ -517,7 +517,6 @@ class Member:
     lines: LineMap
     offset: int = 0
     """Lines of the combined text before this file's first line."""
-    line_count: int = 0
     exec_only: bool = False
     """Reached only through ``exec`` of its text, so its ``__main__`` block runs too."""
 
@@ -593,7 +592,6 @@ def combine(entry: Member, followed: Sequence[Member], folder: Folder) -> Progra
         own = _LINE_BREAK.split(member.text)
         if own and own[-1] == "":
             own.pop()  # the text ends with a line break
-        member.line_count = len(own)
         # Only Python's own line breaks may split the combined text, so that its line n is
         # line n of the parser's numbering (str.splitlines also splits at form feeds etc.).
         text_lines.extend(line.translate(_OTHER_BREAKS) for line in own)

@@ -74,11 +74,6 @@ def dataset_paths(data_dir: Path, name: str) -> tuple[Path, Path]:
     return data_dir / "datasets" / name, data_dir / "tokenizers" / tokenizer_file(name)
 
 
-def default_data_dir() -> Path:
-    value = os.environ.get(DATA_DIR_ENV)
-    return Path(value) if value else DEFAULT_DATA_DIR
-
-
 @dataclass(frozen=True)
 class SplitSummary:
     documents: int

@@ -14,7 +14,6 @@ right after BOS is not counted). Each document in a shard starts with BOS.
 from __future__ import annotations
 
 import io
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,10 +188,3 @@ def build_luts(processor: spm.SentencePieceProcessor) -> ByteLuts:
             piece = piece[1:]
         base[token] = len(piece.encode("utf-8"))
     return ByteLuts(base_bytes=base, has_leading_space=space, is_boundary=boundary)
-
-
-def train_in_memory(documents: Sequence[str], vocab_size: int) -> spm.SentencePieceProcessor:
-    """Train a model without keeping files (tests and quick checks)."""
-    with tempfile.TemporaryDirectory(prefix="pgolf-sp-") as folder:
-        model = train_tokenizer(documents, vocab_size, Path(folder) / "model")
-        return spm.SentencePieceProcessor(model_proto=model.read_bytes())
