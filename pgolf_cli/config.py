@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pgolf_cli.audit.findings import Confidence, Severity
-from pgolf_cli.report import FORMATS
+from pgolf_cli.report.audit import FORMATS
 
 PGOLF_TOML = "pgolf.toml"
 PYPROJECT_TOML = "pyproject.toml"
@@ -207,9 +207,10 @@ def _choice(
 def _format(path: Path, section: str, value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or value not in FORMATS:
+    if not isinstance(value, str) or value not in FORMATS.names:
         raise ConfigError(
-            f"{path}: {section} format = {value!r} is not allowed; use one of: {', '.join(FORMATS)}"
+            f"{path}: {section} format = {value!r} is not allowed; "
+            f"use one of: {', '.join(FORMATS.names)}"
         )
     return value
 

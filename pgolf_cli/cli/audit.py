@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,19 +29,18 @@ from pgolf_cli.console import (
     write_result,
 )
 from pgolf_cli.files import write_atomically
+from pgolf_cli.report.audit import FORMATS
 
 if TYPE_CHECKING:
     from pgolf_cli.audit.engine import AuditOptions
     from pgolf_cli.audit.findings import AuditReport
 
 
-class ReportFormat(StrEnum):
-    """The report formats; a test keeps this in step with ``pgolf_cli.report.FORMATS``."""
-
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
-    GITHUB = "github"
+# The --format choices are the report's table of renderers.
+if TYPE_CHECKING:
+    AuditFormat = str
+else:
+    AuditFormat = FORMATS.choice
 
 
 @crash_exits_2
@@ -58,7 +56,7 @@ def audit(
         ),
     ],
     report_format: Annotated[
-        ReportFormat | None,
+        AuditFormat | None,
         typer.Option(
             "--format",
             "-f",
@@ -157,7 +155,6 @@ def audit(
     # engine pulls in libcst and the whole rule catalogue.
     from pgolf_cli.audit.engine import AuditOptions
     from pgolf_cli.audit.registry import all_rules
-    from pgolf_cli.report import render
 
     try:
         config = load_audit_config(Path.cwd())
@@ -169,15 +166,15 @@ def audit(
         select=_selectors(select, config.select, known_ids, "--select", config, "select"),
         ignore=_selectors(ignore, config.ignore, known_ids, "--ignore", config, "ignore"),
     )
-    chosen_format = report_format or ReportFormat(config.format or ReportFormat.TEXT)
+    chosen_format = report_format or config.format or "text"
     gate_severity = fail_on or config.fail_on or Severity.ERROR
     gate_confidence = min_confidence or config.min_confidence or Confidence.MEDIUM
 
     report = _run_audit(paths, options, jobs=jobs, show_progress=not quiet)
-    to_terminal = output is None and chosen_format is ReportFormat.TEXT
-    text = render(
+    to_terminal = output is None and chosen_format == "text"
+    text = FORMATS.render(
         report,
-        chosen_format.value,
+        chosen_format,
         color=to_terminal and color_enabled(sys.stdout),
         width=report_width() if output is None else DEFAULT_WIDTH,
         show_suppressed=show_suppressed,
@@ -196,7 +193,7 @@ def audit(
     )
     # A text report on stdout already lists these errors and ends with the summary; every other
     # destination leaves the terminal without them, so stderr gets them.
-    if output is not None or chosen_format is not ReportFormat.TEXT:
+    if output is not None or chosen_format != "text":
         for message in _input_errors(report):
             error(message)
         if not quiet:
@@ -257,7 +254,7 @@ def _summary(
     report: AuditReport, code: int, fail_on: Severity, min_confidence: Confidence, exit_zero: bool
 ) -> str:
     # Same wording as the end of the text report, plus why the exit code is what it is.
-    from pgolf_cli.report.text import count, summary_line
+    from pgolf_cli.report.audit.text import count, summary_line
 
     counts = count(report)
     line = escape(summary_line(counts))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -14,17 +13,17 @@ from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES
 from pgolf_cli.cli._common import crash_exits_2, fail
 from pgolf_cli.console import color_enabled, report_width, stderr_console, write_result
 from pgolf_cli.files import write_atomically
+from pgolf_cli.report.gate import FORMATS
 
 STDOUT = "-"
 F = TypeVar("F")
 
 
-class GateFormat(StrEnum):
-    TEXT = "text"
-    MARKDOWN = "markdown"
-    JSON = "json"
-    SARIF = "sarif"
-    GITHUB = "github"
+# The --format choices are the report's table of renderers.
+if TYPE_CHECKING:
+    GateFormat = str
+else:
+    GateFormat = FORMATS.choice
 
 
 @crash_exits_2
@@ -67,8 +66,8 @@ def gate(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="Report format: text, markdown, json, sarif or github. Repeat it, each with "
-            "its own --output, for several reports from one run.",
+            help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
+            "several reports from one run.",
             case_sensitive=False,
             show_default="text",
         ),
@@ -122,10 +121,10 @@ def gate(
     repository, a ref or an option cannot be used, or pgolf itself failed.
     """
     from pgolf_cli.errors import PgolfInputError
-    from pgolf_cli.gate.render import render, render_markdown
     from pgolf_cli.gate.run import GateOptions, run_gate
+    from pgolf_cli.report.gate import render_markdown
 
-    targets = pair_outputs(formats or [GateFormat.TEXT], outputs or [])
+    targets = pair_outputs(formats or ["text"], outputs or [])
     options = GateOptions(base=base, head=head, baseline=baseline, max_file_bytes=max_file_bytes)
     try:
         report = run_gate(repo, options)
@@ -134,9 +133,9 @@ def gate(
 
     for fmt, output in targets:
         to_stdout = output is None or output == STDOUT
-        color = fmt is GateFormat.TEXT and to_stdout and color_enabled(sys.stdout)
+        color = fmt == "text" and to_stdout and color_enabled(sys.stdout)
         width = report_width() if to_stdout else 100
-        text = render(report, fmt.value, color=color, width=width)
+        text = FORMATS.render(report, fmt, color=color, width=width)
         if to_stdout:
             write_result(text)
         else:
@@ -145,12 +144,10 @@ def gate(
                 write_atomically(Path(output), text)
             except OSError as problem:
                 fail(f"cannot write the report to {output}: {problem.strerror or problem}")
-        if fmt is GateFormat.GITHUB:
+        if fmt == "github":
             _write_job_summary(render_markdown(report))
 
-    if not quiet and any(
-        fmt is not GateFormat.TEXT or output not in (None, STDOUT) for fmt, output in targets
-    ):
+    if not quiet and any(fmt != "text" or output not in (None, STDOUT) for fmt, output in targets):
         counts = report.counts()
         stderr_console().print(
             f"pgolf gate: {report.verdict.value} ({counts['error']} error(s), "

@@ -7,7 +7,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,23 +19,24 @@ from pgolf_cli.cli.gate import STDOUT, pair_outputs
 from pgolf_cli.console import is_terminal, stderr_console, write_result
 from pgolf_cli.files import write_atomically
 from pgolf_cli.gate.git import display_path as inert
+from pgolf_cli.report.sweep import FORMATS
 
 if TYPE_CHECKING:
     from pgolf_cli.sweep.model import RefResult, SweepReport
     from pgolf_cli.sweep.run import SweepOptions
 
 
-class SweepFormat(StrEnum):
-    MARKDOWN = "markdown"
-    JSON = "json"
-    HTML = "html"
-    CSV = "csv"
-
-
 def default_cache() -> Path:
     """``$XDG_CACHE_HOME/pgolf/sweep``, else ``~/.cache/pgolf/sweep``."""
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "pgolf" / "sweep"
+
+
+# The --format choices are the report's table of renderers.
+if TYPE_CHECKING:
+    SweepFormat = str
+else:
+    SweepFormat = FORMATS.choice
 
 
 @crash_exits_2
@@ -75,8 +75,8 @@ def sweep(
             "--format",
             "-f",
             metavar="FORMAT",
-            help="Report format: markdown, json, html or csv. Repeat it, each with its own "
-            "--output, for several reports from one run.",
+            help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
+            "several reports from one run.",
             case_sensitive=False,
             show_default="markdown",
         ),
@@ -171,10 +171,9 @@ def sweep(
     """
     from pgolf_cli.errors import PgolfInputError
     from pgolf_cli.sweep.model import ERROR, compare_report, load_previous
-    from pgolf_cli.sweep.render import render
     from pgolf_cli.sweep.run import DEFAULT_PATTERNS, SweepOptions, parse_shard, run_sweep
 
-    targets = pair_outputs(formats or [SweepFormat.MARKDOWN], outputs or [])
+    targets = pair_outputs(formats or ["markdown"], outputs or [])
     try:
         part = parse_shard(shard)
     except ValueError as problem:
@@ -205,7 +204,7 @@ def sweep(
         report = compare_report(report, previous, str(compare))
 
     for fmt, output in targets:
-        text = render(report, fmt.value)
+        text = FORMATS.render(report, fmt)
         if output is None or output == STDOUT:
             write_result(text)
             continue

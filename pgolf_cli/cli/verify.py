@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from pgolf_cli.cli._common import crash_exits_2, fail
 from pgolf_cli.console import (
@@ -21,24 +18,20 @@ from pgolf_cli.console import (
     item_progress,
     report_width,
     stderr_console,
-    text_console,
     write_result,
 )
 from pgolf_cli.files import write_atomically
+from pgolf_cli.report.verify import FORMATS
 
 if TYPE_CHECKING:
     from pgolf_cli.records.verify import FolderReport
 
-#: The exit code of each outcome, the same as `pgolf gate`'s; 2 is an input error.
-EXIT_CODES = {"pass": 0, "fail": 1, "needs-review": 3}
 
-_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
-
-
-class VerifyFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    MARKDOWN = "markdown"
+# The --format choices are the report's table of renderers.
+if TYPE_CHECKING:
+    VerifyFormat = str
+else:
+    VerifyFormat = FORMATS.choice
 
 
 @crash_exits_2
@@ -64,8 +57,13 @@ def verify(
     ] = None,
     output_format: Annotated[
         VerifyFormat,
-        typer.Option("--format", "-f", help="Report format.", case_sensitive=False),
-    ] = VerifyFormat.TEXT,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Report format.",
+            case_sensitive=False,
+        ),
+    ] = "text",
     output: Annotated[
         Path | None,
         typer.Option(
@@ -115,24 +113,23 @@ def verify(
     warnings); [bold]2[/] a folder or json that cannot be read. They are pgolf gate's.
     """
     from pgolf_cli.errors import PgolfInputError
-    from pgolf_cli.records.verify import overall, render_json, render_markdown
+    from pgolf_cli.report.verify import exit_code, summary_line
 
     try:
         reports = _run(folders, baseline, audit=not no_audit, show_progress=not quiet)
     except PgolfInputError as problem:
         fail(str(problem))
 
-    if output_format is VerifyFormat.JSON:
-        text = render_json(reports)
-    elif output_format is VerifyFormat.MARKDOWN:
-        text = render_markdown(reports)
-    else:
-        text = _render_text(
-            reports, to_file=output is not None, details=details or len(reports) == 1
-        )
+    text = FORMATS.render(
+        reports,
+        output_format,
+        color=output is None and color_enabled(sys.stdout),
+        width=report_width() if output is None else DEFAULT_WIDTH,
+        details=details,
+    )
 
     if output is None:
-        if output_format is VerifyFormat.TEXT:
+        if output_format == "text":
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
@@ -143,9 +140,9 @@ def verify(
         except OSError as problem:
             fail(f"cannot write the report to {output}: {problem.strerror or problem}")
 
-    if not quiet and (output is not None or output_format is not VerifyFormat.TEXT):
-        stderr_console().print(_summary_line(reports), soft_wrap=True)
-    raise typer.Exit(EXIT_CODES[overall(reports)])
+    if not quiet and (output is not None or output_format != "text"):
+        stderr_console().print(summary_line(reports), soft_wrap=True)
+    raise typer.Exit(exit_code(reports))
 
 
 def _run(
@@ -163,82 +160,3 @@ def _run(
             progress.update(task, advance=1, current=escape(Path(path).name))
 
         return verify_folders(folders, baseline=baseline, audit=audit, progress=advance)
-
-
-def _summary_line(reports: Sequence[FolderReport]) -> str:
-    from pgolf_cli.records.verify import overall, summary
-
-    totals = summary(reports)
-    outcome = overall(reports)
-    style = {"fail": "red", "needs-review": "yellow", "pass": "green"}[outcome]
-    return (
-        f"{totals['folders']} folder(s) verified: {totals['failed']} fail, "
-        f"{totals['needs_review']} need review, {totals['passed']} pass; "
-        f"[{style}]{outcome} (exit {EXIT_CODES[outcome]})[/]"
-    )
-
-
-def _render_text(reports: Sequence[FolderReport], *, to_file: bool, details: bool) -> str:
-    """The rich report as a string; coloured only when it goes to a colour terminal."""
-    color = not to_file and color_enabled(sys.stdout)
-    console = text_console(color=color, width=report_width() if not to_file else DEFAULT_WIDTH)
-    with console.capture() as capture:
-        if details:
-            for report in reports:
-                _print_report(console, report)
-        _print_summary(console, reports)
-        console.print(_summary_line(reports), soft_wrap=True)
-    return capture.get()
-
-
-def _print_summary(console: Console, reports: Sequence[FolderReport]) -> None:
-    """One line per folder: its outcome and the ids of the checks that failed or warn."""
-    from pgolf_cli.records.verify import summary_rows
-
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("folder", overflow="fold")
-    table.add_column("track", no_wrap=True)
-    table.add_column("outcome", no_wrap=True)
-    table.add_column("failed", overflow="fold")
-    table.add_column("warnings", overflow="fold")
-    outcome_style = {"fail": "bold red", "needs-review": "yellow", "pass": "green"}
-    for name, track, outcome, failed, warned in summary_rows(reports):
-        table.add_row(
-            escape(name),
-            escape(track),
-            f"[{outcome_style[outcome]}]{outcome}[/]",
-            escape(failed),
-            escape(warned),
-        )
-    console.print(table)
-
-
-def _print_report(console: Console, report: FolderReport) -> None:
-    aggregation = report.aggregation or "-"
-    if report.match == "4dp":
-        aggregation += " (4 dp only)"
-    console.print(f"[bold]{escape(report.path)}[/]", soft_wrap=True)
-    console.print(
-        f"track: {escape(report.track or 'unknown')}  verdict: [bold]{report.verdict}[/]  "
-        f"aggregation: {escape(aggregation)}",
-        soft_wrap=True,
-    )
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("message", overflow="fold")
-    for check in report.checks:
-        style = _STYLE[check.status]
-        table.add_row(check.id, f"[{style}]{check.status}[/]", escape(check.message))
-    console.print(table)
-    for check in report.checks:
-        if check.status not in ("fail", "warn") or not check.evidence:
-            continue
-        console.print(f"  [{_STYLE[check.status]}]{check.id}[/] evidence:", soft_wrap=True)
-        for line in check.evidence[:20]:
-            console.print(f"    {escape(line)}", soft_wrap=True)
-        if len(check.evidence) > 20:
-            console.print(
-                f"    … {len(check.evidence) - 20} more (--format json lists all)", soft_wrap=True
-            )
-    console.print()

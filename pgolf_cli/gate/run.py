@@ -496,7 +496,7 @@ def _file_reasons(result: FileResult, declared: dict[str, tuple[str, str]]) -> l
 
 
 def _finding_reason(finding: Finding, severity: Severity, enabled: tuple[str, ...]) -> Reason:
-    from pgolf_cli.report.text import reachability_note
+    from pgolf_cli.report.audit.text import reachability_note
 
     message = finding.message
     notes = []

@@ -52,6 +52,7 @@ from pgolf_cli.records.submission import (
     Track,
     validate_strict,
 )
+from pgolf_cli.report import markdown
 
 if TYPE_CHECKING:
     from pgolf_cli.audit.findings import FileResult
@@ -1277,7 +1278,7 @@ def _seconds(ms: float | None) -> str:
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
     rule = ["---:" if a == "r" else "---" for a in align]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    lines += [markdown.row(markdown.cell(cell) for cell in row) for row in rows]
     return "\n".join(lines)
 
 

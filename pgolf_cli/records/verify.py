@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import functools
 import itertools
-import json
 import math
 import re
 import statistics
@@ -47,9 +46,6 @@ from pgolf_cli.records.submission import Normalized, decimals, find_submission, 
 
 if TYPE_CHECKING:
     from pgolf_cli.audit.findings import Finding
-
-#: Bumped whenever a key of the json report changes meaning or disappears.
-VERIFY_SCHEMA_VERSION = 2
 
 #: bf16 nondeterminism moved artifacts by about 5 KB between reruns (rules.md "Size"): a
 #: smaller margin is pointed out in the size check's message.
@@ -1548,95 +1544,3 @@ def verify_folders(
         if progress is not None:
             progress(str(path))
     return reports
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering (pure functions; the command prints)
-# --------------------------------------------------------------------------------------------
-
-
-def summary(reports: Sequence[FolderReport]) -> dict[str, int]:
-    outcomes = [report.outcome for report in reports]
-    return {
-        "folders": len(reports),
-        "failed": outcomes.count("fail"),
-        "needs_review": outcomes.count("needs-review"),
-        "passed": outcomes.count("pass"),
-    }
-
-
-def overall(reports: Sequence[FolderReport]) -> Outcome:
-    """The worst outcome over the folders (``pass`` for none)."""
-    outcomes = {report.outcome for report in reports}
-    worst: tuple[Outcome, ...] = ("fail", "needs-review")
-    return next((outcome for outcome in worst if outcome in outcomes), "pass")
-
-
-def summary_rows(reports: Sequence[FolderReport]) -> list[tuple[str, str, str, str, str]]:
-    """One row per folder: name, track, outcome, the failed and the warning check ids."""
-    rows: list[tuple[str, str, str, str, str]] = []
-    for report in reports:
-        failed = [c.id for c in report.checks if c.status == "fail"]
-        warned = [c.id for c in report.checks if c.status == "warn"]
-        rows.append(
-            (
-                Path(report.path).name,
-                report.track or "unknown",
-                report.outcome,
-                ", ".join(failed) or "-",
-                ", ".join(warned) or "-",
-            )
-        )
-    return rows
-
-
-def render_json(reports: Sequence[FolderReport]) -> str:
-    from pgolf_cli import __version__
-
-    document = {
-        "schema_version": VERIFY_SCHEMA_VERSION,
-        "tool": {"name": "pgolf", "version": __version__},
-        "summary": summary(reports),
-        "folders": [report.as_dict() for report in reports],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-_MARK = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn", "skip": "➖ skip"}
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(reports: Sequence[FolderReport]) -> str:
-    lines: list[str] = ["# pgolf verify", ""]
-    totals = summary(reports)
-    lines.append(
-        f"{totals['folders']} folder(s): {totals['failed']} fail, {totals['needs_review']} "
-        f"need review, {totals['passed']} pass."
-    )
-    lines += ["", "| folder | track | outcome | failed | warnings |", "|---|---|---|---|---|"]
-    lines += [f"| {' | '.join(_md_cell(cell) for cell in row)} |" for row in summary_rows(reports)]
-    for report in reports:
-        aggregation = report.aggregation or "-"
-        if report.match == "4dp":
-            aggregation += " (4 dp only)"
-        lines += [
-            "",
-            f"## `{report.path}`",
-            "",
-            f"track: {report.track or 'unknown'} · verdict: **{report.verdict}** · "
-            f"aggregation: {aggregation}",
-            "",
-            "| check | status | message |",
-            "|---|---|---|",
-        ]
-        for check in report.checks:
-            lines.append(f"| `{check.id}` | {_MARK[check.status]} | {_md_cell(check.message)} |")
-        detailed = [c for c in report.checks if c.evidence and c.status in ("fail", "warn")]
-        for check in detailed:
-            lines += ["", f"<details><summary>{check.id}: evidence</summary>", "", "```"]
-            lines += list(check.evidence)
-            lines += ["```", "", "</details>"]
-    return "\n".join(lines) + "\n"

@@ -5,5 +5,5 @@ branch, from git objects only (:mod:`pgolf_cli.sweep.run`). Work is shared throu
 content-addressed cache (:mod:`pgolf_cli.sweep.cache`): a folder's audit is keyed by the blobs
 the audit can read (:mod:`pgolf_cli.sweep.audits`), so a script shipped by many pull requests is
 audited once, and a ref's whole result by its commits, so a second sweep only reads the cache.
-The report (:mod:`pgolf_cli.sweep.render`) comes as markdown, json, html and csv.
+The report (:mod:`pgolf_cli.report.sweep`) comes as markdown, json, html and csv.
 """

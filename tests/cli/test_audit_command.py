@@ -12,8 +12,6 @@ import pytest
 from typer.testing import Result
 
 from pgolf_cli.audit.registry import all_rules
-from pgolf_cli.cli.audit import ReportFormat
-from pgolf_cli.report import FORMATS
 
 Invoke = Callable[..., Result]
 
@@ -23,10 +21,6 @@ GITHUB_COMMAND = re.compile(r"^::(error|warning|notice)( [^:]*)?::.+$")
 def rule_ids(report_json: str) -> set[str]:
     report = json.loads(report_json)
     return {f["rule_id"] for r in report["files"] for f in r["findings"] if not f["suppressed"]}
-
-
-def test_formats_match_the_reporters() -> None:
-    assert tuple(f.value for f in ReportFormat) == FORMATS
 
 
 def test_clean_file_exits_0(invoke: Invoke, clean_script: Path) -> None:

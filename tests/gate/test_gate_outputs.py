@@ -16,7 +16,9 @@ from referencing import Registry, Resource
 from typer.testing import CliRunner
 
 from pgolf_cli.cli import app
-from pgolf_cli.gate.render import COMMENT_MARKER, md_code, md_text
+from pgolf_cli.report.gate import COMMENT_MARKER
+from pgolf_cli.report.markdown import code as md_code
+from pgolf_cli.report.markdown import text as md_text
 
 NEW = f"{TEN_MIN}/2026-05-01_NewRecord"
 

@@ -12,7 +12,7 @@ import typer
 import yaml
 
 from pgolf_cli.cli import app
-from pgolf_cli.gate.render import COMMENT_MARKER
+from pgolf_cli.report.gate import COMMENT_MARKER
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "templates" / "github" / "pgolf-gate.yml"
 README = WORKFLOW.parents[2] / "README.md"

@@ -21,11 +21,10 @@ from pgolf_cli.records.package import trained_in_time
 from pgolf_cli.records.verify import (
     CHECK_IDS,
     FolderReport,
-    render_json,
-    render_markdown,
     verify_folder,
     verify_folders,
 )
+from pgolf_cli.report.verify import render_json, render_markdown
 from pgolf_cli.runner.manifest import FLAG_TRAIN_TIME, flags
 
 # val_loss / val_bpb of the sp1024 export: ln 2 x 151,080,363 bytes / 62,021,632 tokens.

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from pgolf_cli.audit.findings import AuditReport, FileResult, Finding, Severity
-from pgolf_cli.report import github
+from pgolf_cli.report.audit import github
 
 
 def _single(finding: Finding) -> str:

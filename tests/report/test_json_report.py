@@ -14,7 +14,7 @@ from pgolf_cli.audit.findings import (
     Suppression,
     Switch,
 )
-from pgolf_cli.report import json_report
+from pgolf_cli.report.audit import json_report
 
 
 def _doc(report: AuditReport) -> dict[str, Any]:

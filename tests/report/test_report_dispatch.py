@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 
 from pgolf_cli.audit.findings import AuditReport
-from pgolf_cli.report import FORMATS, github, json_report, render, sarif, text
+from pgolf_cli.report.audit import FORMATS, github, json_report, render, sarif, text
 
 
 def test_formats() -> None:
-    assert FORMATS == ("text", "json", "sarif", "github")
+    assert FORMATS.names == ("text", "json", "sarif", "github")
 
 
 def test_render_dispatches(report: AuditReport) -> None:
@@ -21,11 +21,13 @@ def test_render_dispatches(report: AuditReport) -> None:
 
 
 def test_every_format_renders_every_sample(any_report: AuditReport) -> None:
-    for fmt in FORMATS:
+    for fmt in FORMATS.names:
         output = render(any_report, fmt)
         assert output == "" or output.endswith("\n")
 
 
 def test_unknown_format(report: AuditReport) -> None:
-    with pytest.raises(ValueError, match="unknown report format 'xml'"):
+    with pytest.raises(
+        ValueError, match="unknown audit format 'xml': choose one of text, json, sarif, github"
+    ):
         render(report, "xml")

@@ -11,7 +11,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 
 from pgolf_cli.audit.findings import AuditReport, FileResult, Finding
-from pgolf_cli.report import sarif
+from pgolf_cli.report.audit import sarif
 
 
 def _no_network(uri: str) -> Resource[Any]:

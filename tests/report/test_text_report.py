@@ -5,7 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from pgolf_cli.audit.findings import AuditReport, Evidence, FileResult, Finding
-from pgolf_cli.report import text
+from pgolf_cli.report.audit import text
 
 
 def _lines(output: str) -> list[str]:

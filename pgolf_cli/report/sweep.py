@@ -2,7 +2,7 @@
 
 - ``markdown``: summaries by verdict and by reason, the changes since an earlier sweep, and the
   table of refs. Every string from a pull request (ref names, folders, paths, messages) goes
-  through the gate's markdown escaper (:func:`pgolf_cli.gate.render.md_text`).
+  through :mod:`pgolf_cli.report.markdown`.
 - ``html``: one self-contained file (inline style and script, a Content-Security-Policy that
   forbids any network access) with the same content, the table sortable by any column and
   filterable by verdict, reason and text. Untrusted strings are made inert
@@ -23,34 +23,14 @@ from typing import Any
 from pgolf_cli import __version__
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.gate.git import display_path as inert
-from pgolf_cli.gate.model import Reason
-from pgolf_cli.gate.render import md_code, md_text
+from pgolf_cli.report import ReportFormats
+from pgolf_cli.report import markdown as md
+from pgolf_cli.report.gate import where
 from pgolf_cli.sweep.model import ERROR, STATUSES, SWEEP_SCHEMA_VERSION, RefResult, SweepReport
 
-FORMATS = ("markdown", "json", "html", "csv")
 _ICON = {"pass": "✅", "fail": "❌", "needs-review": "⚠️", ERROR: "💥"}
 # Characters that make a spreadsheet cell a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def render(report: SweepReport, fmt: str) -> str:
-    """``report`` in format ``fmt`` (one of :data:`FORMATS`), ending with a newline."""
-    if fmt == "markdown":
-        return render_markdown(report)
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "html":
-        return render_html(report)
-    if fmt == "csv":
-        return render_csv(report)
-    raise ValueError(f"unknown sweep format {fmt!r}: choose one of {', '.join(FORMATS)}")
-
-
-def where(reason: Reason) -> str:
-    """``path:line`` (or the path) a reason points at; empty when it has none."""
-    if reason.path is None:
-        return ""
-    return f"{reason.path}:{reason.line}" if reason.line is not None else reason.path
 
 
 def _score(result: RefResult) -> str:
@@ -163,32 +143,32 @@ def render_csv(report: SweepReport) -> str:
 
 def _md_reasons(result: RefResult) -> str:
     if result.error is not None:
-        return md_text(result.error)
+        return md.text(result.error)
     return "<br>".join(
         f"{_ICON['fail'] if r.severity == Severity.ERROR else _ICON['needs-review']} "
-        + md_text(r.id)
-        + (f" at {md_text(where(r))}" if r.path else "")
+        + md.text(r.id)
+        + (f" at {md.text(where(r))}" if r.path else "")
         for r in result.blocking
     )
 
 
 def render_markdown(report: SweepReport) -> str:
     lines = [
-        f"## pgolf sweep: {len(report.results)} refs against {md_code(report.base_ref)} "
-        f"({md_code(report.base[:12])})",
+        f"## pgolf sweep: {len(report.results)} refs against {md.code(report.base_ref)} "
+        f"({md.code(report.base[:12])})",
         "",
         _verdict_line(report),
         "",
-        f"<sub>{md_text(_stats_line(report))}</sub>",
+        f"<sub>{md.text(_stats_line(report))}</sub>",
         "",
     ]
     if report.compared_with is not None:
-        lines += [f"### Changes since {md_code(report.compared_with)}", ""]
+        lines += [f"### Changes since {md.code(report.compared_with)}", ""]
         if report.changes:
             lines += ["| ref | was | now | reasons added | reasons gone |", "|---|---|---|---|---|"]
             lines += [
-                f"| {md_text(c.ref)} | {c.old or 'absent'} | {c.new or 'absent'} | "
-                f"{md_text(', '.join(c.added))} | {md_text(', '.join(c.removed))} |"
+                f"| {md.text(c.ref)} | {c.old or 'absent'} | {c.new or 'absent'} | "
+                f"{md.text(', '.join(c.added))} | {md.text(', '.join(c.removed))} |"
                 for c in report.changes
             ]
         else:
@@ -197,7 +177,7 @@ def render_markdown(report: SweepReport) -> str:
     by_reason = report.by_reason()
     if by_reason:
         lines += ["### By reason", "", "| reason | severity | refs |", "|---|---|---:|"]
-        lines += [f"| {md_text(rid)} | {sev} | {n} |" for rid, sev, n in by_reason]
+        lines += [f"| {md.text(rid)} | {sev} | {n} |" for rid, sev, n in by_reason]
         lines.append("")
     lines += [
         "### Refs",
@@ -207,8 +187,8 @@ def render_markdown(report: SweepReport) -> str:
     ]
     for result in report.results:
         lines.append(
-            f"| {md_text(result.ref)} | {_ICON[result.verdict]} {result.verdict} | "
-            f"{md_text(result.folder or '')} | {_score(result)} | {_md_reasons(result)} |"
+            f"| {md.text(result.ref)} | {_ICON[result.verdict]} {result.verdict} | "
+            f"{md.text(result.folder or '')} | {_score(result)} | {_md_reasons(result)} |"
         )
     lines += ["", f"<sub>pgolf {__version__}</sub>"]
     return "\n".join(lines) + "\n"
@@ -377,3 +357,15 @@ def render_html(report: SweepReport) -> str:
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+FORMATS: ReportFormats[SweepReport] = ReportFormats(
+    "sweep",
+    {
+        "markdown": lambda report, _: render_markdown(report),
+        "json": lambda report, _: render_json(report),
+        "html": lambda report, _: render_html(report),
+        "csv": lambda report, _: render_csv(report),
+    },
+)
+render = FORMATS.render

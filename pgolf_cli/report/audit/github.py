@@ -11,18 +11,19 @@ one.
 from __future__ import annotations
 
 from pgolf_cli.audit.findings import AuditReport, Finding, Severity
-from pgolf_cli.report.text import reachability_note
+from pgolf_cli.report.audit.text import reachability_note
 
-_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+#: The workflow command of each severity.
+COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
 
 def render(report: AuditReport) -> str:
     lines: list[str] = []
     for result in report.files:
         if result.error is not None:
-            lines.append(_command("error", {"file": result.path}, result.error))
+            lines.append(workflow_command("error", {"file": result.path}, result.error))
         lines += [_annotation(f) for f in result.findings if not f.suppressed]
-    lines += [_command("error", {}, error) for error in report.errors]
+    lines += [workflow_command("error", {}, error) for error in report.errors]
     return "".join(line + "\n" for line in lines)
 
 
@@ -48,10 +49,11 @@ def _annotation(finding: Finding) -> str:
     note = reachability_note(finding)
     if note is not None:
         message += f"\n{note}"
-    return _command(_COMMAND[finding.severity], properties, message)
+    return workflow_command(COMMAND[finding.severity], properties, message)
 
 
-def _command(name: str, properties: dict[str, str], message: str) -> str:
+def workflow_command(name: str, properties: dict[str, str], message: str) -> str:
+    """``::name key=value,...::message``, every part escaped as the runner expects."""
     rendered = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
     separator = " " if rendered else ""
     return f"::{name}{separator}{rendered}::{escape_data(message)}"

@@ -59,7 +59,7 @@ from enum import Enum
 from typing import Any
 
 from pgolf_cli.audit.findings import SCHEMA_VERSION, AuditReport
-from pgolf_cli.report.text import count
+from pgolf_cli.report.audit.text import count
 
 TOOL_NAME = "pgolf"
 

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pgolf_cli.audit.findings import AuditReport, Finding, RuleInfo
-from pgolf_cli.report.text import first_paragraph
+from pgolf_cli.report.audit.text import first_paragraph
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
