@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from pgolf_cli.console import DEFAULT_WIDTH
+
 R = TypeVar("R")
 
 
@@ -31,7 +33,7 @@ class RenderOptions:
     """How a report for people is laid out; the formats for machines ignore these."""
 
     color: bool = False
-    width: int = 100
+    width: int = DEFAULT_WIDTH
     show_suppressed: bool = False
     """Audit text: also list findings silenced by a suppression comment."""
     details: bool = False
@@ -74,7 +76,7 @@ class ReportFormats(Generic[R]):
         fmt: str,
         *,
         color: bool = False,
-        width: int = 100,
+        width: int = DEFAULT_WIDTH,
         show_suppressed: bool = False,
         details: bool = False,
     ) -> str:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 
-from rich.table import Table
-
 from pgolf_cli import __version__
 from pgolf_cli.audit.findings import AuditReport, Severity
 from pgolf_cli.console import text_console
@@ -25,7 +23,7 @@ from pgolf_cli.gate.model import EXIT_CODES, GATE_SCHEMA_VERSION, GateReport, Re
 from pgolf_cli.report import ReportFormats
 from pgolf_cli.report import markdown as md
 from pgolf_cli.report.audit.github import COMMAND, workflow_command
-from pgolf_cli.report.terminal import shown
+from pgolf_cli.report.terminal import checks_table, print_evidence, shown
 
 #: The first line of every markdown report: a workflow finds its earlier comment by it.
 COMMENT_MARKER = "<!-- pgolf-gate -->"
@@ -260,10 +258,7 @@ def render_text(report: GateReport, *, color: bool = False, width: int = 100) ->
             )
         console.print("  ".join(facts), soft_wrap=True)
         if report.reasons:
-            table = Table(show_header=True, header_style="bold")
-            table.add_column("severity", no_wrap=True)
-            table.add_column("reason", no_wrap=True)
-            table.add_column("message", overflow="fold")
+            table = checks_table("severity", "reason", "message")
             for reason in report.reasons:
                 style = _SEVERITY_STYLE[reason.severity]
                 place = where(reason)
@@ -276,11 +271,7 @@ def render_text(report: GateReport, *, color: bool = False, width: int = 100) ->
             if not reason.evidence or reason.severity == Severity.NOTE:
                 continue
             console.print(f"  [{_SEVERITY_STYLE[reason.severity]}]{shown(reason.id)}[/]:")
-            for line in reason.evidence[:_EVIDENCE_LINES]:
-                console.print(f"    {shown(line)}", soft_wrap=True)
-            if len(reason.evidence) > _EVIDENCE_LINES:
-                more = len(reason.evidence) - _EVIDENCE_LINES
-                console.print(f"    … {more} more (--format json lists all)", soft_wrap=True)
+            print_evidence(console, reason.evidence, _EVIDENCE_LINES)
         passed = sum(1 for check in report.checked if check.status == "pass")
         console.print(
             f"{_tally(report)}; {passed} check(s) passed; exit {EXIT_CODES[verdict]}",

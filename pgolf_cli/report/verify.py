@@ -24,7 +24,7 @@ from pgolf_cli.console import text_console
 from pgolf_cli.gate.model import EXIT_CODES, Verdict
 from pgolf_cli.report import RenderOptions, ReportFormats
 from pgolf_cli.report import markdown as md
-from pgolf_cli.report.terminal import shown
+from pgolf_cli.report.terminal import checks_table, print_evidence, shown
 
 if TYPE_CHECKING:
     from pgolf_cli.records.verify import FolderReport, Outcome
@@ -196,10 +196,7 @@ def _print_report(console: Console, report: FolderReport) -> None:
         f"aggregation: {shown(_aggregation(report))}",
         soft_wrap=True,
     )
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("message", overflow="fold")
+    table = checks_table("check", "status", "message")
     for check in report.checks:
         style = _STYLE[check.status]
         table.add_row(check.id, f"[{style}]{check.status}[/]", shown(check.message))
@@ -208,11 +205,7 @@ def _print_report(console: Console, report: FolderReport) -> None:
         if check.status not in ("fail", "warn") or not check.evidence:
             continue
         console.print(f"  [{_STYLE[check.status]}]{check.id}[/] evidence:", soft_wrap=True)
-        for line in check.evidence[:_EVIDENCE_LINES]:
-            console.print(f"    {shown(line)}", soft_wrap=True)
-        if len(check.evidence) > _EVIDENCE_LINES:
-            more = len(check.evidence) - _EVIDENCE_LINES
-            console.print(f"    … {more} more (--format json lists all)", soft_wrap=True)
+        print_evidence(console, check.evidence, _EVIDENCE_LINES)
     console.print()
 
 
