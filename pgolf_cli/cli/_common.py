@@ -1,4 +1,4 @@
-"""Helpers shared by the commands: failing with a message, rule-id selectors, atomic output."""
+"""Helpers shared by the commands: failing with a message, rule-id selectors, multi-value options."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import functools
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable
-from typing import NoReturn, ParamSpec
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn, ParamSpec
 
 import typer
 from rich.markup import escape
@@ -16,6 +16,7 @@ from pgolf_cli.audit.policy import EXIT_ERROR
 from pgolf_cli.console import stderr_console
 
 _SELECTOR = re.compile(r"PG\d{0,3}")
+_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,.*)?$")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -80,6 +81,63 @@ def is_seed_list(text: str) -> bool:
     """``42`` or ``42,1337,7``: an argument that continues a ``--seeds`` list."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     return bool(parts) and all(part.isdigit() for part in parts)
+
+
+def is_value(text: str) -> bool:
+    """Not an option: a word that does not start with ``-``, or a number (``-2`` too).
+
+    A negative number stays a value so that it gets a clear message from the command later.
+    """
+    return not text.startswith("-") or bool(_NUMBER.match(text))
+
+
+#: The multi-value options, by the metavar their help shows: what may follow the first value
+#: and still belong to the option. The help says what to type; the parser follows it, so a
+#: command declares a multi-value option by its metavar alone. ``SEED...`` takes only seed
+#: lists, so that ``pgolf train --seeds 42 1337 script.py`` still finds its script.
+MULTI_VALUE_METAVARS: dict[str, Callable[[str], bool]] = {
+    "SEED...": is_seed_list,
+    "VALUE...": is_value,
+}
+
+
+def multi_value_options(params: Iterable[Any]) -> dict[str, Callable[[str], bool]]:
+    """Each flag (``--seeds``, ``-s``) of the multi-value options among a command's ``params``."""
+    options: dict[str, Callable[[str], bool]] = {}
+    for param in params:
+        continues = MULTI_VALUE_METAVARS.get(getattr(param, "metavar", None) or "")
+        if continues is not None and getattr(param, "multiple", False):
+            for flag in (*param.opts, *param.secondary_opts):
+                options[flag] = continues
+    return options
+
+
+def spread_values(args: Sequence[str], options: Mapping[str, Callable[[str], bool]]) -> list[str]:
+    """``--seeds 42 1337 --name X`` -> ``--seeds 42 --seeds 1337 --name X``.
+
+    click gives an option one value per flag; the values after the first are rewritten into
+    repeated flags before click parses the line. A group ends at the first argument its option
+    does not take (``options`` says which, by flag), or at ``--``; ``--seeds=42`` starts one too.
+    """
+    out: list[str] = []
+    current: str | None = None
+    expects_first = False
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return [*out, *args[index:]]
+        option = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if option in options:
+            current, expects_first = option, "=" not in arg
+            out.append(arg)
+        elif expects_first:
+            out.append(arg)
+            expects_first = False
+        elif current is not None and options[current](arg):
+            out.extend((current, arg))
+        else:
+            current = None
+            out.append(arg)
+    return out
 
 
 def parse_seeds(values: Iterable[str]) -> tuple[int, ...]:

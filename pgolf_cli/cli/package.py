@@ -6,14 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pgolf_cli.cli._common import crash_exits_2, error, fail, is_seed_list, parse_seeds
-from pgolf_cli.cli._help import PgolfCommand
+from pgolf_cli.cli._common import crash_exits_2, error, fail, parse_seeds
 from pgolf_cli.console import stderr_console, stdout_console
 
 if TYPE_CHECKING:
@@ -24,8 +23,6 @@ EXIT_OK = 0
 EXIT_VERIFY_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-_SEED_OPTIONS = frozenset({"--seeds", "-s"})
-
 
 class TrackChoice(StrEnum):
     TEN_MIN = "10min_16mb"
@@ -35,40 +32,6 @@ class TrackChoice(StrEnum):
 class PackCodecChoice(StrEnum):
     LZMA = "lzma"
     BROTLI = "brotli"
-
-
-class PackageCommand(PgolfCommand):
-    """Lets ``--seeds`` take several values: ``--seeds 42 1337 7``.
-
-    Click gives an option one value per flag, so the seeds after the first are rewritten into
-    repeated flags before click parses the line.
-    """
-
-    # The context is typed loosely: recent typer vendors its own copy of click's Context.
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, spread_seeds(args))
-
-
-def spread_seeds(args: Sequence[str]) -> list[str]:
-    """``--seeds 42 1337 --name X`` -> ``--seeds 42 --seeds 1337 --name X``."""
-    out: list[str] = []
-    in_seeds = False
-    expects_first = False
-    for index, arg in enumerate(args):
-        if arg == "--":
-            return [*out, *args[index:]]
-        if arg in _SEED_OPTIONS:
-            in_seeds, expects_first = True, True
-            out.append(arg)
-        elif expects_first:
-            out.append(arg)
-            expects_first = False
-        elif in_seeds and is_seed_list(arg):
-            out.extend(("--seeds", arg))
-        else:
-            in_seeds = False
-            out.append(arg)
-    return out
 
 
 _CODECS: dict[PackCodecChoice, PackCodec] = {

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from pgolf_cli.cli._common import crash_exits_2, fail
-from pgolf_cli.cli._help import PgolfCommand
 from pgolf_cli.console import stdout_console, write_result
 
 if TYPE_CHECKING:
@@ -21,9 +18,6 @@ if TYPE_CHECKING:
 
 EXIT_SIGNIFICANT = 0
 EXIT_NOT_SIGNIFICANT = 1
-
-_VALUE_OPTIONS = frozenset({"--candidate", "-c", "--baseline", "-b"})
-_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,.*)?$")
 
 
 class StatsFormat(StrEnum):
@@ -39,42 +33,6 @@ class Tokenizer(StrEnum):
     SP8192 = "sp8192"
     SP8192_CASEOPS = "sp8192-caseops"
     BYTE260 = "byte260"
-
-
-class StatsCommand(PgolfCommand):
-    """Lets ``--candidate`` and ``--baseline`` take several values: ``-c 1.115 1.114 1.116``.
-
-    Click gives an option one value per flag, so the values after the first are rewritten into
-    repeated flags before click parses the line. A value group ends at the next option (a
-    negative number still counts as a value, so it gets a clear message later) or at ``--``.
-    """
-
-    # The context is typed loosely: recent typer vendors its own copy of click's Context.
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, spread_values(args))
-
-
-def spread_values(args: Sequence[str]) -> list[str]:
-    """``--candidate a b --format json`` -> ``--candidate a --candidate b --format json``."""
-    out: list[str] = []
-    current: str | None = None
-    expects_first = False
-    for index, arg in enumerate(args):
-        if arg == "--":
-            return [*out, *args[index:]]
-        option = arg.split("=", 1)[0] if arg.startswith("--") else arg
-        if option in _VALUE_OPTIONS:
-            current, expects_first = option, "=" not in arg
-            out.append(arg)
-        elif expects_first:
-            out.append(arg)
-            expects_first = False
-        elif current is not None and (not arg.startswith("-") or _NUMBER.match(arg)):
-            out.extend((current, arg))
-        else:
-            current = None
-            out.append(arg)
-    return out
 
 
 @crash_exits_2

@@ -233,9 +233,8 @@ def _settings(
     from pgolf_cli.runner.launch import LaunchError, parse_env_assignments
     from pgolf_cli.runner.presets import UnknownPresetError, get_preset
 
-    script_argument, extra_seeds = _split_arguments(arguments, seed_flags is not None)
-    seeds = parse_seeds([*(seed_flags or []), *extra_seeds]) if seed_flags is not None else None
-    script = _script(script_argument, config)
+    seeds = parse_seeds(seed_flags) if seed_flags is not None else None
+    script = _script(_script_argument(arguments), config)
 
     if not torch_installed():
         fail(TORCH_MISSING)
@@ -309,21 +308,20 @@ def detect_accelerator() -> tuple[bool, int]:
     return True, torch.cuda.device_count()
 
 
-def _split_arguments(arguments: list[str], seeds_given: bool) -> tuple[str | None, list[str]]:
-    # `--seeds 42 1337 7` leaves 1337 and 7 as positional arguments (an option takes one value
-    # per flag); they are seeds when --seeds was given, and the one other argument is the script.
-    scripts = [item for item in arguments if not (seeds_given and is_seed_list(item))]
-    extra_seeds = [item for item in arguments if seeds_given and is_seed_list(item)]
-    if len(scripts) > 1:
+def _script_argument(arguments: list[str]) -> str | None:
+    # The seeds after `--seeds 42` are its own (see _common.spread_values); what is left is
+    # the script, at most one.
+    if len(arguments) > 1:
         fail(
-            f"expected one training script, got {len(scripts)}: {', '.join(scripts)}; "
+            f"expected one training script, got {len(arguments)}: {', '.join(arguments)}; "
             "give the seeds as --seeds 42 1337 7"
         )
-    if scripts and is_seed_list(scripts[0]) and not Path(scripts[0]).exists():
+    if arguments and is_seed_list(arguments[0]) and not Path(arguments[0]).exists():
         fail(
-            f"{scripts[0]!r} is not a script; to run seed {scripts[0]}, write --seeds {scripts[0]}"
+            f"{arguments[0]!r} is not a script; to run seed {arguments[0]}, "
+            f"write --seeds {arguments[0]}"
         )
-    return (scripts[0] if scripts else None), extra_seeds
+    return arguments[0] if arguments else None
 
 
 def _script(argument: str | None, config: TrainConfig) -> Path:
