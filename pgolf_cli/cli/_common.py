@@ -7,13 +7,18 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NoReturn, ParamSpec
+from pathlib import Path
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.markup import escape
 
 from pgolf_cli.audit.policy import EXIT_ERROR
-from pgolf_cli.console import stderr_console
+from pgolf_cli.console import stderr_console, write_result
+from pgolf_cli.files import write_atomically
+
+#: ``--output -``: the report goes to stdout.
+STDOUT = "-"
 
 _SELECTOR = re.compile(r"PG\d{0,3}")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,.*)?$")
@@ -27,6 +32,39 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 def error(message: str) -> None:
     stderr_console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
+def write_report(text: str, output: Path | str | None) -> None:
+    """A rendered report to stdout (no ``--output``, or ``-``), else to the file, replaced
+    atomically so that a reader never sees half a report."""
+    if output is None or str(output) == STDOUT:
+        write_result(text)
+        return
+    try:
+        write_atomically(Path(output), text)
+    except OSError as problem:
+        fail(f"cannot write the report to {output}: {problem.strerror or problem}")
+
+
+_F = TypeVar("_F")
+
+
+def pair_outputs(formats: list[_F], outputs: list[str]) -> list[tuple[_F, str | None]]:
+    """Pair each ``--format`` with its ``--output`` (None: stdout), for the commands that write
+    several reports from one run."""
+    if len(formats) == 1 and len(outputs) <= 1:
+        return [(formats[0], outputs[0] if outputs else None)]
+    if len(outputs) != len(formats):
+        fail(
+            f"{len(formats)} --format option(s) need as many --output options, in the same "
+            f"order ('-' for stdout); got {len(outputs)}"
+        )
+    if sum(1 for output in outputs if output == STDOUT) > 1:
+        fail("only one report can go to stdout ('-')")
+    written = [output for output in outputs if output != STDOUT]
+    if len(set(written)) != len(written):
+        fail("two reports would be written to the same --output file")
+    return list(zip(formats, outputs, strict=True))
 
 
 _P = ParamSpec("_P")

@@ -11,9 +11,6 @@ from typing import Annotated
 
 import typer
 
-#: ``--output -``: the report goes to stdout.
-STDOUT = "-"
-
 Quiet = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress and no summary on stderr; errors still print."),
