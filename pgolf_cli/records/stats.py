@@ -795,3 +795,113 @@ def cross_tokenizer_note(candidate: Factor, baseline: Factor | None) -> str | No
         f"candidate's ({candidate.nats_per_bpb:.5f}): different tokenizers, so only Δbpb is "
         "directly comparable; nats use the candidate's factor"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A whole comparison, as `pgolf stats` asks for it
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The test of a candidate against a baseline, and the two sides as read."""
+
+    result: Significance
+    candidate: Side
+    baseline: Side | None
+
+    def as_dict(self) -> dict[str, object]:
+        """The json document: the test, and each side's per-seed scores with their source."""
+        document = self.result.as_dict()
+        document["seeds"] = {
+            "candidate": [_seed_dict(score) for score in self.candidate.scores],
+            "baseline": [_seed_dict(s) for s in self.baseline.scores] if self.baseline else [],
+        }
+        return document
+
+
+def compare(
+    candidate: Sequence[str],
+    baseline: Sequence[str] | None,
+    *,
+    baseline_mean: float | None = None,
+    baseline_n: int | None = None,
+    nats_per_bpb: float | None = None,
+    tokenizer: str | None = None,
+    delta_nats: float = DEFAULT_DELTA_NATS,
+    alpha: float = DEFAULT_ALPHA,
+) -> Comparison:
+    """Read both sides (values, logs, folders) and test the candidate against the baseline, or
+    against ``baseline_mean`` alone; :class:`StatsError` says what is missing."""
+    cand = collect(candidate, "candidate")
+    base = collect(baseline, "baseline") if baseline else None
+    _require_seeds(cand, "candidate")
+    if base is not None:
+        _require_seeds(base, "baseline")
+        baseline_sample = base.sample
+    elif baseline_mean is not None:
+        baseline_sample = Sample.summary(baseline_mean, None, baseline_n)
+    else:
+        raise StatsError("give the baseline: --baseline VALUE... or --baseline-mean BPB")
+    factor, notes = _factor(cand, base, nats_per_bpb, tokenizer)
+    result = significance(
+        cand.sample,
+        baseline_sample,
+        nats_per_bpb=factor,
+        delta_nats=delta_nats,
+        alpha=alpha,
+        warnings=[*cand.notes, *(base.notes if base else ()), *notes],
+    )
+    return Comparison(result=result, candidate=cand, baseline=base)
+
+
+def _factor(
+    cand: Side, base: Side | None, nats_per_bpb: float | None, tokenizer: str | None
+) -> tuple[Factor, list[str]]:
+    """The factor to use, and notes when the sides' own factors disagree with it or each other."""
+    own = cand.factor()
+    if nats_per_bpb is not None:
+        factor = override_factor(nats_per_bpb)
+    elif tokenizer is not None:
+        factor = tokenizer_factor(tokenizer)
+    elif own is not None:
+        factor = own
+    else:
+        raise StatsError(
+            "the candidate's scores carry no val_loss, so its bytes-per-token factor is unknown; "
+            f"pass --tokenizer ({', '.join(TOKENIZER_NATS_PER_BPB)}) or "
+            "--nats-per-bpb X, or give the candidate as train logs or a records folder"
+        )
+    notes = []
+    if own is not None and abs(factor.nats_per_bpb / own.nats_per_bpb - 1) > 1e-3:
+        notes.append(
+            f"the factor used ({factor.nats_per_bpb:.5f}) differs from the candidate's own "
+            f"val_loss/val_bpb ({own.nats_per_bpb:.5f})"
+        )
+    crossing = cross_tokenizer_note(own, base.factor()) if own and base else None
+    if crossing:
+        notes.append(crossing)
+    return factor, notes
+
+
+def _require_seeds(side: Side, name: str) -> None:
+    if len(side.scores) >= 2:
+        return
+    hint = (
+        "; to test against a baseline's mean alone, use --baseline-mean"
+        if name == "baseline"
+        else ""
+    )
+    raise StatsError(
+        f"the {name} has {len(side.scores)} seed; a standard deviation needs at least 2 "
+        f"per-seed scores{hint}"
+    )
+
+
+def _seed_dict(score: SeedScore) -> dict[str, object]:
+    return {
+        "seed": score.seed,
+        "val_bpb": score.val_bpb,
+        "val_loss": score.val_loss,
+        "source": score.source,
+    }
