@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES
 from pgolf_cli.cli._common import STDOUT, crash_exits_2, fail, pair_outputs, write_report
 from pgolf_cli.cli._options import GitRepo, MaxFileBytes, Outputs, Quiet
 from pgolf_cli.console import DEFAULT_WIDTH, color_enabled, report_width, stderr_console
+
+if TYPE_CHECKING:
+    from pgolf_cli.gate.model import GateReport
 
 
 class GateFormat(StrEnum):
@@ -113,16 +116,20 @@ def gate(
         if fmt is GateFormat.GITHUB:
             _write_job_summary(render_markdown(report))
 
+    # A text report on stdout ends with the verdict already; elsewhere stderr gets a line.
     if not quiet and any(
-        fmt is not GateFormat.TEXT or output not in (None, STDOUT) for fmt, output in targets
+        fmt is not GateFormat.TEXT or o not in (None, STDOUT) for fmt, o in targets
     ):
-        counts = report.counts()
-        stderr_console().print(
-            f"pgolf gate: {report.verdict.value} ({counts['error']} error(s), "
-            f"{counts['warning']} warning(s)); exit {report.exit_code}",
-            soft_wrap=True,
-        )
+        stderr_console().print(_summary(report), soft_wrap=True)
     raise typer.Exit(report.exit_code)
+
+
+def _summary(report: GateReport) -> str:
+    counts = report.counts()
+    return (
+        f"pgolf gate: {report.verdict.value} ({counts['error']} error(s), "
+        f"{counts['warning']} warning(s)); exit {report.exit_code}"
+    )
 
 
 def _write_job_summary(markdown: str) -> None:

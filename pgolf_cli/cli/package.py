@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -176,12 +177,11 @@ def package(
     Exit codes: [bold]0[/] packaged; [bold]1[/] the folder failed verification (nothing
     written); [bold]2[/] bad input.
     """
-    from pgolf_cli.errors import PgolfInputError
-    from pgolf_cli.records.package import PackageRequest, VerifyFailed, check_name, parse_date
+    from pgolf_cli.records.package import PackageRequest, check_name, parse_date
     from pgolf_cli.records.package import package as build
 
     name, author, github_id, blurb = _required(name, author, github_id, blurb)
-    try:
+    with _package_errors(track):
         check_name(name)
         day = parse_date(date) if date is not None else None
         request = PackageRequest(
@@ -200,6 +200,18 @@ def package(
             date=day or dt.date.today(),
         )
         result = build(request)
+    _print_result(result)
+    raise typer.Exit(EXIT_OK)
+
+
+@contextmanager
+def _package_errors(track: TrackChoice) -> Iterator[None]:
+    """A folder that failed verification exits 1 with its failed checks; bad input exits 2."""
+    from pgolf_cli.errors import PgolfInputError
+    from pgolf_cli.records.package import VerifyFailed
+
+    try:
+        yield
     except VerifyFailed as failed:
         _print_failed(failed.report, track)
         raise typer.Exit(EXIT_VERIFY_FAILED) from None
@@ -207,8 +219,6 @@ def package(
         fail(str(problem), EXIT_BAD_INPUT)
     except OSError as problem:
         fail(f"{problem.filename or 'a file'}: {problem.strerror or problem}", EXIT_BAD_INPUT)
-    _print_result(result)
-    raise typer.Exit(EXIT_OK)
 
 
 def _required(

@@ -151,13 +151,9 @@ def sweep(
     """
     from pgolf_cli.sweep.model import ERROR, compare_report
     from pgolf_cli.sweep.render import render
-    from pgolf_cli.sweep.run import DEFAULT_PATTERNS, SweepOptions, parse_shard
+    from pgolf_cli.sweep.run import DEFAULT_PATTERNS, SweepOptions
 
     targets = pair_outputs(formats or [SweepFormat.MARKDOWN], outputs or [])
-    try:
-        part = parse_shard(shard)
-    except ValueError as problem:
-        fail(f"{problem}. Pass --shard K/N with 1 <= K <= N")
     previous = _previous(compare)
     with _cache_dir(cache, no_cache) as directory:
         options = SweepOptions(
@@ -165,7 +161,7 @@ def sweep(
             patterns=tuple(refs or DEFAULT_PATTERNS),
             base=base,
             jobs=jobs or os.cpu_count() or 1,
-            shard=part,
+            shard=_shard(shard),
             max_file_bytes=max_file_bytes,
         )
         report = _judge(repo, options, show=not quiet and is_terminal(sys.stderr))
@@ -181,6 +177,15 @@ def sweep(
     if errors:
         fail(f"{errors} ref(s) could not be judged; their rows say why")
     raise typer.Exit(0)
+
+
+def _shard(shard: str) -> tuple[int, int]:
+    from pgolf_cli.sweep.run import parse_shard
+
+    try:
+        return parse_shard(shard)
+    except ValueError as problem:
+        fail(f"{problem}. Pass --shard K/N with 1 <= K <= N")
 
 
 def _previous(compare: Path | None) -> dict[str, dict[str, Any]] | None:
