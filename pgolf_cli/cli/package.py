@@ -117,7 +117,7 @@ Baseline = Annotated[
         "--baseline",
         "-b",
         metavar="RECORD_DIR",
-        help="The record to beat: adds the significance test (records.md §7).",
+        help="The record to beat: adds the significance test (docs/challenge.md).",
         show_default=False,
         file_okay=False,
     ),

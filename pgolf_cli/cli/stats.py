@@ -26,7 +26,7 @@ class StatsFormat(StrEnum):
 
 
 class Tokenizer(StrEnum):
-    """The tokenizers of records.md §7's factor table."""
+    """The tokenizers of the factor table (records.stats.TOKENIZER_NATS_PER_BPB)."""
 
     SP1024 = "sp1024"
     SP4096 = "sp4096"
@@ -109,7 +109,7 @@ TokenizerName = Annotated[
     Tokenizer | None,
     typer.Option(
         "--tokenizer",
-        help="Use this tokenizer's measured factor (records.md §7).",
+        help="Use this tokenizer's measured factor (docs/challenge.md).",
         case_sensitive=False,
         show_default=False,
     ),
@@ -135,7 +135,7 @@ def stats(
 ) -> None:
     """Test that a candidate beats a baseline by [bold]0.005 nats[/] per token at [bold]p < 0.01[/].
 
-    The shifted one-sided Welch test of records.md §7, on per-seed val_bpb, with the bar
+    The shifted one-sided Welch test of docs/challenge.md ("Significance"), on per-seed val_bpb, with the bar
     converted into bpb by the nats-per-bpb factor (stated, with where it came from). Shown as
     information: the same test without the bar, and at p < 0.25 (the leaderboard's practice).
 

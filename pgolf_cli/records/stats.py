@@ -1,4 +1,4 @@
-"""Significance of a record claim: the shifted one-sided t-tests of records.md §7.
+"""Significance of a record claim: the shifted one-sided t-tests of docs/challenge.md ("Significance").
 
 A new record must beat the current best by at least ``delta_nats`` nats per token (0.005) at
 p < ``alpha`` (0.01). Scores are per-seed ``val_bpb`` values, so the bar is converted into bpb
@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 DEFAULT_DELTA_NATS = 0.005
 #: The README's significance level for a new record.
 DEFAULT_ALPHA = 0.01
-#: The p-value below which the leaderboard accepted a progression in practice (records.md §7
-#: lists quoted p-values up to 0.188; rules.md names this threshold).
+#: The p-value below which the leaderboard accepted a progression in practice (the accepted
+#: progressions quoted p-values up to 0.188).
 PROGRESSION_ALPHA = 0.25
 
 #: Measured nats-per-bpb factors (``val_loss / val_bpb`` on the full validation split) of the
-#: challenge's tokenizers, from records.md §7.
+#: challenge's tokenizers (docs/challenge.md, "Significance").
 TOKENIZER_NATS_PER_BPB: Mapping[str, float] = {
     "sp1024": 1.68845,
     "sp4096": 2.30103,
@@ -52,7 +52,7 @@ TOKENIZER_NATS_PER_BPB: Mapping[str, float] = {
 _TOKENIZER_MATCH = 1e-3
 # Per-seed val_loss/val_bpb ratios further apart than this were not scored with one tokenizer
 # and validation set. 8-decimal scores agree to about 1e-7 and 4-decimal ones to about 1e-4;
-# another tokenizer or val export moves the ratio by percents (records.md §1 and §7).
+# another tokenizer or val export moves the ratio by percents (docs/challenge.md).
 _RATIO_SPREAD = 1e-3
 # When the two sides' factors differ by more than this, they used different tokenizers.
 _CROSS_TOKENIZER = 5e-3
@@ -335,7 +335,7 @@ class Factor:
     detail: str
     """Human-readable provenance: the values it was computed from, or the table entry."""
     tokenizer: str | None = None
-    """The tokenizer of records.md §7's table the factor matches, if any."""
+    """The tokenizer of the factor table the factor matches, if any."""
 
     @property
     def bytes_per_token(self) -> float:
@@ -343,13 +343,13 @@ class Factor:
 
 
 def tokenizer_factor(name: str) -> Factor:
-    """The measured factor of one of the challenge's tokenizers (records.md §7)."""
+    """The measured factor of one of the challenge's tokenizers (TOKENIZER_NATS_PER_BPB)."""
     key = name.lower()
     if key not in TOKENIZER_NATS_PER_BPB:
         known = ", ".join(TOKENIZER_NATS_PER_BPB)
         raise StatsError(f"unknown tokenizer {name!r}; known: {known}")
     value = TOKENIZER_NATS_PER_BPB[key]
-    return Factor(value, "tokenizer", f"measured {key} factor (records.md §7)", key)
+    return Factor(value, "tokenizer", f"measured {key} factor (docs/challenge.md)", key)
 
 
 def override_factor(nats_per_bpb: float) -> Factor:
@@ -382,7 +382,7 @@ def ratio_spread(val_loss: Sequence[float], val_bpb: Sequence[float]) -> float:
 
 
 def match_tokenizer(nats_per_bpb: float) -> str | None:
-    """The tokenizer in records.md §7's table whose factor this is, within 0.1 %."""
+    """The tokenizer in the factor table whose factor this is, within 0.1 %."""
     for name, value in TOKENIZER_NATS_PER_BPB.items():
         if abs(nats_per_bpb / value - 1.0) <= _TOKENIZER_MATCH:
             return name
@@ -414,7 +414,7 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Significance:
-    """The record check of records.md §7 with the two informational readings beside it.
+    """The record check with the two informational readings beside it.
 
     ``shifted`` is the check itself (bar ``delta_nats`` at ``alpha``); ``unshifted`` is the
     same test without the bar, which is what the early records reported; ``progression`` is the
@@ -769,8 +769,8 @@ def collect(items: Sequence[str], name: str) -> Side:
     rounded = [s for s in scores if s.decimals is not None and s.decimals < 8]
     if rounded:
         notes.append(
-            f"{name}: {len(rounded)} score(s) are printed with fewer than 8 decimals; records.md "
-            "asks for the exact per-seed scores"
+            f"{name}: {len(rounded)} score(s) are printed with fewer than 8 decimals; a record "
+            "claim should give the exact per-seed scores"
         )
     loss, bpb = _paired(scores)
     if len(loss) >= 2:
