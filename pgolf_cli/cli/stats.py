@@ -12,6 +12,7 @@ from rich.table import Table
 
 from pgolf_cli.cli._common import crash_exits_2, fail
 from pgolf_cli.console import stdout_console, write_result
+from pgolf_cli.records.stats import DEFAULT_ALPHA, DEFAULT_DELTA_NATS
 
 if TYPE_CHECKING:
     from pgolf_cli.records.stats import Decision, Factor, Side, Significance
@@ -127,8 +128,8 @@ def stats(
     baseline: Baseline = None,
     baseline_mean: BaselineMean = None,
     baseline_n: BaselineN = None,
-    delta_nats: DeltaNats = 0.005,
-    alpha: Alpha = 0.01,
+    delta_nats: DeltaNats = DEFAULT_DELTA_NATS,
+    alpha: Alpha = DEFAULT_ALPHA,
     nats_per_bpb: NatsPerBpb = None,
     tokenizer: TokenizerName = None,
     output_format: Format = StatsFormat.TEXT,

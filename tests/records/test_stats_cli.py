@@ -385,3 +385,10 @@ def test_binary_file(tmp_path: Path) -> None:
 
 def test_empty_folder(tmp_path: Path) -> None:
     assert_error(run("-c", tmp_path, "-b", *OLD), str(tmp_path), "no train log", "run folder")
+
+
+def test_tokenizer_choices_are_the_factor_table() -> None:
+    from pgolf_cli.cli.stats import Tokenizer
+    from pgolf_cli.records.stats import TOKENIZER_NATS_PER_BPB
+
+    assert [choice.value for choice in Tokenizer] == list(TOKENIZER_NATS_PER_BPB)
