@@ -415,7 +415,7 @@ class Normalized(_Record):
 
     @property
     def missing_required(self) -> tuple[str, ...]:
-        """The keys every submission needs (docs/challenge.md, "The records folder") that this one lacks."""
+        """The keys every submission needs that this one lacks (docs/challenge.md)."""
         wanted = ("val_bpb", "author", "github_id", "name", "date", "track")
         return tuple(key for key in wanted if getattr(self, key) is None)
 
