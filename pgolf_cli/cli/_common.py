@@ -1,4 +1,5 @@
-"""Helpers shared by the commands: failing with a message, rule-id selectors, multi-value options."""
+"""Helpers shared by the commands: failing with a message, writing reports, rule-id selectors,
+and the one mechanism for options that take several values after one flag."""
 
 from __future__ import annotations
 

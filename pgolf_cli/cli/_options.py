@@ -35,7 +35,8 @@ OutputFile = Annotated[
         "-o",
         metavar="FILE",
         dir_okay=False,
-        help="Write the report to this file instead of stdout (replaced atomically).",
+        help="Write the report to this file instead of stdout (replaced atomically; '-' is "
+        "stdout).",
         show_default=False,
     ),
 ]
