@@ -328,7 +328,7 @@ class NativeCode(Rule):
     (PyTorch itself, flash-attention) is never reported.
 
     ## Ruling
-    rules.md PG302: pgolf cannot verify what native code does at evaluation; it must say so
+    The evaluation conditions of the challenge README: pgolf cannot verify what native code does at evaluation; it must say so
     instead of staying silent.
     """
 
@@ -395,7 +395,7 @@ class EmbeddedValidationData(Rule):
     joins), and tokenizer tables stored as 16-bit values above the size bound are reported.
 
     ## Ruling
-    rules.md PG303 and the evaluation conditions: validation data may not be stored in the
+    The challenge README's evaluation conditions: validation data may not be stored in the
     artifact; validation files read into the serialized bytes, or a large embedded constant
     that decodes to token ids ("paid prefix"), are not allowed.
     """

@@ -42,7 +42,7 @@ class UnparseableSource(EngineRule):
     here in milliseconds, before the audit's own parser sees it.
 
     ## Ruling
-    pgolf policy: the audit fails closed (design.md, "The audit engine").
+    pgolf policy: the audit fails closed (docs/architecture.md, "The audit fails closed").
     """
 
     id = "PG901"
@@ -84,7 +84,8 @@ class PackedSource(EngineRule):
     None known.
 
     ## Ruling
-    rules.md, "Packed scripts".
+    The challenge counts the code as shipped (docs/challenge.md, "Code bytes"); the audit reads
+    what it runs.
     """
 
     id = "PG902"
@@ -119,7 +120,8 @@ class UndecodablePackedSource(EngineRule):
     Exotic codecs (zstandard, marshal) are reported here even when the payload is harmless.
 
     ## Ruling
-    rules.md, "Packed scripts": a wrapper that cannot be decoded statically is itself a finding.
+    docs/challenge.md, "Code bytes": a wrapper that cannot be decoded statically is itself a
+    finding.
     """
 
     id = "PG903"
@@ -150,7 +152,7 @@ class UnusedSuppression(EngineRule):
     A suppression for a rule left out with `--select`/`--ignore` is not reported.
 
     ## Ruling
-    pgolf policy (design.md, suppressions).
+    pgolf policy (README, "Suppressions").
     """
 
     id = "PG904"
@@ -190,7 +192,7 @@ class MalformedSuppression(EngineRule):
     None known.
 
     ## Ruling
-    pgolf policy (design.md, suppressions: the rule id and a reason are required).
+    pgolf policy (README, "Suppressions": the rule id and a reason are required).
     """
 
     id = "PG905"
@@ -233,7 +235,7 @@ class BeyondAuditLimits(EngineRule):
 
     ## Ruling
     pgolf policy: every input ends in a report in bounded time and memory, and an audit that could
-    not read the code fails closed (design.md, "The audit engine").
+    not read the code fails closed (docs/architecture.md, "The audit fails closed").
     """
 
     id = "PG906"

@@ -216,7 +216,7 @@ class NetworkAtEval(Rule):
     before it reaches `subprocess`, and `from_pretrained` with a hub id are not recognised.
 
     ## Ruling
-    rules.md PG401: downloads and network access reachable after training or inside the
+    The challenge README's evaluation conditions: downloads and network access reachable after training or inside the
     evaluation are not allowed; optional-import fallbacks are fine.
     """
 
@@ -370,7 +370,7 @@ class TrainingDataAtEval(Rule):
     found is only such a scalar needs a human.
 
     ## Ruling
-    rules.md PG402 and the evaluation conditions: training data may not be read during the
+    The challenge README's evaluation conditions: training data may not be read during the
     evaluation unless its bits are paid for inside the 16,000,000 bytes; reads of
     `fineweb_train_*` or the training loader after the training loop or inside evaluation
     functions (test-time training on a training slice, logit calibration on training tokens
@@ -485,7 +485,7 @@ class StopWithoutWallclock(Rule):
     be off. Training loops reached only through lambdas or callbacks are not seen.
 
     ## Ruling
-    rules.md PG403 and the README's 10-minute limit: training stops on the wallclock check,
+    The challenge README's 10-minute limit: training stops on the wallclock check,
     not a fixed step count (`FORCE_STOP_STEP`); work on training data after the cap (GPTQ
     calibration batches) needs a `GPTQ_RESERVE_SECONDS`-style reserve that keeps it inside
     600 s. The records checklist counts post-training work on training data against the

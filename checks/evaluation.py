@@ -229,7 +229,7 @@ class ValWarmupTraining(Rule):
     ## Ruling
     Raised on the merged record #1530 and kept, hence a warning: compile or warm-up passes must not
     run backward/step on real validation tokens before the scored pass. Warm-up on random or
-    training tokens, or whose state is discarded and restored, is fine (rules.md, PG103).
+    training tokens, or whose state is discarded and restored, is fine (`pgolf rules PG103`).
     """
 
     id = "PG103"
@@ -383,7 +383,7 @@ class CalibrationOnVal(Rule):
 
     ## Ruling
     Maintainer closures of 2026-03-27 for "illegal GPTQ" calibrated on validation data; #1019's
-    self-generated calibration was accepted because it used no validation data (rules.md, PG106).
+    self-generated calibration was accepted because it used no validation data (`pgolf rules PG106`).
     """
 
     id = "PG106"

@@ -4,18 +4,22 @@ pgolf.toml, for the ``audit`` and ``train`` commands.
 The search starts in a directory (the cwd for the CLI) and walks up to the filesystem root; the
 first directory with a pgolf.toml, or with a pyproject.toml that has a ``[tool.pgolf]`` table,
 wins. A pyproject.toml without that table is skipped, so a project that does not configure
-pgolf inherits nothing by accident from its own packaging file. Command-line flags override
-every value read here.
+pgolf inherits nothing by accident from its own packaging file.
+
+The one order every command resolves a setting in is :func:`resolve`'s: a flag, then the
+environment, then the configuration file, then the preset, then pgolf's default. The folders
+several commands share (the data folder, the runs folder) are resolved here too.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pgolf_cli.audit.findings import Confidence, Severity
 from pgolf_cli.report.audit import FORMATS
@@ -25,6 +29,67 @@ PYPROJECT_TOML = "pyproject.toml"
 
 AUDIT_KEYS = ("select", "ignore", "fail-on", "min-confidence", "format")
 TRAIN_KEYS = ("script", "preset", "seeds", "data", "out", "nproc-per-node", "env")
+
+
+#: The data folder (datasets/ and tokenizers/) of ``pgolf data`` and ``pgolf train``.
+DATA_ENV = "PGOLF_DATA"
+DEFAULT_DATA_DIR = Path("data")
+#: Where ``pgolf train`` puts run folders and ``pgolf package`` looks for the latest one.
+DEFAULT_RUNS_DIR = Path("runs")
+
+Source = Literal["flag", "environment", "config", "preset", "default"]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting(Generic[_T]):
+    """A resolved setting and where its value came from."""
+
+    value: _T
+    source: Source
+
+    @property
+    def explicit(self) -> bool:
+        """Given for this call (a flag or the environment) rather than by the project or pgolf."""
+        return self.source in ("flag", "environment")
+
+
+def resolve(
+    default: _T,
+    *,
+    flag: _T | None = None,
+    env: _T | None = None,
+    config: _T | None = None,
+    preset: _T | None = None,
+) -> Setting[_T]:
+    """The first value that is set, in pgolf's one order of precedence:
+    flag > environment > configuration file > preset > default."""
+    given: tuple[tuple[Source, _T | None], ...] = (
+        ("flag", flag),
+        ("environment", env),
+        ("config", config),
+        ("preset", preset),
+    )
+    for source, value in given:
+        if value is not None:
+            return Setting(value, source)
+    return Setting(default, "default")
+
+
+def env_path(name: str) -> Path | None:
+    """The path in environment variable ``name``; unset and empty both mean "not set"."""
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def data_dir(flag: Path | None, config: TrainConfig) -> Setting[Path]:
+    """The data folder: ``--data``, ``$PGOLF_DATA``, pgolf.toml's ``data``, else ./data."""
+    return resolve(DEFAULT_DATA_DIR, flag=flag, env=env_path(DATA_ENV), config=config.data)
+
+
+def runs_dir(flag: Path | None, config: TrainConfig) -> Setting[Path]:
+    """The runs folder: ``--out`` of pgolf train, pgolf.toml's ``out``, else ./runs."""
+    return resolve(DEFAULT_RUNS_DIR, flag=flag, config=config.out)
 
 
 class ConfigError(Exception):

@@ -19,6 +19,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -115,3 +116,29 @@ def item_progress(verb: str) -> Progress:
         console=stderr_console(),
         transient=True,
     )
+
+
+class StageProgress:
+    """Shows each stage of a dataset build (corpus, tokenizer, shards) as a progress task on
+    stderr; ``pgolf data build`` and ``pgolf train``'s first-use build show the same.
+
+    Called as the build's ``progress(stage, done, total)``; enter ``self.progress`` around it.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=stderr_console(),
+            transient=True,
+            disable=not enabled,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)

@@ -946,7 +946,7 @@ def quantize_rows(
 def quantize_state_dict(
     state: Mapping[str, Tensor], keep_float_max_numel: int = 65_536
 ) -> dict[str, Any]:
-    """Route every tensor (records.md §6.5 baseline routing, int6 for matrices):
+    """Route every tensor (the baseline routing of docs/challenge.md, int6 for matrices):
     non-float -> as is; small float -> fp32 for control tensors, fp16 otherwise; the embedding ->
     int8 rows; other 2-D matrices -> int6 rows; other large tensors -> int8 with one scale."""
     entries: dict[str, dict[str, Any]] = {}

@@ -16,11 +16,11 @@ from pgolf_cli.cli.audit import audit
 from pgolf_cli.cli.data import data_app
 from pgolf_cli.cli.gate import gate
 from pgolf_cli.cli.init import init
-from pgolf_cli.cli.package import PackageCommand, package
+from pgolf_cli.cli.package import package
 from pgolf_cli.cli.plot import plot
 from pgolf_cli.cli.rules import rules
 from pgolf_cli.cli.schema import schema
-from pgolf_cli.cli.stats import StatsCommand, stats
+from pgolf_cli.cli.stats import stats
 from pgolf_cli.cli.sweep import sweep
 from pgolf_cli.cli.train import train
 from pgolf_cli.cli.verify import verify
@@ -74,8 +74,8 @@ app.add_typer(data_app, name="data")
 app.command("train")(train)
 app.command("init", no_args_is_help=True)(init)
 app.command("schema")(schema)
-app.command("stats", cls=StatsCommand, no_args_is_help=True)(stats)
-app.command("package", cls=PackageCommand)(package)
+app.command("stats", no_args_is_help=True)(stats)
+app.command("package")(package)
 app.command("plot", no_args_is_help=True)(plot)
 app.command("verify", no_args_is_help=True)(verify)
 app.command("gate")(gate)

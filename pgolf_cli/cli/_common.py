@@ -1,4 +1,5 @@
-"""Helpers shared by the commands: failing with a message, rule-id selectors, atomic output."""
+"""Helpers shared by the commands: failing with a message, writing reports, rule-id selectors,
+and the one mechanism for options that take several values after one flag."""
 
 from __future__ import annotations
 
@@ -6,16 +7,22 @@ import functools
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable
-from typing import NoReturn, ParamSpec
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.markup import escape
 
 from pgolf_cli.audit.policy import EXIT_ERROR
-from pgolf_cli.console import stderr_console
+from pgolf_cli.console import stderr_console, write_result
+from pgolf_cli.files import write_atomically
+
+#: ``--output -``: the report goes to stdout.
+STDOUT = "-"
 
 _SELECTOR = re.compile(r"PG\d{0,3}")
+_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,.*)?$")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -26,6 +33,39 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 
 def error(message: str) -> None:
     stderr_console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
+def write_report(text: str, output: Path | str | None) -> None:
+    """A rendered report to stdout (no ``--output``, or ``-``), else to the file, replaced
+    atomically so that a reader never sees half a report."""
+    if output is None or str(output) == STDOUT:
+        write_result(text)
+        return
+    try:
+        write_atomically(Path(output), text)
+    except OSError as problem:
+        fail(f"cannot write the report to {output}: {problem.strerror or problem}")
+
+
+_F = TypeVar("_F")
+
+
+def pair_outputs(formats: list[_F], outputs: list[str]) -> list[tuple[_F, str | None]]:
+    """Pair each ``--format`` with its ``--output`` (None: stdout), for the commands that write
+    several reports from one run."""
+    if len(formats) == 1 and len(outputs) <= 1:
+        return [(formats[0], outputs[0] if outputs else None)]
+    if len(outputs) != len(formats):
+        fail(
+            f"{len(formats)} --format option(s) need as many --output options, in the same "
+            f"order ('-' for stdout); got {len(outputs)}"
+        )
+    if sum(1 for output in outputs if output == STDOUT) > 1:
+        fail("only one report can go to stdout ('-')")
+    written = [output for output in outputs if output != STDOUT]
+    if len(set(written)) != len(written):
+        fail("two reports would be written to the same --output file")
+    return list(zip(formats, outputs, strict=True))
 
 
 _P = ParamSpec("_P")
@@ -80,6 +120,63 @@ def is_seed_list(text: str) -> bool:
     """``42`` or ``42,1337,7``: an argument that continues a ``--seeds`` list."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     return bool(parts) and all(part.isdigit() for part in parts)
+
+
+def is_value(text: str) -> bool:
+    """Not an option: a word that does not start with ``-``, or a number (``-2`` too).
+
+    A negative number stays a value so that it gets a clear message from the command later.
+    """
+    return not text.startswith("-") or bool(_NUMBER.match(text))
+
+
+#: The multi-value options, by the metavar their help shows: what may follow the first value
+#: and still belong to the option. The help says what to type; the parser follows it, so a
+#: command declares a multi-value option by its metavar alone. ``SEED...`` takes only seed
+#: lists, so that ``pgolf train --seeds 42 1337 script.py`` still finds its script.
+MULTI_VALUE_METAVARS: dict[str, Callable[[str], bool]] = {
+    "SEED...": is_seed_list,
+    "VALUE...": is_value,
+}
+
+
+def multi_value_options(params: Iterable[Any]) -> dict[str, Callable[[str], bool]]:
+    """Each flag (``--seeds``, ``-s``) of the multi-value options among a command's ``params``."""
+    options: dict[str, Callable[[str], bool]] = {}
+    for param in params:
+        continues = MULTI_VALUE_METAVARS.get(getattr(param, "metavar", None) or "")
+        if continues is not None and getattr(param, "multiple", False):
+            for flag in (*param.opts, *param.secondary_opts):
+                options[flag] = continues
+    return options
+
+
+def spread_values(args: Sequence[str], options: Mapping[str, Callable[[str], bool]]) -> list[str]:
+    """``--seeds 42 1337 --name X`` -> ``--seeds 42 --seeds 1337 --name X``.
+
+    click gives an option one value per flag; the values after the first are rewritten into
+    repeated flags before click parses the line. A group ends at the first argument its option
+    does not take (``options`` says which, by flag), or at ``--``; ``--seeds=42`` starts one too.
+    """
+    out: list[str] = []
+    current: str | None = None
+    expects_first = False
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return [*out, *args[index:]]
+        option = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if option in options:
+            current, expects_first = option, "=" not in arg
+            out.append(arg)
+        elif expects_first:
+            out.append(arg)
+            expects_first = False
+        elif current is not None and options[current](arg):
+            out.extend((current, arg))
+        else:
+            current = None
+            out.append(arg)
+    return out
 
 
 def parse_seeds(values: Iterable[str]) -> tuple[int, ...]:

@@ -7,8 +7,8 @@ typer (0.2x) renders help in ways that read badly for pgolf:
 * each parameter gets a column with its Python type (``<bool>``, ``<list[str]>``,
   ``<list[Path]>``) next to the metavar that already says what to type;
 * the usage line writes a required argument as ``{PATH}...`` and adds ``...`` to an argument
-  that takes one value from the user but several from pgolf's own parsing (``pgolf train
-  SCRIPT``, where seeds after ``--seeds`` also arrive as arguments).
+  that takes one value from the user but a list in pgolf's own parsing (``pgolf train
+  SCRIPT``, which takes a list only to name every extra script in its message).
 
 :class:`PgolfCommand` and :class:`PgolfGroup` reflow the help text into paragraphs and show
 each parameter by its metavar alone: a flag shows nothing, an argument its metavar as written
@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from pgolf_cli.cli._common import multi_value_options, spread_values
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -81,11 +83,18 @@ def _plain_parameters(params: list[Any]) -> None:
 
 
 class PgolfCommand(TyperCommand):
-    """A pgolf command: help reflowed, parameters shown by their metavar."""
+    """A pgolf command: help reflowed, parameters shown by their metavar, and an option whose
+    metavar says it takes several values (``--seeds SEED...``) takes them after one flag."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.help = reflow(self.help)
+
+    # The context is typed loosely: recent typer vendors its own copy of click's Context.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        spread = spread_values(args, multi_value_options(self.params))
+        rest: list[str] = super().parse_args(ctx, spread)
+        return rest
 
     # typer adds some parameters (--help, shell completion) after construction: convert late.
     def get_params(self, ctx: Any) -> list[Any]:

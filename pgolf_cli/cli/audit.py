@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,13 +13,9 @@ from rich.markup import escape
 
 from pgolf_cli.audit.findings import Confidence, Severity
 from pgolf_cli.audit.policy import EXIT_ERROR, EXIT_FINDINGS, exit_code
-from pgolf_cli.cli._common import (
-    crash_exits_2,
-    error,
-    fail,
-    parse_selectors,
-)
-from pgolf_cli.config import AuditConfig, ConfigError, load_audit_config
+from pgolf_cli.cli._common import crash_exits_2, error, fail, parse_selectors, write_report
+from pgolf_cli.cli._options import Jobs, OutputFile, Quiet
+from pgolf_cli.config import AuditConfig, ConfigError, load_audit_config, resolve
 from pgolf_cli.console import (
     DEFAULT_WIDTH,
     color_enabled,
@@ -26,9 +23,7 @@ from pgolf_cli.console import (
     item_progress,
     report_width,
     stderr_console,
-    write_result,
 )
-from pgolf_cli.files import write_atomically
 from pgolf_cli.report.audit import FORMATS
 
 if TYPE_CHECKING:
@@ -43,107 +38,90 @@ else:
     AuditFormat = FORMATS.choice
 
 
+Paths = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Python files or directories to audit. A directory is a records folder: its "
+        "[bold]*.py[/] files are searched recursively, each script is analysed with the "
+        "files it imports or execs from the folder, and C/C++/CUDA sources are scanned.",
+        metavar="PATH...",
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    AuditFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Report format. [dim]\\[default: text, or [bold]format[/] from the config][/]",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+Select = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--select",
+        help="Only run these rules: comma-separated ids or prefixes ([bold]PG101,PG2[/]); "
+        "may repeat.",
+        metavar="IDS",
+        show_default=False,
+    ),
+]
+Ignore = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore",
+        help="Skip these rules: comma-separated ids or prefixes; may repeat.",
+        metavar="IDS",
+        show_default=False,
+    ),
+]
+FailOn = Annotated[
+    Severity | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 when a finding has at least this severity. [dim]\\[default: error][/]",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+MinConfidence = Annotated[
+    Confidence | None,
+    typer.Option(
+        "--min-confidence",
+        help="Only findings with at least this confidence can fail the run. "
+        "[dim]\\[default: medium][/]",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+ExitZero = Annotated[
+    bool,
+    typer.Option(
+        "--exit-zero",
+        help="Exit 0 even when findings would fail the run (errors still exit 2).",
+    ),
+]
+ShowSuppressed = Annotated[
+    bool,
+    typer.Option("--show-suppressed", help="Also list findings silenced by a suppression comment."),
+]
+
+
 @crash_exits_2
 def audit(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Python files or directories to audit. A directory is a records folder: its "
-            "[bold]*.py[/] files are searched recursively, each script is analysed with the "
-            "files it imports or execs from the folder, and C/C++/CUDA sources are scanned.",
-            metavar="PATH...",
-            show_default=False,
-        ),
-    ],
-    report_format: Annotated[
-        AuditFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Report format. [dim]\\[default: text, or [bold]format[/] from the config][/]",
-            show_default=False,
-            case_sensitive=False,
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write the report to this file instead of stdout (replaced atomically).",
-            metavar="FILE",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
-    select: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--select",
-            help="Only run these rules: comma-separated ids or prefixes ([bold]PG101,PG2[/]); "
-            "may repeat.",
-            metavar="IDS",
-            show_default=False,
-        ),
-    ] = None,
-    ignore: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ignore",
-            help="Skip these rules: comma-separated ids or prefixes; may repeat.",
-            metavar="IDS",
-            show_default=False,
-        ),
-    ] = None,
-    fail_on: Annotated[
-        Severity | None,
-        typer.Option(
-            "--fail-on",
-            help="Exit 1 when a finding has at least this severity. [dim]\\[default: error][/]",
-            show_default=False,
-            case_sensitive=False,
-        ),
-    ] = None,
-    min_confidence: Annotated[
-        Confidence | None,
-        typer.Option(
-            "--min-confidence",
-            help="Only findings with at least this confidence can fail the run. "
-            "[dim]\\[default: medium][/]",
-            show_default=False,
-            case_sensitive=False,
-        ),
-    ] = None,
-    exit_zero: Annotated[
-        bool,
-        typer.Option(
-            "--exit-zero",
-            help="Exit 0 even when findings would fail the run (errors still exit 2).",
-        ),
-    ] = False,
-    show_suppressed: Annotated[
-        bool,
-        typer.Option(
-            "--show-suppressed", help="Also list findings silenced by a suppression comment."
-        ),
-    ] = False,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=1,
-            metavar="N",
-            help="Worker processes. [dim]\\[default: the number of CPUs][/]",
-            show_default=False,
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="No progress bar and no summary line; errors still print."
-        ),
-    ] = False,
+    paths: Paths,
+    report_format: Format = None,
+    output: OutputFile = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    fail_on: FailOn = None,
+    min_confidence: MinConfidence = None,
+    exit_zero: ExitZero = False,
+    show_suppressed: ShowSuppressed = False,
+    jobs: Jobs = None,
+    quiet: Quiet = False,
 ) -> None:
     """Check training scripts against the Parameter Golf rules, without running them.
 
@@ -151,24 +129,13 @@ def audit(
 
     Exit codes: [bold]0[/] clean; [bold]1[/] findings at or above [bold]--fail-on[/] with at least [bold]--min-confidence[/]; [bold]2[/] usage error or input that could not be audited.
     """
-    # Imported here so that `pgolf --help`, `--version` and shell completion stay fast: the
-    # engine pulls in libcst and the whole rule catalogue.
-    from pgolf_cli.audit.engine import AuditOptions
-    from pgolf_cli.audit.registry import all_rules
-
-    try:
-        config = load_audit_config(Path.cwd())
-    except ConfigError as problem:
-        fail(str(problem))
-
-    known_ids = [rule.id for rule in all_rules()]
-    options = AuditOptions(
-        select=_selectors(select, config.select, known_ids, "--select", config, "select"),
-        ignore=_selectors(ignore, config.ignore, known_ids, "--ignore", config, "ignore"),
-    )
-    chosen_format = report_format or config.format or "text"
-    gate_severity = fail_on or config.fail_on or Severity.ERROR
-    gate_confidence = min_confidence or config.min_confidence or Confidence.MEDIUM
+    config = _config()
+    options = _options(select, ignore, config)
+    chosen_format = resolve("text", flag=report_format, config=config.format).value
+    gate_severity = resolve(Severity.ERROR, flag=fail_on, config=config.fail_on).value
+    gate_confidence = resolve(
+        Confidence.MEDIUM, flag=min_confidence, config=config.min_confidence
+    ).value
 
     report = _run_audit(paths, options, jobs=jobs, show_progress=not quiet)
     to_terminal = output is None and chosen_format == "text"
@@ -179,15 +146,7 @@ def audit(
         width=report_width() if output is None else DEFAULT_WIDTH,
         show_suppressed=show_suppressed,
     )
-
-    if output is None:
-        write_result(text)
-    else:
-        try:
-            write_atomically(output, text)
-        except OSError as problem:
-            fail(f"cannot write the report to {output}: {problem.strerror or problem}")
-
+    write_report(text, output)
     code = exit_code(
         report, fail_on=gate_severity, min_confidence=gate_confidence, exit_zero=exit_zero
     )
@@ -203,21 +162,40 @@ def audit(
     raise typer.Exit(code)
 
 
+def _config() -> AuditConfig:
+    try:
+        return load_audit_config(Path.cwd())
+    except ConfigError as problem:
+        fail(str(problem))
+
+
+def _options(
+    select: list[str] | None, ignore: list[str] | None, config: AuditConfig
+) -> AuditOptions:
+    # Imported here so that `pgolf --help`, `--version` and shell completion stay fast: the
+    # engine pulls in libcst and the whole rule catalogue.
+    from pgolf_cli.audit.engine import AuditOptions
+    from pgolf_cli.audit.registry import all_rules
+
+    known_ids = [rule.id for rule in all_rules()]
+    return AuditOptions(
+        select=_selectors(select, config.select, known_ids, "--select", config, "select"),
+        ignore=_selectors(ignore, config.ignore, known_ids, "--ignore", config, "ignore"),
+    )
+
+
 def _selectors(
-    flag_values: list[str] | None,
-    config_values: tuple[str, ...] | None,
+    flag_values: Sequence[str] | None,
+    config_values: Sequence[str] | None,
     known_ids: list[str],
     flag: str,
     config: AuditConfig,
     key: str,
 ) -> tuple[str, ...]:
     # A flag replaces the config's list rather than extending it, like every other setting.
-    if flag_values is not None:
-        return parse_selectors(flag_values, known_ids, source=flag)
-    if config_values is not None:
-        source = f"{config.source} {config.section} {key}"
-        return parse_selectors(config_values, known_ids, source=source)
-    return ()
+    chosen = resolve((), flag=flag_values, config=config_values)
+    source = flag if chosen.source == "flag" else f"{config.source} {config.section} {key}"
+    return parse_selectors(chosen.value, known_ids, source=source)
 
 
 def _run_audit(

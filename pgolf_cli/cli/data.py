@@ -10,26 +10,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from pgolf_cli.audit.policy import EXIT_FINDINGS
 from pgolf_cli.cli._common import crash_exits_2, fail
 from pgolf_cli.cli._help import PgolfTyper
-from pgolf_cli.console import is_terminal, stderr_console, stdout_console, write_result
+from pgolf_cli.cli._options import DataDir
+from pgolf_cli.console import (
+    StageProgress,
+    is_terminal,
+    stderr_console,
+    stdout_console,
+    write_result,
+)
 from pgolf_cli.errors import PgolfInputError
 
 if TYPE_CHECKING:
     from pgolf_cli.data.build import BuildResult
     from pgolf_cli.data.check_bytes import ByteCheck
+    from pgolf_cli.data.fineweb import FinewebResult
 
 # The defaults repeat pgolf_cli.data's constants so that `pgolf --help` need not import numpy
 # and sentencepiece; a test keeps them in step.
@@ -48,86 +47,99 @@ data_app = PgolfTyper(
     rich_markup_mode="rich",
 )
 
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--out",
-        "--data",
-        "-o",
-        envvar="PGOLF_DATA",
-        help="The data folder (datasets/ and tokenizers/ go inside). [dim]\\[env: PGOLF_DATA][/]",
-        metavar="DIR",
-        file_okay=False,
-        show_envvar=False,
-    ),
-]
-
 
 class CheckFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
 
 
-class _StageProgress:
-    """Shows each stage of a build as a progress task on stderr (only on a terminal)."""
+def _data_dir(flag: Path | None) -> Path:
+    """The data folder, resolved as pgolf train resolves it (flag, $PGOLF_DATA, pgolf.toml)."""
+    from pgolf_cli.config import ConfigError, data_dir, load_train_config
 
-    def __init__(self, enabled: bool) -> None:
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=stderr_console(),
-            transient=True,
-            disable=not enabled,
-        )
-        self.tasks: dict[str, TaskID] = {}
+    try:
+        return data_dir(flag, load_train_config(Path.cwd())).value
+    except ConfigError as problem:
+        fail(str(problem))
 
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+Text = Annotated[
+    Path | None,
+    typer.Option(
+        "--text",
+        help='A UTF-8 text file: [bold]*.jsonl[/] with one {"text": ...} per line, or '
+        "documents separated by blank lines. [dim]\\[default: the built-in corpus][/]",
+        metavar="PATH",
+        show_default=False,
+    ),
+]
+VocabSize = Annotated[
+    int, typer.Option("--vocab-size", metavar="N", help="Tokenizer vocabulary size.")
+]
+ValDocs = Annotated[
+    int,
+    typer.Option("--val-docs", metavar="N", help="The first N documents are the validation split."),
+]
+ShardTokens = Annotated[
+    int,
+    typer.Option(
+        "--shard-tokens",
+        min=1,
+        metavar="N",
+        help="Tokens per shard (the published dataset uses 10^8).",
+    ),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing, different dataset.")]
+BuildQuiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors still print.")
+]
+TrainShards = Annotated[
+    int | None,
+    typer.Option(
+        "--train-shards",
+        min=0,
+        metavar="N",
+        help="How many train shards to download (10^8 tokens each); val is always "
+        "complete. [dim]\\[default: every train shard, the full training set the challenge "
+        "configuration reads][/]",
+        show_default=False,
+    ),
+]
+Variant = Annotated[
+    str,
+    typer.Option(
+        "--variant",
+        metavar="NAME",
+        help="The tokenizer variant, as the repo's manifest names it (sp1024, ...).",
+    ),
+]
+HubRepo = Annotated[
+    str, typer.Option("--repo", help="The Hugging Face dataset repository.", metavar="ID")
+]
+Revision = Annotated[
+    str | None,
+    typer.Option(
+        "--revision",
+        metavar="REF",
+        help="A branch, tag or commit of the repository. [dim]\\[default: main][/]",
+        show_default=False,
+    ),
+]
+FinewebQuiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No per-file lines and no summary.")
+]
 
 
 @data_app.command("build")
 @crash_exits_2
 def build(
-    text: Annotated[
-        Path | None,
-        typer.Option(
-            "--text",
-            help='A UTF-8 text file: [bold]*.jsonl[/] with one {"text": ...} per line, or '
-            "documents separated by blank lines. [dim]\\[default: the built-in corpus][/]",
-            metavar="PATH",
-            show_default=False,
-        ),
-    ] = None,
-    vocab_size: Annotated[
-        int, typer.Option("--vocab-size", metavar="N", help="Tokenizer vocabulary size.")
-    ] = DEFAULT_VOCAB_SIZE,
-    data_dir: DataDir = Path("data"),
-    val_docs: Annotated[
-        int,
-        typer.Option(
-            "--val-docs", metavar="N", help="The first N documents are the validation split."
-        ),
-    ] = DEFAULT_VAL_DOCS,
-    shard_tokens: Annotated[
-        int,
-        typer.Option(
-            "--shard-tokens",
-            min=1,
-            metavar="N",
-            help="Tokens per shard (the published dataset uses 10^8).",
-        ),
-    ] = DEFAULT_SHARD_TOKENS,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing, different dataset.")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary; errors still print.")
-    ] = False,
+    text: Text = None,
+    vocab_size: VocabSize = DEFAULT_VOCAB_SIZE,
+    data_dir: DataDir = None,
+    val_docs: ValDocs = DEFAULT_VAL_DOCS,
+    shard_tokens: ShardTokens = DEFAULT_SHARD_TOKENS,
+    force: Force = False,
+    quiet: BuildQuiet = False,
 ) -> None:
     """Train a tokenizer and write train/val shards in the official format.
 
@@ -139,7 +151,8 @@ def build(
     from pgolf_cli.data.build import STAGE_CORPUS, build_dataset
     from pgolf_cli.data.corpus import builtin_corpus, read_text_documents
 
-    progress = _StageProgress(enabled=not quiet and is_terminal(sys.stderr))
+    folder = _data_dir(data_dir)
+    progress = StageProgress(enabled=not quiet and is_terminal(sys.stderr))
     try:
         with progress.progress:
             if text is None:
@@ -150,7 +163,7 @@ def build(
                 corpus = read_text_documents(text)
             result = build_dataset(
                 corpus,
-                data_dir,
+                folder,
                 vocab_size=vocab_size,
                 val_docs=val_docs,
                 force=force,
@@ -195,42 +208,12 @@ def _build_summary(result: BuildResult) -> Table:
 @data_app.command("fineweb")
 @crash_exits_2
 def fineweb(
-    train_shards: Annotated[
-        int | None,
-        typer.Option(
-            "--train-shards",
-            min=0,
-            metavar="N",
-            help="How many train shards to download (10^8 tokens each); val is always "
-            "complete. [dim]\\[default: every train shard, the full training set the challenge "
-            "configuration reads][/]",
-            show_default=False,
-        ),
-    ] = None,
-    variant: Annotated[
-        str,
-        typer.Option(
-            "--variant",
-            metavar="NAME",
-            help="The tokenizer variant, as the repo's manifest names it (sp1024, ...).",
-        ),
-    ] = "sp1024",
-    data_dir: DataDir = Path("data"),
-    repo: Annotated[
-        str, typer.Option("--repo", help="The Hugging Face dataset repository.", metavar="ID")
-    ] = DEFAULT_REPO,
-    revision: Annotated[
-        str | None,
-        typer.Option(
-            "--revision",
-            metavar="REF",
-            help="A branch, tag or commit of the repository. [dim]\\[default: main][/]",
-            show_default=False,
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No per-file lines and no summary.")
-    ] = False,
+    train_shards: TrainShards = None,
+    variant: Variant = "sp1024",
+    data_dir: DataDir = None,
+    repo: HubRepo = DEFAULT_REPO,
+    revision: Revision = None,
+    quiet: FinewebQuiet = False,
 ) -> None:
     """Download the published challenge dataset and tokenizer from the Hugging Face hub.
 
@@ -249,12 +232,21 @@ def fineweb(
 
     try:
         result = download_fineweb(
-            data_dir, variant, train_shards, repo_id=repo, revision=revision, progress=report
+            _data_dir(data_dir),
+            variant,
+            train_shards,
+            repo_id=repo,
+            revision=revision,
+            progress=report,
         )
     except PgolfInputError as problem:
         fail(str(problem))
-    if quiet:
-        return
+    if not quiet:
+        _print_download(result, repo)
+
+
+def _print_download(result: FinewebResult, repo: str) -> None:
+    console = stderr_console()
     table = Table(
         title=f"{escape(result.dataset_dir.name)} from {escape(repo)}", title_justify="left"
     )

@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES
-from pgolf_cli.cli._common import crash_exits_2, fail
-from pgolf_cli.console import color_enabled, report_width, stderr_console, write_result
-from pgolf_cli.files import write_atomically
+from pgolf_cli.cli._common import STDOUT, crash_exits_2, fail, pair_outputs, write_report
+from pgolf_cli.cli._options import GitRepo, MaxFileBytes, Outputs, Quiet
+from pgolf_cli.console import DEFAULT_WIDTH, color_enabled, report_width, stderr_console
 from pgolf_cli.report.gate import FORMATS
 
-STDOUT = "-"
-F = TypeVar("F")
+if TYPE_CHECKING:
+    from pgolf_cli.gate.model import GateReport
 
 
 # The --format choices are the report's table of renderers.
@@ -26,75 +26,51 @@ else:
     GateFormat = FORMATS.choice
 
 
+Base = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        metavar="REF",
+        help="The branch or commit the pull request targets. The diff is taken from its "
+        "merge base with --head; existing records are read from its tree.",
+        show_default="the main branch",
+    ),
+]
+Head = Annotated[str, typer.Option("--head", metavar="REF", help="The pull request's head commit.")]
+Baseline = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        metavar="RECORD_DIR",
+        help="A records folder on disk to test significance against, instead of the best "
+        "record of the track in the base tree.",
+        show_default=False,
+    ),
+]
+Formats = Annotated[
+    list[GateFormat] | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
+        "several reports from one run.",
+        case_sensitive=False,
+        show_default="text",
+    ),
+]
+
+
 @crash_exits_2
 def gate(
-    repo: Annotated[
-        Path,
-        typer.Option(
-            "--repo",
-            metavar="PATH",
-            help="The clone of the challenge repository (bare or shallow works; only its git "
-            "objects are read).",
-        ),
-    ] = Path("."),
-    base: Annotated[
-        str | None,
-        typer.Option(
-            "--base",
-            metavar="REF",
-            help="The branch or commit the pull request targets. The diff is taken from its "
-            "merge base with --head; existing records are read from its tree.",
-            show_default="the main branch",
-        ),
-    ] = None,
-    head: Annotated[
-        str, typer.Option("--head", metavar="REF", help="The pull request's head commit.")
-    ] = "HEAD",
-    baseline: Annotated[
-        Path | None,
-        typer.Option(
-            "--baseline",
-            metavar="RECORD_DIR",
-            help="A records folder on disk to test significance against, instead of the best "
-            "record of the track in the base tree.",
-            show_default=False,
-        ),
-    ] = None,
-    formats: Annotated[
-        list[GateFormat] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
-            "several reports from one run.",
-            case_sensitive=False,
-            show_default="text",
-        ),
-    ] = None,
-    outputs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the report to FILE (replaced atomically; '-' is stdout). With several "
-            "--format, one --output each, in the same order.",
-            show_default=False,
-        ),
-    ] = None,
-    max_file_bytes: Annotated[
-        int,
-        typer.Option(
-            "--max-file-bytes",
-            metavar="N",
-            min=1,
-            help="Per-file cap: a larger file in the folder fails the gate and is not read.",
-        ),
-    ] = ARTIFACT_LIMIT_BYTES,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No summary line on stderr; errors still print.")
-    ] = False,
+    repo: GitRepo = Path("."),
+    base: Base = None,
+    head: Head = "HEAD",
+    baseline: Baseline = None,
+    formats: Formats = None,
+    outputs: Outputs = None,
+    max_file_bytes: MaxFileBytes = ARTIFACT_LIMIT_BYTES,
+    quiet: Quiet = False,
 ) -> None:
     """Give a pull request to the challenge repository one verdict, with evidence.
 
@@ -134,44 +110,23 @@ def gate(
     for fmt, output in targets:
         to_stdout = output is None or output == STDOUT
         color = fmt == "text" and to_stdout and color_enabled(sys.stdout)
-        width = report_width() if to_stdout else 100
-        text = FORMATS.render(report, fmt, color=color, width=width)
-        if to_stdout:
-            write_result(text)
-        else:
-            assert output is not None
-            try:
-                write_atomically(Path(output), text)
-            except OSError as problem:
-                fail(f"cannot write the report to {output}: {problem.strerror or problem}")
+        width = report_width() if to_stdout else DEFAULT_WIDTH
+        write_report(FORMATS.render(report, fmt, color=color, width=width), output)
         if fmt == "github":
             _write_job_summary(render_markdown(report))
 
-    if not quiet and any(fmt != "text" or output not in (None, STDOUT) for fmt, output in targets):
-        counts = report.counts()
-        stderr_console().print(
-            f"pgolf gate: {report.verdict.value} ({counts['error']} error(s), "
-            f"{counts['warning']} warning(s)); exit {report.exit_code}",
-            soft_wrap=True,
-        )
+    # A text report on stdout ends with the verdict already; elsewhere stderr gets a line.
+    if not quiet and any(fmt != "text" or o not in (None, STDOUT) for fmt, o in targets):
+        stderr_console().print(_summary(report), soft_wrap=True)
     raise typer.Exit(report.exit_code)
 
 
-def pair_outputs(formats: list[F], outputs: list[str]) -> list[tuple[F, str | None]]:
-    """Pair each --format with its --output (None: stdout); ``pgolf sweep`` pairs them too."""
-    if len(formats) == 1 and len(outputs) <= 1:
-        return [(formats[0], outputs[0] if outputs else None)]
-    if len(outputs) != len(formats):
-        fail(
-            f"{len(formats)} --format option(s) need as many --output options, in the same "
-            f"order ('-' for stdout); got {len(outputs)}"
-        )
-    if sum(1 for output in outputs if output == STDOUT) > 1:
-        fail("only one report can go to stdout ('-')")
-    written = [output for output in outputs if output != STDOUT]
-    if len(set(written)) != len(written):
-        fail("two reports would be written to the same --output file")
-    return list(zip(formats, outputs, strict=True))
+def _summary(report: GateReport) -> str:
+    counts = report.counts()
+    return (
+        f"pgolf gate: {report.verdict.value} ({counts['error']} error(s), "
+        f"{counts['warning']} warning(s)); exit {report.exit_code}"
+    )
 
 
 def _write_job_summary(markdown: str) -> None:

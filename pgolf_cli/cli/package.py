@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pgolf_cli.cli._common import crash_exits_2, error, fail, is_seed_list, parse_seeds
-from pgolf_cli.cli._help import PgolfCommand
+from pgolf_cli.cli._common import crash_exits_2, error, fail, parse_seeds
 from pgolf_cli.console import stderr_console, stdout_console
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_VERIFY_FAILED = 1
 EXIT_BAD_INPUT = 2
-
-_SEED_OPTIONS = frozenset({"--seeds", "-s"})
 
 
 class TrackChoice(StrEnum):
@@ -37,153 +35,132 @@ class PackCodecChoice(StrEnum):
     BROTLI = "brotli"
 
 
-class PackageCommand(PgolfCommand):
-    """Lets ``--seeds`` take several values: ``--seeds 42 1337 7``.
-
-    Click gives an option one value per flag, so the seeds after the first are rewritten into
-    repeated flags before click parses the line.
-    """
-
-    # The context is typed loosely: recent typer vendors its own copy of click's Context.
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, spread_seeds(args))
-
-
-def spread_seeds(args: Sequence[str]) -> list[str]:
-    """``--seeds 42 1337 --name X`` -> ``--seeds 42 --seeds 1337 --name X``."""
-    out: list[str] = []
-    in_seeds = False
-    expects_first = False
-    for index, arg in enumerate(args):
-        if arg == "--":
-            return [*out, *args[index:]]
-        if arg in _SEED_OPTIONS:
-            in_seeds, expects_first = True, True
-            out.append(arg)
-        elif expects_first:
-            out.append(arg)
-            expects_first = False
-        elif in_seeds and is_seed_list(arg):
-            out.extend(("--seeds", arg))
-        else:
-            in_seeds = False
-            out.append(arg)
-    return out
-
-
 _CODECS: dict[PackCodecChoice, PackCodec] = {
     PackCodecChoice.LZMA: "lzma",
     PackCodecChoice.BROTLI: "brotli",
 }
 
 
+Run = Annotated[
+    Path | None,
+    typer.Option(
+        "--run",
+        "-r",
+        metavar="DIR",
+        help="The run folder of [bold]pgolf train[/] (runs/<name>). [dim]\\[default: the "
+        "most recent run under the runs folder in which a seed scored][/]",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+Seeds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--seeds",
+        "-s",
+        metavar="SEED...",
+        help="Seeds to package: [bold]--seeds 42 1337 7[/] or [bold]--seeds 42,1337,7[/]. "
+        "[dim]\\[default: every seed of the run][/]",
+        show_default=False,
+    ),
+]
+Name = Annotated[
+    str | None,
+    typer.Option(
+        "--name",
+        "-n",
+        metavar="DESCRIPTION",
+        help="The folder's description, e.g. [bold]SP8192_LegalTTT[/] (letters, digits, "
+        "._+-; no spaces); the folder is <date>_<description>.",
+        show_default=False,
+    ),
+]
+Author = Annotated[
+    str | None, typer.Option("--author", metavar="NAME", help="Your name.", show_default=False)
+]
+GithubId = Annotated[
+    str | None,
+    typer.Option("--github-id", metavar="LOGIN", help="Your GitHub login.", show_default=False),
+]
+Blurb = Annotated[
+    str | None,
+    typer.Option(
+        "--blurb", metavar="TEXT", help="A sentence or two on what is new.", show_default=False
+    ),
+]
+Track = Annotated[
+    TrackChoice,
+    typer.Option("--track", "-t", help="The leaderboard track.", case_sensitive=False),
+]
+Date = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="The folder's date. [dim]\\[default: today][/]",
+        show_default=False,
+    ),
+]
+Out = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        metavar="DIR",
+        help="The records tree; the folder goes to DIR/track_<track>/.",
+        file_okay=False,
+    ),
+]
+Baseline = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        "-b",
+        metavar="RECORD_DIR",
+        help="The record to beat: adds the significance test (docs/challenge.md).",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+PackCode = Annotated[
+    PackCodecChoice | None,
+    typer.Option(
+        "--pack-code",
+        help="Ship train_gpt.py as a self-extracting lzma or brotli + base85 wrapper.",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+Credit = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--credit",
+        metavar="WHAT=WHO",
+        help="Attribution, e.g. [bold]--credit 'score-first TTT=@someone (PR #549)'[/]; "
+        "may repeat.",
+        show_default=False,
+    ),
+]
+Force = Annotated[
+    bool, typer.Option("--force", "-f", help="Replace an existing folder of the same name.")
+]
+
+
 @crash_exits_2
 def package(
-    run: Annotated[
-        Path | None,
-        typer.Option(
-            "--run",
-            "-r",
-            metavar="DIR",
-            help="The run folder of [bold]pgolf train[/] (runs/<name>). [dim]\\[default: the "
-            "most recent run under the runs folder in which a seed scored][/]",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
-    seeds: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--seeds",
-            "-s",
-            metavar="SEED...",
-            help="Seeds to package: [bold]--seeds 42 1337 7[/] or [bold]--seeds 42,1337,7[/]. "
-            "[dim]\\[default: every seed of the run][/]",
-            show_default=False,
-        ),
-    ] = None,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            "-n",
-            metavar="DESCRIPTION",
-            help="The folder's description, e.g. [bold]SP8192_LegalTTT[/] (letters, digits, "
-            "._+-; no spaces); the folder is <date>_<description>.",
-            show_default=False,
-        ),
-    ] = None,
-    author: Annotated[
-        str | None,
-        typer.Option("--author", metavar="NAME", help="Your name.", show_default=False),
-    ] = None,
-    github_id: Annotated[
-        str | None,
-        typer.Option("--github-id", metavar="LOGIN", help="Your GitHub login.", show_default=False),
-    ] = None,
-    blurb: Annotated[
-        str | None,
-        typer.Option(
-            "--blurb", metavar="TEXT", help="A sentence or two on what is new.", show_default=False
-        ),
-    ] = None,
-    track: Annotated[
-        TrackChoice,
-        typer.Option("--track", "-t", help="The leaderboard track.", case_sensitive=False),
-    ] = TrackChoice.TEN_MIN,
-    date: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            metavar="YYYY-MM-DD",
-            help="The folder's date. [dim]\\[default: today][/]",
-            show_default=False,
-        ),
-    ] = None,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help="The records tree; the folder goes to DIR/track_<track>/.",
-            file_okay=False,
-        ),
-    ] = Path("records"),
-    baseline: Annotated[
-        Path | None,
-        typer.Option(
-            "--baseline",
-            "-b",
-            metavar="RECORD_DIR",
-            help="The record to beat: adds the significance test (records.md §7).",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
-    pack_code: Annotated[
-        PackCodecChoice | None,
-        typer.Option(
-            "--pack-code",
-            help="Ship train_gpt.py as a self-extracting lzma or brotli + base85 wrapper.",
-            case_sensitive=False,
-            show_default=False,
-        ),
-    ] = None,
-    credit: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--credit",
-            metavar="WHAT=WHO",
-            help="Attribution, e.g. [bold]--credit 'score-first TTT=@someone (PR #549)'[/]; "
-            "may repeat.",
-            show_default=False,
-        ),
-    ] = None,
-    force: Annotated[
-        bool,
-        typer.Option("--force", "-f", help="Replace an existing folder of the same name."),
-    ] = False,
+    run: Run = None,
+    seeds: Seeds = None,
+    name: Name = None,
+    author: Author = None,
+    github_id: GithubId = None,
+    blurb: Blurb = None,
+    track: Track = TrackChoice.TEN_MIN,
+    date: Date = None,
+    out: Out = Path("records"),
+    baseline: Baseline = None,
+    pack_code: PackCode = None,
+    credit: Credit = None,
+    force: Force = False,
 ) -> None:
     """Package a training run as [bold]records/track_<track>/<date>_<name>/[/].
 
@@ -200,54 +177,15 @@ def package(
     Exit codes: [bold]0[/] packaged; [bold]1[/] the folder failed verification (nothing
     written); [bold]2[/] bad input.
     """
-    from pgolf_cli.config import ConfigError, load_train_config
-    from pgolf_cli.errors import PgolfInputError
-    from pgolf_cli.records.package import (
-        PackageRequest,
-        VerifyFailed,
-        check_name,
-        latest_run,
-        parse_date,
-    )
+    from pgolf_cli.records.package import PackageRequest, check_name, parse_date
     from pgolf_cli.records.package import package as build
 
-    missing = [
-        flag
-        for flag, value in (
-            ("--name", name),
-            ("--author", author),
-            ("--github-id", github_id),
-            ("--blurb", blurb),
-        )
-        if value is None
-    ]
-    if missing:
-        fail(
-            f"missing {', '.join(missing)}: pgolf package needs the folder name, who to credit "
-            "and what is new",
-            EXIT_BAD_INPUT,
-        )
-    assert name is not None and author is not None and github_id is not None
-    assert blurb is not None
-
-    try:
+    name, author, github_id, blurb = _required(name, author, github_id, blurb)
+    with _package_errors(track):
         check_name(name)
         day = parse_date(date) if date is not None else None
-        if run is None:
-            try:
-                runs_root = load_train_config(Path.cwd()).out or Path("runs")
-            except ConfigError as problem:
-                fail(str(problem))
-            latest = latest_run(runs_root)
-            for skipped in latest.skipped:
-                stderr_console().print(
-                    f"[yellow]skipped[/] {escape(str(skipped))}: no seed finished with a score",
-                    soft_wrap=True,
-                )
-            run = latest.path
-            stderr_console().print(f"packaging the most recent run: {escape(str(run))}")
         request = PackageRequest(
-            run_dir=run,
+            run_dir=run if run is not None else _latest_run(),
             name=name,
             author=author,
             github_id=github_id,
@@ -262,18 +200,60 @@ def package(
             date=day or dt.date.today(),
         )
         result = build(request)
+    _print_result(result)
+    raise typer.Exit(EXIT_OK)
+
+
+@contextmanager
+def _package_errors(track: TrackChoice) -> Iterator[None]:
+    """A folder that failed verification exits 1 with its failed checks; bad input exits 2."""
+    from pgolf_cli.errors import PgolfInputError
+    from pgolf_cli.records.package import VerifyFailed
+
+    try:
+        yield
     except VerifyFailed as failed:
         _print_failed(failed.report, track)
         raise typer.Exit(EXIT_VERIFY_FAILED) from None
     except PgolfInputError as problem:
         fail(str(problem), EXIT_BAD_INPUT)
     except OSError as problem:
+        fail(f"{problem.filename or 'a file'}: {problem.strerror or problem}", EXIT_BAD_INPUT)
+
+
+def _required(
+    name: str | None, author: str | None, github_id: str | None, blurb: str | None
+) -> tuple[str, str, str, str]:
+    """The four flags without a default, or a message naming the missing ones."""
+    given = {"--name": name, "--author": author, "--github-id": github_id, "--blurb": blurb}
+    missing = [flag for flag, value in given.items() if value is None]
+    if missing or name is None or author is None or github_id is None or blurb is None:
         fail(
-            f"{problem.filename or 'a file'}: {problem.strerror or problem}",
+            f"missing {', '.join(missing)}: pgolf package needs the folder name, who to credit "
+            "and what is new",
             EXIT_BAD_INPUT,
         )
-    _print_result(result)
-    raise typer.Exit(EXIT_OK)
+    return name, author, github_id, blurb
+
+
+def _latest_run() -> Path:
+    """The most recent run under the runs folder (pgolf.toml's ``out``, else ./runs) in which
+    a seed scored, saying which runs it passed over."""
+    from pgolf_cli.config import ConfigError, load_train_config, runs_dir
+    from pgolf_cli.records.package import latest_run
+
+    try:
+        runs_root = runs_dir(None, load_train_config(Path.cwd())).value
+    except ConfigError as problem:
+        fail(str(problem))
+    latest = latest_run(runs_root)
+    for skipped in latest.skipped:
+        stderr_console().print(
+            f"[yellow]skipped[/] {escape(str(skipped))}: no seed finished with a score",
+            soft_wrap=True,
+        )
+    stderr_console().print(f"packaging the most recent run: {escape(str(latest.path))}")
+    return latest.path
 
 
 def _credits(values: Sequence[str]) -> dict[str, str]:

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from pgolf_cli.cli._common import crash_exits_2, fail
-from pgolf_cli.cli._help import PgolfCommand
 from pgolf_cli.console import stdout_console, write_result
+from pgolf_cli.records.stats import DEFAULT_ALPHA, DEFAULT_DELTA_NATS
 
 if TYPE_CHECKING:
-    from pgolf_cli.records.stats import Decision, Factor, Sample, SeedScore, Side, Significance
+    from pgolf_cli.records.stats import Decision, Factor, Side, Significance
 
 EXIT_SIGNIFICANT = 0
 EXIT_NOT_SIGNIFICANT = 1
-
-_VALUE_OPTIONS = frozenset({"--candidate", "-c", "--baseline", "-b"})
-_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,.*)?$")
 
 
 class StatsFormat(StrEnum):
@@ -32,7 +27,7 @@ class StatsFormat(StrEnum):
 
 
 class Tokenizer(StrEnum):
-    """The tokenizers of records.md §7's factor table."""
+    """The tokenizers of the factor table (records.stats.TOKENIZER_NATS_PER_BPB)."""
 
     SP1024 = "sp1024"
     SP4096 = "sp4096"
@@ -41,132 +36,107 @@ class Tokenizer(StrEnum):
     BYTE260 = "byte260"
 
 
-class StatsCommand(PgolfCommand):
-    """Lets ``--candidate`` and ``--baseline`` take several values: ``-c 1.115 1.114 1.116``.
-
-    Click gives an option one value per flag, so the values after the first are rewritten into
-    repeated flags before click parses the line. A value group ends at the next option (a
-    negative number still counts as a value, so it gets a clear message later) or at ``--``.
-    """
-
-    # The context is typed loosely: recent typer vendors its own copy of click's Context.
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, spread_values(args))
-
-
-def spread_values(args: Sequence[str]) -> list[str]:
-    """``--candidate a b --format json`` -> ``--candidate a --candidate b --format json``."""
-    out: list[str] = []
-    current: str | None = None
-    expects_first = False
-    for index, arg in enumerate(args):
-        if arg == "--":
-            return [*out, *args[index:]]
-        option = arg.split("=", 1)[0] if arg.startswith("--") else arg
-        if option in _VALUE_OPTIONS:
-            current, expects_first = option, "=" not in arg
-            out.append(arg)
-        elif expects_first:
-            out.append(arg)
-            expects_first = False
-        elif current is not None and (not arg.startswith("-") or _NUMBER.match(arg)):
-            out.extend((current, arg))
-        else:
-            current = None
-            out.append(arg)
-    return out
+CandidateItems = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="The candidate, like [bold]--candidate[/].",
+        metavar="CANDIDATE...",
+        show_default=False,
+    ),
+]
+Candidate = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--candidate",
+        "-c",
+        metavar="VALUE...",
+        help="The new run's per-seed val_bpb ([bold]1.1150812 1.1143739[/] or "
+        "[bold]1.115,1.114[/]), train logs (each one seed), a run folder of [bold]pgolf "
+        "train[/] (runs/<name>: its seeds' logs) or a records folder (its logs, else its "
+        "submission.json's per-seed values).",
+        show_default=False,
+    ),
+]
+Baseline = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--baseline",
+        "-b",
+        metavar="VALUE...",
+        help="The record to beat, in the same forms; at least 2 seeds.",
+        show_default=False,
+    ),
+]
+BaselineMean = Annotated[
+    float | None,
+    typer.Option(
+        "--baseline-mean",
+        metavar="BPB",
+        help="Only the baseline's mean val_bpb is known: use the one-sample test "
+        "(df = candidate seeds - 1).",
+        show_default=False,
+    ),
+]
+BaselineN = Annotated[
+    int | None,
+    typer.Option(
+        "--baseline-n",
+        min=1,
+        metavar="N",
+        help="Seeds behind [bold]--baseline-mean[/] (reported only).",
+        show_default=False,
+    ),
+]
+DeltaNats = Annotated[
+    float,
+    typer.Option(
+        "--delta-nats", min=0.0, metavar="NATS", help="The bar to beat, in nats per token."
+    ),
+]
+Alpha = Annotated[
+    float, typer.Option("--alpha", min=0.0, max=1.0, metavar="P", help="Significance level.")
+]
+NatsPerBpb = Annotated[
+    float | None,
+    typer.Option(
+        "--nats-per-bpb",
+        metavar="X",
+        help="The unit factor (val_loss / val_bpb = ln 2 x bytes per token). "
+        "[dim]\\[default: the candidate's own val_loss / val_bpb][/]",
+        show_default=False,
+    ),
+]
+TokenizerName = Annotated[
+    Tokenizer | None,
+    typer.Option(
+        "--tokenizer",
+        help="Use this tokenizer's measured factor (docs/challenge.md).",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    StatsFormat,
+    typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
+]
 
 
 @crash_exits_2
 def stats(
-    candidate_items: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="The candidate, like [bold]--candidate[/].",
-            metavar="CANDIDATE...",
-            show_default=False,
-        ),
-    ] = None,
-    candidate: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--candidate",
-            "-c",
-            metavar="VALUE...",
-            help="The new run's per-seed val_bpb ([bold]1.1150812 1.1143739[/] or "
-            "[bold]1.115,1.114[/]), train logs (each one seed), a run folder of [bold]pgolf "
-            "train[/] (runs/<name>: its seeds' logs) or a records folder (its logs, else its "
-            "submission.json's per-seed values).",
-            show_default=False,
-        ),
-    ] = None,
-    baseline: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--baseline",
-            "-b",
-            metavar="VALUE...",
-            help="The record to beat, in the same forms; at least 2 seeds.",
-            show_default=False,
-        ),
-    ] = None,
-    baseline_mean: Annotated[
-        float | None,
-        typer.Option(
-            "--baseline-mean",
-            metavar="BPB",
-            help="Only the baseline's mean val_bpb is known: use the one-sample test "
-            "(df = candidate seeds - 1).",
-            show_default=False,
-        ),
-    ] = None,
-    baseline_n: Annotated[
-        int | None,
-        typer.Option(
-            "--baseline-n",
-            min=1,
-            metavar="N",
-            help="Seeds behind [bold]--baseline-mean[/] (reported only).",
-            show_default=False,
-        ),
-    ] = None,
-    delta_nats: Annotated[
-        float,
-        typer.Option(
-            "--delta-nats", min=0.0, metavar="NATS", help="The bar to beat, in nats per token."
-        ),
-    ] = 0.005,
-    alpha: Annotated[
-        float,
-        typer.Option("--alpha", min=0.0, max=1.0, metavar="P", help="Significance level."),
-    ] = 0.01,
-    nats_per_bpb: Annotated[
-        float | None,
-        typer.Option(
-            "--nats-per-bpb",
-            metavar="X",
-            help="The unit factor (val_loss / val_bpb = ln 2 x bytes per token). "
-            "[dim]\\[default: the candidate's own val_loss / val_bpb][/]",
-            show_default=False,
-        ),
-    ] = None,
-    tokenizer: Annotated[
-        Tokenizer | None,
-        typer.Option(
-            "--tokenizer",
-            help="Use this tokenizer's measured factor (records.md §7).",
-            case_sensitive=False,
-            show_default=False,
-        ),
-    ] = None,
-    output_format: Annotated[
-        StatsFormat,
-        typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
-    ] = StatsFormat.TEXT,
+    candidate_items: CandidateItems = None,
+    candidate: Candidate = None,
+    baseline: Baseline = None,
+    baseline_mean: BaselineMean = None,
+    baseline_n: BaselineN = None,
+    delta_nats: DeltaNats = DEFAULT_DELTA_NATS,
+    alpha: Alpha = DEFAULT_ALPHA,
+    nats_per_bpb: NatsPerBpb = None,
+    tokenizer: TokenizerName = None,
+    output_format: Format = StatsFormat.TEXT,
 ) -> None:
     """Test that a candidate beats a baseline by [bold]0.005 nats[/] per token at [bold]p < 0.01[/].
 
-    The shifted one-sided Welch test of records.md §7, on per-seed val_bpb, with the bar
+    The shifted one-sided Welch test of docs/challenge.md ("Significance"), on per-seed val_bpb, with the bar
     converted into bpb by the nats-per-bpb factor (stated, with where it came from). Shown as
     information: the same test without the bar, and at p < 0.25 (the leaderboard's practice).
 
@@ -176,10 +146,44 @@ def stats(
     Exit codes: [bold]0[/] significant; [bold]1[/] not significant; [bold]2[/] bad input.
     """
     from pgolf_cli.errors import PgolfInputError
-    from pgolf_cli.records.stats import StatsError, collect, significance
+    from pgolf_cli.records.stats import StatsError, compare
 
     candidate_list = [*(candidate_items or []), *(candidate or [])]
-    if not candidate_list:
+    _check_flags(candidate_list, baseline, baseline_mean, baseline_n, nats_per_bpb, tokenizer)
+    try:
+        comparison = compare(
+            candidate_list,
+            baseline,
+            baseline_mean=baseline_mean,
+            baseline_n=baseline_n,
+            nats_per_bpb=nats_per_bpb,
+            tokenizer=None if tokenizer is None else tokenizer.value,
+            delta_nats=delta_nats,
+            alpha=alpha,
+        )
+    except (PgolfInputError, StatsError) as problem:
+        fail(str(problem))
+    except OSError as problem:
+        fail(f"{problem.filename or 'input'}: cannot read it ({problem.strerror or problem})")
+
+    if output_format is StatsFormat.JSON:
+        write_result(json.dumps(comparison.as_dict(), indent=2))
+    else:
+        _print_text(comparison.result, comparison.candidate, comparison.baseline)
+    significant = comparison.result.significant
+    raise typer.Exit(EXIT_SIGNIFICANT if significant else EXIT_NOT_SIGNIFICANT)
+
+
+def _check_flags(
+    candidate: list[str],
+    baseline: list[str] | None,
+    baseline_mean: float | None,
+    baseline_n: int | None,
+    nats_per_bpb: float | None,
+    tokenizer: Tokenizer | None,
+) -> None:
+    """The flags that exclude or need each other."""
+    if not candidate:
         fail("give the candidate's per-seed val_bpb values, train logs or records folder")
     if baseline and baseline_mean is not None:
         fail("give either --baseline or --baseline-mean, not both")
@@ -189,99 +193,6 @@ def stats(
         fail("--baseline-n goes with --baseline-mean; with --baseline the seeds are counted")
     if nats_per_bpb is not None and tokenizer is not None:
         fail("give either --nats-per-bpb or --tokenizer, not both")
-
-    try:
-        cand = collect(candidate_list, "candidate")
-        base = collect(baseline, "baseline") if baseline else None
-        _require_seeds(cand, "candidate")
-        if base is not None:
-            _require_seeds(base, "baseline")
-        factor, notes = _factor(cand, base, nats_per_bpb, tokenizer)
-        result = significance(
-            cand.sample,
-            base.sample if base is not None else _mean_only(baseline_mean, baseline_n),
-            nats_per_bpb=factor,
-            delta_nats=delta_nats,
-            alpha=alpha,
-            warnings=[*cand.notes, *(base.notes if base else ()), *notes],
-        )
-    except (PgolfInputError, StatsError) as problem:
-        fail(str(problem))
-    except OSError as problem:
-        fail(f"{problem.filename or 'input'}: cannot read it ({problem.strerror or problem})")
-
-    if output_format is StatsFormat.JSON:
-        document = result.as_dict()
-        document["seeds"] = {
-            "candidate": [_seed_dict(score) for score in cand.scores],
-            "baseline": [_seed_dict(score) for score in base.scores] if base else [],
-        }
-        write_result(json.dumps(document, indent=2))
-    else:
-        _print_text(result, cand, base)
-    raise typer.Exit(EXIT_SIGNIFICANT if result.significant else EXIT_NOT_SIGNIFICANT)
-
-
-def _factor(
-    cand: Side, base: Side | None, nats_per_bpb: float | None, tokenizer: Tokenizer | None
-) -> tuple[Factor, list[str]]:
-    """The factor to use, and notes when the sides' own factors disagree with it or each other."""
-    from pgolf_cli.records.stats import cross_tokenizer_note, override_factor, tokenizer_factor
-
-    own = cand.factor()
-    if nats_per_bpb is not None:
-        factor = override_factor(nats_per_bpb)
-    elif tokenizer is not None:
-        factor = tokenizer_factor(tokenizer.value)
-    elif own is not None:
-        factor = own
-    else:
-        fail(
-            "the candidate's scores carry no val_loss, so its bytes-per-token factor is unknown; "
-            "pass --tokenizer (sp1024, sp4096, sp8192, sp8192-caseops, byte260) or "
-            "--nats-per-bpb X, or give the candidate as train logs or a records folder"
-        )
-    notes = []
-    if own is not None and abs(factor.nats_per_bpb / own.nats_per_bpb - 1) > 1e-3:
-        notes.append(
-            f"the factor used ({factor.nats_per_bpb:.5f}) differs from the candidate's own "
-            f"val_loss/val_bpb ({own.nats_per_bpb:.5f})"
-        )
-    crossing = cross_tokenizer_note(own, base.factor()) if own and base else None
-    if crossing:
-        notes.append(crossing)
-    return factor, notes
-
-
-def _mean_only(mean: float | None, n: int | None) -> Sample:
-    from pgolf_cli.records.stats import Sample
-
-    if mean is None:  # the flag checks above make this unreachable
-        fail("give the baseline: --baseline VALUE... or --baseline-mean BPB")
-    return Sample.summary(mean, None, n)
-
-
-def _require_seeds(side: Side, name: str) -> None:
-    if len(side.scores) >= 2:
-        return
-    hint = (
-        "; to test against a baseline's mean alone, use --baseline-mean"
-        if name == "baseline"
-        else ""
-    )
-    fail(
-        f"the {name} has {len(side.scores)} seed; a standard deviation needs at least 2 "
-        f"per-seed scores{hint}"
-    )
-
-
-def _seed_dict(score: SeedScore) -> dict[str, object]:
-    return {
-        "seed": score.seed,
-        "val_bpb": score.val_bpb,
-        "val_loss": score.val_loss,
-        "source": score.source,
-    }
 
 
 # --------------------------------------------------------------------------------------------

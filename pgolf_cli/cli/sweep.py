@@ -8,28 +8,21 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES
-from pgolf_cli.cli._common import crash_exits_2, fail
-from pgolf_cli.cli.gate import STDOUT, pair_outputs
-from pgolf_cli.console import is_terminal, stderr_console, write_result
-from pgolf_cli.files import write_atomically
+from pgolf_cli.cli._common import crash_exits_2, fail, pair_outputs, write_report
+from pgolf_cli.cli._options import GitRepo, MaxFileBytes, Outputs, Quiet
+from pgolf_cli.console import is_terminal, stderr_console
 from pgolf_cli.gate.git import display_path as inert
 from pgolf_cli.report.sweep import FORMATS
 
 if TYPE_CHECKING:
     from pgolf_cli.sweep.model import RefResult, SweepReport
     from pgolf_cli.sweep.run import SweepOptions
-
-
-def default_cache() -> Path:
-    """``$XDG_CACHE_HOME/pgolf/sweep``, else ``~/.cache/pgolf/sweep``."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "pgolf" / "sweep"
 
 
 # The --format choices are the report's table of renderers.
@@ -39,119 +32,106 @@ else:
     SweepFormat = FORMATS.choice
 
 
+def default_cache() -> Path:
+    """``$XDG_CACHE_HOME/pgolf/sweep``, else ``~/.cache/pgolf/sweep``."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "pgolf" / "sweep"
+
+
+Refs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--refs",
+        metavar="PATTERN",
+        help="The refs to judge, as `git for-each-ref` patterns; repeat for several.",
+        show_default="refs/pull/*/head",
+    ),
+]
+Base = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        metavar="REF",
+        help="The branch the pull requests target: each is judged against its merge base "
+        "with it, and existing records are read from its tree.",
+        show_default="the main branch",
+    ),
+]
+Formats = Annotated[
+    list[SweepFormat] | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
+        "several reports from one run.",
+        case_sensitive=False,
+        show_default="markdown",
+    ),
+]
+SweepJobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Worker processes; refs are independent.",
+        show_default="all cores",
+    ),
+]
+Cache = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        metavar="DIR",
+        help="The cache of audits and verdicts: reused across refs, runs and machines "
+        "(several sweeps may share it at once).",
+        show_default="$XDG_CACHE_HOME/pgolf/sweep",
+    ),
+]
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Start from an empty cache that is deleted afterwards (audits are still "
+        "shared between the refs of this run).",
+    ),
+]
+Shard = Annotated[
+    str,
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Judge only part K of N of the refs (split by a hash of the ref name), for N "
+        "machines sharing the cache.",
+    ),
+]
+Compare = Annotated[
+    Path | None,
+    typer.Option(
+        "--compare",
+        metavar="OLD.json",
+        help="An earlier sweep's json report: list the refs whose verdict changed, and why.",
+        show_default=False,
+    ),
+]
+
+
 @crash_exits_2
 def sweep(
-    repo: Annotated[
-        Path,
-        typer.Option(
-            "--repo",
-            metavar="PATH",
-            help="The clone of the challenge repository with the pull requests fetched (bare "
-            "or shallow works; only its git objects are read).",
-        ),
-    ] = Path("."),
-    refs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--refs",
-            metavar="PATTERN",
-            help="The refs to judge, as `git for-each-ref` patterns; repeat for several.",
-            show_default="refs/pull/*/head",
-        ),
-    ] = None,
-    base: Annotated[
-        str | None,
-        typer.Option(
-            "--base",
-            metavar="REF",
-            help="The branch the pull requests target: each is judged against its merge base "
-            "with it, and existing records are read from its tree.",
-            show_default="the main branch",
-        ),
-    ] = None,
-    formats: Annotated[
-        list[SweepFormat] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
-            "several reports from one run.",
-            case_sensitive=False,
-            show_default="markdown",
-        ),
-    ] = None,
-    outputs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the report to FILE (replaced atomically; '-' is stdout). With several "
-            "--format, one --output each, in the same order.",
-            show_default=False,
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            metavar="N",
-            min=1,
-            help="Worker processes; refs are independent.",
-            show_default="all cores",
-        ),
-    ] = None,
-    cache: Annotated[
-        Path | None,
-        typer.Option(
-            "--cache",
-            metavar="DIR",
-            help="The cache of audits and verdicts: reused across refs, runs and machines "
-            "(several sweeps may share it at once).",
-            show_default="$XDG_CACHE_HOME/pgolf/sweep",
-        ),
-    ] = None,
-    no_cache: Annotated[
-        bool,
-        typer.Option(
-            "--no-cache",
-            help="Start from an empty cache that is deleted afterwards (audits are still "
-            "shared between the refs of this run).",
-        ),
-    ] = False,
-    shard: Annotated[
-        str,
-        typer.Option(
-            "--shard",
-            metavar="K/N",
-            help="Judge only part K of N of the refs (split by a hash of the ref name), for N "
-            "machines sharing the cache.",
-        ),
-    ] = "1/1",
-    compare: Annotated[
-        Path | None,
-        typer.Option(
-            "--compare",
-            metavar="OLD.json",
-            help="An earlier sweep's json report: list the refs whose verdict changed, and why.",
-            show_default=False,
-        ),
-    ] = None,
-    max_file_bytes: Annotated[
-        int,
-        typer.Option(
-            "--max-file-bytes",
-            metavar="N",
-            min=1,
-            help="Per-file cap, as for pgolf gate: a larger file fails the ref and is not read.",
-        ),
-    ] = ARTIFACT_LIMIT_BYTES,
-    quiet: Annotated[
-        bool,
-        typer.Option("--quiet", "-q", help="No progress and no summary on stderr; errors print."),
-    ] = False,
+    repo: GitRepo = Path("."),
+    refs: Refs = None,
+    base: Base = None,
+    formats: Formats = None,
+    outputs: Outputs = None,
+    jobs: SweepJobs = None,
+    cache: Cache = None,
+    no_cache: NoCache = False,
+    shard: Shard = "1/1",
+    compare: Compare = None,
+    max_file_bytes: MaxFileBytes = ARTIFACT_LIMIT_BYTES,
+    quiet: Quiet = False,
 ) -> None:
     """Judge every pull request of a challenge repository with the gate, in one run.
 
@@ -169,68 +149,79 @@ def sweep(
     repository, a pattern, an option or the cache cannot be used, or a ref could not be judged
     (its row says why; the reports are still written).
     """
-    from pgolf_cli.errors import PgolfInputError
-    from pgolf_cli.sweep.model import ERROR, compare_report, load_previous
-    from pgolf_cli.sweep.run import DEFAULT_PATTERNS, SweepOptions, parse_shard, run_sweep
+    from pgolf_cli.sweep.model import ERROR, compare_report
+    from pgolf_cli.sweep.run import DEFAULT_PATTERNS, SweepOptions
 
     targets = pair_outputs(formats or ["markdown"], outputs or [])
-    try:
-        part = parse_shard(shard)
-    except ValueError as problem:
-        fail(f"{problem}. Pass --shard K/N with 1 <= K <= N")
-    previous = None
-    if compare is not None:
-        try:
-            previous = load_previous(compare)
-        except PgolfInputError as problem:
-            fail(str(problem))
-
-    status = stderr_console()
-    show = not quiet and is_terminal(sys.stderr)
+    previous = _previous(compare)
     with _cache_dir(cache, no_cache) as directory:
         options = SweepOptions(
             cache=directory,
             patterns=tuple(refs or DEFAULT_PATTERNS),
             base=base,
             jobs=jobs or os.cpu_count() or 1,
-            shard=part,
+            shard=_shard(shard),
             max_file_bytes=max_file_bytes,
         )
-        try:
-            report = _with_progress(repo, options) if show else run_sweep(repo, options)
-        except PgolfInputError as problem:
-            fail(str(problem))
+        report = _judge(repo, options, show=not quiet and is_terminal(sys.stderr))
     if previous is not None and compare is not None:
         report = compare_report(report, previous, str(compare))
-
     for fmt, output in targets:
-        text = FORMATS.render(report, fmt)
-        if output is None or output == STDOUT:
-            write_result(text)
-            continue
-        try:
-            write_atomically(Path(output), text)
-        except OSError as problem:
-            fail(f"cannot write the report to {output}: {problem.strerror or problem}")
-
-    counts = report.by_verdict()
+        write_report(FORMATS.render(report, fmt), output)
     if not quiet:
-        stats = report.stats
-        rate = stats.audit_hit_rate
-        status.print(
-            f"pgolf sweep: {len(report.results)} refs: "
-            + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
-            + f"; {stats.refs_from_cache} from the cache, {stats.audits_run} audits run, "
-            f"{stats.audits_reused} reused"
-            + (f" ({rate:.0%})" if rate is not None else "")
-            + f"; {stats.seconds:.1f} s"
-            + (f"; {len(report.changes)} verdict change(s)" if previous is not None else ""),
-            soft_wrap=True,
-            highlight=False,
+        stderr_console().print(
+            _summary(report, compared=previous is not None), soft_wrap=True, highlight=False
         )
-    if counts[ERROR]:
-        fail(f"{counts[ERROR]} ref(s) could not be judged; their rows say why")
+    errors = report.by_verdict()[ERROR]
+    if errors:
+        fail(f"{errors} ref(s) could not be judged; their rows say why")
     raise typer.Exit(0)
+
+
+def _shard(shard: str) -> tuple[int, int]:
+    from pgolf_cli.sweep.run import parse_shard
+
+    try:
+        return parse_shard(shard)
+    except ValueError as problem:
+        fail(f"{problem}. Pass --shard K/N with 1 <= K <= N")
+
+
+def _previous(compare: Path | None) -> dict[str, dict[str, Any]] | None:
+    """The earlier sweep's json report of ``--compare``."""
+    from pgolf_cli.errors import PgolfInputError
+    from pgolf_cli.sweep.model import load_previous
+
+    if compare is None:
+        return None
+    try:
+        return load_previous(compare)
+    except PgolfInputError as problem:
+        fail(str(problem))
+
+
+def _judge(repo: Path, options: SweepOptions, *, show: bool) -> SweepReport:
+    from pgolf_cli.errors import PgolfInputError
+    from pgolf_cli.sweep.run import run_sweep
+
+    try:
+        return _with_progress(repo, options) if show else run_sweep(repo, options)
+    except PgolfInputError as problem:
+        fail(str(problem))
+
+
+def _summary(report: SweepReport, *, compared: bool) -> str:
+    stats = report.stats
+    rate = stats.audit_hit_rate
+    return (
+        f"pgolf sweep: {len(report.results)} refs: "
+        + ", ".join(f"{n} {verdict}" for verdict, n in report.by_verdict().items())
+        + f"; {stats.refs_from_cache} from the cache, {stats.audits_run} audits run, "
+        f"{stats.audits_reused} reused"
+        + (f" ({rate:.0%})" if rate is not None else "")
+        + f"; {stats.seconds:.1f} s"
+        + (f"; {len(report.changes)} verdict change(s)" if compared else "")
+    )
 
 
 @contextmanager

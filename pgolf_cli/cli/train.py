@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,145 +13,152 @@ from rich.table import Table
 
 from pgolf_cli.cli._common import crash_exits_2, error, fail, is_seed_list, parse_seeds
 from pgolf_cli.config import ConfigError, TrainConfig, load_train_config
-from pgolf_cli.console import is_terminal, stderr_console, stdout_console
+from pgolf_cli.console import StageProgress, is_terminal, stderr_console, stdout_console
 
 if TYPE_CHECKING:
     from pgolf_cli.runner.dataset import DataSelection
-    from pgolf_cli.runner.presets import Preset
     from pgolf_cli.runner.progress import RunObserver
     from pgolf_cli.runner.run import RunOutcome, SeedOutcome
+    from pgolf_cli.runner.settings import TrainFlags, TrainSettings
 
 EXIT_OK = 0
 EXIT_SEED_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-DEFAULT_SEED = 1337
-DEFAULT_DATA = Path("data")
-DEFAULT_OUT = Path("runs")
-DATA_ENV = "PGOLF_DATA"
 TORCH_MISSING = (
     "pgolf train needs PyTorch, which is not installed in this environment; install PyTorch "
     "for your platform and then the train extra (pip install 'pgolf[train]'), as the README's "
     '"The train extra" section shows'
 )
 
+Script = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="The training script. [dim]\\[default: [bold]script[/] from pgolf.toml, else "
+        "the bundled train_gpt.py][/]",
+        metavar="SCRIPT",
+        show_default=False,
+    ),
+]
+Seeds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--seeds",
+        "-s",
+        help="Seeds to run, one after another: [bold]--seeds 42 1337 7[/] or "
+        "[bold]--seeds 42,1337,7[/]. [dim]\\[default: 1337][/]",
+        metavar="SEED...",
+        show_default=False,
+    ),
+]
+NprocPerNode = Annotated[
+    int | None,
+    typer.Option(
+        "--nproc-per-node",
+        min=1,
+        metavar="N",
+        help="Processes per node. [dim]\\[default: the number of GPUs, 1 without one][/]",
+        show_default=False,
+    ),
+]
+Nnodes = Annotated[
+    int, typer.Option("--nnodes", min=1, metavar="N", help="Nodes in a multi-node run.")
+]
+NodeRank = Annotated[
+    int, typer.Option("--node-rank", min=0, metavar="R", help="This node's rank (0 .. N-1).")
+]
+RdzvEndpoint = Annotated[
+    str | None,
+    typer.Option(
+        "--rdzv-endpoint",
+        metavar="HOST:PORT",
+        help="Rendezvous address of a multi-node run, the same on every node.",
+        show_default=False,
+    ),
+]
+PresetName = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        "-p",
+        metavar="NAME",
+        help="Settings bundle: [bold]cpu-tiny[/], [bold]cpu[/] or [bold]challenge[/]. "
+        "[dim]\\[default: cpu without a GPU, challenge with one][/]",
+        show_default=False,
+    ),
+]
+Env = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        "-e",
+        metavar="KEY=VALUE",
+        help="Set a variable for the script, over the preset; may repeat.",
+        show_default=False,
+    ),
+]
+Data = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        metavar="DIR",
+        help="The data folder (datasets/ and tokenizers/). [dim]\\[default: $PGOLF_DATA, "
+        "else [bold]data[/] from pgolf.toml, else ./data][/]",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+Dataset = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        metavar="NAME",
+        help="The dataset under DIR/datasets. [dim]\\[default: the preset's][/]",
+        show_default=False,
+    ),
+]
+RunName = Annotated[
+    str | None,
+    typer.Option(
+        "--name",
+        metavar="NAME",
+        help="The run's folder name. [dim]\\[default: <script>-<preset>-<date>-<time>][/]",
+        show_default=False,
+    ),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        metavar="DIR",
+        help="Where run folders go. [dim]\\[default: [bold]out[/] from pgolf.toml, else runs][/]",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+TrainQuiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No live progress and no hints; the table still prints."),
+]
+
 
 @crash_exits_2
 def train(
-    arguments: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="The training script. [dim]\\[default: [bold]script[/] from pgolf.toml, else "
-            "the bundled train_gpt.py][/]",
-            metavar="SCRIPT",
-            show_default=False,
-        ),
-    ] = None,
-    seeds: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--seeds",
-            "-s",
-            help="Seeds to run, one after another: [bold]--seeds 42 1337 7[/] or "
-            "[bold]--seeds 42,1337,7[/]. [dim]\\[default: 1337][/]",
-            metavar="SEED...",
-            show_default=False,
-        ),
-    ] = None,
-    nproc_per_node: Annotated[
-        int | None,
-        typer.Option(
-            "--nproc-per-node",
-            min=1,
-            metavar="N",
-            help="Processes per node. [dim]\\[default: the number of GPUs, 1 without one][/]",
-            show_default=False,
-        ),
-    ] = None,
-    nnodes: Annotated[
-        int, typer.Option("--nnodes", min=1, metavar="N", help="Nodes in a multi-node run.")
-    ] = 1,
-    node_rank: Annotated[
-        int,
-        typer.Option("--node-rank", min=0, metavar="R", help="This node's rank (0 .. N-1)."),
-    ] = 0,
-    rdzv_endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--rdzv-endpoint",
-            metavar="HOST:PORT",
-            help="Rendezvous address of a multi-node run, the same on every node.",
-            show_default=False,
-        ),
-    ] = None,
-    preset: Annotated[
-        str | None,
-        typer.Option(
-            "--preset",
-            "-p",
-            metavar="NAME",
-            help="Settings bundle: [bold]cpu-tiny[/], [bold]cpu[/] or [bold]challenge[/]. "
-            "[dim]\\[default: cpu without a GPU, challenge with one][/]",
-            show_default=False,
-        ),
-    ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env",
-            "-e",
-            metavar="KEY=VALUE",
-            help="Set a variable for the script, over the preset; may repeat.",
-            show_default=False,
-        ),
-    ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            metavar="DIR",
-            help="The data folder (datasets/ and tokenizers/). [dim]\\[default: $PGOLF_DATA, "
-            "else ./data][/]",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
-    dataset: Annotated[
-        str | None,
-        typer.Option(
-            "--dataset",
-            metavar="NAME",
-            help="The dataset under DIR/datasets. [dim]\\[default: the preset's][/]",
-            show_default=False,
-        ),
-    ] = None,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            metavar="NAME",
-            help="The run's folder name. [dim]\\[default: <script>-<preset>-<date>-<time>][/]",
-            show_default=False,
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help="Where run folders go. [dim]\\[default: runs][/]",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="No live progress and no hints; the table still prints."
-        ),
-    ] = False,
+    arguments: Script = None,
+    seeds: Seeds = None,
+    nproc_per_node: NprocPerNode = None,
+    nnodes: Nnodes = 1,
+    node_rank: NodeRank = 0,
+    rdzv_endpoint: RdzvEndpoint = None,
+    preset: PresetName = None,
+    env: Env = None,
+    data: Data = None,
+    dataset: Dataset = None,
+    name: RunName = None,
+    out: Out = None,
+    quiet: TrainQuiet = False,
 ) -> None:
     """Train: run the script under torchrun for each seed and record what it scored.
 
@@ -164,129 +168,48 @@ def train(
 
     Exit codes: [bold]0[/] every seed scored; [bold]1[/] a seed failed or printed no score; [bold]2[/] usage error or missing input; [bold]130[/] interrupted (Ctrl-C).
     """
-    try:
-        config = load_train_config(Path.cwd())
-    except ConfigError as problem:
-        fail(str(problem))
+    from pgolf_cli.runner.settings import TrainFlags
 
+    flags = TrainFlags(
+        seeds=parse_seeds(seeds) if seeds is not None else None,
+        nproc_per_node=nproc_per_node,
+        nnodes=nnodes,
+        node_rank=node_rank,
+        rdzv_endpoint=rdzv_endpoint,
+        preset=preset,
+        env=env or [],
+        data=data,
+        dataset=dataset,
+        name=name,
+        out=out,
+    )
     try:
-        settings = _settings(
-            arguments or [],
-            seeds,
-            nproc_per_node,
-            nnodes,
-            node_rank,
-            rdzv_endpoint,
-            preset,
-            env or [],
-            data,
-            dataset,
-            name,
-            out,
-            config,
-        )
+        settings = _settings(arguments or [], flags)
         outcome = _run(settings, quiet=quiet)
     except KeyboardInterrupt:
         error("interrupted before training started")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-
     _report(outcome, settings, quiet=quiet)
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    if outcome.failed:
-        raise typer.Exit(EXIT_SEED_FAILED)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(EXIT_SEED_FAILED if outcome.failed else EXIT_OK)
 
 
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    script: Path
-    seeds: tuple[int, ...]
-    preset: Preset
-    nproc_per_node: int
-    nnodes: int
-    node_rank: int
-    rdzv_endpoint: str | None
-    overrides: dict[str, str]
-    data_dir: Path
-    data_explicit: bool
-    dataset: str
-    name: str
-    out: Path
+def _settings(arguments: list[str], flags: TrainFlags) -> TrainSettings:
+    from pgolf_cli.runner.launch import LaunchError
+    from pgolf_cli.runner.settings import resolve_train
 
-
-def _settings(
-    arguments: list[str],
-    seed_flags: list[str] | None,
-    nproc_per_node: int | None,
-    nnodes: int,
-    node_rank: int,
-    rdzv_endpoint: str | None,
-    preset_name: str | None,
-    env_flags: list[str],
-    data: Path | None,
-    dataset: str | None,
-    name: str | None,
-    out: Path | None,
-    config: TrainConfig,
-) -> _Settings:
-    from pgolf_cli.runner.launch import LaunchError, parse_env_assignments
-    from pgolf_cli.runner.presets import UnknownPresetError, get_preset
-
-    script_argument, extra_seeds = _split_arguments(arguments, seed_flags is not None)
-    seeds = parse_seeds([*(seed_flags or []), *extra_seeds]) if seed_flags is not None else None
-    script = _script(script_argument, config)
-
+    try:
+        config = load_train_config(Path.cwd())
+    except ConfigError as problem:
+        fail(str(problem))
+    script = _script(_script_argument(arguments), config)
     if not torch_installed():
         fail(TORCH_MISSING)
-    chosen_preset = preset_name or config.preset
-    has_cuda, gpus = False, 0
-    if chosen_preset is None or (nproc_per_node or config.nproc_per_node) is None:
-        has_cuda, gpus = detect_accelerator()
     try:
-        resolved_preset = get_preset(chosen_preset or ("challenge" if has_cuda else "cpu"))
-    except UnknownPresetError as problem:
-        fail(f"--preset: {problem}")
-
-    config_env = [f"{key}={value}" for key, value in (config.env or {}).items()]
-    try:
-        overrides = parse_env_assignments([*config_env, *env_flags])
+        return resolve_train(script, flags, config, detect_accelerator)
     except LaunchError as problem:
         fail(str(problem))
-
-    # --data and $PGOLF_DATA point at data that should already be there, so a typo fails instead
-    # of building elsewhere. pgolf.toml's `data` is the project's own folder (like `out`): the
-    # built-in dataset is built there on first use, as in ./data.
-    if data is not None:
-        data_dir, explicit = data, True
-    elif os.environ.get(DATA_ENV):
-        data_dir, explicit = Path(os.environ[DATA_ENV]), True
-    elif config.data is not None:
-        data_dir, explicit = config.data, False
-    else:
-        data_dir, explicit = DEFAULT_DATA, False
-
-    run_name = name or (
-        f"{script.stem}-{resolved_preset.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    )
-    if not run_name or "/" in run_name or os.sep in run_name or run_name in (".", ".."):
-        fail(f"--name {run_name!r} must be a plain folder name, without path separators")
-
-    return _Settings(
-        script=script,
-        seeds=seeds or config.seeds or (DEFAULT_SEED,),
-        preset=resolved_preset,
-        nproc_per_node=nproc_per_node or config.nproc_per_node or (gpus if has_cuda else 1),
-        nnodes=nnodes,
-        node_rank=node_rank,
-        rdzv_endpoint=rdzv_endpoint,
-        overrides=overrides,
-        data_dir=data_dir,
-        data_explicit=explicit,
-        dataset=dataset or resolved_preset.dataset,
-        name=run_name,
-        out=out or config.out or DEFAULT_OUT,
-    )
 
 
 def torch_installed() -> bool:
@@ -309,21 +232,20 @@ def detect_accelerator() -> tuple[bool, int]:
     return True, torch.cuda.device_count()
 
 
-def _split_arguments(arguments: list[str], seeds_given: bool) -> tuple[str | None, list[str]]:
-    # `--seeds 42 1337 7` leaves 1337 and 7 as positional arguments (an option takes one value
-    # per flag); they are seeds when --seeds was given, and the one other argument is the script.
-    scripts = [item for item in arguments if not (seeds_given and is_seed_list(item))]
-    extra_seeds = [item for item in arguments if seeds_given and is_seed_list(item)]
-    if len(scripts) > 1:
+def _script_argument(arguments: list[str]) -> str | None:
+    # The seeds after `--seeds 42` are its own (see _common.spread_values); what is left is
+    # the script, at most one.
+    if len(arguments) > 1:
         fail(
-            f"expected one training script, got {len(scripts)}: {', '.join(scripts)}; "
+            f"expected one training script, got {len(arguments)}: {', '.join(arguments)}; "
             "give the seeds as --seeds 42 1337 7"
         )
-    if scripts and is_seed_list(scripts[0]) and not Path(scripts[0]).exists():
+    if arguments and is_seed_list(arguments[0]) and not Path(arguments[0]).exists():
         fail(
-            f"{scripts[0]!r} is not a script; to run seed {scripts[0]}, write --seeds {scripts[0]}"
+            f"{arguments[0]!r} is not a script; to run seed {arguments[0]}, "
+            f"write --seeds {arguments[0]}"
         )
-    return (scripts[0] if scripts else None), extra_seeds
+    return arguments[0] if arguments else None
 
 
 def _script(argument: str | None, config: TrainConfig) -> Path:
@@ -345,49 +267,8 @@ def _script(argument: str | None, config: TrainConfig) -> Path:
     return script
 
 
-def _run(settings: _Settings, *, quiet: bool) -> RunOutcome:
-    from pgolf_cli.runner.dataset import DataError, prepare
-    from pgolf_cli.runner.launch import LaunchError, Topology
+def _run(settings: TrainSettings, *, quiet: bool) -> RunOutcome:
     from pgolf_cli.runner.run import RunExistsError, RunPlan, run_training
-
-    topology = Topology(
-        nproc_per_node=settings.nproc_per_node,
-        nnodes=settings.nnodes,
-        node_rank=settings.node_rank,
-        rdzv_endpoint=settings.rdzv_endpoint,
-    )
-    try:
-        topology.check()
-    except LaunchError as problem:
-        fail(str(problem))
-
-    selection: DataSelection | None = None
-    # With both paths set by --env the user has chosen the data; pgolf neither checks nor builds.
-    if not {"DATA_PATH", "TOKENIZER_PATH"} <= settings.overrides.keys():
-
-        def announce(selection: DataSelection) -> None:
-            if not quiet:
-                stderr_console().print(
-                    f"building the built-in dataset {selection.name} in "
-                    f"{escape(str(settings.data_dir))} (once; later runs reuse it)",
-                    soft_wrap=True,
-                )
-
-        # The build's stages (corpus, tokenizer, shards) as `pgolf data build` shows them.
-        from pgolf_cli.cli.data import _StageProgress
-
-        stages = _StageProgress(enabled=not quiet and is_terminal(sys.stderr))
-        try:
-            with stages.progress:
-                selection = prepare(
-                    settings.data_dir,
-                    settings.dataset,
-                    explicit=settings.data_explicit,
-                    before_build=announce,
-                    progress=stages,
-                )
-        except DataError as problem:
-            fail(str(problem))
 
     plan = RunPlan(
         name=settings.name,
@@ -395,8 +276,8 @@ def _run(settings: _Settings, *, quiet: bool) -> RunOutcome:
         seeds=settings.seeds,
         out_dir=settings.out,
         preset=settings.preset,
-        topology=topology,
-        data=selection,
+        topology=settings.topology,
+        data=_data(settings, quiet=quiet),
         overrides=settings.overrides,
     )
     try:
@@ -405,6 +286,37 @@ def _run(settings: _Settings, *, quiet: bool) -> RunOutcome:
         fail(str(problem))
     except OSError as problem:
         fail(f"cannot write the run folder under {settings.out}: {problem.strerror or problem}")
+
+
+def _data(settings: TrainSettings, *, quiet: bool) -> DataSelection | None:
+    """The run's dataset, built first when it is missing and built in."""
+    from pgolf_cli.runner.dataset import DataError, prepare
+
+    # With both paths set by --env the user has chosen the data; pgolf neither checks nor builds.
+    if {"DATA_PATH", "TOKENIZER_PATH"} <= settings.overrides.keys():
+        return None
+
+    def announce(selection: DataSelection) -> None:
+        if not quiet:
+            stderr_console().print(
+                f"building the built-in dataset {selection.name} in "
+                f"{escape(str(settings.data_dir))} (once; later runs reuse it)",
+                soft_wrap=True,
+            )
+
+    # The build's stages (corpus, tokenizer, shards) as `pgolf data build` shows them.
+    stages = StageProgress(enabled=not quiet and is_terminal(sys.stderr))
+    try:
+        with stages.progress:
+            return prepare(
+                settings.data_dir,
+                settings.dataset,
+                explicit=settings.data_explicit,
+                before_build=announce,
+                progress=stages,
+            )
+    except DataError as problem:
+        fail(str(problem))
 
 
 def _observer(quiet: bool) -> RunObserver:
@@ -417,7 +329,7 @@ def _observer(quiet: bool) -> RunObserver:
     return PlainView(stderr_console())
 
 
-def _report(outcome: RunOutcome, settings: _Settings, *, quiet: bool) -> None:
+def _report(outcome: RunOutcome, settings: TrainSettings, *, quiet: bool) -> None:
     for seed in outcome.failed:
         _explain_failure(seed)
     if outcome.seeds:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from pgolf_cli.cli._common import crash_exits_2, fail
+from pgolf_cli.cli._common import crash_exits_2, fail, write_report
+from pgolf_cli.cli._options import OutputFile, Quiet
 from pgolf_cli.console import (
     DEFAULT_WIDTH,
     color_enabled,
@@ -18,14 +19,11 @@ from pgolf_cli.console import (
     item_progress,
     report_width,
     stderr_console,
-    write_result,
 )
-from pgolf_cli.files import write_atomically
 from pgolf_cli.report.verify import FORMATS
 
 if TYPE_CHECKING:
     from pgolf_cli.records.verify import FolderReport
-
 
 # The --format choices are the report's table of renderers.
 if TYPE_CHECKING:
@@ -34,66 +32,52 @@ else:
     VerifyFormat = FORMATS.choice
 
 
+Folders = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Records folders (each holds submission.json, train logs, train_gpt.py, ...).",
+        metavar="RECORD_DIR...",
+        show_default=False,
+    ),
+]
+Baseline = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        "-b",
+        metavar="DIR",
+        help="The record to beat: a records folder whose logs (else json) give per-seed "
+        "scores. Runs the significance check.",
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    VerifyFormat,
+    typer.Option("--format", "-f", help="Report format.", case_sensitive=False),
+]
+NoAudit = Annotated[
+    bool, typer.Option("--no-audit", help="Skip the static audit of the folder's scripts.")
+]
+Details = Annotated[
+    bool,
+    typer.Option(
+        "--details",
+        "-d",
+        help="Text format: every check of every folder with its evidence, before the "
+        "one-line-per-folder summary (the default for a single folder).",
+    ),
+]
+
+
 @crash_exits_2
 def verify(
-    folders: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Records folders (each holds submission.json, train logs, train_gpt.py, ...).",
-            metavar="RECORD_DIR...",
-            show_default=False,
-        ),
-    ],
-    baseline: Annotated[
-        Path | None,
-        typer.Option(
-            "--baseline",
-            "-b",
-            metavar="DIR",
-            help="The record to beat: a records folder whose logs (else json) give per-seed "
-            "scores. Runs the significance check.",
-            show_default=False,
-        ),
-    ] = None,
-    output_format: Annotated[
-        VerifyFormat,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Report format.",
-            case_sensitive=False,
-        ),
-    ] = "text",
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            dir_okay=False,
-            help="Write the report to this file instead of stdout (replaced atomically).",
-            show_default=False,
-        ),
-    ] = None,
-    no_audit: Annotated[
-        bool,
-        typer.Option("--no-audit", help="Skip the static audit of the folder's scripts."),
-    ] = False,
-    details: Annotated[
-        bool,
-        typer.Option(
-            "--details",
-            "-d",
-            help="Text format: every check of every folder with its evidence, before the "
-            "one-line-per-folder summary (the default for a single folder).",
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="No progress bar and no summary line; errors still print."
-        ),
-    ] = False,
+    folders: Folders,
+    baseline: Baseline = None,
+    output_format: Format = "text",
+    output: OutputFile = None,
+    no_audit: NoAudit = False,
+    details: Details = False,
+    quiet: Quiet = False,
 ) -> None:
     """Check records folders: structure, json against logs, size, time, seeds, significance, audit.
 
@@ -127,18 +111,7 @@ def verify(
         width=report_width() if output is None else DEFAULT_WIDTH,
         details=details,
     )
-
-    if output is None:
-        if output_format == "text":
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        else:
-            write_result(text)
-    else:
-        try:
-            write_atomically(output, text)
-        except OSError as problem:
-            fail(f"cannot write the report to {output}: {problem.strerror or problem}")
+    write_report(text, output)
 
     if not quiet and (output is not None or output_format != "text"):
         stderr_console().print(summary_line(reports), soft_wrap=True)

@@ -48,8 +48,6 @@ DEFAULT_VOCAB_SIZE = 1024
 DEFAULT_VAL_DOCS = 1000
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
-DATA_DIR_ENV = "PGOLF_DATA"
-DEFAULT_DATA_DIR = Path("data")
 
 #: ``progress(stage, done, total)``; ``total`` is None while the amount of work is unknown.
 ProgressCallback = Callable[[str, int, int | None], None]

@@ -1,6 +1,6 @@
 """The byte-accounting proof: do a tokenizer's byte LUTs count the bytes of the text?
 
-val_bpb divides by the bytes the LUTs count (records.md §6.3). They are right only when,
+val_bpb divides by the bytes the LUTs count (docs/challenge.md). They are right only when,
 for every document, the LUT total of its tokens (after BOS) equals the document's UTF-8 byte
 count. Normalization that changes a character's length (NFKC turns "´" into a space and a
 combining accent), whitespace the tokenizer drops, or a space at the very start of a document

@@ -1,4 +1,4 @@
-"""Token shards in the challenge's format (records.md §6.1, docs/pipeline.md).
+"""Token shards in the challenge's format (docs/pipeline.md, "Data layout").
 
 A shard is 256 little-endian int32 header words (magic 20240520, version 1, the token count,
 then zeros) followed by that many little-endian uint16 token ids, so its size is

@@ -1,6 +1,6 @@
 """The sentencepiece tokenizer: training with the challenge's settings, loading, byte LUTs.
 
-The byte LUTs are how the challenge counts the bytes that val_bpb divides by (records.md §6.3).
+The byte LUTs are how the challenge counts the bytes that val_bpb divides by (docs/challenge.md).
 For token ``t`` after token ``p``::
 
     bytes(t) = base_bytes[t] + (has_leading_space[t] and not is_boundary[p])
@@ -35,7 +35,7 @@ RESERVED_PIECES = 4 + 256
 #: Shards store ids as uint16.
 MAX_VOCAB_SIZE = 65536
 
-#: The challenge's training settings (records.md §6.2), passed to SentencePieceTrainer.
+#: The challenge's training settings (docs/challenge.md), passed to SentencePieceTrainer.
 TRAINER_SETTINGS: dict[str, Any] = {
     "model_type": "bpe",
     "byte_fallback": True,

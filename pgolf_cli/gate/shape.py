@@ -1,4 +1,4 @@
-"""The shape of the diff (rules.md "Checked from the folder, logs and diff", records.md §8.1).
+"""The shape of the diff (docs/challenge.md, "The pull request").
 
 A submission adds exactly one new folder ``records/<track>/YYYY-MM-DD_Description/`` under one
 of the two tracks and changes nothing else: no file outside it, no file of an existing record

@@ -5,14 +5,14 @@ while training streams) and turns each recognised line into an event; :func:`par
 reader over a whole text and :func:`read_log` over a file. Both return the facts of the log's
 last run as a :class:`ParsedLog`.
 
-What is recognised is the catalogue of the challenge's logs (``docs/records.md`` §4 in the
-shared notes): the baseline lineage, the "new" script (with or without a unix-timestamp prefix
+What is recognised is the catalogue of the challenge's logs (docs/challenge.md, "Train logs and
+the score"): the baseline lineage, the "new" script (with or without a unix-timestamp prefix
 on every line) and the custom non-record scripts, plus the template's header. A line that does
 not match is ignored, so a log cut short, or one with extra prints, still yields what it has.
 Indented lines are never read outside a hyperparameter dump, which keeps the source code many
 logs embed from being taken for output.
 
-The score follows records.md §5.2: the lowest ``val_bpb`` among the post-quantization final
+The score is the challenge's: the lowest ``val_bpb`` among the post-quantization final
 evaluations (roundtrip, sliding window, test-time training), read from the line with the most
 decimals among those within rounding distance of it (the ``_exact`` twin). Pre-quantization
 evaluations never count.

@@ -1,4 +1,4 @@
-"""How a records folder counts its code bytes (records.md §6.9), recomputed from the shipped files.
+"""How a records folder counts its code bytes (docs/challenge.md, "Code bytes"), recomputed from the shipped files.
 
 The challenge counts code bytes plus compressed model bytes against the cap, and the records
 count the code in four ways:
@@ -43,7 +43,7 @@ RECOMPUTE_TOLERANCE = 0.01
 SHIM_MAX_BYTES = 1_000
 TRAIN_SCRIPT = "train_gpt.py"
 
-# The wrapper records.md §6.9 describes, used when a log counts a wrapper the script does not
+# The common wrapper (docs/challenge.md, "Code bytes"), used when a log counts a wrapper the script does not
 # spell out: pyminify with these flags, brotli-11, base85.
 _DEFAULT_FLAGS = ("--no-rename-locals", "--no-hoist-literals", "--remove-literal-statements")
 _DEFAULT_HEAD = b'import brotli as B,base64 as b\nexec(B.decompress(b.b85decode("'
@@ -64,7 +64,7 @@ class Wrapper:
     overhead: int
     """Bytes of the wrapper text around the base85 payload."""
     declared: bool
-    """True when read from the script; False for records.md's default wrapper."""
+    """True when read from the script; False for the common default wrapper."""
     line: int | None = None
     """The line of the script's wrapper function."""
 
@@ -251,7 +251,7 @@ def declared_wrapper(text: str) -> Wrapper | None:
 
 
 def default_wrapper() -> Wrapper:
-    """records.md §6.9's wrapper: pyminify with the usual flags, brotli-11, base85."""
+    """The common wrapper: pyminify with the usual flags, brotli-11, base85."""
     return Wrapper(_DEFAULT_FLAGS, "brotli", 11, len(_DEFAULT_HEAD) + len(_DEFAULT_TAIL), False)
 
 

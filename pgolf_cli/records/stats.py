@@ -1,4 +1,4 @@
-"""Significance of a record claim: the shifted one-sided t-tests of records.md §7.
+"""Significance of a record claim: the shifted one-sided t-tests of docs/challenge.md ("Significance").
 
 A new record must beat the current best by at least ``delta_nats`` nats per token (0.005) at
 p < ``alpha`` (0.01). Scores are per-seed ``val_bpb`` values, so the bar is converted into bpb
@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 DEFAULT_DELTA_NATS = 0.005
 #: The README's significance level for a new record.
 DEFAULT_ALPHA = 0.01
-#: The p-value below which the leaderboard accepted a progression in practice (records.md §7
-#: lists quoted p-values up to 0.188; rules.md names this threshold).
+#: The p-value below which the leaderboard accepted a progression in practice (the accepted
+#: progressions quoted p-values up to 0.188).
 PROGRESSION_ALPHA = 0.25
 
 #: Measured nats-per-bpb factors (``val_loss / val_bpb`` on the full validation split) of the
-#: challenge's tokenizers, from records.md §7.
+#: challenge's tokenizers (docs/challenge.md, "Significance").
 TOKENIZER_NATS_PER_BPB: Mapping[str, float] = {
     "sp1024": 1.68845,
     "sp4096": 2.30103,
@@ -52,7 +52,7 @@ TOKENIZER_NATS_PER_BPB: Mapping[str, float] = {
 _TOKENIZER_MATCH = 1e-3
 # Per-seed val_loss/val_bpb ratios further apart than this were not scored with one tokenizer
 # and validation set. 8-decimal scores agree to about 1e-7 and 4-decimal ones to about 1e-4;
-# another tokenizer or val export moves the ratio by percents (records.md §1 and §7).
+# another tokenizer or val export moves the ratio by percents (docs/challenge.md).
 _RATIO_SPREAD = 1e-3
 # When the two sides' factors differ by more than this, they used different tokenizers.
 _CROSS_TOKENIZER = 5e-3
@@ -335,7 +335,7 @@ class Factor:
     detail: str
     """Human-readable provenance: the values it was computed from, or the table entry."""
     tokenizer: str | None = None
-    """The tokenizer of records.md §7's table the factor matches, if any."""
+    """The tokenizer of the factor table the factor matches, if any."""
 
     @property
     def bytes_per_token(self) -> float:
@@ -343,13 +343,13 @@ class Factor:
 
 
 def tokenizer_factor(name: str) -> Factor:
-    """The measured factor of one of the challenge's tokenizers (records.md §7)."""
+    """The measured factor of one of the challenge's tokenizers (TOKENIZER_NATS_PER_BPB)."""
     key = name.lower()
     if key not in TOKENIZER_NATS_PER_BPB:
         known = ", ".join(TOKENIZER_NATS_PER_BPB)
         raise StatsError(f"unknown tokenizer {name!r}; known: {known}")
     value = TOKENIZER_NATS_PER_BPB[key]
-    return Factor(value, "tokenizer", f"measured {key} factor (records.md §7)", key)
+    return Factor(value, "tokenizer", f"measured {key} factor (docs/challenge.md)", key)
 
 
 def override_factor(nats_per_bpb: float) -> Factor:
@@ -382,7 +382,7 @@ def ratio_spread(val_loss: Sequence[float], val_bpb: Sequence[float]) -> float:
 
 
 def match_tokenizer(nats_per_bpb: float) -> str | None:
-    """The tokenizer in records.md §7's table whose factor this is, within 0.1 %."""
+    """The tokenizer in the factor table whose factor this is, within 0.1 %."""
     for name, value in TOKENIZER_NATS_PER_BPB.items():
         if abs(nats_per_bpb / value - 1.0) <= _TOKENIZER_MATCH:
             return name
@@ -414,7 +414,7 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Significance:
-    """The record check of records.md §7 with the two informational readings beside it.
+    """The record check with the two informational readings beside it.
 
     ``shifted`` is the check itself (bar ``delta_nats`` at ``alpha``); ``unshifted`` is the
     same test without the bar, which is what the early records reported; ``progression`` is the
@@ -769,8 +769,8 @@ def collect(items: Sequence[str], name: str) -> Side:
     rounded = [s for s in scores if s.decimals is not None and s.decimals < 8]
     if rounded:
         notes.append(
-            f"{name}: {len(rounded)} score(s) are printed with fewer than 8 decimals; records.md "
-            "asks for the exact per-seed scores"
+            f"{name}: {len(rounded)} score(s) are printed with fewer than 8 decimals; a record "
+            "claim should give the exact per-seed scores"
         )
     loss, bpb = _paired(scores)
     if len(loss) >= 2:
@@ -795,3 +795,113 @@ def cross_tokenizer_note(candidate: Factor, baseline: Factor | None) -> str | No
         f"candidate's ({candidate.nats_per_bpb:.5f}): different tokenizers, so only Δbpb is "
         "directly comparable; nats use the candidate's factor"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A whole comparison, as `pgolf stats` asks for it
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The test of a candidate against a baseline, and the two sides as read."""
+
+    result: Significance
+    candidate: Side
+    baseline: Side | None
+
+    def as_dict(self) -> dict[str, object]:
+        """The json document: the test, and each side's per-seed scores with their source."""
+        document = self.result.as_dict()
+        document["seeds"] = {
+            "candidate": [_seed_dict(score) for score in self.candidate.scores],
+            "baseline": [_seed_dict(s) for s in self.baseline.scores] if self.baseline else [],
+        }
+        return document
+
+
+def compare(
+    candidate: Sequence[str],
+    baseline: Sequence[str] | None,
+    *,
+    baseline_mean: float | None = None,
+    baseline_n: int | None = None,
+    nats_per_bpb: float | None = None,
+    tokenizer: str | None = None,
+    delta_nats: float = DEFAULT_DELTA_NATS,
+    alpha: float = DEFAULT_ALPHA,
+) -> Comparison:
+    """Read both sides (values, logs, folders) and test the candidate against the baseline, or
+    against ``baseline_mean`` alone; :class:`StatsError` says what is missing."""
+    cand = collect(candidate, "candidate")
+    base = collect(baseline, "baseline") if baseline else None
+    _require_seeds(cand, "candidate")
+    if base is not None:
+        _require_seeds(base, "baseline")
+        baseline_sample = base.sample
+    elif baseline_mean is not None:
+        baseline_sample = Sample.summary(baseline_mean, None, baseline_n)
+    else:
+        raise StatsError("give the baseline: --baseline VALUE... or --baseline-mean BPB")
+    factor, notes = _factor(cand, base, nats_per_bpb, tokenizer)
+    result = significance(
+        cand.sample,
+        baseline_sample,
+        nats_per_bpb=factor,
+        delta_nats=delta_nats,
+        alpha=alpha,
+        warnings=[*cand.notes, *(base.notes if base else ()), *notes],
+    )
+    return Comparison(result=result, candidate=cand, baseline=base)
+
+
+def _factor(
+    cand: Side, base: Side | None, nats_per_bpb: float | None, tokenizer: str | None
+) -> tuple[Factor, list[str]]:
+    """The factor to use, and notes when the sides' own factors disagree with it or each other."""
+    own = cand.factor()
+    if nats_per_bpb is not None:
+        factor = override_factor(nats_per_bpb)
+    elif tokenizer is not None:
+        factor = tokenizer_factor(tokenizer)
+    elif own is not None:
+        factor = own
+    else:
+        raise StatsError(
+            "the candidate's scores carry no val_loss, so its bytes-per-token factor is unknown; "
+            f"pass --tokenizer ({', '.join(TOKENIZER_NATS_PER_BPB)}) or "
+            "--nats-per-bpb X, or give the candidate as train logs or a records folder"
+        )
+    notes = []
+    if own is not None and abs(factor.nats_per_bpb / own.nats_per_bpb - 1) > 1e-3:
+        notes.append(
+            f"the factor used ({factor.nats_per_bpb:.5f}) differs from the candidate's own "
+            f"val_loss/val_bpb ({own.nats_per_bpb:.5f})"
+        )
+    crossing = cross_tokenizer_note(own, base.factor()) if own and base else None
+    if crossing:
+        notes.append(crossing)
+    return factor, notes
+
+
+def _require_seeds(side: Side, name: str) -> None:
+    if len(side.scores) >= 2:
+        return
+    hint = (
+        "; to test against a baseline's mean alone, use --baseline-mean"
+        if name == "baseline"
+        else ""
+    )
+    raise StatsError(
+        f"the {name} has {len(side.scores)} seed; a standard deviation needs at least 2 "
+        f"per-seed scores{hint}"
+    )
+
+
+def _seed_dict(score: SeedScore) -> dict[str, object]:
+    return {
+        "seed": score.seed,
+        "val_bpb": score.val_bpb,
+        "val_loss": score.val_loss,
+        "source": score.source,
+    }

@@ -143,7 +143,7 @@ class Compliance(_Strict):
 
 
 class Comparison(_Strict):
-    """The significance test against the baseline record (records.md §7)."""
+    """The significance test against the baseline record (docs/challenge.md, "Significance")."""
 
     baseline: Text = Field(description="The baseline: a records folder or a pull request.")
     baseline_val_bpb: Score
@@ -415,7 +415,7 @@ class Normalized(_Record):
 
     @property
     def missing_required(self) -> tuple[str, ...]:
-        """The keys records.md §8 requires of every submission that this one lacks."""
+        """The keys every submission needs that this one lacks (docs/challenge.md)."""
         wanted = ("val_bpb", "author", "github_id", "name", "date", "track")
         return tuple(key for key in wanted if getattr(self, key) is None)
 

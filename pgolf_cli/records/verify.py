@@ -1,4 +1,4 @@
-"""Verifying a records folder: the checks of records.md §8 and rules.md "Checked from the folder".
+"""Verifying a records folder: the checks of docs/challenge.md ("The records folder").
 
 :func:`verify_folder` reads one submission folder (README, submission.json, train logs, scripts)
 and returns a :class:`FolderReport`: one :class:`Check` per question a reviewer asks (stable ids,
@@ -47,16 +47,16 @@ from pgolf_cli.records.submission import Normalized, decimals, find_submission, 
 if TYPE_CHECKING:
     from pgolf_cli.audit.findings import Finding
 
-#: bf16 nondeterminism moved artifacts by about 5 KB between reruns (rules.md "Size"): a
+#: bf16 nondeterminism moved artifacts by about 5 KB between reruns (docs/challenge.md, "Size"): a
 #: smaller margin is pointed out in the size check's message.
 SIZE_MARGIN_NOTE = 10_000
 MIN_RECORD_SEEDS = 3
-#: val_loss / val_bpb / ln 2 x val tokens on the standard exports (records.md §1).
+#: val_loss / val_bpb / ln 2 x val tokens on the standard exports (docs/challenge.md).
 STANDARD_VAL_BYTES = 151_080_000
 # 4-decimal scores carry about 1e-4 relative error into the ratio; a changed val set or
 # tokenizer moves it by percents (the old sp1024 export: +3 %).
 VAL_BYTES_TOLERANCE = 2e-3
-#: Validation token counts of the official exports (records.md §1).
+#: Validation token counts of the official exports (docs/challenge.md).
 STANDARD_VAL_TOKENS: dict[int, str] = {
     62_021_632: "sp1024",
     45_508_608: "sp4096",

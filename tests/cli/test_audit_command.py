@@ -131,6 +131,14 @@ def test_output_into_missing_directory(invoke: Invoke, workdir: Path, clean_scri
     assert "cannot write the report to" in result.stderr
 
 
+def test_output_dash_is_stdout(invoke: Invoke, workdir: Path, clean_script: Path) -> None:
+    # '-' means stdout for every command's --output (cli/_common.write_report), as in gate.
+    result = invoke("audit", clean_script, "-f", "json", "-o", "-", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["clean.py"]
+
+
 def test_exit_zero(invoke: Invoke, workdir: Path, illegal_example: Path) -> None:
     result = invoke("audit", illegal_example, "--exit-zero", "-f", "json", "--jobs", "1")
     assert result.exit_code == 0

@@ -10,7 +10,20 @@ import pytest
 from typer.testing import Result
 
 from pgolf_cli.audit.findings import Confidence, Severity
-from pgolf_cli.config import AuditConfig, ConfigError, find_config, load_audit_config
+from pgolf_cli.config import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_RUNS_DIR,
+    AuditConfig,
+    ConfigError,
+    Setting,
+    TrainConfig,
+    data_dir,
+    find_config,
+    load_audit_config,
+    load_train_config,
+    resolve,
+    runs_dir,
+)
 
 Invoke = Callable[..., Result]
 
@@ -129,3 +142,34 @@ def test_unknown_rule_in_config_exits_2(invoke: Invoke, workdir: Path, clean_scr
     assert result.exit_code == 2
     assert "'PG7'" in result.stderr
     assert "pgolf.toml [audit] select" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# One order of precedence
+# --------------------------------------------------------------------------------------------
+
+
+def test_resolve_takes_the_first_set_value_in_one_order() -> None:
+    assert resolve(5, flag=1, env=2, config=3, preset=4) == Setting(1, "flag")
+    assert resolve(5, env=2, config=3, preset=4) == Setting(2, "environment")
+    assert resolve(5, config=3, preset=4) == Setting(3, "config")
+    assert resolve(5, preset=4) == Setting(4, "preset")
+    assert resolve(5) == Setting(5, "default")
+    # A false value that is set still wins: only None means "not given".
+    assert resolve(5, flag=0, config=3) == Setting(0, "flag")
+    assert resolve(5, flag=0).explicit and resolve(5, env=1).explicit
+    assert not resolve(5, config=3).explicit
+
+
+def test_data_dir_flag_then_environment_then_pgolf_toml_then_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "pgolf.toml", '[train]\ndata = "project-data"\n')
+    config = load_train_config(tmp_path)
+    monkeypatch.setenv("PGOLF_DATA", "from-env")
+    assert data_dir(Path("flag"), config) == Setting(Path("flag"), "flag")
+    assert data_dir(None, config) == Setting(Path("from-env"), "environment")
+    monkeypatch.setenv("PGOLF_DATA", "")  # empty is unset, as in a shell
+    assert data_dir(None, config) == Setting(tmp_path / "project-data", "config")
+    assert data_dir(None, TrainConfig()) == Setting(DEFAULT_DATA_DIR, "default")
+    assert runs_dir(None, TrainConfig()) == Setting(DEFAULT_RUNS_DIR, "default")

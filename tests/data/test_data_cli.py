@@ -115,3 +115,40 @@ def test_check_bytes_bad_input_exits_2(invoke: Invoke, trained_model: Path, tmp_
     unreadable = invoke("data", "check-bytes", trained_model, binary)
     assert unreadable.exit_code == 2
     assert "binary.txt: is not UTF-8" in unreadable.stderr
+
+
+def test_build_finds_the_data_folder_as_train_does(
+    invoke: Invoke, text_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --data > $PGOLF_DATA > pgolf.toml's [train] data > ./data: config.data_dir's one order.
+    seen: list[Path] = []
+
+    def record(corpus: object, data_dir: Path, **kwargs: object) -> None:
+        seen.append(data_dir)
+
+    monkeypatch.setattr(build, "build_dataset", record)
+    project = tmp_path / "project"
+    (project / "notes").mkdir(parents=True)
+    (project / "pgolf.toml").write_text('[train]\ndata = "shared-data"\n', encoding="utf-8")
+    monkeypatch.chdir(project / "notes")
+    monkeypatch.delenv("PGOLF_DATA", raising=False)
+    args = ("data", "build", "--text", text_file, "--quiet")
+    assert invoke(*args).exit_code == 0
+    monkeypatch.setenv("PGOLF_DATA", str(tmp_path / "env"))
+    assert invoke(*args).exit_code == 0
+    assert invoke(*args, "--data", tmp_path / "flag").exit_code == 0
+    (project / "pgolf.toml").unlink()
+    monkeypatch.delenv("PGOLF_DATA")
+    assert invoke(*args).exit_code == 0
+    assert seen == [project / "shared-data", tmp_path / "env", tmp_path / "flag", Path("data")]
+
+
+def test_build_names_a_broken_pgolf_toml(
+    invoke: Invoke, text_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pgolf.toml").write_text("[train]\ndata = 3\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PGOLF_DATA", raising=False)
+    result = invoke("data", "build", "--text", text_file, "--quiet")
+    assert result.exit_code == 2
+    assert "pgolf.toml" in result.stderr and "data must be a path" in result.stderr

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 from pgolf_cli.cli import app
-from pgolf_cli.cli.stats import spread_values
+from pgolf_cli.cli._common import multi_value_options, spread_values
 
 NEW = ["1.11508120", "1.11437394", "1.11475014"]
 OLD = ["1.11922988", "1.12002032", "1.11888882"]
@@ -82,7 +83,10 @@ def write_record(folder: Path, values: list[str], seeds: list[int]) -> Path:
 
 
 def test_spread_values() -> None:
-    assert spread_values(["-c", "1", "2", "--baseline", "3", "4", "-f", "json"]) == [
+    stats = typer.main.get_command(app).commands["stats"]  # type: ignore[attr-defined]
+    options = multi_value_options(stats.params)
+    assert set(options) == {"--candidate", "-c", "--baseline", "-b"}
+    assert spread_values(["-c", "1", "2", "--baseline", "3", "4", "-f", "json"], options) == [
         "-c",
         "1",
         "-c",
@@ -96,7 +100,7 @@ def test_spread_values() -> None:
     ]
     # A negative number stays a value (and is rejected later with a clear message); "--" ends
     # the rewriting; "--candidate=x" starts a group too.
-    assert spread_values(["--candidate=1", "-2", "3", "--", "4"]) == [
+    assert spread_values(["--candidate=1", "-2", "3", "--", "4"], options) == [
         "--candidate=1",
         "--candidate",
         "-2",
@@ -105,7 +109,7 @@ def test_spread_values() -> None:
         "--",
         "4",
     ]
-    assert spread_values(["a", "b", "-b", "x"]) == ["a", "b", "-b", "x"]
+    assert spread_values(["a", "b", "-b", "x"], options) == ["a", "b", "-b", "x"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,3 +385,10 @@ def test_binary_file(tmp_path: Path) -> None:
 
 def test_empty_folder(tmp_path: Path) -> None:
     assert_error(run("-c", tmp_path, "-b", *OLD), str(tmp_path), "no train log", "run folder")
+
+
+def test_tokenizer_choices_are_the_factor_table() -> None:
+    from pgolf_cli.cli.stats import Tokenizer
+    from pgolf_cli.records.stats import TOKENIZER_NATS_PER_BPB
+
+    assert [choice.value for choice in Tokenizer] == list(TOKENIZER_NATS_PER_BPB)
