@@ -20,9 +20,9 @@ from pgolf_cli.console import is_terminal, stderr_console, stdout_console
 
 if TYPE_CHECKING:
     from pgolf_cli.runner.dataset import DataSelection
+    from pgolf_cli.runner.outcome import RunOutcome, SeedOutcome
     from pgolf_cli.runner.presets import Preset
     from pgolf_cli.runner.progress import RunObserver
-    from pgolf_cli.runner.run import RunOutcome, SeedOutcome
 
 EXIT_OK = 0
 EXIT_SEED_FAILED = 1
@@ -513,7 +513,7 @@ def _table(outcome: RunOutcome) -> Table:
 def _curves(outcome: RunOutcome) -> None:
     """Each seed's training loss from its train.log, as a one-line sparkline."""
     from pgolf_cli.runner.curve import read_curve
-    from pgolf_cli.runner.run import TRAIN_LOG
+    from pgolf_cli.runner.manifest import TRAIN_LOG
 
     console = stdout_console()
     for seed in outcome.seeds:
