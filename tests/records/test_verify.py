@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from pgolf_cli.cli import app
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import read_log
-from pgolf_cli.records.package import trained_in_time
+from pgolf_cli.records.package.submission_json import trained_in_time
 from pgolf_cli.records.verify import (
     CHECK_IDS,
     FolderReport,
