@@ -98,11 +98,6 @@ def student_t_cdf(t: float, df: float) -> float:
     return tail if t < 0 else 1.0 - tail
 
 
-def student_t_sf(t: float, df: float) -> float:
-    """``P(T > t)``, computed without cancellation for large ``t``."""
-    return student_t_cdf(-t, df)
-
-
 def _t_tail(r: float, df: float) -> float:
     """``P(T > r)`` for ``r > 0``."""
     if math.isinf(r):
