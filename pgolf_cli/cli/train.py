@@ -512,8 +512,8 @@ def _table(outcome: RunOutcome) -> Table:
 
 def _curves(outcome: RunOutcome) -> None:
     """Each seed's training loss from its train.log, as a one-line sparkline."""
+    from pgolf_cli.run_folder import TRAIN_LOG
     from pgolf_cli.runner.curve import read_curve
-    from pgolf_cli.runner.manifest import TRAIN_LOG
 
     console = stdout_console()
     for seed in outcome.seeds:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgolf_cli.records.logs import ParsedLog
-from pgolf_cli.runner.manifest import StoppedBy
+from pgolf_cli.run_folder import StoppedBy
 
 
 @dataclass(frozen=True, slots=True)

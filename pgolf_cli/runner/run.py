@@ -30,19 +30,17 @@ from types import FrameType
 from typing import IO
 
 from pgolf_cli.records.logs import LogReader
-from pgolf_cli.runner.dataset import DataSelection
-from pgolf_cli.runner.launch import RDZV_JOIN_TIMEOUT_S, Topology, seed_env, torchrun_command
-from pgolf_cli.runner.manifest import (
+from pgolf_cli.run_folder import (
     RUN_JSON,
     TRAIN_LOG,
-    SeedRun,
     StoppedBy,
     node_folder,
-    now,
-    run_manifest,
     seed_folder,
     write_run_json,
 )
+from pgolf_cli.runner.dataset import DataSelection
+from pgolf_cli.runner.launch import RDZV_JOIN_TIMEOUT_S, Topology, seed_env, torchrun_command
+from pgolf_cli.runner.manifest import SeedRun, now, run_manifest
 from pgolf_cli.runner.outcome import RunOutcome, SeedOutcome
 from pgolf_cli.runner.presets import Preset
 from pgolf_cli.runner.progress import Rendezvous, RunObserver, SeedProgress

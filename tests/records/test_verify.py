@@ -26,7 +26,8 @@ from pgolf_cli.records.verify import (
     verify_folder,
     verify_folders,
 )
-from pgolf_cli.runner.manifest import FLAG_TRAIN_TIME, flags
+from pgolf_cli.run_folder import FLAG_TRAIN_TIME
+from pgolf_cli.runner.manifest import flags
 
 # val_loss / val_bpb of the sp1024 export: ln 2 x 151,080,363 bytes / 62,021,632 tokens.
 SP1024_FACTOR = math.log(2) * 151_080_363 / 62_021_632

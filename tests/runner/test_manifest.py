@@ -12,9 +12,7 @@ import pytest
 
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import parse_log
-from pgolf_cli.runner.dataset import DataSelection
-from pgolf_cli.runner.launch import Topology
-from pgolf_cli.runner.manifest import (
+from pgolf_cli.run_folder import (
     FLAG_ARTIFACT,
     FLAG_CODE_CHANGED,
     FLAG_EVAL_TIME,
@@ -24,12 +22,12 @@ from pgolf_cli.runner.manifest import (
     FLAG_TRAIN_TIME,
     SCHEMA_VERSION,
     RunManifest,
-    SeedRun,
-    flags,
     read_run_json,
-    run_manifest,
     write_run_json,
 )
+from pgolf_cli.runner.dataset import DataSelection
+from pgolf_cli.runner.launch import Topology
+from pgolf_cli.runner.manifest import SeedRun, flags, run_manifest
 
 SHA = "cd" * 32
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pgolf_cli.records.package.code import Code
 from pgolf_cli.records.package.request import SCRIPT_NAME, PackageError
 from pgolf_cli.records.package.seeds import PackagedSeed
-from pgolf_cli.runner.manifest import RunManifest
+from pgolf_cli.run_folder import RunManifest
 
 # Variables pgolf sets for every seed that say nothing about the configuration.
 _PER_SEED_ENV = frozenset({"SEED", "RUN_ID"})

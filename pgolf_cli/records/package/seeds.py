@@ -11,7 +11,7 @@ from pathlib import Path
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import ParsedLog, Score, common_scores, read_log
 from pgolf_cli.records.package.request import PackageError
-from pgolf_cli.runner.manifest import (
+from pgolf_cli.run_folder import (
     FLAG_CODE_CHANGED,
     FLAG_SEED,
     RUN_JSON,

@@ -15,7 +15,7 @@ from pgolf_cli.records.package.code import Code
 from pgolf_cli.records.package.request import SCRIPT_NAME, PackageError, PackageRequest
 from pgolf_cli.records.package.seeds import PackagedSeed
 from pgolf_cli.records.submission import SUBMISSION_SCHEMA_VERSION
-from pgolf_cli.runner.manifest import RunManifest
+from pgolf_cli.run_folder import RunManifest
 
 if TYPE_CHECKING:
     from pgolf_cli.audit.findings import FileResult
