@@ -7,7 +7,9 @@ Two steps with different jobs:
   folder in memory: ``train_seed<S>.log`` (the logs verbatim), ``train_gpt.py`` (the script as
   run, or a self-extracting wrapper of it), ``submission.json`` (from the logs, validated
   against the strict schema), ``README.md`` (from the templates in ``templates/``) and
-  ``requirements.txt``. It writes nothing; bad input raises :class:`PackageError`.
+  ``requirements.txt``. It writes nothing; bad input raises :class:`PackageError` (a
+  run.json it cannot read, the :class:`~pgolf_cli.errors.PgolfInputError` of
+  :func:`pgolf_cli.run_folder.read_run_json`).
 * :func:`write_package` builds the folder in a hidden temporary directory inside the track
   folder, runs ``verify`` on it, and only then renames it into place. A folder that fails
   verification is removed and :class:`VerifyFailed` carries the report. An existing folder is
