@@ -64,23 +64,45 @@ def is_node_folder(name: str) -> bool:
     return _NODE_FOLDER.search(name) is not None
 
 
+def seed_folders(run_dir: Path) -> list[Path]:
+    """The seed folders of ``run_dir``, by name."""
+    return sorted(
+        child
+        for child in run_dir.iterdir()
+        if _SEED_FOLDER.fullmatch(child.name) and child.is_dir()
+    )
+
+
 def run_seeds(run_dir: Path) -> tuple[int, ...]:
     """The seeds that have a seed folder in ``run_dir``, in increasing order."""
-    found = []
-    for child in run_dir.iterdir():
-        match = _SEED_FOLDER.fullmatch(child.name)
-        if match and child.is_dir():
-            found.append(int(match[1]))
-    return tuple(sorted(found))
+    return tuple(sorted(int(folder.name.removeprefix("seed")) for folder in seed_folders(run_dir)))
+
+
+def seed_logs(run_dir: Path) -> list[Path]:
+    """The seeds' train logs: ``seed<S>/<the log run.json names>`` (``train.log`` when run.json
+    is missing or names none), by seed folder name; a seed whose log is missing has none."""
+    logs = []
+    for folder in seed_folders(run_dir):
+        name = _log_name(folder / RUN_JSON)
+        if (folder / name).is_file():
+            logs.append(folder / name)
+    return logs
+
+
+def _log_name(path: Path) -> str:
+    # Only the one key, read leniently: plotting or testing logs must not fail on a run.json
+    # that packaging (read_run_json) would refuse.
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return TRAIN_LOG
+    name = data.get("log") if isinstance(data, dict) else None
+    return (Path(name).name or TRAIN_LOG) if isinstance(name, str) else TRAIN_LOG
 
 
 def run_json_paths(run_dir: Path) -> list[Path]:
     """The run.json of every seed folder of ``run_dir``."""
-    return [
-        folder / RUN_JSON
-        for folder in (run_dir / seed_folder(seed) for seed in run_seeds(run_dir))
-        if (folder / RUN_JSON).is_file()
-    ]
+    return [folder / RUN_JSON for folder in seed_folders(run_dir) if (folder / RUN_JSON).is_file()]
 
 
 # --------------------------------------------------------------------------------------------
