@@ -16,7 +16,6 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import resource
 import shutil
@@ -26,9 +25,10 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import bench_common as bc
+
+from pgolf_cli.run_folder import RUN_JSON, read_run_json, seed_folders
 
 RUN_NAME = "bench-cpu"
 _NUMBER = r"([-+0-9.eE]+|nan|inf)"
@@ -117,47 +117,49 @@ def run_default(data_dir: Path, out_dir: Path) -> TrainRun:
     cpu_s = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     load_end = bc.load_avg()
 
-    seed_dirs = sorted((out_dir / RUN_NAME).glob("seed*"))
+    run_dir = out_dir / RUN_NAME
+    seed_dirs = seed_folders(run_dir) if run_dir.is_dir() else []
     if exit_status != 0 or not seed_dirs:
         output = (out_dir / "pgolf-train.out").read_text(encoding="utf-8")
         raise RuntimeError(f"pgolf train exited {exit_status}:\n{output[-3000:]}")
     seed_dir = seed_dirs[0]
-    record: dict[str, Any] = json.loads((seed_dir / "run.json").read_text(encoding="utf-8"))
-    log = (seed_dir / "train.log").read_text(encoding="utf-8").splitlines()
-    results: dict[str, Any] = record["results"]
-    batch_tokens = int(record["env"]["TRAIN_BATCH_TOKENS"])
-    steps = int(results["steps"])
-    train_time_s = float(results["train_time_ms"]) / 1000
-    eval_ms = results.get("eval_time_ms")
+    record = read_run_json(seed_dir / RUN_JSON)
+    log = (seed_dir / record.log).read_text(encoding="utf-8").splitlines()
+    results = record.results
+    if results.steps is None or results.train_time_ms is None:
+        raise RuntimeError(f"{seed_dir / RUN_JSON}: the run recorded no steps or training time")
+    batch_tokens = int(record.env["TRAIN_BATCH_TOKENS"])
+    steps = results.steps
+    train_time_s = results.train_time_ms / 1000
+    eval_ms = results.eval_time_ms
     pre_quant = _last(_PRE_QUANT, log)
     tok_s = _last(_TOK_S, log)
     roundtrip = _last(_ROUNDTRIP, log)
     sliding = _last(_SLIDING, log)
-    fingerprint = (record.get("data") or {}).get("fingerprint") or {}
-    artifact = record.get("artifact") or {}
+    fingerprint = (record.data.fingerprint if record.data else None) or {}
     return TrainRun(
         command=command,
         exit_status=exit_status,
-        preset=record.get("preset"),
+        preset=record.preset,
         wall_s=wall_s,
         cpu_s=cpu_s,
         train_time_s=train_time_s,
-        eval_time_s=None if eval_ms is None else float(eval_ms) / 1000,
+        eval_time_s=None if eval_ms is None else eval_ms / 1000,
         steps=steps,
-        total_steps=results.get("total_steps"),
-        stop_reason=results.get("stop_reason"),
-        step_avg_ms=results.get("step_avg_ms"),
+        total_steps=results.total_steps,
+        stop_reason=results.stop_reason,
+        step_avg_ms=results.step_avg_ms,
         batch_tokens=batch_tokens,
         tokens_per_s=steps * batch_tokens / train_time_s if train_time_s > 0 else float("nan"),
         last_logged_tok_s=int(tok_s[1]) if tok_s else None,
         pre_quant_val_bpb=float(pre_quant[3]) if pre_quant else None,
         roundtrip_val_bpb=float(roundtrip[2]) if roundtrip else None,
         sliding_val_bpb=float(sliding[2]) if sliding else None,
-        score_val_bpb=results.get("val_bpb"),
-        score_label=results.get("score_label"),
-        artifact_bytes=artifact.get("bytes"),
-        code_bytes=results.get("bytes_code"),
-        total_bytes=results.get("bytes_total"),
+        score_val_bpb=results.val_bpb,
+        score_label=results.score_label,
+        artifact_bytes=record.artifact.bytes if record.artifact else None,
+        code_bytes=results.bytes_code,
+        total_bytes=results.bytes_total,
         val_tokens=fingerprint.get("val_tokens"),
         load_start=load_start,
         load_max=max(loads),

@@ -17,8 +17,8 @@ from pgolf_cli.console import StageProgress, is_terminal, stderr_console, stdout
 
 if TYPE_CHECKING:
     from pgolf_cli.runner.dataset import DataSelection
+    from pgolf_cli.runner.outcome import RunOutcome, SeedOutcome
     from pgolf_cli.runner.progress import RunObserver
-    from pgolf_cli.runner.run import RunOutcome, SeedOutcome
     from pgolf_cli.runner.settings import TrainFlags, TrainSettings
 
 EXIT_OK = 0
@@ -359,13 +359,15 @@ def _report(outcome: RunOutcome, settings: TrainSettings, *, quiet: bool) -> Non
 
 
 def _explain_failure(seed: SeedOutcome) -> None:
+    from pgolf_cli.run_folder import TRAIN_LOG
+
     if seed.exit_status is None:
         reason = "it could not start"
     elif seed.exit_status != 0:
         reason = f"exit status {seed.exit_status}"
     else:
         reason = "it printed no score line"
-    log_path = seed.seed_dir / "train.log"
+    log_path = seed.seed_dir / TRAIN_LOG
     if seed.first_error is not None:
         error(f"seed {seed.seed} failed ({reason}): {seed.first_error}; the full log is {log_path}")
         return
@@ -424,8 +426,8 @@ def _table(outcome: RunOutcome) -> Table:
 
 def _curves(outcome: RunOutcome) -> None:
     """Each seed's training loss from its train.log, as a one-line sparkline."""
+    from pgolf_cli.run_folder import TRAIN_LOG
     from pgolf_cli.runner.curve import read_curve
-    from pgolf_cli.runner.run import TRAIN_LOG
 
     console = stdout_console()
     for seed in outcome.seeds:

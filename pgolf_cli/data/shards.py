@@ -120,20 +120,6 @@ def read_header(path: Path) -> int:
     return tokens
 
 
-def read_shard(path: Path, vocab_size: int | None = None) -> npt.NDArray[np.uint16]:
-    """The token ids of a shard, after checking its header, size and (optionally) the ids."""
-    tokens = read_header(path)
-    ids = np.fromfile(path, dtype=_TOKEN_DTYPE, count=tokens, offset=HEADER_BYTES)
-    if vocab_size is not None and ids.size and int(ids.max()) >= vocab_size:
-        position = int(np.flatnonzero(ids >= vocab_size)[0])
-        raise PgolfInputError(
-            str(path),
-            f"token {position} has id {int(ids[position])}, outside the vocabulary of {vocab_size}",
-            "Use the tokenizer this dataset was built with",
-        )
-    return ids.astype(np.uint16, copy=False)
-
-
 class ShardWriter:
     """Writes documents, each as BOS followed by its ids, into consecutive shards of a split.
 

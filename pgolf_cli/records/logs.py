@@ -21,7 +21,6 @@ evaluations never count.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import statistics
@@ -415,25 +414,6 @@ def is_log_file_name(name: str) -> bool:
 def log_files(folder: Path) -> list[Path]:
     """The train logs directly in a records folder (``*.log`` / ``*.txt``), by name."""
     return [p for p in sorted(folder.iterdir()) if p.is_file() and is_log_file_name(p.name)]
-
-
-def run_logs(folder: Path) -> list[Path]:
-    """The seeds' logs of a ``pgolf train`` run folder: ``seed<S>/<log named in run.json>``
-    (``train.log`` when run.json is missing or names none), by seed folder name."""
-    logs = []
-    for seed_dir in sorted(folder.glob("seed*")):
-        if not re.fullmatch(r"seed\d+", seed_dir.name) or not seed_dir.is_dir():
-            continue
-        name = "train.log"
-        try:
-            manifest = json.loads((seed_dir / "run.json").read_text(encoding="utf-8"))
-            if isinstance(manifest, dict) and isinstance(manifest.get("log"), str):
-                name = Path(manifest["log"]).name or name
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            pass  # no run.json: the log has its default name
-        if (seed_dir / name).is_file():
-            logs.append(seed_dir / name)
-    return logs
 
 
 def seed_from_file_name(name: str) -> int | None:

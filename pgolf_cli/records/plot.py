@@ -27,8 +27,8 @@ from pgolf_cli.records.logs import (
     common_scores,
     log_files,
     read_log,
-    run_logs,
 )
+from pgolf_cli.run_folder import seed_logs
 
 PlotFormat = Literal["png", "svg"]
 PLOT_FORMATS: tuple[PlotFormat, ...] = ("png", "svg")
@@ -78,7 +78,7 @@ def input_logs(path: Path) -> list[Path]:
             str(path), "no such file or folder", "Pass run folders, records folders or train logs"
         )
     found = log_files(path) or (log_files(path / "logs") if (path / "logs").is_dir() else [])
-    found = found or run_logs(path)
+    found = found or seed_logs(path)
     if not found:
         raise PlotError(
             str(path),

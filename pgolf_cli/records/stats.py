@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pgolf_cli.errors import PgolfInputError
-from pgolf_cli.records.logs import log_files, run_logs
+from pgolf_cli.records.logs import log_files
+from pgolf_cli.run_folder import seed_logs
 
 if TYPE_CHECKING:
     from pgolf_cli.records.logs import ParsedLog, Score
@@ -96,11 +97,6 @@ def student_t_cdf(t: float, df: float) -> float:
         return 0.5
     tail = _t_tail(abs(t), df)
     return tail if t < 0 else 1.0 - tail
-
-
-def student_t_sf(t: float, df: float) -> float:
-    """``P(T > t)``, computed without cancellation for large ``t``."""
-    return student_t_cdf(-t, df)
 
 
 def _t_tail(r: float, df: float) -> float:
@@ -659,7 +655,7 @@ def read_folder(folder: Path) -> tuple[SeedScore, ...]:
     if not scores and (folder / "logs").is_dir():
         scores = _log_scores(log_files(folder / "logs"))
     if not scores:
-        scores = _log_scores(run_logs(folder))
+        scores = _log_scores(seed_logs(folder))
     if scores:
         return scores
     json_path = folder / "submission.json"

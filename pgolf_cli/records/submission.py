@@ -27,7 +27,6 @@ import json
 import math
 import re
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -239,11 +238,6 @@ def schema() -> dict[str, Any]:
 def schema_text() -> str:
     """:func:`schema` as the text of ``submission.schema.json`` (what ``pgolf schema`` prints)."""
     return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-def packaged_schema_text() -> str:
-    """The ``submission.schema.json`` shipped inside the installed package."""
-    return resources.files("pgolf_cli.records").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
 
 
 def validate_strict(data: object, *, source: str) -> Submission:

@@ -1,41 +1,42 @@
-"""run.json: what one seed's run was, what it scored, and what a reviewer would flag.
+"""Building a seed's run.json (:class:`pgolf_cli.run_folder.RunManifest`) from what pgolf
+launched and what the log says.
 
-The file is written when the seed starts (so a crash of pgolf itself still leaves a record) and
-again when it ends, each time atomically. Its fields are documented in docs/pipeline.md.
+The runner writes it when the seed starts (so a crash of pgolf itself still leaves a record)
+and again when it ends, each time atomically.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
 
 from pgolf_cli import __version__
 from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES, EVAL_LIMIT_MS, trained_within_cap
-from pgolf_cli.files import write_atomically
 from pgolf_cli.records.logs import ParsedLog
+from pgolf_cli.run_folder import (
+    FLAG_ARTIFACT,
+    FLAG_CODE_CHANGED,
+    FLAG_EVAL_TIME,
+    FLAG_NO_SCORE,
+    FLAG_OVER_CAP,
+    FLAG_SEED,
+    FLAG_TRAIN_TIME,
+    SCHEMA_VERSION,
+    TRAIN_LOG,
+    RunArtifact,
+    RunData,
+    RunHardware,
+    RunManifest,
+    RunResults,
+    RunVersions,
+    StoppedBy,
+)
 from pgolf_cli.runner.dataset import DataSelection
 from pgolf_cli.runner.launch import Topology
-
-SCHEMA_VERSION = 1
-RUN_JSON = "run.json"
-
-#: The challenge's limits: 10 minutes of training, 10 of evaluation, 16 MB (decimal) artifact.
-
-FLAG_TRAIN_TIME = "train_time_over_600s"
-FLAG_OVER_CAP = "train_time_over_cap"
-FLAG_EVAL_TIME = "eval_time_over_600s"
-FLAG_ARTIFACT = f"artifact_over_{ARTIFACT_LIMIT_BYTES}_bytes"
-FLAG_NO_SCORE = "no_score"
-FLAG_CODE_CHANGED = "code_sha256_mismatch"
-FLAG_SEED = "seed_mismatch"
-
-StoppedBy = Literal["interrupt", "failure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,30 +107,30 @@ def _own_cap_ms(log: ParsedLog) -> float | None:
     return seconds * 1000.0 if seconds > 0 else None
 
 
-def results(log: ParsedLog) -> dict[str, Any]:
+def results(log: ParsedLog) -> RunResults:
     score = log.score
-    return {
-        "val_bpb": score.val_bpb if score else None,
-        "val_loss": score.val_loss if score else None,
-        "score_line": score.text if score else None,
-        "score_label": score.label if score else None,
-        "score_family": score.family if score else None,
-        "bytes_total": log.total_bytes,
-        "bytes_code": log.code_bytes,
-        "bytes_model": log.model_bytes,
-        "model_tag": log.total_tag or log.model_tag,
-        "steps": log.steps,
-        "total_steps": log.total_steps,
-        "stop_reason": log.stop_reason,
-        "train_time_ms": log.train_time_ms,
-        "step_avg_ms": log.step_avg_ms,
-        "eval_time_ms": log.eval_time_ms,
-        "score_eval_time_ms": score.eval_time_ms if score else None,
-        "peak_memory_allocated_mib": log.peak_memory_allocated_mib,
-    }
+    return RunResults(
+        val_bpb=score.val_bpb if score else None,
+        val_loss=score.val_loss if score else None,
+        score_line=score.text if score else None,
+        score_label=score.label if score else None,
+        score_family=score.family if score else None,
+        bytes_total=log.total_bytes,
+        bytes_code=log.code_bytes,
+        bytes_model=log.model_bytes,
+        model_tag=log.total_tag or log.model_tag,
+        steps=log.steps,
+        total_steps=log.total_steps,
+        stop_reason=log.stop_reason,
+        train_time_ms=log.train_time_ms,
+        step_avg_ms=log.step_avg_ms,
+        eval_time_ms=log.eval_time_ms,
+        score_eval_time_ms=score.eval_time_ms if score else None,
+        peak_memory_allocated_mib=log.peak_memory_allocated_mib,
+    )
 
 
-def run_json(
+def run_manifest(
     run: SeedRun,
     log: ParsedLog,
     *,
@@ -137,61 +138,56 @@ def run_json(
     exit_status: int | None = None,
     stopped_by: StoppedBy | None = None,
     artifact: Path | None = None,
-) -> dict[str, Any]:
-    """The run.json object; ``finished_at`` None means the run is still going."""
+) -> RunManifest:
+    """The seed's run.json; ``finished_at`` None means the run is still going."""
     header = log.header
     cuda = header.cuda if header.cuda not in (None, "none") else None
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "name": run.name,
-        "seed": run.seed,
-        "script": str(run.script),
-        "code_sha256": run.code_sha256,
-        "command": run.command,
-        "cwd": str(run.cwd),
-        "env": run.env,
-        "preset": run.preset,
-        "versions": {
-            "pgolf": __version__,
-            "python": header.python or platform.python_version(),
-            "torch": header.torch or _installed_version("torch"),
-            "cuda": cuda,
-            "template": header.template_version,
-        },
-        "hardware": {
-            "cpu_count": os.cpu_count(),
-            "machine": platform.machine(),
-            "device": header.device,
-            "gpus": run.topology.world_size if cuda else 0,
-            "world_size": header.world_size or run.topology.world_size,
-            "nnodes": run.topology.nnodes,
-            "nproc_per_node": run.topology.nproc_per_node,
-        },
-        "data": {
-            "dataset": run.data.name if run.data else None,
-            "dataset_dir": run.env.get("DATA_PATH"),
-            "tokenizer": run.env.get("TOKENIZER_PATH"),
-            "fingerprint": log.data or None,
-            "manifest": run.data.manifest if run.data else None,
-        },
-        "started_at": _timestamp(run.started_at),
-        "finished_at": _timestamp(finished_at) if finished_at else None,
-        "exit_status": exit_status,
-        "stopped_by": stopped_by,
-        "log": "train.log",
-        "artifact": (
-            {"path": artifact.name, "bytes": artifact.stat().st_size}
+    return RunManifest(
+        schema_version=SCHEMA_VERSION,
+        name=run.name,
+        seed=run.seed,
+        script=str(run.script),
+        code_sha256=run.code_sha256,
+        command=run.command,
+        cwd=str(run.cwd),
+        env=run.env,
+        preset=run.preset,
+        versions=RunVersions(
+            pgolf=__version__,
+            python=header.python or platform.python_version(),
+            torch=header.torch or _installed_version("torch"),
+            cuda=cuda,
+            template=header.template_version,
+        ),
+        hardware=RunHardware(
+            cpu_count=os.cpu_count(),
+            machine=platform.machine(),
+            device=header.device,
+            gpus=run.topology.world_size if cuda else 0,
+            world_size=header.world_size or run.topology.world_size,
+            nnodes=run.topology.nnodes,
+            nproc_per_node=run.topology.nproc_per_node,
+        ),
+        data=RunData(
+            dataset=run.data.name if run.data else None,
+            dataset_dir=run.env.get("DATA_PATH"),
+            tokenizer=run.env.get("TOKENIZER_PATH"),
+            fingerprint=log.data or None,
+            manifest=run.data.manifest if run.data else None,
+        ),
+        started_at=_timestamp(run.started_at),
+        finished_at=_timestamp(finished_at) if finished_at else None,
+        exit_status=exit_status,
+        stopped_by=stopped_by,
+        log=TRAIN_LOG,
+        artifact=(
+            RunArtifact(path=artifact.name, bytes=artifact.stat().st_size)
             if artifact is not None and artifact.is_file()
             else None
         ),
-        "results": results(log),
-        "flags": flags(log, seed=run.seed, code_sha256=run.code_sha256) if finished_at else [],
-    }
-
-
-def write_run_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one."""
-    write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        results=results(log),
+        flags=flags(log, seed=run.seed, code_sha256=run.code_sha256) if finished_at else [],
+    )
 
 
 def now() -> datetime:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -38,9 +38,7 @@ from pgolf_cli.records.logs import (
     TrainStep,
     ValStep,
 )
-
-if TYPE_CHECKING:
-    from pgolf_cli.runner.run import SeedOutcome
+from pgolf_cli.runner.outcome import SeedOutcome
 
 Phase = Literal["starting", "training", "evaluating", "finished"]
 

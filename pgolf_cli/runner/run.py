@@ -29,22 +29,22 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from pgolf_cli.records.logs import LogReader, ParsedLog
-from pgolf_cli.runner.dataset import DataSelection
-from pgolf_cli.runner.launch import RDZV_JOIN_TIMEOUT_S, Topology, seed_env, torchrun_command
-from pgolf_cli.runner.manifest import (
+from pgolf_cli.records.logs import LogReader
+from pgolf_cli.run_folder import (
     RUN_JSON,
-    SeedRun,
+    TRAIN_LOG,
     StoppedBy,
-    flags,
-    now,
-    run_json,
+    node_folder,
+    seed_folder,
     write_run_json,
 )
+from pgolf_cli.runner.dataset import DataSelection
+from pgolf_cli.runner.launch import RDZV_JOIN_TIMEOUT_S, Topology, seed_env, torchrun_command
+from pgolf_cli.runner.manifest import SeedRun, now, run_manifest
+from pgolf_cli.runner.outcome import RunOutcome, SeedOutcome
 from pgolf_cli.runner.presets import Preset
 from pgolf_cli.runner.progress import Rendezvous, RunObserver, SeedProgress
 
-TRAIN_LOG = "train.log"
 TAIL_LINES = 30
 _ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)(?::|$)")
 
@@ -73,10 +73,8 @@ class RunPlan:
 
     @property
     def run_dir(self) -> Path:
-        # On a shared filesystem every node of a multi-node run writes its own folder.
-        if self.topology.nnodes > 1 and self.topology.node_rank > 0:
-            return self.out_dir / f"{self.name}-node{self.topology.node_rank}"
-        return self.out_dir / self.name
+        rank = self.topology.node_rank if self.topology.nnodes > 1 else 0
+        return self.out_dir / node_folder(self.name, rank)
 
     def command(self, seed: int) -> list[str]:
         script = self.script.resolve()
@@ -92,38 +90,6 @@ class RunPlan:
             preset_env=self.preset.env,
             overrides=self.overrides,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class SeedOutcome:
-    seed: int
-    seed_dir: Path
-    exit_status: int | None
-    """The launcher's exit status; negative for a signal; None when it never started."""
-    stopped_by: StoppedBy | None
-    log: ParsedLog
-    flags: tuple[str, ...]
-    artifact: Path | None
-    tail: tuple[str, ...]
-    """The last lines of train.log, for showing why a seed failed."""
-    first_error: str | None = None
-    """The first ``SomeError: message`` line of the output: under torchrun the real cause comes
-    first and the launcher's summary of the failure last."""
-
-    @property
-    def ok(self) -> bool:
-        return self.stopped_by is None
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    run_dir: Path
-    seeds: tuple[SeedOutcome, ...]
-    interrupted: bool
-
-    @property
-    def failed(self) -> tuple[SeedOutcome, ...]:
-        return tuple(outcome for outcome in self.seeds if outcome.stopped_by == "failure")
 
 
 def run_training(plan: RunPlan, observer: RunObserver | None = None) -> RunOutcome:
@@ -161,7 +127,7 @@ def run_training(plan: RunPlan, observer: RunObserver | None = None) -> RunOutco
 
 
 def _run_seed(plan: RunPlan, index: int, seed: int, watcher: RunObserver) -> SeedOutcome:
-    seed_dir = plan.run_dir / f"seed{seed}"
+    seed_dir = plan.run_dir / seed_folder(seed)
     seed_dir.mkdir()
     env = plan.env(seed)
     command = plan.command(seed)
@@ -180,7 +146,7 @@ def _run_seed(plan: RunPlan, index: int, seed: int, watcher: RunObserver) -> See
     )
     manifest_path = seed_dir / RUN_JSON
     reader = LogReader()
-    write_run_json(manifest_path, run_json(run, reader.result()))
+    write_run_json(manifest_path, run_manifest(run, reader.result()))
 
     progress = SeedProgress(
         index=index,
@@ -242,7 +208,7 @@ def _run_seed(plan: RunPlan, index: int, seed: int, watcher: RunObserver) -> See
         stopped_by = "interrupt"
     elif exit_status != 0 or log.score is None:
         stopped_by = "failure"
-    record = run_json(
+    record = run_manifest(
         run,
         log,
         finished_at=now(),
@@ -257,7 +223,7 @@ def _run_seed(plan: RunPlan, index: int, seed: int, watcher: RunObserver) -> See
         exit_status=exit_status,
         stopped_by=stopped_by,
         log=log,
-        flags=tuple(flags(log, seed=seed, code_sha256=run.code_sha256)),
+        flags=tuple(record.flags),
         artifact=artifact,
         tail=tuple(tail),
         first_error=first_error[0] if first_error else None,
@@ -365,4 +331,4 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-__all__ = ["RunExistsError", "RunOutcome", "RunPlan", "SeedOutcome", "run_training"]
+__all__ = ["RunExistsError", "RunPlan", "run_training"]

@@ -42,6 +42,7 @@ def unresolved(text: str, where: Path) -> list[str]:
         candidates = (
             ROOT / name,
             where.parent / name,
+            where.parent / "templates" / name,  # a module's own template files
             ROOT / "docs" / name,
             ROOT / "templates" / name,
         )

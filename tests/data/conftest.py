@@ -15,12 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sentencepiece as spm
 from typer.testing import CliRunner, Result
 
 from pgolf_cli.cli import app
 from pgolf_cli.data.corpus import builtin_corpus
+from pgolf_cli.data.shards import HEADER_BYTES, read_header
 from pgolf_cli.data.tokenizer import train_tokenizer
 
 # Hand-written documents: plain prose, digits, punctuation and a few non-ASCII characters.
@@ -94,3 +96,19 @@ def invoke() -> Invoke:
         return CliRunner().invoke(app, [str(a) for a in args], env=env)
 
     return run
+
+
+ShardIds = Callable[[Path], list[int]]
+
+
+@pytest.fixture
+def shard_ids() -> ShardIds:
+    """A shard's token ids as the training script reads them: uint16 after the header, which
+    pgolf's own reader checks first."""
+
+    def read(path: Path) -> list[int]:
+        tokens = read_header(path)
+        ids = np.fromfile(path, dtype="<u2", count=tokens, offset=HEADER_BYTES)
+        return [int(token) for token in ids]
+
+    return read

@@ -25,6 +25,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import pgolf_cli.records.package as package_module
+import pgolf_cli.records.package.write as write_module
 from pgolf_cli.audit.source import unpack
 from pgolf_cli.cli import app
 from pgolf_cli.errors import PgolfInputError
@@ -854,7 +855,7 @@ def test_force_keeps_the_old_folder_when_verify_fails(
 ) -> None:
     package(built.request())
     before = tree(built.target)
-    monkeypatch.setattr(package_module, "_default_verify", failing_report)
+    monkeypatch.setattr(write_module, "_default_verify", failing_report)
     result = invoke(*cli_args(built, "--force"))
     assert result.exit_code == 1, result.output
     assert "made to fail" in result.stderr
@@ -884,7 +885,7 @@ def test_a_failure_mid_build_leaves_nothing_behind(
         package(built.request())
     before = tree(built.root / "records") if existing else None
     written: list[str] = []
-    real_write = package_module._write_file
+    real_write = write_module._write_file
 
     def write_then_fail(path: Path, content: bytes) -> None:
         if len(written) == 3:
@@ -892,7 +893,7 @@ def test_a_failure_mid_build_leaves_nothing_behind(
         written.append(path.name)
         real_write(path, content)
 
-    monkeypatch.setattr(package_module, "_write_file", write_then_fail)
+    monkeypatch.setattr(write_module, "_write_file", write_then_fail)
     with pytest.raises(OSError, match="No space left"):
         package(built.request(force=True))
     assert len(written) == 3

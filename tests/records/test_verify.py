@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from pgolf_cli.cli import app
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import read_log
-from pgolf_cli.records.package import trained_in_time
+from pgolf_cli.records.package.submission_json import trained_in_time
 from pgolf_cli.records.verify import (
     CHECK_IDS,
     FolderReport,
@@ -25,7 +25,8 @@ from pgolf_cli.records.verify import (
     verify_folders,
 )
 from pgolf_cli.report.verify import render_json, render_markdown
-from pgolf_cli.runner.manifest import FLAG_TRAIN_TIME, flags
+from pgolf_cli.run_folder import FLAG_TRAIN_TIME
+from pgolf_cli.runner.manifest import flags
 
 # val_loss / val_bpb of the sp1024 export: ln 2 x 151,080,363 bytes / 62,021,632 tokens.
 SP1024_FACTOR = math.log(2) * 151_080_363 / 62_021_632

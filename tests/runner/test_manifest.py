@@ -1,4 +1,4 @@
-"""run.json: its fields, the flags, and the atomic write."""
+"""run.json: its fields, the flags, the atomic write, and reading back what was written."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import parse_log
-from pgolf_cli.runner.dataset import DataSelection
-from pgolf_cli.runner.launch import Topology
-from pgolf_cli.runner.manifest import (
+from pgolf_cli.run_folder import (
     FLAG_ARTIFACT,
     FLAG_CODE_CHANGED,
     FLAG_EVAL_TIME,
@@ -21,11 +21,13 @@ from pgolf_cli.runner.manifest import (
     FLAG_SEED,
     FLAG_TRAIN_TIME,
     SCHEMA_VERSION,
-    SeedRun,
-    flags,
-    run_json,
+    RunManifest,
+    read_run_json,
     write_run_json,
 )
+from pgolf_cli.runner.dataset import DataSelection
+from pgolf_cli.runner.launch import Topology
+from pgolf_cli.runner.manifest import SeedRun, flags, run_manifest
 
 SHA = "cd" * 32
 
@@ -126,19 +128,53 @@ def _seed_run(tmp_path: Path) -> SeedRun:
     )
 
 
-def test_run_json_fields(tmp_path: Path) -> None:
+#: run.json's keys as docs/pipeline.md lists them; packaging and older runs rely on each.
+KEYS = [
+    "schema_version", "name", "seed", "script", "code_sha256", "command", "cwd", "env",
+    "preset", "versions", "hardware", "data", "started_at", "finished_at", "exit_status",
+    "stopped_by", "log", "artifact", "results", "flags",
+]  # fmt: skip
+RESULT_KEYS = [
+    "val_bpb", "val_loss", "score_line", "score_label", "score_family", "bytes_total",
+    "bytes_code", "bytes_model", "model_tag", "steps", "total_steps", "stop_reason",
+    "train_time_ms", "step_avg_ms", "eval_time_ms", "score_eval_time_ms",
+    "peak_memory_allocated_mib",
+]  # fmt: skip
+
+
+def _written(tmp_path: Path, manifest: RunManifest) -> dict[str, Any]:
+    """run.json as written to disk, read as plain json."""
+    path = tmp_path / "run.json"
+    write_run_json(path, manifest)
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _finished(tmp_path: Path) -> RunManifest:
     artifact = tmp_path / "final_model.int6.ptz"
     artifact.write_bytes(b"x" * 123)
-    data = run_json(
+    return run_manifest(
         _seed_run(tmp_path),
         parse_log(log_text()),
         finished_at=datetime(2026, 5, 1, 12, 12, 0, tzinfo=UTC),
         exit_status=0,
         artifact=artifact,
     )
+
+
+def test_run_json_fields(tmp_path: Path) -> None:
+    data = _written(tmp_path, _finished(tmp_path))
+    assert list(data) == KEYS
+    assert list(data["results"]) == RESULT_KEYS
+    assert list(data["versions"]) == ["pgolf", "python", "torch", "cuda", "template"]
+    assert list(data["hardware"]) == [
+        "cpu_count", "machine", "device", "gpus", "world_size", "nnodes", "nproc_per_node"
+    ]  # fmt: skip
+    assert list(data["data"]) == ["dataset", "dataset_dir", "tokenizer", "fingerprint", "manifest"]
     assert data["schema_version"] == SCHEMA_VERSION
     assert (data["name"], data["seed"], data["preset"]) == ("exp", 7, "challenge")
     assert data["script"] == str(tmp_path / "train_gpt.py")
+    assert data["cwd"] == str(tmp_path)
     assert data["code_sha256"] == SHA
     assert data["command"][:3] == ["python", "-m", "torch.distributed.run"]
     assert data["env"]["SEED"] == "7"
@@ -153,6 +189,7 @@ def test_run_json_fields(tmp_path: Path) -> None:
     assert data["started_at"] == "2026-05-01T12:00:00+00:00"
     assert data["finished_at"] == "2026-05-01T12:12:00+00:00"
     assert (data["exit_status"], data["stopped_by"]) == (0, None)
+    assert data["log"] == "train.log"
     assert data["artifact"] == {"path": "final_model.int6.ptz", "bytes": 123}
     results = data["results"]
     assert results["val_bpb"] == 1.20000001
@@ -165,29 +202,74 @@ def test_run_json_fields(tmp_path: Path) -> None:
     assert (results["steps"], results["train_time_ms"]) == (900, 590_000)
     assert results["eval_time_ms"] == 100_000
     assert data["flags"] == []
-    json.dumps(data)  # everything in it is plain json
 
 
 def test_run_json_while_running_has_no_results(tmp_path: Path) -> None:
-    data = run_json(_seed_run(tmp_path), parse_log(""))
+    data = _written(tmp_path, run_manifest(_seed_run(tmp_path), parse_log("")))
+    assert list(data) == KEYS
     assert data["finished_at"] is None
     assert data["exit_status"] is None
     assert data["results"]["val_bpb"] is None
     assert data["flags"] == []
     assert data["artifact"] is None
+    assert read_run_json(tmp_path / "run.json").scored is False
+
+
+def test_what_the_runner_writes_packaging_reads_back(tmp_path: Path) -> None:
+    manifest = _finished(tmp_path)
+    _written(tmp_path, manifest)
+    again = read_run_json(tmp_path / "run.json")
+    assert again == manifest
+    assert again.scored
+
+
+def test_a_run_json_of_an_older_pgolf_reads_with_defaults(tmp_path: Path) -> None:
+    """Keys a run.json lacks read as their defaults; keys pgolf does not know are ignored."""
+    path = tmp_path / "run.json"
+    minimal = {
+        "schema_version": 1, "name": "exp", "seed": 7, "script": "/s/train_gpt.py",
+        "code_sha256": SHA, "command": ["python"], "env": {}, "finished_at": "x",
+        "from_the_future": True,
+    }  # fmt: skip
+    path.write_text(json.dumps(minimal), encoding="utf-8")
+    manifest = read_run_json(path)
+    assert (manifest.log, manifest.artifact, manifest.results.val_bpb) == ("train.log", None, None)
+    assert manifest.scored
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"seed": "7"}, 'seed: input should be a valid integer, got "7"'),
+        ({"stopped_by": "crash"}, "stopped_by: input should be 'interrupt' or 'failure'"),
+        ({"code_sha256": "abc"}, "code_sha256 is 'abc', not a sha256 in hex"),
+    ],
+)
+def test_a_bad_run_json_is_named_with_its_key(
+    tmp_path: Path, change: dict[str, object], problem: str
+) -> None:
+    data = _written(tmp_path, _finished(tmp_path))
+    (tmp_path / "run.json").write_text(json.dumps({**data, **change}), encoding="utf-8")
+    with pytest.raises(PgolfInputError) as raised:
+        read_run_json(tmp_path / "run.json")
+    assert raised.value.path == str(tmp_path / "run.json")
+    assert problem in raised.value.problem
 
 
 def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "run.json"
-    write_run_json(target, {"a": 1})
-    assert json.loads(target.read_text()) == {"a": 1}
+    folder = tmp_path / "seed7"
+    folder.mkdir()
+    target = folder / "run.json"
+    write_run_json(target, run_manifest(_seed_run(tmp_path), parse_log("")))
+    before = target.read_text()
+    finished = _finished(tmp_path)
 
     def broken_replace(source: str, destination: Path) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        write_run_json(target, {"a": 2})
+        write_run_json(target, finished)
     # The old file is intact and no temporary file is left behind.
-    assert json.loads(target.read_text()) == {"a": 1}
-    assert sorted(os.listdir(tmp_path)) == ["run.json"]
+    assert target.read_text() == before
+    assert sorted(os.listdir(folder)) == ["run.json"]

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pgolf_cli.runner.manifest import FLAG_ARTIFACT, FLAG_EVAL_TIME, FLAG_NO_SCORE, FLAG_TRAIN_TIME
+from pgolf_cli.run_folder import FLAG_ARTIFACT, FLAG_EVAL_TIME, FLAG_NO_SCORE, FLAG_TRAIN_TIME
+from pgolf_cli.runner.outcome import SeedOutcome
 from pgolf_cli.runner.presets import get_preset
 from pgolf_cli.runner.progress import RunObserver, SeedProgress
-from pgolf_cli.runner.run import RunExistsError, RunPlan, SeedOutcome, run_training
+from pgolf_cli.runner.run import RunExistsError, RunPlan, run_training
 
 
 def plan_for(script: Path, tmp_path: Path, **changes: object) -> RunPlan:

@@ -29,7 +29,8 @@ def test_wheel_contents(tmp_path: Path) -> None:
         "checks/__init__.py",
         "checks/examples/pg101.py",
         "pgolf_cli/_templates/train_gpt.py",
-        "pgolf_cli/_templates/record_README.md",
+        "pgolf_cli/records/package/templates/record_README.md",
+        "pgolf_cli/records/package/templates/significance.md",
         "pgolf_cli/_templates/github/pgolf-gate.yml",
     ):
         assert required in names, required
