@@ -9,17 +9,28 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.markup import escape
 
 from pgolf_cli.audit.policy import EXIT_ERROR
-from pgolf_cli.console import stderr_console, write_result
+from pgolf_cli.console import (
+    DEFAULT_WIDTH,
+    color_enabled,
+    report_width,
+    stderr_console,
+    write_result,
+)
 from pgolf_cli.files import write_atomically
+
+if TYPE_CHECKING:
+    from pgolf_cli.report import ReportFormats
 
 #: ``--output -``: the report goes to stdout.
 STDOUT = "-"
+_F = TypeVar("_F")
+_R = TypeVar("_R")
 
 _SELECTOR = re.compile(r"PG\d{0,3}")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,.*)?$")
@@ -35,6 +46,29 @@ def error(message: str) -> None:
     stderr_console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
 
 
+def emit_report(
+    formats: ReportFormats[_R],
+    report: _R,
+    fmt: str,
+    output: Path | str | None,
+    *,
+    show_suppressed: bool = False,
+    details: bool = False,
+) -> None:
+    """Render ``report`` in ``fmt`` and write it to ``output``: a text report on a colour
+    terminal is coloured and as wide as the terminal; a file gets the plain default width."""
+    to_stdout = output is None or str(output) == STDOUT
+    text = formats.render(
+        report,
+        fmt,
+        color=to_stdout and fmt == "text" and color_enabled(sys.stdout),
+        width=report_width() if to_stdout else DEFAULT_WIDTH,
+        show_suppressed=show_suppressed,
+        details=details,
+    )
+    write_report(text, output)
+
+
 def write_report(text: str, output: Path | str | None) -> None:
     """A rendered report to stdout (no ``--output``, or ``-``), else to the file, replaced
     atomically so that a reader never sees half a report."""
@@ -45,9 +79,6 @@ def write_report(text: str, output: Path | str | None) -> None:
         write_atomically(Path(output), text)
     except OSError as problem:
         fail(f"cannot write the report to {output}: {problem.strerror or problem}")
-
-
-_F = TypeVar("_F")
 
 
 def pair_outputs(formats: list[_F], outputs: list[str]) -> list[tuple[_F, str | None]]:

@@ -7,9 +7,12 @@ a flag reads and behaves the same in every command that has it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from pgolf_cli.report import ReportFormats
 
 Quiet = Annotated[
     bool,
@@ -89,3 +92,17 @@ DataDir = Annotated[
         show_default=False,
     ),
 ]
+
+
+def repeated_format(formats: ReportFormats[Any], default: str) -> Any:
+    """``--format`` for a command that writes several reports from one run, each paired in
+    order with its own ``--output``; the choices are the report's table of renderers."""
+    return typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help=f"Report format: {formats.listed}. Repeat it, each with its own --output, for "
+        "several reports from one run.",
+        case_sensitive=False,
+        show_default=default,
+    )

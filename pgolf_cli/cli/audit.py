@@ -13,15 +13,12 @@ from rich.markup import escape
 
 from pgolf_cli.audit.findings import Confidence, Severity
 from pgolf_cli.audit.policy import EXIT_ERROR, EXIT_FINDINGS, exit_code
-from pgolf_cli.cli._common import crash_exits_2, error, fail, parse_selectors, write_report
+from pgolf_cli.cli._common import crash_exits_2, emit_report, error, fail, parse_selectors
 from pgolf_cli.cli._options import Jobs, OutputFile, Quiet
 from pgolf_cli.config import AuditConfig, ConfigError, load_audit_config, resolve
 from pgolf_cli.console import (
-    DEFAULT_WIDTH,
-    color_enabled,
     is_terminal,
     item_progress,
-    report_width,
     stderr_console,
 )
 from pgolf_cli.report.audit import FORMATS
@@ -138,15 +135,7 @@ def audit(
     ).value
 
     report = _run_audit(paths, options, jobs=jobs, show_progress=not quiet)
-    to_terminal = output is None and chosen_format == "text"
-    text = FORMATS.render(
-        report,
-        chosen_format,
-        color=to_terminal and color_enabled(sys.stdout),
-        width=report_width() if output is None else DEFAULT_WIDTH,
-        show_suppressed=show_suppressed,
-    )
-    write_report(text, output)
+    emit_report(FORMATS, report, chosen_format, output, show_suppressed=show_suppressed)
     code = exit_code(
         report, fail_on=gate_severity, min_confidence=gate_confidence, exit_zero=exit_zero
     )

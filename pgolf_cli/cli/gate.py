@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES
-from pgolf_cli.cli._common import STDOUT, crash_exits_2, fail, pair_outputs, write_report
-from pgolf_cli.cli._options import GitRepo, MaxFileBytes, Outputs, Quiet
-from pgolf_cli.console import DEFAULT_WIDTH, color_enabled, report_width, stderr_console
+from pgolf_cli.cli._common import STDOUT, crash_exits_2, emit_report, fail, pair_outputs
+from pgolf_cli.cli._options import GitRepo, MaxFileBytes, Outputs, Quiet, repeated_format
+from pgolf_cli.console import stderr_console
 from pgolf_cli.report.gate import FORMATS
 
 if TYPE_CHECKING:
@@ -47,18 +46,7 @@ Baseline = Annotated[
         show_default=False,
     ),
 ]
-Formats = Annotated[
-    list[GateFormat] | None,
-    typer.Option(
-        "--format",
-        "-f",
-        metavar="FORMAT",
-        help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
-        "several reports from one run.",
-        case_sensitive=False,
-        show_default="text",
-    ),
-]
+Formats = Annotated[list[GateFormat] | None, repeated_format(FORMATS, "text")]
 
 
 @crash_exits_2
@@ -108,10 +96,7 @@ def gate(
         fail(str(problem))
 
     for fmt, output in targets:
-        to_stdout = output is None or output == STDOUT
-        color = fmt == "text" and to_stdout and color_enabled(sys.stdout)
-        width = report_width() if to_stdout else DEFAULT_WIDTH
-        write_report(FORMATS.render(report, fmt, color=color, width=width), output)
+        emit_report(FORMATS, report, fmt, output)
         if fmt == "github":
             _write_job_summary(render_markdown(report))
 

@@ -14,8 +14,8 @@ import typer
 from rich.markup import escape
 
 from pgolf_cli.challenge import ARTIFACT_LIMIT_BYTES
-from pgolf_cli.cli._common import crash_exits_2, fail, pair_outputs, write_report
-from pgolf_cli.cli._options import GitRepo, MaxFileBytes, Outputs, Quiet
+from pgolf_cli.cli._common import crash_exits_2, emit_report, fail, pair_outputs
+from pgolf_cli.cli._options import GitRepo, MaxFileBytes, Outputs, Quiet, repeated_format
 from pgolf_cli.console import is_terminal, stderr_console
 from pgolf_cli.gate.git import display_path as inert
 from pgolf_cli.report.sweep import FORMATS
@@ -57,18 +57,7 @@ Base = Annotated[
         show_default="the main branch",
     ),
 ]
-Formats = Annotated[
-    list[SweepFormat] | None,
-    typer.Option(
-        "--format",
-        "-f",
-        metavar="FORMAT",
-        help=f"Report format: {FORMATS.listed}. Repeat it, each with its own --output, for "
-        "several reports from one run.",
-        case_sensitive=False,
-        show_default="markdown",
-    ),
-]
+Formats = Annotated[list[SweepFormat] | None, repeated_format(FORMATS, "markdown")]
 SweepJobs = Annotated[
     int | None,
     typer.Option(
@@ -167,7 +156,7 @@ def sweep(
     if previous is not None and compare is not None:
         report = compare_report(report, previous, str(compare))
     for fmt, output in targets:
-        write_report(FORMATS.render(report, fmt), output)
+        emit_report(FORMATS, report, fmt, output)
     if not quiet:
         stderr_console().print(
             _summary(report, compared=previous is not None), soft_wrap=True, highlight=False

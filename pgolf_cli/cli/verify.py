@@ -10,14 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from pgolf_cli.cli._common import crash_exits_2, fail, write_report
+from pgolf_cli.cli._common import crash_exits_2, emit_report, fail
 from pgolf_cli.cli._options import OutputFile, Quiet
 from pgolf_cli.console import (
-    DEFAULT_WIDTH,
-    color_enabled,
     is_terminal,
     item_progress,
-    report_width,
     stderr_console,
 )
 from pgolf_cli.report.verify import FORMATS
@@ -104,14 +101,7 @@ def verify(
     except PgolfInputError as problem:
         fail(str(problem))
 
-    text = FORMATS.render(
-        reports,
-        output_format,
-        color=output is None and color_enabled(sys.stdout),
-        width=report_width() if output is None else DEFAULT_WIDTH,
-        details=details,
-    )
-    write_report(text, output)
+    emit_report(FORMATS, reports, output_format, output, details=details)
 
     if not quiet and (output is not None or output_format != "text"):
         stderr_console().print(summary_line(reports), soft_wrap=True)
