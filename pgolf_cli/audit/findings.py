@@ -7,9 +7,11 @@ processes) by pickling.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 #: Bumped whenever a key of the json report changes meaning or disappears.
 SCHEMA_VERSION = 1
@@ -127,6 +129,45 @@ class FileResult:
     shipped_bytes: int = 0
     error: str | None = None
     """Set when the file could not be audited at all (unreadable input, exit code 2)."""
+
+    def to_data(self) -> dict[str, Any]:
+        """Every field as plain json data; :meth:`from_data` reads it back equal."""
+        return _plain(self)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> FileResult:
+        return FileResult(
+            **{
+                **data,
+                "findings": tuple(_finding(item) for item in data["findings"]),
+                "suppressions": tuple(
+                    Suppression(**{**item, "rule_ids": tuple(item["rule_ids"])})
+                    for item in data["suppressions"]
+                ),
+                "layers": tuple(data["layers"]),
+            }
+        )
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value  # str (the enums are StrEnums), int, bool, None
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return Finding(
+        **{
+            **data,
+            "severity": Severity(data["severity"]),
+            "confidence": Confidence(data["confidence"]),
+            "reachability": Reachability(data["reachability"]),
+            "evidence": tuple(Evidence(**item) for item in data["evidence"]),
+            "switches": tuple(Switch(**item) for item in data["switches"]),
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)

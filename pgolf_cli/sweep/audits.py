@@ -31,17 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pgolf_cli import __version__
-from pgolf_cli.audit.findings import (
-    AuditReport,
-    Confidence,
-    Evidence,
-    FileResult,
-    Finding,
-    Reachability,
-    Severity,
-    Suppression,
-    Switch,
-)
+from pgolf_cli.audit.findings import AuditReport, FileResult, Finding
 from pgolf_cli.audit.native import NATIVE_SUFFIXES
 from pgolf_cli.sweep.cache import Cache, key
 
@@ -112,41 +102,6 @@ def audit_key(files: Mapping[str, bytes]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [_encode(item) for item in value]
-    return value  # str (enums are StrEnums), int, bool, None
-
-
-def _finding(data: dict[str, Any]) -> Finding:
-    return Finding(
-        **{
-            **data,
-            "severity": Severity(data["severity"]),
-            "confidence": Confidence(data["confidence"]),
-            "reachability": Reachability(data["reachability"]),
-            "evidence": tuple(Evidence(**item) for item in data["evidence"]),
-            "switches": tuple(Switch(**item) for item in data["switches"]),
-        }
-    )
-
-
-def _file_result(data: dict[str, Any]) -> FileResult:
-    return FileResult(
-        **{
-            **data,
-            "findings": tuple(_finding(item) for item in data["findings"]),
-            "suppressions": tuple(
-                Suppression(**{**item, "rule_ids": tuple(item["rule_ids"])})
-                for item in data["suppressions"]
-            ),
-            "layers": tuple(data["layers"]),
-        }
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Move:
     """Renames the folder ``old`` to ``new`` in every string the audit derived from paths."""
@@ -201,7 +156,7 @@ def _store(report: AuditReport, root: Path) -> dict[str, Any]:
     directory, which an input error may name, is written as the placeholder too."""
     private = _Move(str(root), PLACEHOLDER)
     return {
-        "files": [_encode(private.result(result)) for result in report.files],
+        "files": [private.result(result).to_data() for result in report.files],
         "errors": [private.text(error) for error in report.errors],
     }
 
@@ -211,7 +166,7 @@ def _load(document: dict[str, Any], folder: str) -> AuditReport:
 
     move = _Move(PLACEHOLDER, folder)
     return AuditReport(
-        files=tuple(move.result(_file_result(item)) for item in document["files"]),
+        files=tuple(move.result(FileResult.from_data(item)) for item in document["files"]),
         rules=tuple(rule.info() for rule in all_rules()),
         tool_version=__version__,
         errors=tuple(move.text(error) for error in document["errors"]),
