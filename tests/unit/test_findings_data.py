@@ -28,7 +28,7 @@ def test_a_file_result_reads_back_equal_from_json() -> None:
         end_line=14,
         snippet="opt.step()",
         evidence=(Evidence(line=3, label="validation tokens", path="records/x/helpers.py"),),
-        reachability=Reachability.DORMANT,
+        reachability=Reachability.OFF_BY_DEFAULT,
         switches=(Switch(env="TTT_ENABLED", default="0", line=2),),
         decoded_from="lzma+base85",
         fingerprint="abc",
