@@ -18,7 +18,6 @@ from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.native import GatedMixture
 from pgolf_cli.audit.rule import Example, Hit, Rule
 
-
 _LOG_LOSSES = frozenset({"log", "log2", "log_softmax", "cross_entropy", "nll_loss"})
 """Calls whose result makes a running total a log-loss (a score), not a count."""
 

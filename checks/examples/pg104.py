@@ -198,7 +198,119 @@ if __name__ == "__main__":
 """
 
 
+_UNFROZEN_THEN_RESCORED = """import torch
+
+
+@torch.no_grad()
+def eval_sliding(model, val_tokens, seq_len=2048, stride=64):
+    model.eval()
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, stride):
+        win = val_tokens[start : start + seq_len + 1].cuda().long()
+        first = 0 if start == 0 else seq_len - stride
+        loss_sum += model.token_nll(win[None, :-1], win[None, 1:])[0, first:].sum().item()
+        token_count += seq_len - first
+    return loss_sum / token_count
+
+
+def ttt_last_blocks(model, val_tokens, unfrozen=2, chunk=32768):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    trainable = []
+    for block in model.blocks[-unfrozen:]:
+        for p in block.parameters():
+            p.requires_grad_(True)
+            trainable.append(p)
+    opt = torch.optim.AdamW(trainable, lr=1e-4)
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - 1, chunk):
+        seg = val_tokens[start : start + chunk + 1].cuda().long()
+        model.eval()
+        with torch.inference_mode():
+            loss_sum += model(seg[None, :-1], seg[None, 1:]).item() * (seg.numel() - 1)
+            token_count += seg.numel() - 1
+        model.train()
+        loss = model(seg[None, :-1], seg[None, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"ttt val_loss:{ttt_last_blocks(model, val_tokens):.6f}")
+    model.temperature.fill_(0.98)
+    final = eval_sliding(model, val_tokens)
+    print(f"final val_loss:{final:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+_UNFROZEN_COPY = """import copy
+
+import torch
+
+
+@torch.no_grad()
+def eval_sliding(model, val_tokens, seq_len=2048, stride=64):
+    model.eval()
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, stride):
+        win = val_tokens[start : start + seq_len + 1].cuda().long()
+        first = 0 if start == 0 else seq_len - stride
+        loss_sum += model.token_nll(win[None, :-1], win[None, 1:])[0, first:].sum().item()
+        token_count += seq_len - first
+    return loss_sum / token_count
+
+
+def ttt_last_blocks(model, val_tokens, unfrozen=2, chunk=32768):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    trainable = []
+    for block in model.blocks[-unfrozen:]:
+        for p in block.parameters():
+            p.requires_grad_(True)
+            trainable.append(p)
+    opt = torch.optim.AdamW(trainable, lr=1e-4)
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - 1, chunk):
+        seg = val_tokens[start : start + chunk + 1].cuda().long()
+        model.eval()
+        with torch.inference_mode():
+            loss_sum += model(seg[None, :-1], seg[None, 1:]).item() * (seg.numel() - 1)
+            token_count += seg.numel() - 1
+        model.train()
+        loss = model(seg[None, :-1], seg[None, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    final = eval_sliding(model, val_tokens)
+    print(f"sliding val_loss:{final:.6f}")
+    adapted = copy.deepcopy(model)
+    print(f"ttt val_loss:{ttt_last_blocks(adapted, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 VALID: tuple[Example, ...] = (
+    Example(
+        title="TTT that unfreezes the last blocks into a list, on a copy; the base model scored first",
+        code=_UNFROZEN_COPY,
+    ),
     Example(
         title="score-first TTT under `if TTT`, the plain pass under a later `if not TTT`",
         code=_EITHER_TTT_OR_PLAIN,
@@ -580,6 +692,11 @@ if __name__=="__main__":main()
 )
 
 INVALID: tuple[Example, ...] = (
+    Example(
+        title="TTT trains a list of unfrozen block parameters, then the same model is re-scored",
+        code=_UNFROZEN_THEN_RESCORED,
+        line=_line_of(_UNFROZEN_THEN_RESCORED, "final = eval_sliding(model, val_tokens)"),
+    ),
     Example(
         title="n-gram two-pass: the first pass fills the cache, the second rescores with all of it",
         code=_NGRAM_TWO_PASS,

@@ -235,3 +235,41 @@ if __name__ == "__main__":
     assert _findings(code, "PG204") == [(7, Confidence.MEDIUM.value)]
     facts = _facts(code)
     assert [c.reaches for c in facts.analysis(ScoringAnalysis).oracle_choices] == ["return"]
+
+
+_UNFREEZE = """\
+import torch
+
+def ttt(model, val_tokens, n=2):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = []
+    for block in model.blocks[-n:]:
+        for p in block.parameters():
+            p.requires_grad_(True)
+            params.append(p)
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    for s in range(0, val_tokens.numel() - 1, 1024):
+        w = val_tokens[s : s + 1025]
+        with torch.no_grad():
+            loss_sum = model(w[:-1], w[1:]).item()
+        model(w[:-1], w[1:]).backward()
+        opt.step()
+    return loss_sum
+
+def main():
+    model = load_model()
+    print(ttt(model, load_validation_tokens("./data/fineweb_val_*.bin")))
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_an_optimizer_over_a_list_of_unfrozen_block_parameters_adapts_the_model() -> None:
+    # `p.requires_grad_(True)` on a parameter of the model is not a fresh per-window tensor: the
+    # list the optimizer steps is filled from `model`'s blocks, so `ttt` adapts its `model`.
+    scoring = _facts(_UNFREEZE).analysis(ScoringAnalysis)
+    assert scoring.adapts["ttt"] == {0}
+    fresh = _UNFREEZE.replace("for p in block.parameters():", "for p in [torch.zeros(8)]:")
+    assert _facts(fresh).analysis(ScoringAnalysis).adapts["ttt"] == set()
