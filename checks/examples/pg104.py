@@ -63,6 +63,41 @@ if __name__ == "__main__":
     main()
 """
 
+
+def _timed(code: str) -> str:
+    """``code`` with main calling the evaluation through a timing helper and a lambda."""
+    helper = (
+        "def timed(name, run):\n"
+        "    start = time.perf_counter()\n"
+        "    out = run()\n"
+        '    print(f"{name}_ms:{1000 * (time.perf_counter() - start):.0f}")\n'
+        "    return out\n\n\n"
+        "def main():\n"
+    )
+    code = code.replace("import math\n", "import math\nimport time\n", 1).replace(
+        "def main():\n", helper, 1
+    )
+    return code.replace(
+        'print(f"final_ngram val_loss:{eval_ngram(model, val_tokens):.6f}")',
+        'loss = timed("ngram_eval", lambda: eval_ngram(model, val_tokens))\n    print(f"final_ngram val_loss:{loss:.6f}")',
+    )
+
+
+_TIMED_TWO_PASS = _timed(_NGRAM_TWO_PASS)
+_TIMED_ONE_PASS = _timed(
+    _NGRAM_TWO_PASS.replace(
+        """    rescored_loss_sum = 0.0
+    for i in range(ORDER, len(val_np) - 1):
+        ctx = context_hash(val_np, i + 1)
+        row = counts[ctx]
+        p = (1 - lam) * probs[i] + lam * row / max(row.sum(), 1.0)
+        rescored_loss_sum += -math.log(p[val_np[i + 1]])
+    return rescored_loss_sum / token_count
+""",
+        "    return loss_sum / token_count\n",
+    )
+)
+
 _TTT_THEN_SLIDING_MIN = """import os,math,torch
 import torch.nn.functional as F
 L=int(os.environ.get("EVAL_SEQ_LEN","1024"));S=int(os.environ.get("EVAL_STRIDE","64"));C=int(os.environ.get("TTT_CHUNK","32768"))
@@ -307,6 +342,10 @@ if __name__ == "__main__":
 
 
 VALID: tuple[Example, ...] = (
+    Example(
+        title="a one-pass score-first n-gram eval, called through a timing helper and a lambda",
+        code=_TIMED_ONE_PASS,
+    ),
     Example(
         title="TTT that unfreezes the last blocks into a list, on a copy; the base model scored first",
         code=_UNFROZEN_COPY,
@@ -692,6 +731,11 @@ if __name__=="__main__":main()
 )
 
 INVALID: tuple[Example, ...] = (
+    Example(
+        title="the n-gram two-pass eval, run by a timing helper that is passed a lambda",
+        code=_TIMED_TWO_PASS,
+        line=_line_of(_TIMED_TWO_PASS, "rescored_loss_sum += -math.log"),
+    ),
     Example(
         title="TTT trains a list of unfrozen block parameters, then the same model is re-scored",
         code=_UNFROZEN_THEN_RESCORED,
