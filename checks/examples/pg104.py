@@ -343,14 +343,6 @@ if __name__ == "__main__":
 
 VALID: tuple[Example, ...] = (
     Example(
-        title="a one-pass score-first n-gram eval, called through a timing helper and a lambda",
-        code=_TIMED_ONE_PASS,
-    ),
-    Example(
-        title="TTT that unfreezes the last blocks into a list, on a copy; the base model scored first",
-        code=_UNFROZEN_COPY,
-    ),
-    Example(
         title="score-first TTT under `if TTT`, the plain pass under a later `if not TTT`",
         code=_EITHER_TTT_OR_PLAIN,
     ),
@@ -728,19 +720,17 @@ if __name__=="__main__":main()
         title="a temperature grid search whose parameter is named val_tokens, passed training tokens",
         code=TEMPERATURE_SEARCH_ON_TRAIN,
     ),
+    Example(
+        title="a one-pass score-first n-gram eval, called through a timing helper and a lambda",
+        code=_TIMED_ONE_PASS,
+    ),
+    Example(
+        title="TTT that unfreezes the last blocks into a list, on a copy; the base model scored first",
+        code=_UNFROZEN_COPY,
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
-    Example(
-        title="the n-gram two-pass eval, run by a timing helper that is passed a lambda",
-        code=_TIMED_TWO_PASS,
-        line=_line_of(_TIMED_TWO_PASS, "rescored_loss_sum += -math.log"),
-    ),
-    Example(
-        title="TTT trains a list of unfrozen block parameters, then the same model is re-scored",
-        code=_UNFROZEN_THEN_RESCORED,
-        line=_line_of(_UNFROZEN_THEN_RESCORED, "final = eval_sliding(model, val_tokens)"),
-    ),
     Example(
         title="n-gram two-pass: the first pass fills the cache, the second rescores with all of it",
         code=_NGRAM_TWO_PASS,
@@ -1063,5 +1053,15 @@ if __name__ == "__main__":
             TEMPERATURE_SEARCH_ON_VAL,
             'print(f"val_loss:{eval_val(model, val_tokens, temperature=temperature)',
         ),
+    ),
+    Example(
+        title="the n-gram two-pass eval, run by a timing helper that is passed a lambda",
+        code=_TIMED_TWO_PASS,
+        line=_line_of(_TIMED_TWO_PASS, "rescored_loss_sum += -math.log"),
+    ),
+    Example(
+        title="TTT trains a list of unfrozen block parameters, then the same model is re-scored",
+        code=_UNFROZEN_THEN_RESCORED,
+        line=_line_of(_UNFROZEN_THEN_RESCORED, "final = eval_sliding(model, val_tokens)"),
     ),
 )

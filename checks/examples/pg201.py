@@ -125,10 +125,6 @@ if __name__ == "__main__":
 
 VALID: tuple[Example, ...] = (
     Example(
-        title="inline in main with a two-letter total: a context-only row normalised over the vocabulary",
-        code=_INLINE_SHORT_TOTAL_CONTEXT_ONLY,
-    ),
-    Example(
         title="BigramHash embedding: the hash mixes the current and previous INPUT tokens",
         code="""import math
 
@@ -626,6 +622,10 @@ if __name__ == "__main__":
     main()
 """,
     ),
+    Example(
+        title="inline in main with a two-letter total: a context-only row normalised over the vocabulary",
+        code=_INLINE_SHORT_TOTAL_CONTEXT_ONLY,
+    ),
 )
 
 _ARANGE_TARGETS = """import math, os
@@ -677,11 +677,6 @@ if __name__ == "__main__":
 
 
 INVALID: tuple[Example, ...] = (
-    Example(
-        title="inline in main, the score kept in a two-letter running total (`ls += ...`)",
-        code=_INLINE_SHORT_TOTAL,
-        line=_line_of(_INLINE_SHORT_TOTAL, "pn = np.minimum(ft[fk], ct[ck])"),
-    ),
     Example(
         title="target positions as an array (np.arange(ws + 1, ...)) select the token in the key",
         code=_ARANGE_TARGETS,
@@ -1229,5 +1224,10 @@ if __name__ == "__main__":
     main()
 """,
         line=26,
+    ),
+    Example(
+        title="inline in main, the score kept in a two-letter running total (`ls += ...`)",
+        code=_INLINE_SHORT_TOTAL,
+        line=_line_of(_INLINE_SHORT_TOTAL, "pn = np.minimum(ft[fk], ct[ck])"),
     ),
 )
