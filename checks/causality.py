@@ -602,7 +602,8 @@ class OracleSelection(Rule):
     in accumulators without a loss-like name (`s += ...`). When the chosen loss is only returned
     (no score accumulator in sight) the finding is at medium confidence. The maximum of the
     candidates used only as the shift of a log-sum-exp (`top + log(w * exp(la - top) + ...)`)
-    cancels out and is not a choice; any other use of it (added to the score on its own) is.
+    cancels out and is not a choice; any other use of it (added to the score on its own) is. A
+    value floored or capped in place by constants (`p = np.maximum(p, 1e-10)`) chooses nothing.
 
     ## Ruling
     The challenge's evaluation conditions (#402, the field guide #1017, C1 and C2): a token's

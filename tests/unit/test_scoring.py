@@ -60,6 +60,22 @@ def test_choices_are_recorded_with_their_candidates() -> None:
     assert test.label in next(iter(fn.selection_tests.values()))
 
 
+def test_a_value_bounded_by_constants_in_place_is_not_a_choice() -> None:
+    code = (
+        "import numpy as np\n"
+        "import torch\n"
+        "def score(p, q, y):\n"
+        "    p = np.maximum(p[y], 1e-10)\n"
+        "    p = np.maximum(p, 1e-10)\n"
+        "    best = p\n"
+        "    best = torch.minimum(best, q[y])\n"
+        "    return p, best\n"
+    )
+    fn = _facts(code).functions["score"]
+    # Line 5 floors `p` against a constant; line 7 keeps the lower of `best` and another loss.
+    assert [(s.where.line, s.running) for s in fn.selections] == [(7, True)]
+
+
 def test_a_comparison_with_a_name_the_branch_rebinds_is_running() -> None:
     code = (
         "def sweep(model, val_tokens, temps):\n"
