@@ -639,14 +639,14 @@ class _Walker(Flow[dict[str, Labels]]):
         stack: list[cst.CSTNode] = [node.body]
         while stack:
             current = stack.pop()
-            if type(current) is cst.Call:
-                func = cast(cst.Call, current).func
-                if not (type(func) is cst.Name and cast(cst.Name, func).value in shadowed):
+            if isinstance(current, cst.Call):
+                func = current.func
+                if not (isinstance(func, cst.Name) and func.value in shadowed):
                     for callee in self.facts.resolve_call(func, self.fn):
                         self.fn.calls.append(
                             CallSite(self.where(), callee, (), (), (), reference=True)
                         )
-            if type(current) is not cst.Lambda:
+            if not isinstance(current, cst.Lambda):
                 stack.extend(_children(current))
 
     def _reference(self, name: str) -> Labels:
