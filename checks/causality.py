@@ -7,14 +7,19 @@ from typing import ClassVar
 
 from checks.examples import pg201, pg202, pg203, pg204, pg205, pg206
 from pgolf_cli.audit.analyses.blending import Blends
+from pgolf_cli.audit.analyses.bodies import Bodies
 from pgolf_cli.audit.analyses.scoring import ScoringAnalysis
 from pgolf_cli.audit.analyses.slot import Coverage, SlotAnalysis
 from pgolf_cli.audit.analyses.target_gate import TargetGateAnalysis
 from pgolf_cli.audit.analyses.token_shift import TokenShiftAnalysis
+from pgolf_cli.audit.analyses.training import TrainingAnalysis
 from pgolf_cli.audit.facts import TGT, Facts, Function, Lookup
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.native import GatedMixture
 from pgolf_cli.audit.rule import Example, Hit, Rule
+
+_LOG_LOSSES = frozenset({"log", "log2", "log_softmax", "cross_entropy", "nll_loss"})
+"""Calls whose result makes a running total a log-loss (a score), not a count."""
 
 
 def _target_keyed_count_read(facts: Facts, fn: Function, lookup: Lookup) -> bool:
@@ -57,7 +62,9 @@ class NgramKeyUsesTarget(Rule):
     ## Known problems
     Targets are recognised by name (`tgt`, `y`, `targets`, ...) and by `[i + 1]` / `[1:]`
     indexing; a target bound under another name through other arithmetic is missed. The flow into
-    the score is followed within one function (or to its return value). A table whose every
+    the score is followed within one function (or to its return value); the score is a running
+    total with a loss-like name (`nll_sum`), or one under any name (`ls`) when what it adds is a
+    gradient-free `log` / `cross_entropy` on the targets. A table whose every
     update writes training data (filled during training, shipped as a buffer) is not an eval-time
     cache and is left to PG205 when its target-only blend is unnormalised; a table filled through
     a helper's parameter has no update under its own name and is treated as an eval-time cache.
@@ -75,11 +82,31 @@ class NgramKeyUsesTarget(Rule):
     INVALID: ClassVar[tuple[Example, ...]] = pg201.INVALID
 
     def check(self, facts: Facts) -> Iterator[Hit]:
+        training = facts.analysis(TrainingAnalysis)
         for fn in facts.ordered_functions():
+            if not any(_target_keyed_count_read(facts, fn, lookup) for lookup in fn.lookups):
+                continue
+            # A running total of a log-loss on the targets, kept without gradients, is the score
+            # whatever it is called (`ls += ...` in minified code); a hit counter is not.
+            recorded = {s.where.seq for s in training.scores(fn)}
+            body = facts.analysis(Bodies).of(fn) if fn.records else None
+            totals = [
+                *fn.accumulations,
+                *(
+                    r
+                    for r in fn.records
+                    if body is not None
+                    and r.where.seq in recorded
+                    and any(
+                        body.computed_with(added, _LOG_LOSSES)
+                        for added in body.accumulated(r.where.line, r.target)
+                    )
+                ),
+            ]
             for lookup in fn.lookups:
                 if not _target_keyed_count_read(facts, fn, lookup):
                     continue
-                scored = [a for a in fn.accumulations if lookup.label in a.labels]
+                scored = [a for a in totals if lookup.label in a.labels]
                 returned = lookup.label in fn.returns
                 if not scored and not returned:
                     continue
@@ -575,7 +602,8 @@ class OracleSelection(Rule):
     in accumulators without a loss-like name (`s += ...`). When the chosen loss is only returned
     (no score accumulator in sight) the finding is at medium confidence. The maximum of the
     candidates used only as the shift of a log-sum-exp (`top + log(w * exp(la - top) + ...)`)
-    cancels out and is not a choice; any other use of it (added to the score on its own) is.
+    cancels out and is not a choice; any other use of it (added to the score on its own) is. A
+    value floored or capped in place by constants (`p = np.maximum(p, 1e-10)`) chooses nothing.
 
     ## Ruling
     The challenge's evaluation conditions (#402, the field guide #1017, C1 and C2): a token's

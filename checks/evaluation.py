@@ -413,7 +413,10 @@ class RescoringPass(Rule):
     filled by the first pass, a model adapted by score-first TTT, a temperature or setting fitted
     on a pass), a loop that repeats a score-first pass and adds to the score on every iteration,
     and the better of several passes (`min(loss_a, loss_b)`, `if a < b`). It follows which
-    object was adapted: scoring a copy of the model that TTT never touched is not a second pass.
+    object was adapted (an optimizer over `model.parameters()`, or over a list filled from
+    `for p in block.parameters()` for `block` in `model.blocks`, adapts `model`): scoring a copy
+    of the model that TTT never touched is not a second pass. A scoring function run through a
+    lambda (`timed(lambda: eval_ngram(model, val_tokens))`) is reached from the lambda's place.
 
     ## Why is this bad?
     Each validation token is scored once, in one left-to-right pass (condition C4 of the field

@@ -63,6 +63,41 @@ if __name__ == "__main__":
     main()
 """
 
+
+def _timed(code: str) -> str:
+    """``code`` with main calling the evaluation through a timing helper and a lambda."""
+    helper = (
+        "def timed(name, run):\n"
+        "    start = time.perf_counter()\n"
+        "    out = run()\n"
+        '    print(f"{name}_ms:{1000 * (time.perf_counter() - start):.0f}")\n'
+        "    return out\n\n\n"
+        "def main():\n"
+    )
+    code = code.replace("import math\n", "import math\nimport time\n", 1).replace(
+        "def main():\n", helper, 1
+    )
+    return code.replace(
+        'print(f"final_ngram val_loss:{eval_ngram(model, val_tokens):.6f}")',
+        'loss = timed("ngram_eval", lambda: eval_ngram(model, val_tokens))\n    print(f"final_ngram val_loss:{loss:.6f}")',
+    )
+
+
+_TIMED_TWO_PASS = _timed(_NGRAM_TWO_PASS)
+_TIMED_ONE_PASS = _timed(
+    _NGRAM_TWO_PASS.replace(
+        """    rescored_loss_sum = 0.0
+    for i in range(ORDER, len(val_np) - 1):
+        ctx = context_hash(val_np, i + 1)
+        row = counts[ctx]
+        p = (1 - lam) * probs[i] + lam * row / max(row.sum(), 1.0)
+        rescored_loss_sum += -math.log(p[val_np[i + 1]])
+    return rescored_loss_sum / token_count
+""",
+        "    return loss_sum / token_count\n",
+    )
+)
+
 _TTT_THEN_SLIDING_MIN = """import os,math,torch
 import torch.nn.functional as F
 L=int(os.environ.get("EVAL_SEQ_LEN","1024"));S=int(os.environ.get("EVAL_STRIDE","64"));C=int(os.environ.get("TTT_CHUNK","32768"))
@@ -191,6 +226,114 @@ def main():
     if not TTT_ENABLED:
         val_loss = eval_val(model, val_tokens)
     print(f"final val_loss:{val_loss:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+_UNFROZEN_THEN_RESCORED = """import torch
+
+
+@torch.no_grad()
+def eval_sliding(model, val_tokens, seq_len=2048, stride=64):
+    model.eval()
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, stride):
+        win = val_tokens[start : start + seq_len + 1].cuda().long()
+        first = 0 if start == 0 else seq_len - stride
+        loss_sum += model.token_nll(win[None, :-1], win[None, 1:])[0, first:].sum().item()
+        token_count += seq_len - first
+    return loss_sum / token_count
+
+
+def ttt_last_blocks(model, val_tokens, unfrozen=2, chunk=32768):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    trainable = []
+    for block in model.blocks[-unfrozen:]:
+        for p in block.parameters():
+            p.requires_grad_(True)
+            trainable.append(p)
+    opt = torch.optim.AdamW(trainable, lr=1e-4)
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - 1, chunk):
+        seg = val_tokens[start : start + chunk + 1].cuda().long()
+        model.eval()
+        with torch.inference_mode():
+            loss_sum += model(seg[None, :-1], seg[None, 1:]).item() * (seg.numel() - 1)
+            token_count += seg.numel() - 1
+        model.train()
+        loss = model(seg[None, :-1], seg[None, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"ttt val_loss:{ttt_last_blocks(model, val_tokens):.6f}")
+    model.temperature.fill_(0.98)
+    final = eval_sliding(model, val_tokens)
+    print(f"final val_loss:{final:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+_UNFROZEN_COPY = """import copy
+
+import torch
+
+
+@torch.no_grad()
+def eval_sliding(model, val_tokens, seq_len=2048, stride=64):
+    model.eval()
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, stride):
+        win = val_tokens[start : start + seq_len + 1].cuda().long()
+        first = 0 if start == 0 else seq_len - stride
+        loss_sum += model.token_nll(win[None, :-1], win[None, 1:])[0, first:].sum().item()
+        token_count += seq_len - first
+    return loss_sum / token_count
+
+
+def ttt_last_blocks(model, val_tokens, unfrozen=2, chunk=32768):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    trainable = []
+    for block in model.blocks[-unfrozen:]:
+        for p in block.parameters():
+            p.requires_grad_(True)
+            trainable.append(p)
+    opt = torch.optim.AdamW(trainable, lr=1e-4)
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - 1, chunk):
+        seg = val_tokens[start : start + chunk + 1].cuda().long()
+        model.eval()
+        with torch.inference_mode():
+            loss_sum += model(seg[None, :-1], seg[None, 1:]).item() * (seg.numel() - 1)
+            token_count += seg.numel() - 1
+        model.train()
+        loss = model(seg[None, :-1], seg[None, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    final = eval_sliding(model, val_tokens)
+    print(f"sliding val_loss:{final:.6f}")
+    adapted = copy.deepcopy(model)
+    print(f"ttt val_loss:{ttt_last_blocks(adapted, val_tokens):.6f}")
 
 
 if __name__ == "__main__":
@@ -577,6 +720,14 @@ if __name__=="__main__":main()
         title="a temperature grid search whose parameter is named val_tokens, passed training tokens",
         code=TEMPERATURE_SEARCH_ON_TRAIN,
     ),
+    Example(
+        title="a one-pass score-first n-gram eval, called through a timing helper and a lambda",
+        code=_TIMED_ONE_PASS,
+    ),
+    Example(
+        title="TTT that unfreezes the last blocks into a list, on a copy; the base model scored first",
+        code=_UNFROZEN_COPY,
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
@@ -902,5 +1053,15 @@ if __name__ == "__main__":
             TEMPERATURE_SEARCH_ON_VAL,
             'print(f"val_loss:{eval_val(model, val_tokens, temperature=temperature)',
         ),
+    ),
+    Example(
+        title="the n-gram two-pass eval, run by a timing helper that is passed a lambda",
+        code=_TIMED_TWO_PASS,
+        line=_line_of(_TIMED_TWO_PASS, "rescored_loss_sum += -math.log"),
+    ),
+    Example(
+        title="TTT trains a list of unfrozen block parameters, then the same model is re-scored",
+        code=_UNFROZEN_THEN_RESCORED,
+        line=_line_of(_UNFROZEN_THEN_RESCORED, "final = eval_sliding(model, val_tokens)"),
     ),
 )

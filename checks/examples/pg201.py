@@ -57,6 +57,72 @@ if __name__ == "__main__":
     main()
 """
 
+_INLINE_SHORT_TOTAL = """import math, os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 2048)
+    vnp = val_tokens.numpy().astype(np.uint64)
+    mask = np.uint64((1 << 20) - 1)
+    ct = np.zeros(1 << 20, dtype=np.uint32); ft = np.zeros(1 << 20, dtype=np.uint32)
+    ls = 0.0; tc = 0.0
+    with torch.inference_mode():
+        for ws in range(0, vnp.size - 2049, 2048):
+            xb = val_tokens[ws:ws + 2048].long().cuda()[None]
+            yb = val_tokens[ws + 1:ws + 2049].long().cuda()[None]
+            nl = F.cross_entropy(model.logits(xb)[0].float(), yb[0], reduction="none").cpu().numpy()
+            gj = np.arange(ws + 1, ws + 2049); cx = vnp[gj - 1] * np.uint64(36313)
+            ck = (cx & mask).astype(np.int64); tn = vnp[gj]
+            fk = ((cx ^ (tn * np.uint64(27191))) & mask).astype(np.int64)
+            pn = np.minimum(ft[fk], ct[ck]) / np.maximum(ct[ck], 1)
+            pm = np.exp(-nl); pb = 0.7 * pm + 0.3 * pn
+            ls += float(-np.log(np.clip(pb, 1e-12, 1.0)).sum()); tc += float(gj.size)
+            np.add.at(ct, ck, 1); np.add.at(ft, fk, 1)
+    print(f"ngram val_loss:{ls / tc:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+_INLINE_SHORT_TOTAL_CONTEXT_ONLY = """import math, os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 2048)
+    vnp = val_tokens.numpy().astype(np.int64)
+    rows = np.zeros((1 << 12, 1024), dtype=np.float32)
+    ls = 0.0; tc = 0.0
+    with torch.inference_mode():
+        for ws in range(0, vnp.size - 2049, 2048):
+            xb = val_tokens[ws:ws + 2048].long().cuda()[None]
+            yb = val_tokens[ws + 1:ws + 2049].long().cuda()[None]
+            pm = torch.softmax(model.logits(xb)[0].float(), -1).cpu().numpy()
+            gj = np.arange(ws + 1, ws + 2049); ck = (vnp[gj - 1] * 36313) % (1 << 12)
+            rw = rows[ck]; n = rw.sum(-1, keepdims=True)
+            pb = np.where(n > 0, 0.7 * pm + 0.3 * rw / np.maximum(n, 1), pm)
+            tn = vnp[gj]
+            ls += float(-np.log(np.clip(pb[np.arange(tn.size), tn], 1e-12, 1.0)).sum()); tc += float(gj.size)
+            np.add.at(rows, (ck, tn), 1)
+    print(f"ngram val_loss:{ls / tc:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 VALID: tuple[Example, ...] = (
     Example(
         title="BigramHash embedding: the hash mixes the current and previous INPUT tokens",
@@ -555,6 +621,10 @@ def main():
 if __name__ == "__main__":
     main()
 """,
+    ),
+    Example(
+        title="inline in main with a two-letter total: a context-only row normalised over the vocabulary",
+        code=_INLINE_SHORT_TOTAL_CONTEXT_ONLY,
     ),
 )
 
@@ -1154,5 +1224,10 @@ if __name__ == "__main__":
     main()
 """,
         line=26,
+    ),
+    Example(
+        title="inline in main, the score kept in a two-letter running total (`ls += ...`)",
+        code=_INLINE_SHORT_TOTAL,
+        line=_line_of(_INLINE_SHORT_TOTAL, "pn = np.minimum(ft[fk], ct[ck])"),
     ),
 )

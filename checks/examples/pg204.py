@@ -498,6 +498,41 @@ if __name__=="__main__":main()
         title="a temperature grid search whose parameter is named val_tokens, passed training tokens",
         code=TEMPERATURE_SEARCH_ON_TRAIN,
     ),
+    Example(
+        title="the blended probability floored in place (`p = np.maximum(p, 1e-10)`) before its log",
+        code="""import math
+
+import numpy as np
+import torch
+
+
+@torch.no_grad()
+def eval_blend(model, val_tokens, unigram, lam=0.2, seq_len=1024):
+    model.eval()
+    loss_sum, token_count = 0.0, 0
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        local = val_tokens[start : start + seq_len + 1].cuda().long()
+        x, y = local[None, :-1], local[None, 1:]
+        probs = torch.softmax(model.logits(x)[0].float(), -1).cpu().numpy()
+        mixed = (1 - lam) * probs + lam * unigram[None, :]
+        p = mixed[np.arange(seq_len), y[0].cpu().numpy()]
+        p = np.maximum(p, 1e-10)
+        loss_sum += float(-np.log(p).sum())
+        token_count += seq_len
+    return loss_sum / token_count / math.log(2)
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda()
+    unigram = np.load("unigram_from_train.npy")
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    print(f"final val_bits:{eval_blend(model, val_tokens, unigram):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+""",
+    ),
 )
 
 INVALID: tuple[Example, ...] = (

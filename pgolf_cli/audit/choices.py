@@ -308,6 +308,8 @@ class Chooser:
         running = any(_root(expr) in self.assigning for expr, _ in operands)
         if len(candidates) < 2 and not running:
             return _NOTHING
+        if all(name is not None and name in self.assigning for _, name in candidates):
+            return _NOTHING  # `p = np.maximum(p, 1e-10)`: a value bounded by constants, no choice
         kind = "index" if name in ("argmin", "argmax") else "extreme"
         return self._choose(kind, candidates, running=running)
 

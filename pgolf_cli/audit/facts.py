@@ -625,6 +625,30 @@ class _Walker(Flow[dict[str, Labels]]):
             labels = labels | self._reference(name)
         return labels
 
+    def lambda_calls(self, node: cst.Lambda) -> None:
+        """The script's functions a lambda calls (``timed(lambda: eval_ngram(model, ...))``) run
+        when something calls the lambda: they are recorded as passed from here as values, as a
+        bare ``timed(eval_ngram)`` is, so that what they do is reached from here."""
+        params = node.params
+        shadowed = {
+            p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        }
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                shadowed.add(star.name.value)
+        stack: list[cst.CSTNode] = [node.body]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Call):
+                func = current.func
+                if not (isinstance(func, cst.Name) and func.value in shadowed):
+                    for callee in self.facts.resolve_call(func, self.fn):
+                        self.fn.calls.append(
+                            CallSite(self.where(), callee, (), (), (), reference=True)
+                        )
+            if not isinstance(current, cst.Lambda):
+                stack.extend(_children(current))
+
     def _reference(self, name: str) -> Labels:
         for callee in self.facts.functions_by_name[name]:
             self.fn.calls.append(CallSite(self.where(), callee, (), (), (), reference=True))
@@ -648,6 +672,7 @@ class _Walker(Flow[dict[str, Labels]]):
                 return frozenset({TRAIN})
             return self.val_enters() if "fineweb_val_" in text else EMPTY
         if kind is cst.Lambda:
+            self.lambda_calls(cast(cst.Lambda, node))
             return EMPTY
         if kind is cst.IfExp:
             return self.if_expression(cast(cst.IfExp, node))

@@ -104,3 +104,26 @@ def test_the_name_decides_where_the_call_sites_do_not_say() -> None:
     # A callback (called by code we do not see) and a call spreading `*args`.
     for use in ("    run(search)\n    search(None, calib)\n", "    search(*[None, calib])\n"):
         assert VAL in _facts(_SEARCH + use).functions["search"].returns, use
+
+
+def test_functions_a_lambda_calls_are_reached_as_values_passed_from_its_place() -> None:
+    code = (
+        "import os\n"
+        "def two_pass(model, tokens):\n"
+        "    return 0.0\n"
+        "def timed(run):\n"
+        "    return run()\n"
+        "def main():\n"
+        "    model, tokens = load()\n"
+        "    if os.environ.get('NGRAM', '0') == '1':\n"
+        "        timed(lambda two_pass: two_pass(model))\n"
+        "        out = timed(lambda: two_pass(model, tokens))\n"
+        "main()\n"
+    )
+    facts = _facts(code)
+    # The first lambda's parameter shadows the function: only line 10 calls it, as a callback.
+    assert [
+        (c.where.line, c.reference) for c in facts.functions["main"].calls if c.callee == "two_pass"
+    ] == [(10, True)]
+    gate = facts.gates["two_pass"]
+    assert gate.reachable and gate.switches  # reached, behind the NGRAM switch

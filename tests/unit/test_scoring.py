@@ -60,6 +60,22 @@ def test_choices_are_recorded_with_their_candidates() -> None:
     assert test.label in next(iter(fn.selection_tests.values()))
 
 
+def test_a_value_bounded_by_constants_in_place_is_not_a_choice() -> None:
+    code = (
+        "import numpy as np\n"
+        "import torch\n"
+        "def score(p, q, y):\n"
+        "    p = np.maximum(p[y], 1e-10)\n"
+        "    p = np.maximum(p, 1e-10)\n"
+        "    best = p\n"
+        "    best = torch.minimum(best, q[y])\n"
+        "    return p, best\n"
+    )
+    fn = _facts(code).functions["score"]
+    # Line 5 floors `p` against a constant; line 7 keeps the lower of `best` and another loss.
+    assert [(s.where.line, s.running) for s in fn.selections] == [(7, True)]
+
+
 def test_a_comparison_with_a_name_the_branch_rebinds_is_running() -> None:
     code = (
         "def sweep(model, val_tokens, temps):\n"
@@ -235,3 +251,41 @@ if __name__ == "__main__":
     assert _findings(code, "PG204") == [(7, Confidence.MEDIUM.value)]
     facts = _facts(code)
     assert [c.reaches for c in facts.analysis(ScoringAnalysis).oracle_choices] == ["return"]
+
+
+_UNFREEZE = """\
+import torch
+
+def ttt(model, val_tokens, n=2):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = []
+    for block in model.blocks[-n:]:
+        for p in block.parameters():
+            p.requires_grad_(True)
+            params.append(p)
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    for s in range(0, val_tokens.numel() - 1, 1024):
+        w = val_tokens[s : s + 1025]
+        with torch.no_grad():
+            loss_sum = model(w[:-1], w[1:]).item()
+        model(w[:-1], w[1:]).backward()
+        opt.step()
+    return loss_sum
+
+def main():
+    model = load_model()
+    print(ttt(model, load_validation_tokens("./data/fineweb_val_*.bin")))
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_an_optimizer_over_a_list_of_unfrozen_block_parameters_adapts_the_model() -> None:
+    # `p.requires_grad_(True)` on a parameter of the model is not a fresh per-window tensor: the
+    # list the optimizer steps is filled from `model`'s blocks, so `ttt` adapts its `model`.
+    scoring = _facts(_UNFREEZE).analysis(ScoringAnalysis)
+    assert scoring.adapts["ttt"] == {0}
+    fresh = _UNFREEZE.replace("for p in block.parameters():", "for p in [torch.zeros(8)]:")
+    assert _facts(fresh).analysis(ScoringAnalysis).adapts["ttt"] == set()

@@ -103,6 +103,27 @@ class Body(Flow[None]):
             if isinstance(s, cst.AugAssign) and last_name(s.target) == target
         ]
 
+    def computed_with(self, start: Assignment, callees: frozenset[str]) -> bool:
+        """Whether ``start``'s value calls one of ``callees`` (by the last part of their name),
+        itself or through the local names it is computed from (``ls += s.sum()`` after
+        ``s = -np.log(p)``)."""
+        seen: set[int] = set()
+        stack: list[tuple[cst.CSTNode, int]] = [(start.value, start.order)]
+        while stack:
+            node, order = stack.pop()
+            if isinstance(node, cst.Name):
+                for definition in self.definitions(node.value, order):
+                    if id(definition.value) not in seen:
+                        seen.add(id(definition.value))
+                        stack.append((definition.value, definition.order))
+                continue
+            if isinstance(node, cst.Call) and callee_name(node.func) in callees:
+                return True
+            if isinstance(node, cst.Lambda):
+                continue
+            stack.extend((child, order) for child in children(node))
+        return False
+
     def differentiated(self, line: int) -> list[Assignment]:
         """The losses of the ``x.backward()`` / ``torch.autograd.grad(x, ...)`` calls on ``line``."""
         out: list[Assignment] = []

@@ -126,6 +126,60 @@ def _parameter_owners(node: cst.CSTNode) -> set[str]:
     return out
 
 
+def _filled_from_parameters(body: cst.CSTNode, name: str) -> set[str]:
+    """The modules whose parameters are put into the list ``name`` in ``body``:
+    ``params = [p for p in model.parameters()]``, or ``params.append(p)`` inside
+    ``for p in model.blocks[i].parameters():`` (unfreezing some blocks for TTT)."""
+    out: set[str] = set()
+    loops: list[tuple[cst.For, set[str]]] = []
+    items_of: dict[str, str] = {}
+    """``block`` -> ``model`` for ``for block in model.blocks[-2:]``: a part of the model."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.For):
+            owners = _parameter_owners(current.iter)
+            if owners:
+                loops.append((current, owners))
+            root = current.iter
+            while isinstance(root, cst.Attribute | cst.Subscript):
+                root = root.value
+            if isinstance(current.target, cst.Name) and isinstance(root, cst.Name):
+                items_of[current.target.value] = root.value
+        elif isinstance(current, cst.Assign) and any(
+            isinstance(t.target, cst.Name) and t.target.value == name for t in current.targets
+        ):
+            out |= _parameter_owners(current.value)
+        if not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda) or current is body:
+            stack.extend(children(current))
+    for loop, owners in loops:
+        if any(
+            isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("append", "extend")
+            and isinstance(call.func.value, cst.Name)
+            and call.func.value.value == name
+            for call in _calls(loop.body)
+        ):
+            out |= owners
+    resolved: set[str] = set()
+    for owner in out:
+        seen = {owner}
+        while owner in items_of and items_of[owner] not in seen:
+            owner = items_of[owner]
+            seen.add(owner)
+        resolved.add(owner)
+    return resolved
+
+
+def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            yield current
+        stack.extend(children(current))
+
+
 def _is_optimizer(name: str) -> bool:
     """The construction of a torch optimizer; ``torch.optim.Adam().zero_grad`` (a method of the
     instance, named through the class that built it) constructs nothing."""
@@ -230,6 +284,9 @@ class ScoringAnalysis:
             if not _is_optimizer(external.name):
                 continue
             owners = _parameter_owners(external.node)
+            first = external.node.args[0].value if external.node.args else None
+            if not owners and isinstance(first, cst.Name) and fn.node is not None:
+                owners = _filled_from_parameters(fn.node.body, first.value)
             names |= owners
             if owners:
                 carried = frozenset(f"P{fn.params.index(n)}" for n in owners if n in fn.params)
