@@ -26,6 +26,7 @@ import libcst as cst
 
 from pgolf_cli.audit.analyses.bodies import Assignment, Bodies, Body
 from pgolf_cli.audit.facts import (
+    NG,
     TGT,
     Context,
     Facts,
@@ -196,7 +197,17 @@ class SlotAnalysis:
         if kind == "optimisation":
             return [Event(b.where, b.labels, fn, b.where.line) for b in fn.backwards]
         if kind == "score":
-            return [Event(a.where, a.labels, fn, a.where.line, a.target) for a in fn.accumulations]
+            # A score is a sum into a log-loss accumulator, or a loss on the targets computed
+            # without gradients and summed under any other name (``sl += nll[s:].sum()``).
+            return [
+                Event(a.where, a.labels, fn, a.where.line, a.target)
+                for a in fn.accumulations
+                if is_score_accumulator(a.target)
+            ] + [
+                Event(r.where, r.labels, fn, r.where.line, r.target)
+                for r in fn.records
+                if TGT in r.labels and (NG in r.labels or r.where.no_grad or r.where.eval_mode)
+            ]
         return [Event(s.where, s.labels, fn, s.where.line) for s in fn.leaf_steps]
 
     def events(self, fn: Function, kind: str) -> list[Event]:
@@ -264,7 +275,7 @@ class SlotAnalysis:
         scores = [
             s
             for s in self.events(fn, "score")
-            if is_score_accumulator(s.target) and leaves & self.leaves(s.labels)
+            if leaves & self.leaves(s.labels)
         ]
         updates = [u for u in self.events(fn, "update") if leaves & self.leaves(u.labels)]
         # The tensor changes at the first update after the backward pass (``opt.step()``); a
