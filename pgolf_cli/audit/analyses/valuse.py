@@ -845,11 +845,18 @@ class ValUse:
         restore = self.restored(path)
         if restore.line:
             return Use(verdict, Pass.HARMLESS, "restored")
-        if not inside_training and self.walks(path) is None:
+        if not inside_training and self.walks(path) is None and not self._scores_after(path[0]):
             return Use(verdict, Pass.WARM_UP, "warm-up", evidence, restore.problem)
         if phase is not None:
             return Use(verdict, Pass.TRAINING, reason, evidence)
         return Use(verdict, Pass.FINE_TUNING, "unscored")
+
+    def _scores_after(self, site: Site) -> bool:
+        """The function holding the update scores, itself, after it: an evaluation that adapts
+        on a batch of its validation data and then scores — test-time adaptation, not a warm-up
+        before a separately timed evaluation."""
+        own = self.facts.analysis(TrainingAnalysis).own_scores(site.fn)
+        return any(score.where.seq > site.where.seq for score in own)
 
     # -- calibration ---------------------------------------------------------------------------
     @cached_property
