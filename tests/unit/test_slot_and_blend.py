@@ -150,3 +150,41 @@ def test_pg205_finds_a_blend_built_in_two_statements() -> None:
         (16, Severity.WARNING, Confidence.MEDIUM)
     ]
     assert {e.line for e in found[0].evidence} >= {15, 16, 17}
+
+
+def test_pg202_a_closure_run_by_an_optimizer_step_is_the_optimisation() -> None:
+    # L-BFGS calls the closure inside `opt.step(closure)`: its backward pass is the fit, and the
+    # step is where the shift changes.
+    example = _example(pg202.INVALID, "L-BFGS SLOT")
+    findings = _audit(example.code)
+    found = _of(findings, "PG202")
+    assert [(f.line, f.severity, f.confidence) for f in found] == [
+        (example.line, Severity.ERROR, Confidence.HIGH)
+    ]
+    step_line = next(
+        i for i, text in enumerate(example.code.splitlines(), 1) if "opt.step(closure)" in text
+    )
+    assert step_line in {e.line for e in found[0].evidence}
+    assert [f.rule_id for f in findings if f.rule_id.startswith("PG1")] == []
+
+
+def test_pg202_a_closure_no_step_runs_is_not_an_optimisation() -> None:
+    # The same closure, built but only handed to `torch.compile`: nothing runs it here.
+    example = _example(pg202.INVALID, "L-BFGS SLOT")
+    code = example.code.replace("opt.step(closure)", "torch.compile(closure)")
+    assert _of(_audit(code), "PG202") == []
+
+
+def test_pg202_a_loss_logged_with_gradients_under_another_name_is_not_a_score() -> None:
+    # `hist += ...` of the fitting loss before the step carries the targets but not the
+    # gradient-free score: the fit is not score-first, the later `acc` sum is the score.
+    example = _example(pg202.INVALID, "inline SLOT in main")
+    code = example.code.replace(
+        "                F.cross_entropy((model.head(hid) + bias).flatten(0, 1), yb.flatten()).backward()\n",
+        "                fit = F.cross_entropy((model.head(hid) + bias).flatten(0, 1), yb.flatten())\n"
+        "                hist += fit\n"
+        "                fit.backward()\n",
+    ).replace("        n = 0\n", "        n = 0\n        hist = 0.0\n")
+    assert "hist += fit" in code
+    found = _of(_audit(code), "PG202")
+    assert [f.severity for f in found] == [Severity.ERROR]

@@ -140,3 +140,32 @@ if __name__ == "__main__":
     assert [f for f in _findings(code) if f.rule_id == "PG106"] == []
     on = code.replace("    handle.remove()\n", "")
     assert [f.line for f in _findings(on) if f.rule_id == "PG106"] == [11]  # the print(...)
+
+
+def _kinds(code: str) -> list[tuple[str, Pass]]:
+    uses = _facts(code).analysis(ValUse).uses()
+    return [(use.verdict.function.name, use.kind) for use in uses]
+
+
+def test_an_evaluation_that_adapts_on_a_prefix_then_scores_it_is_fine_tuning() -> None:
+    # The update repeats one batch (the prefix), as a warm-up does, but the function that
+    # holds it scores right after: test-time adaptation judged where it happens, not at the
+    # training loop's periodic-validation call (which would make it training, PG105).
+    example = next(e for e in pg101.INVALID if e.title.startswith("eval_val adapts on a prefix"))
+    assert _kinds(example.code) == [("eval_val", Pass.FINE_TUNING)]
+
+
+def test_a_warmup_before_a_separate_evaluation_call_stays_a_warmup() -> None:
+    # The near miss: the repeated batch is trained in main(), and the score is another
+    # function's, called afterwards.
+    warmups = [e for e in pg103.INVALID if "main" in e.code]
+    assert warmups
+    for example in warmups:
+        assert Pass.WARM_UP in {kind for _, kind in _kinds(example.code)}, example.title
+
+
+def test_validation_data_a_helper_reads_from_a_passed_object_reaches_the_caller() -> None:
+    # `data.val_tokens` is read inside pre_ttt; the caller passes `data`, built from its own
+    # parameters, so only the helper's own source says it is validation data.
+    example = next(e for e in pg101.INVALID if "from an object its caller passes" in e.title)
+    assert [kind for _, kind in _kinds(example.code)] == [Pass.FINE_TUNING]

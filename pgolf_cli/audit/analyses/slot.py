@@ -272,11 +272,7 @@ class SlotAnalysis:
             or not self.facts.carries_val(opt.labels, fn.qualname)
         ):
             return None
-        scores = [
-            s
-            for s in self.events(fn, "score")
-            if leaves & self.leaves(s.labels)
-        ]
+        scores = [s for s in self.events(fn, "score") if leaves & self.leaves(s.labels)]
         updates = [u for u in self.events(fn, "update") if leaves & self.leaves(u.labels)]
         # The tensor changes at the first update after the backward pass (``opt.step()``); a
         # score recorded between the two still saw the tensor as it was.
@@ -284,8 +280,12 @@ class SlotAnalysis:
             (u.where.seq for u in updates if u.where.seq > opt.where.seq),
             default=opt.where.seq,
         )
-        if any(_score_first(s, opt, pivot) for s in scores):
-            return None  # scored, then adapted: ordinary test-time training
+        # Scored, then adapted: ordinary test-time training. A sum under another name counts as
+        # that first score only inside a gradient-free block: the fitting loss logged in the
+        # fit loop (``hist += fit``) carries the detached hidden state's NG, yet scores nothing.
+        first = [s for s in scores if is_score_accumulator(s.target) or s.where.no_grad]
+        if any(_score_first(s, opt, pivot) for s in first):
+            return None
         later = [s for s in scores if s.where.seq > pivot]
         if not later:
             return None
