@@ -281,7 +281,51 @@ if __name__ == "__main__":
 """
 
 
+_THROWAWAY_ADAPTER = """import os
+
+import torch
+
+TTT = bool(int(os.environ.get("TTT_ENABLED", "1")))
+
+
+def eval_ttt(model, adapter, val_tokens):
+    return score_first_lora_ttt(model, adapter, val_tokens)
+
+
+def run(args, model, val_tokens):
+    if TTT:
+        # compile the adapter path before the timed evaluation; the warm-up adapter is dropped
+        for rank in (args.lora_rank, 2 * args.lora_rank):
+            warm = LoRA(model, rank).cuda()
+            wopt = torch.optim.AdamW(warm.parameters(), lr=1e-3)
+            row = val_tokens[: args.seq_len + 1].cuda().long()
+            loss = model(row[None, :-1], row[None, 1:], lora=warm)
+            loss.backward()
+            wopt.step()
+            wopt.zero_grad()
+        del warm, wopt
+        print("val_bpb", eval_ttt(model, LoRA(model, args.lora_rank).cuda(), val_tokens))
+
+
+def main():
+    args = Args()
+    run(args, load_roundtrip("final_model.int6.ptz").cuda(), load_validation_tokens(args.val_files, 1024))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_KEPT_ADAPTER = _THROWAWAY_ADAPTER.replace(
+    "        del warm, wopt\n", "        model.merge(warm)\n"
+)
+
+
 VALID: tuple[Example, ...] = (
+    Example(
+        title="compile warm-up on validation tokens of a throwaway adapter, deleted after the loop",
+        code=_THROWAWAY_ADAPTER,
+    ),
     Example(
         title="training on train shards with periodic no_grad validation that reuses x, y",
         code="""import os
@@ -1549,5 +1593,10 @@ if __name__ == "__main__":
         code=_HELD_IN_OBJECT,
         line=_line_of(_HELD_IN_OBJECT, "loss.backward()"),
         severity=Severity.WARNING,
+    ),
+    Example(
+        title="the same adapter warm-up on validation tokens, but the adapter is merged into the model",
+        code=_KEPT_ADAPTER,
+        line=_line_of(_KEPT_ADAPTER, "loss.backward()"),
     ),
 )

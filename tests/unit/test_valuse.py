@@ -169,3 +169,12 @@ def test_validation_data_a_helper_reads_from_a_passed_object_reaches_the_caller(
     # parameters, so only the helper's own source says it is validation data.
     example = next(e for e in pg101.INVALID if "from an object its caller passes" in e.title)
     assert [kind for _, kind in _kinds(example.code)] == [Pass.FINE_TUNING]
+
+
+def test_a_pass_that_trains_only_a_module_it_then_drops_is_discarded() -> None:
+    throwaway = next(e for e in pg101.VALID if e.title.startswith("compile warm-up on validation"))
+    uses = _facts(throwaway.code).analysis(ValUse).uses()
+    assert [(use.kind, use.reason) for use in uses] == [(Pass.HARMLESS, "discarded")]
+    # The near miss: the same pass, with the adapter merged into the model after the loop.
+    kept = next(e for e in pg101.INVALID if "merged into the model" in e.title)
+    assert [kind for _, kind in _kinds(kept.code)] == [Pass.FINE_TUNING]

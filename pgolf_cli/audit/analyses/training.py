@@ -34,6 +34,7 @@ from pgolf_cli.audit.facts import (
     Gate,
     Guard,
     Labels,
+    is_score_accumulator,
     names_read,
 )
 from pgolf_cli.audit.findings import Evidence
@@ -90,6 +91,18 @@ class TrainingAnalysis:
         }
         return self.facts.with_callers(out)
 
+    @cached_property
+    def _loss_adders(self) -> set[str]:
+        """Functions that add into a log-loss accumulator, whatever the gradient mode: called
+        under ``torch.no_grad()`` (``_accumulate_bpb(ptl, ..., loss_sum)`` adding a chunk's NLL
+        to the caller's running sums), such a call records a score."""
+        out = {
+            q
+            for q, fn in self.facts.functions.items()
+            if any(is_score_accumulator(a.target) for a in fn.accumulations)
+        }
+        return self.facts.with_callers(out)
+
     def _scored(self, fn: Function, acc: Accumulation) -> bool:
         return self._without_grad(acc) or self._from_grad_free(acc)
 
@@ -124,7 +137,10 @@ class TrainingAnalysis:
             found += [
                 ScoreEvent(c.where, c.slices)
                 for c in fn.calls
-                if c.callee in self.scorers and not c.reference
+                if not c.reference
+                and (
+                    c.callee in self.scorers or (c.where.no_grad and c.callee in self._loss_adders)
+                )
             ]
             self._scores[fn.qualname] = found
         return found
