@@ -1572,6 +1572,9 @@ class Facts:
         self.train_attrs: set[str] = set()
         self.train_globals: set[str] = set()
         """Attributes and globals built from a ``fineweb_train_*`` name (they carry ``TRAIN``)."""
+        self.both_splits: dict[str, int] = {}
+        """Attributes and globals whose value names both the training and the validation shards
+        (``train_files = val_glob if train_on_val else train_glob``), with the line it is on."""
         self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
@@ -1800,6 +1803,8 @@ class Facts:
         visible = top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)
         reads_val, reads_train = _mentions_data(value) if visible else (False, False)
         for target in targets:
+            if reads_val and reads_train:  # only globals and attributes are scanned
+                self.both_splits.setdefault(last_name(target) or "", self.line_of(small))
             if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value
                 if reads_val and top_level:

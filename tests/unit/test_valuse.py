@@ -178,3 +178,13 @@ def test_a_pass_that_trains_only_a_module_it_then_drops_is_discarded() -> None:
     # The near miss: the same pass, with the adapter merged into the model after the loop.
     kept = next(e for e in pg101.INVALID if "merged into the model" in e.title)
     assert [kind for _, kind in _kinds(kept.code)] == [Pass.FINE_TUNING]
+
+
+def test_a_mixed_stream_points_at_the_data_path_that_names_both_splits() -> None:
+    # The mechanism is the `train_files` switched to the validation shards, far from the step.
+    example = next(e for e in pg105.INVALID if "switched to the validation shards" in e.title)
+    switched = next(
+        i for i, text in enumerate(example.code.splitlines(), 1) if "train_files =" in text
+    )
+    uses = [u for u in _facts(example.code).analysis(ValUse).uses() if u.kind is Pass.TRAINING]
+    assert [(u.reason, [e.line for e in u.evidence]) for u in uses] == [("mixed", [switched])]

@@ -711,7 +711,7 @@ class ValUse:
         """
         facts = self.facts
         if self.has_train(verdict.event.labels):
-            return "mixed", ()
+            return "mixed", self._mixed_sources(path)
         unscored = verdict.kind == "unscored"
         for site in path:
             loops = set(site.where.loops)
@@ -740,6 +740,19 @@ class ValUse:
                     label = "training on other data comes after it"
                     return "before-training", (facts.evidence(other.line, label),)
         return None
+
+    def _mixed_sources(self, path: list[Site]) -> tuple[Evidence, ...]:
+        """Where a data path the update's functions read names both splits (a ``train_files``
+        switched to the validation shards): the mechanism's own line."""
+        both = self.facts.both_splits
+        out: list[Evidence] = []
+        for site in path:
+            node = site.fn.node if site.fn.node is not None else self.facts.module
+            spelled = {n.value for n in _walk(node) if isinstance(n, cst.Name)}  # `args.x` too
+            for key in sorted(spelled & both.keys()):
+                label = "this data path names the validation shards as well as the training ones"
+                out.append(self.facts.evidence(both[key], label))
+        return tuple(out)
 
     # -- restored state ------------------------------------------------------------------------
     def restored(self, path: list[Site]) -> Restore:
