@@ -323,10 +323,6 @@ _KEPT_ADAPTER = _THROWAWAY_ADAPTER.replace(
 
 VALID: tuple[Example, ...] = (
     Example(
-        title="compile warm-up on validation tokens of a throwaway adapter, deleted after the loop",
-        code=_THROWAWAY_ADAPTER,
-    ),
-    Example(
         title="training on train shards with periodic no_grad validation that reuses x, y",
         code="""import os
 
@@ -882,7 +878,12 @@ if __name__ == "__main__":
     main()
 """,
     ),
+    Example(
+        title="compile warm-up on validation tokens of a throwaway adapter, deleted after the loop",
+        code=_THROWAWAY_ADAPTER,
+    ),
 )
+
 
 INVALID: tuple[Example, ...] = (
     Example(
