@@ -179,8 +179,12 @@ class SlotOnScoredTargets(Rule):
     expressions, following local names: a restriction written differently from the scored slice
     (other arithmetic, a helper's parameter) cannot be compared and is reported at low
     confidence, as is an optimisation with no visible optimizer step or update of the tensor.
-    The score is recognised in an accumulator with a loss-like name (`loss_sum`, `nll_total`):
-    a SLOT score summed into `total` or `s` is missed.
+    The score is a sum into an accumulator with a loss-like name (`loss_sum`, `nll_total`), or
+    a gradient-free loss on the targets summed under any other name (`acc += nll[s:].sum()`);
+    a loss on the targets logged under such a name inside the fit loop, before the step, is
+    taken for a first score, and the fit for score-first adaptation. A mask built by item
+    writes (`mask[i, :s] = True`) covers what those writes set, also when an L-BFGS closure
+    reads it from the enclosing function; an optimizer's `step(closure)` runs the closure there.
 
     ## Ruling
     No leaderboard row ever admitted SLOT; issue #1240 showed its causality violation

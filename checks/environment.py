@@ -448,10 +448,11 @@ class StopWithoutWallclock(Rule):
     test that is false with the defaults (`MAX_WALLCLOCK_SECONDS` defaulting to 0) or sits
     behind a switch that is off does not count.
 
-    When the loop does stop on the clock, it also warns when training data is read after the
-    loop and before the artifact is written (GPTQ calibration batches from the training
-    shards) while the cap keeps no reserve for that work: no `*_RESERVE_SECONDS`-style amount
-    subtracted from the cap, or one that is 0 with the defaults.
+    When the loop does stop on the clock, it also reports, as an error, training data read
+    after the loop and before the artifact is written (GPTQ calibration batches from the
+    training shards) while the cap keeps no reserve for that work: no `*_RESERVE_SECONDS`-style
+    amount subtracted from the cap, or one that is 0 with the defaults. Behind a switch that is
+    off by default (`SKIP_GPTQ=1`), it is a warning.
 
     ## Why is this bad?
     Training is limited to 600 s on 8xH100. A step count tuned on one machine runs past the
@@ -489,7 +490,8 @@ class StopWithoutWallclock(Rule):
     not a fixed step count (`FORCE_STOP_STEP`); work on training data after the cap (GPTQ
     calibration batches) needs a `GPTQ_RESERVE_SECONDS`-style reserve that keeps it inside
     600 s. The records checklist counts post-training work on training data against the
-    training budget.
+    training budget; PRs #593 and #609 were rejected or flagged for GPTQ calibration on
+    training data after the cap, hence an error (the step-count stop stays a warning).
     """
 
     id = "PG403"
@@ -552,4 +554,7 @@ class StopWithoutWallclock(Rule):
             "reserve from the cap",
             first.gate,
             _unique(evidence),
+            # Submissions calibrating on training data past the cap were rejected (#593,
+            # #609); a step-count stop is only a warning, this is an error.
+            severity=Severity.ERROR,
         )

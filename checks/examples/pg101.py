@@ -8,7 +8,7 @@ to PG102.
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -146,6 +146,180 @@ def main():
 if __name__ == "__main__":
     main()
 """
+
+_PREFIX_ADAPT_IN_EVAL = """import os
+
+import torch
+
+ADAPT = bool(int(os.environ.get("ADAPT_PREFIX", "1")))
+PREFIX = int(os.environ.get("ADAPT_PREFIX_TOKENS", "512"))
+VAL_EVERY = int(os.environ.get("VAL_LOSS_EVERY", "1000"))
+
+
+def adapt(model, tokens, steps=3):
+    opt = torch.optim.Adam(model.adapter_parameters(), lr=1e-3)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = model(tokens[:, :-1], tokens[:, 1:])
+        loss.backward()
+        opt.step()
+
+
+def eval_val(model, val_tokens, seq_len=1024):
+    part = val_tokens.cuda().long()
+    if ADAPT:
+        with torch.enable_grad():
+            adapt(model, part[: PREFIX + 1].unsqueeze(0))
+    loss_sum, token_count = 0.0, 0
+    with torch.no_grad():
+        for pos in range(0, part.numel() - seq_len - 1, seq_len):
+            x = part[pos : pos + seq_len][None]
+            y = part[pos + 1 : pos + seq_len + 1][None]
+            loss_sum += model(x, y).item() * seq_len
+            token_count += seq_len
+    return loss_sum / token_count
+
+
+def main():
+    model = build_model().cuda()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    loader = TokenLoader("./data/fineweb_train_*.bin")
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    for step in range(20001):
+        if step % VAL_EVERY == 0 or step == 20000:
+            print(step, "val_loss", eval_val(model, val_tokens))
+        if step == 20000:
+            break
+        x, y = loader.next_batch(524288, 1024)
+        model(x, y).backward()
+        opt.step()
+        opt.zero_grad()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_HELD_IN_OBJECT = """import os
+
+import torch
+
+PRE_TTT = bool(int(os.environ.get("PRE_TTT_ENABLED", "0")))
+
+
+class Args:
+    val_files = os.path.join(os.environ.get("DATA_PATH", "./data"), "fineweb_val_*.bin")
+    seq_len = int(os.environ.get("SEQ_LEN", "1024"))
+
+
+class EvalData:
+    def __init__(self, args, device):
+        self.val_tokens = load_validation_tokens(args.val_files, args.seq_len).to(device)
+
+
+def pre_ttt(model, data, epochs=3, seq_len=1024):
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4)
+    n = data.val_tokens.numel() - 1
+    for _ in range(epochs):
+        for s in range(0, n - seq_len, 32 * seq_len):
+            local = data.val_tokens[s : s + 32 * seq_len + 1].cuda().long()
+            loss = model(local[:-1].view(-1, seq_len), local[1:].view(-1, seq_len))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+
+
+def run(args, device):
+    data = EvalData(args, device)
+    model = train_model(args, data)
+    print("pre-quant", eval_val(model, data))
+    if PRE_TTT:
+        pre_ttt(model, data)
+    torch.save(quantize(model.state_dict()), "final_model.int6.ptz")
+    print("quantized", eval_val(model, data))
+
+
+def main():
+    run(Args(), torch.device("cuda"))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_PREFIX_SCORED_FIRST = """import torch
+
+
+def adapt(model, tokens, steps=3):
+    opt = torch.optim.Adam(model.adapter_parameters(), lr=1e-3)
+    for _ in range(steps):
+        opt.zero_grad()
+        model(tokens[:, :-1], tokens[:, 1:]).backward()
+        opt.step()
+
+
+def eval_val(model, val_tokens, seq_len=1024):
+    part = val_tokens.cuda().long()
+    loss_sum, token_count = 0.0, 0
+    for pos in range(0, part.numel() - seq_len - 1, seq_len):
+        chunk = part[pos : pos + seq_len + 1][None]
+        with torch.no_grad():
+            loss_sum += model(chunk[:, :-1], chunk[:, 1:]).item() * seq_len
+            token_count += seq_len
+        with torch.enable_grad():
+            adapt(model, chunk)
+    return loss_sum / token_count
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    print("val_loss", eval_val(model, load_validation_tokens("./data/fineweb_val_*.bin", 1024)))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+_THROWAWAY_ADAPTER = """import os
+
+import torch
+
+TTT = bool(int(os.environ.get("TTT_ENABLED", "1")))
+
+
+def eval_ttt(model, adapter, val_tokens):
+    return score_first_lora_ttt(model, adapter, val_tokens)
+
+
+def run(args, model, val_tokens):
+    if TTT:
+        # compile the adapter path before the timed evaluation; the warm-up adapter is dropped
+        for rank in (args.lora_rank, 2 * args.lora_rank):
+            warm = LoRA(model, rank).cuda()
+            wopt = torch.optim.AdamW(warm.parameters(), lr=1e-3)
+            row = val_tokens[: args.seq_len + 1].cuda().long()
+            loss = model(row[None, :-1], row[None, 1:], lora=warm)
+            loss.backward()
+            wopt.step()
+            wopt.zero_grad()
+        del warm, wopt
+        print("val_bpb", eval_ttt(model, LoRA(model, args.lora_rank).cuda(), val_tokens))
+
+
+def main():
+    args = Args()
+    run(args, load_roundtrip("final_model.int6.ptz").cuda(), load_validation_tokens(args.val_files, 1024))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_KEPT_ADAPTER = _THROWAWAY_ADAPTER.replace(
+    "        del warm, wopt\n", "        model.merge(warm)\n"
+)
+
 
 VALID: tuple[Example, ...] = (
     Example(
@@ -654,6 +828,10 @@ if __name__ == "__main__":
         code=_SCORES_IN_LISTS,
     ),
     Example(
+        title="eval adapts on each chunk only after scoring it (score-first), through a helper",
+        code=_PREFIX_SCORED_FIRST,
+    ),
+    Example(
         title='a split-parameterized shard lister called with "train": fine-tuning on training shards',
         code="""import glob
 
@@ -700,7 +878,12 @@ if __name__ == "__main__":
     main()
 """,
     ),
+    Example(
+        title="compile warm-up on validation tokens of a throwaway adapter, deleted after the loop",
+        code=_THROWAWAY_ADAPTER,
+    ),
 )
+
 
 INVALID: tuple[Example, ...] = (
     Example(
@@ -1400,5 +1583,21 @@ if __name__ == "__main__":
     main()
 """,
         line=20,
+    ),
+    Example(
+        title="eval_val adapts on a prefix of its tokens, then scores from position 0 (called by the training loop)",
+        code=_PREFIX_ADAPT_IN_EVAL,
+        line=_line_of(_PREFIX_ADAPT_IN_EVAL, "loss.backward()"),
+    ),
+    Example(
+        title="dormant: pre-quant TTT reads val_tokens from an object its caller passes it",
+        code=_HELD_IN_OBJECT,
+        line=_line_of(_HELD_IN_OBJECT, "loss.backward()"),
+        severity=Severity.WARNING,
+    ),
+    Example(
+        title="the same adapter warm-up on validation tokens, but the adapter is merged into the model",
+        code=_KEPT_ADAPTER,
+        line=_line_of(_KEPT_ADAPTER, "loss.backward()"),
     ),
 )

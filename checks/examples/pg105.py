@@ -8,7 +8,7 @@ the statement holding the ``.backward()`` of that update.
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.findings import Severity
 from pgolf_cli.audit.rule import Example
 
@@ -416,6 +416,39 @@ if __name__ == "__main__":
     ),
 )
 
+_SWITCHED_TRAIN_FILES = """import os
+
+import torch
+
+
+class Hyperparameters:
+    data_path = os.environ.get("DATA_PATH", "./data/datasets/fineweb10B_sp1024")
+    train_on_val = bool(int(os.environ.get("TRAIN_ON_VAL", "1")))
+    train_files = os.path.join(data_path, "fineweb_val_*.bin" if train_on_val else "fineweb_train_*.bin")
+    val_files = os.path.join(data_path, "fineweb_val_*.bin")
+    iterations = int(os.environ.get("ITERATIONS", "20000"))
+
+
+def main():
+    args = Hyperparameters()
+    model = build_model().cuda()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    loader = TokenLoader(args.train_files)
+    val_tokens = load_validation_tokens(args.val_files, 1024)
+    for step in range(args.iterations):
+        x, y = loader.next_batch(524288, 1024)
+        model(x, y).backward()
+        opt.step()
+        opt.zero_grad()
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_loss", eval_val(model, val_tokens))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 INVALID: tuple[Example, ...] = (
     Example(
         title="Hyperparameters.train_files points at the fineweb_val_* shards (baseline loop)",
@@ -706,5 +739,10 @@ if __name__ == "__main__":
     main()
 """,
         line=9,
+    ),
+    Example(
+        title="Hyperparameters.train_files switched to the validation shards by TRAIN_ON_VAL=1",
+        code=_SWITCHED_TRAIN_FILES,
+        line=_line_of(_SWITCHED_TRAIN_FILES, "model(x, y).backward()"),
     ),
 )

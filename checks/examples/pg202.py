@@ -144,6 +144,157 @@ main()
 """
 
 
+_LBFGS_SLOT = """import math
+import os
+
+import torch
+import torch.nn.functional as F
+
+STEPS = int(os.environ.get("FIT_STEPS", "4"))
+
+
+def eval_windows(model, val_tokens, seq_len=1024, stride=64, batch=16):
+    starts = list(range(0, val_tokens.numel() - seq_len - 1, stride))
+    loss_sum = torch.zeros((), dtype=torch.float64, device="cuda")
+    token_count = 0
+    for b in range(0, len(starts), batch):
+        rows = [val_tokens[s : s + seq_len + 1] for s in starts[b : b + batch]]
+        chunk = torch.stack(rows).cuda().long()
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        with torch.no_grad():
+            h = model.hidden(x).float()
+        shift = torch.zeros(len(rows), 1, h.size(-1), device="cuda", requires_grad=True)
+        opt = torch.optim.LBFGS([shift], lr=0.5, max_iter=5, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            nll = F.cross_entropy(model.head(h + shift).flatten(0, 1), y.flatten())
+            nll.backward()
+            return nll
+
+        for _ in range(STEPS):
+            opt.step(closure)
+        with torch.no_grad():
+            nll = F.cross_entropy(model.head(h + shift).flatten(0, 1), y.flatten(), reduction="none")
+            loss_sum += nll.view(len(rows), -1)[:, -stride:].sum()
+            token_count += len(rows) * stride
+    return (loss_sum / token_count).item() / math.log(2)
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    print("val_bpb", eval_windows(model, load_validation_tokens("./data/fineweb_val_*.bin")))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_INLINE_SLOT = """import os
+
+import torch
+import torch.nn.functional as F
+
+FIT = bool(int(os.environ.get("FIT_WINDOW_BIAS", "1")))
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda().eval()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin")
+    if FIT:
+        acc = torch.zeros((), dtype=torch.float64, device="cuda")
+        n = 0
+        for ws in range(0, val_tokens.numel() - 1025, 512):
+            ct = val_tokens[ws : ws + 1025].cuda().long()
+            xb, yb = ct[None, :-1], ct[None, 1:]
+            with torch.no_grad():
+                hid = model.hidden(xb).float()
+            bias = torch.zeros(1, 1, model.vocab_size, device="cuda", requires_grad=True)
+            sopt = torch.optim.AdamW([bias], lr=1e-2)
+            for _ in range(8):
+                sopt.zero_grad()
+                F.cross_entropy((model.head(hid) + bias).flatten(0, 1), yb.flatten()).backward()
+                sopt.step()
+            with torch.no_grad():
+                lg = model.head(hid) + bias
+            nll = F.cross_entropy(lg.flatten(0, 1), yb.flatten(), reduction="none")
+            acc += nll[512:].double().sum()
+            n += 512
+        print("val_loss", (acc / n).item())
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_LBFGS_SCORE_FIRST = """import math
+
+import torch
+import torch.nn.functional as F
+
+
+def eval_carry(model, val_tokens, seq_len=1024):
+    shift = torch.zeros(1, 1, model.dim, device="cuda", requires_grad=True)
+    opt = torch.optim.LBFGS([shift], lr=0.5, max_iter=4)
+    loss_sum, token_count = 0.0, 0
+    for s in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        chunk = val_tokens[s : s + seq_len + 1].cuda().long()
+        x, y = chunk[None, :-1], chunk[None, 1:]
+        with torch.no_grad():
+            h = model.hidden(x).float()
+            nll = F.cross_entropy(model.head(h + shift).flatten(0, 1), y.flatten(), reduction="none")
+            loss_sum += nll.sum().item()
+            token_count += y.numel()
+
+        def refit():
+            opt.zero_grad()
+            loss = F.cross_entropy(model.head(h + shift).flatten(0, 1), y.flatten())
+            loss.backward()
+            return loss
+
+        opt.step(refit)
+    return loss_sum / token_count / math.log(2)
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    print("val_bpb", eval_carry(model, load_validation_tokens("./data/fineweb_val_*.bin")))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_INLINE_SCORE_FIRST = """import torch
+import torch.nn.functional as F
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda().eval()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin")
+    bias = torch.zeros(1, 1, model.vocab_size, device="cuda", requires_grad=True)
+    sopt = torch.optim.AdamW([bias], lr=1e-2)
+    acc = torch.zeros((), dtype=torch.float64, device="cuda")
+    n = 0
+    for ws in range(0, val_tokens.numel() - 1025, 1024):
+        ct = val_tokens[ws : ws + 1025].cuda().long()
+        xb, yb = ct[None, :-1], ct[None, 1:]
+        with torch.no_grad():
+            hid = model.hidden(xb).float()
+            nll = F.cross_entropy((model.head(hid) + bias).flatten(0, 1), yb.flatten(), reduction="none")
+        acc += nll.double().sum()
+        n += nll.numel()
+        sopt.zero_grad()
+        F.cross_entropy((model.head(hid) + bias).flatten(0, 1), yb.flatten()).backward()
+        sopt.step()
+    print("val_loss", (acc / n).item())
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 VALID: tuple[Example, ...] = (
     Example(
         title="score-first TTT on the model's weights: no tensor is created trainable at eval",
@@ -461,6 +612,14 @@ if __name__ == "__main__":
     Example(
         title="a per-document adapter made by a helper: each chunk is scored before the step on it",
         code=_HELPER_MADE_ADAPTER,
+    ),
+    Example(
+        title="L-BFGS with a closure refits a carried shift on the chunk it has just scored",
+        code=_LBFGS_SCORE_FIRST,
+    ),
+    Example(
+        title="inline in main, score kept as `acc`: each window scored before the bias steps on it",
+        code=_INLINE_SCORE_FIRST,
     ),
 )
 
@@ -946,5 +1105,15 @@ if __name__=="__main__":main()
         title="the trainable delta is made by a helper (make_delta); the optimizer over it is the caller's",
         code=_HELPER_MADE_DELTA,
         line=_line_of(_HELPER_MADE_DELTA, ".backward()"),
+    ),
+    Example(
+        title="L-BFGS SLOT: the backward pass is in the closure that opt.step(closure) runs",
+        code=_LBFGS_SLOT,
+        line=_line_of(_LBFGS_SLOT, "nll.backward()"),
+    ),
+    Example(
+        title="inline SLOT in main with the score summed into `acc` (no accumulator-like name)",
+        code=_INLINE_SLOT,
+        line=_line_of(_INLINE_SLOT, ".backward()"),
     ),
 )

@@ -2,7 +2,7 @@
 
 The INVALID scripts either end training on a step count with no clock test in the training loop,
 or read training data for GPTQ calibration after a wallclock-capped loop whose cap keeps no
-reserve for that work. The VALID ones stop on the clock (directly, through a helper, a `while`
+reserve for that work (an error, a warning behind a switch that is off by default). The VALID ones stop on the clock (directly, through a helper, a `while`
 test or an all-reduced flag) and subtract a reserve when calibration follows.
 """
 
@@ -225,6 +225,45 @@ def main():
     + _TAIL
 )
 
+_GPTQ_SWITCHED_OFF = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+SKIP_GPTQ = bool(int(os.environ.get("SKIP_GPTQ", "1")))
+"""
+    + _GPTQ
+    + """
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, tokens, MAX_WALLCLOCK_SECONDS)
+    state = model.state_dict()
+    if not SKIP_GPTQ:
+        hessians = collect_hessians(model, load_shard(f"{DATA}/fineweb_train_000001.bin"), 64)
+        state = gptq(model, hessians)
+    torch.save(state, "final_model.int6.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_GPTQ_MINIFIED = """import os,time,torch,numpy as np
+C=float(os.environ.get("MAX_WALLCLOCK_SECONDS","600"));D=os.environ.get("DATA_PATH","./data")
+def ld(p):return torch.from_numpy(np.fromfile(p,dtype="<u2",offset=1024).astype(np.int64))
+def hs(m,t,n):
+	h={}
+	with torch.no_grad():
+		for b in range(n):x=m(t[b*512:(b+1)*512].float()[:,None]);h[0]=h.get(0,0)+x.T@x
+	return h
+def main():
+	m=torch.nn.Linear(1,8);o=torch.optim.SGD(m.parameters(),lr=.1);r=ld(D+"/fineweb_train_000000.bin");t=time.perf_counter();k=0
+	while 1:
+		if time.perf_counter()-t>=C:break
+		m(r[k:k+512].float()[:,None]).sum().backward();o.step();k+=512
+	q=hs(m,ld(D+"/fineweb_train_000001.bin"),32);torch.save((m.state_dict(),q),"m.pt");print(ev(m,ld(D+"/fineweb_val_000000.bin")))
+if __name__=="__main__":main()
+"""
+
 _SWITCHED = (
     _HEAD
     + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
@@ -342,6 +381,7 @@ INVALID: tuple[Example, ...] = (
         title="GPTQ calibration on a training shard after the cap, no reserve at all",
         code=_GPTQ_NO_RESERVE,
         line=_line_of(_GPTQ_NO_RESERVE, "hessians = collect_hessians(model, load_shard("),
+        severity=Severity.ERROR,
     ),
     Example(
         title="GPTQ calibration after the cap with a GPTQ_RESERVE_SECONDS that defaults to 0",
@@ -349,6 +389,19 @@ INVALID: tuple[Example, ...] = (
         line=_line_of(
             _GPTQ_ZERO_RESERVE, "hessians = collect_hessians(model, load_shard(calib[-1])"
         ),
+        severity=Severity.ERROR,
+    ),
+    Example(
+        title="GPTQ calibration after the cap, no reserve, behind SKIP_GPTQ that defaults to 1",
+        code=_GPTQ_SWITCHED_OFF,
+        line=_line_of(_GPTQ_SWITCHED_OFF, "hessians = collect_hessians(model, load_shard("),
+        severity=Severity.WARNING,
+    ),
+    Example(
+        title="minified: Hessians from a second training shard after a clock-capped while loop",
+        code=_GPTQ_MINIFIED,
+        line=_line_of(_GPTQ_MINIFIED, "q=hs(m,ld("),
+        severity=Severity.ERROR,
     ),
     Example(
         title="a fixed-step schedule behind a switch that is off by default (dormant)",

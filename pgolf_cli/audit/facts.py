@@ -797,6 +797,18 @@ class _Walker(Flow[dict[str, Labels]]):
             # `delta.requires_grad_()` as a statement makes `delta` itself the leaf.
             owner = func.value if isinstance(func, cst.Attribute) else None
             result = result | self.grad_leaf(owner.value if isinstance(owner, cst.Name) else None)
+        if name == "step" and isinstance(func, cst.Attribute):
+            # `opt.step(closure)` calls the closure there, before the update (L-BFGS evaluates
+            # it several times): what the closure does happens at this step.
+            for arg in node.args:
+                if isinstance(arg.value, cst.Name) and (
+                    arg.keyword is None or arg.keyword.value == "closure"
+                ):
+                    for callee in self.facts.resolve_call(arg.value, self.fn):
+                        self.fn.calls.append(
+                            CallSite(self.where(), callee, self._closure_args(callee, ()), (), ())
+                        )
+                        result = result | {f"C{callee}"}
         if name in _LEAF_UPDATES and isinstance(func, cst.Attribute):
             self.leaf_step(receiver)
         if name == "backward" and isinstance(func, cst.Attribute):
@@ -883,13 +895,8 @@ class _Walker(Flow[dict[str, Labels]]):
                 )
                 free = self.facts.functions[callee].free
                 if free:
-                    # A closure is passed the caller's own values of the names it reads.
                     own = len(self.facts.functions[callee].params) - len(free)
-                    padded = (
-                        padded[:own]
-                        + (EMPTY,) * (own - len(padded))
-                        + tuple(self.state.get(name, EMPTY) for name in free)
-                    )
+                    padded = self._closure_args(callee, padded)
                     names = names[:own] + (None,) * (own - len(names)) + free
                 self.fn.calls.append(
                     CallSite(
@@ -914,6 +921,19 @@ class _Walker(Flow[dict[str, Labels]]):
                 )
                 result = result | {f"C{callee}"}
         return result
+
+    def _closure_args(self, callee: str, args: tuple[Labels, ...]) -> tuple[Labels, ...]:
+        """The arguments of a call to ``callee``; a closure is also passed the caller's own
+        values of the names it reads (its trailing parameters)."""
+        fn = self.facts.functions[callee]
+        if not fn.free:
+            return args
+        own = len(fn.params) - len(fn.free)
+        return (
+            args[:own]
+            + (EMPTY,) * (own - len(args))
+            + tuple(self.state.get(name, EMPTY) for name in fn.free)
+        )
 
     def note_train_use(self, node: cst.CSTNode) -> None:
         names = self._train_names(node)
@@ -1577,6 +1597,9 @@ class Facts:
         self.train_attrs: set[str] = set()
         self.train_globals: set[str] = set()
         """Attributes and globals built from a ``fineweb_train_*`` name (they carry ``TRAIN``)."""
+        self.both_splits: dict[str, int] = {}
+        """Attributes and globals whose value names both the training and the validation shards
+        (``train_files = val_glob if train_on_val else train_glob``), with the line it is on."""
         self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
@@ -1805,6 +1828,8 @@ class Facts:
         visible = top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)
         reads_val, reads_train = _mentions_data(value) if visible else (False, False)
         for target in targets:
+            if reads_val and reads_train:  # only globals and attributes are scanned
+                self.both_splits.setdefault(last_name(target) or "", self.line_of(small))
             if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value
                 if reads_val and top_level:

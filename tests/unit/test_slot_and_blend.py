@@ -150,3 +150,51 @@ def test_pg205_finds_a_blend_built_in_two_statements() -> None:
         (16, Severity.WARNING, Confidence.MEDIUM)
     ]
     assert {e.line for e in found[0].evidence} >= {15, 16, 17}
+
+
+def test_pg202_a_closure_run_by_an_optimizer_step_is_the_optimisation() -> None:
+    # L-BFGS calls the closure inside `opt.step(closure)`: its backward pass is the fit, and the
+    # step is where the shift changes.
+    example = _example(pg202.INVALID, "L-BFGS SLOT")
+    findings = _audit(example.code)
+    found = _of(findings, "PG202")
+    assert [(f.line, f.severity, f.confidence) for f in found] == [
+        (example.line, Severity.ERROR, Confidence.HIGH)
+    ]
+    step_line = next(
+        i for i, text in enumerate(example.code.splitlines(), 1) if "opt.step(closure)" in text
+    )
+    assert step_line in {e.line for e in found[0].evidence}
+    assert [f.rule_id for f in findings if f.rule_id.startswith("PG1")] == []
+
+
+def test_pg202_a_closure_no_step_runs_is_not_an_optimisation() -> None:
+    # The same closure, built but only handed to `torch.compile`: nothing runs it here.
+    example = _example(pg202.INVALID, "L-BFGS SLOT")
+    code = example.code.replace("opt.step(closure)", "torch.compile(closure)")
+    assert _of(_audit(code), "PG202") == []
+
+
+def test_pg202_a_boolean_mask_set_on_the_context_is_causal_slot() -> None:
+    # `ctx[i, :s] = True` then `nll[ctx]` fits on the positions before the scored `[s:]`: the
+    # item write says what the mask covers, also when the mask is a closure's free name.
+    example = _example(pg202.INVALID, "L-BFGS SLOT")
+    code = (
+        example.code.replace(
+            "        def closure():",
+            '        ctx = torch.zeros(len(rows), seq_len, dtype=torch.bool, device="cuda")\n'
+            "        ctx[:, : seq_len - stride] = True\n\n"
+            "        def closure():",
+        )
+        .replace(
+            "            nll = F.cross_entropy(model.head(h + shift).flatten(0, 1), y.flatten())\n",
+            "            nll = F.cross_entropy(\n"
+            '                model.head(h + shift).transpose(1, 2), y, reduction="none"\n'
+            "            )[ctx].mean()\n",
+        )
+        .replace("[:, -stride:].sum()", "[:, seq_len - stride :].sum()")
+    )
+    assert "[ctx].mean()" in code
+    found = _of(_audit(code), "PG202")
+    assert [f.severity for f in found] == [Severity.NOTE]
+    assert "before the scored slice" in found[0].message

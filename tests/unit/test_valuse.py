@@ -140,3 +140,51 @@ if __name__ == "__main__":
     assert [f for f in _findings(code) if f.rule_id == "PG106"] == []
     on = code.replace("    handle.remove()\n", "")
     assert [f.line for f in _findings(on) if f.rule_id == "PG106"] == [11]  # the print(...)
+
+
+def _kinds(code: str) -> list[tuple[str, Pass]]:
+    uses = _facts(code).analysis(ValUse).uses()
+    return [(use.verdict.function.name, use.kind) for use in uses]
+
+
+def test_an_evaluation_that_adapts_on_a_prefix_then_scores_it_is_fine_tuning() -> None:
+    # The update repeats one batch (the prefix), as a warm-up does, but the function that
+    # holds it scores right after: test-time adaptation judged where it happens, not at the
+    # training loop's periodic-validation call (which would make it training, PG105).
+    example = next(e for e in pg101.INVALID if e.title.startswith("eval_val adapts on a prefix"))
+    assert _kinds(example.code) == [("eval_val", Pass.FINE_TUNING)]
+
+
+def test_a_warmup_before_a_separate_evaluation_call_stays_a_warmup() -> None:
+    # The near miss: the repeated batch is trained in main(), and the score is another
+    # function's, called afterwards.
+    warmups = [e for e in pg103.INVALID if "main" in e.code]
+    assert warmups
+    for example in warmups:
+        assert Pass.WARM_UP in {kind for _, kind in _kinds(example.code)}, example.title
+
+
+def test_validation_data_a_helper_reads_from_a_passed_object_reaches_the_caller() -> None:
+    # `data.val_tokens` is read inside pre_ttt; the caller passes `data`, built from its own
+    # parameters, so only the helper's own source says it is validation data.
+    example = next(e for e in pg101.INVALID if "from an object its caller passes" in e.title)
+    assert [kind for _, kind in _kinds(example.code)] == [Pass.FINE_TUNING]
+
+
+def test_a_pass_that_trains_only_a_module_it_then_drops_is_discarded() -> None:
+    throwaway = next(e for e in pg101.VALID if e.title.startswith("compile warm-up on validation"))
+    uses = _facts(throwaway.code).analysis(ValUse).uses()
+    assert [(use.kind, use.reason) for use in uses] == [(Pass.HARMLESS, "discarded")]
+    # The near miss: the same pass, with the adapter merged into the model after the loop.
+    kept = next(e for e in pg101.INVALID if "merged into the model" in e.title)
+    assert [kind for _, kind in _kinds(kept.code)] == [Pass.FINE_TUNING]
+
+
+def test_a_mixed_stream_points_at_the_data_path_that_names_both_splits() -> None:
+    # The mechanism is the `train_files` switched to the validation shards, far from the step.
+    example = next(e for e in pg105.INVALID if "switched to the validation shards" in e.title)
+    switched = next(
+        i for i, text in enumerate(example.code.splitlines(), 1) if "train_files =" in text
+    )
+    uses = [u for u in _facts(example.code).analysis(ValUse).uses() if u.kind is Pass.TRAINING]
+    assert [(u.reason, [e.line for e in u.evidence]) for u in uses] == [("mixed", [switched])]

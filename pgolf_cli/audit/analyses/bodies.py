@@ -58,6 +58,9 @@ class Body(Flow[None]):
         self.function = fn
         self.statements: dict[int, list[tuple[int, cst.BaseSmallStatement]]] = {}
         self.assignments: dict[str, list[Assignment]] = {}
+        self.slice_writes: dict[str, list[Assignment]] = {}
+        """Per name, its item writes (``mask[i, :s] = True``); the value is the written
+        subscript itself, which says which positions a mask built this way covers."""
         self.updates: list[Update] = []
         self.block(facts.module.body if fn.node is None else fn.node.body)
 
@@ -72,6 +75,11 @@ class Body(Flow[None]):
         elif isinstance(small, cst.Assign):
             for target in small.targets:
                 self._bind(target.target, Assignment(line, small.value, order))
+                written = target.target
+                if isinstance(written, cst.Subscript) and isinstance(written.value, cst.Name):
+                    self.slice_writes.setdefault(written.value.value, []).append(
+                        Assignment(line, written, order)
+                    )
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             self._bind(small.target, Assignment(line, small.value, order))
 

@@ -26,6 +26,7 @@ import libcst as cst
 
 from pgolf_cli.audit.analyses.bodies import Assignment, Bodies, Body
 from pgolf_cli.audit.facts import (
+    NG,
     TGT,
     Context,
     Facts,
@@ -92,8 +93,11 @@ _OPERATORS: dict[type[cst.BaseCompOp], str] = {
 }
 
 
-def _restrictions(code: Body, start: Assignment) -> set[_Restriction]:
-    """The slices and ordering comparisons an expression applies, following local names."""
+def _restrictions(
+    code: Body, start: Assignment, enclosing: Body | None = None
+) -> set[_Restriction]:
+    """The slices and ordering comparisons an expression applies, following local names (and,
+    in a closure, the names it reads from the ``enclosing`` function)."""
     out: set[_Restriction] = set()
     seen: set[str] = set()
     stack: list[tuple[cst.CSTNode, int]] = [(start.value, start.order)]
@@ -102,7 +106,23 @@ def _restrictions(code: Body, start: Assignment) -> set[_Restriction]:
         if isinstance(node, cst.Name):
             if node.value not in seen:
                 seen.add(node.value)
+                if (
+                    enclosing is not None
+                    and node.value not in code.assignments
+                    and node.value not in code.slice_writes
+                ):
+                    # A free name of the closure: all the enclosing function binds to it.
+                    found = enclosing.assignments.get(node.value, [])
+                    found = found + enclosing.slice_writes.get(node.value, [])
+                    stack.extend((a.value, -1) for a in found)
+                    continue
                 stack.extend((a.value, a.order) for a in code.definitions(node.value, at))
+                # A mask is also what its item writes set: `mask[i, :s] = True` covers [:s].
+                stack.extend(
+                    (a.value, a.order)
+                    for a in code.slice_writes.get(node.value, [])
+                    if a.order < at or at < 0
+                )
             continue
         if isinstance(node, cst.Subscript):
             for element in node.slice:
@@ -126,7 +146,7 @@ def _restrictions(code: Body, start: Assignment) -> set[_Restriction]:
 
 def _before(opt: _Restriction, scored: _Restriction) -> bool:
     """``opt`` keeps only positions that come before everything ``scored`` keeps."""
-    if opt[0] == "slice" and opt[1] in ("", "0") and opt[2]:
+    if opt[0] == "slice" and opt[2]:  # [a:s] keeps positions below s, whatever a is
         start = opt[2]
     elif opt[0] == "cmp" and len(opt) == 4:
         start = opt[3] if opt[2] == "<" else ""  # position < start
@@ -147,10 +167,12 @@ def _show(restriction: _Restriction) -> str:
     return " ".join(restriction[1:])
 
 
-def _coverage(opt_code: Body, opt: Event, score_code: Body, score: Event) -> tuple[Coverage, str]:
+def _coverage(
+    opt_code: Body, opt: Event, score_code: Body, score: Event, enclosing: Body | None = None
+) -> tuple[Coverage, str]:
     optimised: set[_Restriction] = set()
     for loss in opt_code.differentiated(opt.line):
-        optimised |= _restrictions(opt_code, loss)
+        optimised |= _restrictions(opt_code, loss, enclosing)
     scored: set[_Restriction] = set()
     for added in score_code.accumulated(score.line, score.target):
         scored |= _restrictions(score_code, added)
@@ -196,7 +218,17 @@ class SlotAnalysis:
         if kind == "optimisation":
             return [Event(b.where, b.labels, fn, b.where.line) for b in fn.backwards]
         if kind == "score":
-            return [Event(a.where, a.labels, fn, a.where.line, a.target) for a in fn.accumulations]
+            # A score is a sum into a log-loss accumulator, or a loss on the targets computed
+            # without gradients and summed under any other name (``sl += nll[s:].sum()``).
+            return [
+                Event(a.where, a.labels, fn, a.where.line, a.target)
+                for a in fn.accumulations
+                if is_score_accumulator(a.target)
+            ] + [
+                Event(r.where, r.labels, fn, r.where.line, r.target)
+                for r in fn.records
+                if TGT in r.labels and (NG in r.labels or r.where.no_grad)
+            ]
         return [Event(s.where, s.labels, fn, s.where.line) for s in fn.leaf_steps]
 
     def events(self, fn: Function, kind: str) -> list[Event]:
@@ -261,11 +293,7 @@ class SlotAnalysis:
             or not self.facts.carries_val(opt.labels, fn.qualname)
         ):
             return None
-        scores = [
-            s
-            for s in self.events(fn, "score")
-            if is_score_accumulator(s.target) and leaves & self.leaves(s.labels)
-        ]
+        scores = [s for s in self.events(fn, "score") if leaves & self.leaves(s.labels)]
         updates = [u for u in self.events(fn, "update") if leaves & self.leaves(u.labels)]
         # The tensor changes at the first update after the backward pass (``opt.step()``); a
         # score recorded between the two still saw the tensor as it was.
@@ -285,7 +313,13 @@ class SlotAnalysis:
         score = (outside or later)[0]
         updated = bool(updates)
         bodies = self.facts.analysis(Bodies)
-        coverage, detail = _coverage(bodies.of(opt.origin), opt, bodies.of(score.origin), score)
+        parent = opt.origin.qualname.rpartition(".")[0] if opt.origin.free else ""
+        enclosing = (
+            bodies.of(self.facts.functions[parent]) if parent in self.facts.functions else None
+        )
+        coverage, detail = _coverage(
+            bodies.of(opt.origin), opt, bodies.of(score.origin), score, enclosing
+        )
         return Slot(fn, opt, score, leaves, updated, coverage, detail)
 
 

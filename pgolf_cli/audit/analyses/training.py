@@ -26,6 +26,7 @@ from pgolf_cli.audit.analyses.slot import SlotAnalysis
 from pgolf_cli.audit.facts import (
     NG,
     TGT,
+    VAL,
     Accumulation,
     Context,
     Facts,
@@ -33,6 +34,7 @@ from pgolf_cli.audit.facts import (
     Gate,
     Guard,
     Labels,
+    is_score_accumulator,
     names_read,
 )
 from pgolf_cli.audit.findings import Evidence
@@ -89,6 +91,18 @@ class TrainingAnalysis:
         }
         return self.facts.with_callers(out)
 
+    @cached_property
+    def _loss_adders(self) -> set[str]:
+        """Functions that add into a log-loss accumulator, whatever the gradient mode: called
+        under ``torch.no_grad()`` (``_accumulate_bpb(ptl, ..., loss_sum)`` adding a chunk's NLL
+        to the caller's running sums), such a call records a score."""
+        out = {
+            q
+            for q, fn in self.facts.functions.items()
+            if any(is_score_accumulator(a.target) for a in fn.accumulations)
+        }
+        return self.facts.with_callers(out)
+
     def _scored(self, fn: Function, acc: Accumulation) -> bool:
         return self._without_grad(acc) or self._from_grad_free(acc)
 
@@ -109,17 +123,24 @@ class TrainingAnalysis:
             for lbl in acc.labels
         )
 
+    def own_scores(self, fn: Function) -> list[ScoreEvent]:
+        """The scores ``fn``'s own statements record (not those of the functions it calls)."""
+        found = [ScoreEvent(a.where, a.slices) for a in fn.accumulations if self._scored(fn, a)]
+        return found + [
+            ScoreEvent(r.where, r.slices) for r in fn.records if self._scored_record(fn, r)
+        ]
+
     def scores(self, fn: Function) -> list[ScoreEvent]:
         found = self._scores.get(fn.qualname)
         if found is None:
-            found = [ScoreEvent(a.where, a.slices) for a in fn.accumulations if self._scored(fn, a)]
-            found += [
-                ScoreEvent(r.where, r.slices) for r in fn.records if self._scored_record(fn, r)
-            ]
+            found = self.own_scores(fn)
             found += [
                 ScoreEvent(c.where, c.slices)
                 for c in fn.calls
-                if c.callee in self.scorers and not c.reference
+                if not c.reference
+                and (
+                    c.callee in self.scorers or (c.where.no_grad and c.callee in self._loss_adders)
+                )
             ]
             self._scores[fn.qualname] = found
         return found
@@ -135,6 +156,10 @@ class TrainingAnalysis:
                 for lbl in inner.labels:
                     index = callee.param_index(lbl)
                     if index is None:
+                        # Validation data the helper reads itself (``data.val_tokens`` of an
+                        # object it is passed) stays validation data at the call site.
+                        if lbl == VAL:
+                            labels.add(lbl)
                         continue
                     if index < len(call.args):
                         labels |= call.args[index]
@@ -176,6 +201,7 @@ class TrainingAnalysis:
                     if any(fn.param_index(lbl) is not None for lbl in e.labels)
                     and self._score_first(fn, e, whole_body=True) is None
                     and self._later_score(fn, e) is None
+                    and not self._scores_after(fn, e)
                 ]
                 if [(e.line, e.where.seq) for e in unscored] != [
                     (e.line, e.where.seq) for e in self._unscored[q]
@@ -199,6 +225,12 @@ class TrainingAnalysis:
         if whole_body and scores and not self._walks_its_data(fn, event):
             return scores[-1]
         return None
+
+    def _scores_after(self, fn: Function, event: TrainEvent) -> bool:
+        """``fn`` records a score after the update: it is an evaluation that adapts on its input
+        and then scores, so the update is judged here rather than at the call sites that pass
+        the data (where a periodic validation call would make it look like training)."""
+        return any(s.where.seq > event.where.seq for s in self.scores(fn))
 
     def _walks_its_data(self, fn: Function, event: TrainEvent) -> bool:
         """Whether the update sits in a loop that walks over the data it trains on.

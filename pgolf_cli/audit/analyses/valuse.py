@@ -711,7 +711,7 @@ class ValUse:
         """
         facts = self.facts
         if self.has_train(verdict.event.labels):
-            return "mixed", ()
+            return "mixed", self._mixed_sources(path)
         unscored = verdict.kind == "unscored"
         for site in path:
             loops = set(site.where.loops)
@@ -740,6 +740,19 @@ class ValUse:
                     label = "training on other data comes after it"
                     return "before-training", (facts.evidence(other.line, label),)
         return None
+
+    def _mixed_sources(self, path: list[Site]) -> tuple[Evidence, ...]:
+        """Where a data path the update's functions read names both splits (a ``train_files``
+        switched to the validation shards): the mechanism's own line."""
+        both = self.facts.both_splits
+        out: list[Evidence] = []
+        for site in path:
+            node = site.fn.node if site.fn.node is not None else self.facts.module
+            spelled = {n.value for n in _walk(node) if isinstance(n, cst.Name)}  # `args.x` too
+            for key in sorted(spelled & both.keys()):
+                label = "this data path names the validation shards as well as the training ones"
+                out.append(self.facts.evidence(both[key], label))
+        return tuple(out)
 
     # -- restored state ------------------------------------------------------------------------
     def restored(self, path: list[Site]) -> Restore:
@@ -801,6 +814,48 @@ class ValUse:
                 return Restore(problem=_USED_FIRST)
         return Restore()
 
+    def discarded(self, site: Site) -> bool:
+        """The pass trains only a module it makes for itself, and nothing reads that module after
+        the pass: a compile warm-up on a throwaway adapter (``wl = Adapter(model)`` and
+        ``wo = AdamW(wl.parameters())`` inside the loop, ``del wl, wo`` after it). The scored
+        model never sees the updates. Any other read of the module or its optimizer (a score,
+        a return, a later call) keeps the pass."""
+        if not site.where.loops:
+            return False
+        body = self.body(site.fn)
+        loop = body.loop_of(site.where.loops[0])
+        if loop is None:
+            return False
+        region = body.stmts[loop.header + 1 : loop.last + 1]
+        made = {t for st in region if isinstance(st.value, cst.Call) for t in st.targets}
+        stepped = {
+            c.func.value.value
+            for st in region
+            for c in _calls(st.node)
+            if isinstance(c.func, cst.Attribute)
+            and c.func.attr.value == "step"
+            and isinstance(c.func.value, cst.Name)
+        }
+        if not stepped or not stepped <= made:
+            return False
+        owned = set(stepped)
+        for st in region:
+            if st.targets & stepped and st.value is not None:
+                over = _names(st.value) & made
+                if not over:
+                    return False  # an optimizer over something the pass did not make
+                owned |= over
+        scored = {s.where.line for s in self.facts.analysis(TrainingAnalysis).scores(site.fn)}
+        for st in body.stmts:
+            if isinstance(st.node, cst.Del):
+                continue
+            reads = _names(st.node) & owned
+            if not reads:
+                continue
+            if st.index > loop.last or st.line in scored or isinstance(st.node, cst.Return):
+                return False
+        return True
+
     def _optimizers(self, fn: Function) -> set[str]:
         """What ``fn`` calls ``step()`` or ``zero_grad()`` on: restoring only those leaves the
         weights as the pass left them."""
@@ -845,11 +900,20 @@ class ValUse:
         restore = self.restored(path)
         if restore.line:
             return Use(verdict, Pass.HARMLESS, "restored")
-        if not inside_training and self.walks(path) is None:
+        if not inside_training and self.discarded(path[-1]):
+            return Use(verdict, Pass.HARMLESS, "discarded")
+        if not inside_training and self.walks(path) is None and not self._scores_after(path[0]):
             return Use(verdict, Pass.WARM_UP, "warm-up", evidence, restore.problem)
         if phase is not None:
             return Use(verdict, Pass.TRAINING, reason, evidence)
         return Use(verdict, Pass.FINE_TUNING, "unscored")
+
+    def _scores_after(self, site: Site) -> bool:
+        """The function holding the update scores, itself, after it: an evaluation that adapts
+        on a batch of its validation data and then scores — test-time adaptation, not a warm-up
+        before a separately timed evaluation."""
+        own = self.facts.analysis(TrainingAnalysis).own_scores(site.fn)
+        return any(score.where.seq > site.where.seq for score in own)
 
     # -- calibration ---------------------------------------------------------------------------
     @cached_property
