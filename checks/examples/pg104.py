@@ -84,6 +84,54 @@ def _timed(code: str) -> str:
 
 
 _TIMED_TWO_PASS = _timed(_NGRAM_TWO_PASS)
+
+
+def _preset(code: str, default_preset: str) -> str:
+    """``code`` with the n-gram eval behind a config field (declared off) that a preset function
+    turns on for every preset but the baseline, the preset chosen by ``MODEL_PRESET``."""
+    config = (
+        "def _env_bool(name, default):\n"
+        "    raw = os.environ.get(name)\n"
+        "    if raw is None:\n"
+        "        return default\n"
+        '    return raw.strip().lower() in {"1", "true", "yes"}\n\n\n'
+        "def _env_str(name, default):\n"
+        "    raw = os.environ.get(name)\n"
+        "    return default if raw is None else raw.strip()\n\n\n"
+        "@dataclass\n"
+        "class EvalConfig:\n"
+        '    ngram_eval_enabled: bool = _env_bool("NGRAM_EVAL_ENABLED", False)\n\n\n'
+        "@dataclass\n"
+        "class Config:\n"
+        f'    model_preset: str = field(default_factory=lambda: _env_str("MODEL_PRESET", "{default_preset}").lower())\n'
+        "    eval: EvalConfig = field(default_factory=EvalConfig)\n\n"
+        "    @classmethod\n"
+        "    def from_env(cls, model_preset=None):\n"
+        "        config = cls()\n"
+        "        if model_preset is not None:\n"
+        "            config.model_preset = model_preset\n"
+        "        apply_preset(config)\n"
+        "        return config\n\n\n"
+        "def apply_preset(config):\n"
+        '    if config.model_preset == "baseline":\n'
+        "        return\n"
+        '    if "NGRAM_EVAL_ENABLED" not in os.environ:\n'
+        "        config.eval.ngram_eval_enabled = True\n\n\n"
+        "def main():\n"
+    )
+    code = code.replace(
+        "import math\n", "import math\nfrom dataclasses import dataclass, field\n", 1
+    )
+    return code.replace("def main():\n", config, 1).replace(
+        '    print(f"final_ngram val_loss:{eval_ngram(model, val_tokens):.6f}")',
+        "    config = Config.from_env()\n"
+        "    if config.eval.ngram_eval_enabled:\n"
+        '        print(f"final_ngram val_loss:{eval_ngram(model, val_tokens):.6f}")',
+    )
+
+
+_PRESET_OFF = _preset(_NGRAM_TWO_PASS, "baseline")
+_PRESET_ON = _preset(_NGRAM_TWO_PASS, "leader")
 _TIMED_ONE_PASS = _timed(
     _NGRAM_TWO_PASS.replace(
         """    rescored_loss_sum = 0.0
@@ -1063,5 +1111,17 @@ if __name__ == "__main__":
         title="TTT trains a list of unfrozen block parameters, then the same model is re-scored",
         code=_UNFROZEN_THEN_RESCORED,
         line=_line_of(_UNFROZEN_THEN_RESCORED, "final = eval_sliding(model, val_tokens)"),
+    ),
+    Example(
+        title="dormant: the two-pass eval's config field is declared off and turned on only by a "
+        "preset other than MODEL_PRESET's default",
+        code=_PRESET_OFF,
+        line=_line_of(_PRESET_OFF, "rescored_loss_sum += -math.log"),
+        severity=Severity.WARNING,
+    ),
+    Example(
+        title="the same preset shape with MODEL_PRESET defaulting to the preset that turns it on",
+        code=_PRESET_ON,
+        line=_line_of(_PRESET_ON, "rescored_loss_sum += -math.log"),
     ),
 )

@@ -37,7 +37,7 @@ from pgolf_cli.audit.choices import CHOICE_CALLS, Chooser, Selection
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
 from pgolf_cli.audit.flow import Flow, Guard, comprehension_scopes
 from pgolf_cli.audit.positions import LineMap
-from pgolf_cli.audit.values import WORLD, Evaluator, truth
+from pgolf_cli.audit.values import WORLD, Assigned, Evaluator, env_helper, truth
 
 VAL = "VAL"
 TGT = "TGT"
@@ -1483,7 +1483,10 @@ class _Scopes(Flow[None]):
             self.facts._note_import(stmt)
             return
         self.facts._note_assignment(
-            stmt, in_class=self.class_name is not None, top_level=self.prefix is None
+            stmt,
+            in_class=self.class_name is not None,
+            top_level=self.prefix is None,
+            guards=tuple(self.guards),
         )
         if isinstance(stmt, cst.Assign):
             for target in stmt.targets:
@@ -1524,6 +1527,9 @@ class _Scopes(Flow[None]):
                 if function is not None:
                     self.parents[qualname] = function.qualname
             facts._note_split_lister(fn, node)
+            helper = env_helper(node, fn.params) if prefix is None else None
+            if helper is not None:
+                facts._env_helpers[name] = helper
             self.prefix, self.class_name, self.function = qualname, None, fn
         else:
             self.prefix, self.class_name, self.function = qualname, name, None
@@ -1603,6 +1609,10 @@ class Facts:
         self._value_lines: dict[int, int] = {}
         self.assigned_names: dict[str, cst.BaseExpression | None] = {}
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
+        self._name_choices: dict[str, list[Assigned]] = {}
+        self._attr_choices: dict[str, list[Assigned]] = {}
+        self._env_helpers: dict[str, tuple[int, int]] = {}
+        """The script's own environment getters (``_env_bool(name, default)``)."""
         self.split_listers: dict[str, int] = {}
         """Functions that build a shard path from a parameter (``f"fineweb_{split}_*.bin"``),
         with that parameter's index: a call passing ``"val"`` / ``"train"`` there lists the
@@ -1611,7 +1621,12 @@ class Facts:
         """Every name an import binds anywhere in the file, to the dotted path it stands for."""
         self._collect_scopes()
         self.evaluator = Evaluator(
-            self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0)
+            self.assigned_names,
+            self.assigned_attrs,
+            lambda v: self._value_lines.get(id(v), 0),
+            name_choices=self._name_choices,
+            attr_choices=self._attr_choices,
+            env_helpers=self._env_helpers,
         )
         for fn in self.functions.values():
             self._walk(fn, named_params=True)
@@ -1805,9 +1820,15 @@ class Facts:
                 self.imports[bound.value] = f"{module}.{name}"
 
     def _note_assignment(
-        self, small: cst.BaseSmallStatement, *, in_class: bool, top_level: bool
+        self,
+        small: cst.BaseSmallStatement,
+        *,
+        in_class: bool,
+        top_level: bool,
+        guards: tuple[Guard, ...] = (),
     ) -> None:
-        """Remember single assignments for the switch evaluator, and globals holding validation data.
+        """Remember assignments for the switch evaluator (each with the conditions it sits
+        under in its scope), and globals holding validation data.
 
         A class attribute (``class Hyperparameters: ttt_enabled = ...``) is read as
         ``args.ttt_enabled``, so it is filed with attributes.
@@ -1832,12 +1853,14 @@ class Facts:
                 self.both_splits.setdefault(last_name(target) or "", self.line_of(small))
             if isinstance(target, cst.Name) and not in_class:
                 table, key = self.assigned_names, target.value
+                choices = self._name_choices
                 if reads_val and top_level:
                     self.val_globals.add(key)
                 if reads_train and top_level:
                     self.train_globals.add(key)
             elif isinstance(target, cst.Name | cst.Attribute):
                 table, key = self.assigned_attrs, last_name(target) or ""
+                choices = self._attr_choices
                 if reads_val:
                     self.val_attrs.add(key)
                 if reads_train:
@@ -1845,6 +1868,7 @@ class Facts:
             else:
                 continue
             table[key] = value if key not in table else None
+            choices.setdefault(key, []).append(Assigned(value, guards))
 
     # -- resolved facts ------------------------------------------------------------------
     @cached_property

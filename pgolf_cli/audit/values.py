@@ -12,11 +12,13 @@ Values that depend on the number of processes evaluate to :data:`WORLD`: the off
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
+
+from pgolf_cli.audit.flow.walker import Guard
 
 
 class _Marker:
@@ -46,29 +48,71 @@ class EnvRead:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    """One assignment to a name or attribute, and the conditions it sits under in its scope."""
+
+    value: cst.BaseExpression
+    guards: tuple[Guard, ...] = ()
+
+
 def is_world_name(name: str) -> bool:
     lowered = name.lower()
     return any(w in lowered for w in _WORLD_NAMES)
 
 
-def env_key(call: cst.Call) -> tuple[str, cst.BaseExpression | None] | None:
-    """``os.environ.get("X", d)`` / ``os.getenv("X", d)`` -> ("X", d); anything else -> None."""
+def _reads_env(call: cst.Call) -> bool:
+    """``os.environ.get(...)`` / ``os.getenv(...)``."""
     func = call.func
     if not isinstance(func, cst.Attribute) or func.attr.value not in _ENV_GETTERS:
-        return None
+        return False
     owner = func.value
     owner_name = (
         owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", None)
     )
-    if func.attr.value == "get" and owner_name != "environ":
-        return None
-    if func.attr.value == "getenv" and owner_name != "os":
+    return owner_name == ("environ" if func.attr.value == "get" else "os")
+
+
+def env_key(call: cst.Call) -> tuple[str, cst.BaseExpression | None] | None:
+    """``os.environ.get("X", d)`` / ``os.getenv("X", d)`` -> ("X", d); anything else -> None."""
+    if not _reads_env(call):
         return None
     if not call.args or not isinstance(call.args[0].value, cst.SimpleString):
         return None
     key = call.args[0].value.evaluated_value
     default = call.args[1].value if len(call.args) > 1 else None
     return (key if isinstance(key, str) else key.decode(errors="replace")), default
+
+
+def env_helper(node: cst.FunctionDef, params: Sequence[str]) -> tuple[int, int] | None:
+    """A script's own environment getter (``def _env_bool(name, default)`` that reads
+    ``os.environ.get(name)`` and returns ``default`` when it is unset): the indices of its key
+    and default parameters; None for any other function.
+    """
+    key: int | None = None
+    default: int | None = None
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call) and _reads_env(current) and current.args:
+            first = current.args[0].value
+            if isinstance(first, cst.Name) and first.value in params:
+                key = params.index(first.value)
+                second = current.args[1].value if len(current.args) > 1 else None
+                if isinstance(second, cst.Name) and second.value in params:
+                    default = params.index(second.value)
+        elif isinstance(current, cst.Return) and current.value is not None and default is None:
+            # `return default`, or `return default if raw is None else ...`
+            value = current.value
+            returned = [value.body, value.orelse] if isinstance(value, cst.IfExp) else [value]
+            for item in returned:
+                if isinstance(item, cst.Name) and item.value in params:
+                    default = params.index(item.value)
+                    break
+        stack.extend(current.children)
+    if key is None or default is None or key == default:
+        return None
+    return key, default
 
 
 def _constant(node: cst.BaseExpression) -> Any:
@@ -111,11 +155,16 @@ def _compare(op: cst.BaseCompOp, left: Any, right: Any) -> Any:
 
 
 class Evaluator:
-    """Evaluates expressions against the script's single-assignment names and attributes.
+    """Evaluates expressions against the script's names and attributes.
 
     ``names`` / ``attrs`` map a name (or an attribute's last component, as in
     ``args.ttt_enabled``) to the one expression assigned to it in the file, or to ``None``
-    when it is assigned more than once (then its value is unknown).
+    when it is assigned more than once. ``name_choices`` / ``attr_choices`` list, for those,
+    every assignment with the conditions it sits under: when exactly one is unconditional (the
+    declared default) and each other one sits under a condition that the defaults do not take
+    (off, or undecidable: a preset chosen by a switch, a caller's argument), the default
+    decides; otherwise the value is unknown. ``env_helpers`` maps the script's own
+    environment getters to their key and default parameters (:func:`env_helper`).
     """
 
     def __init__(
@@ -123,13 +172,20 @@ class Evaluator:
         names: dict[str, cst.BaseExpression | None],
         attrs: dict[str, cst.BaseExpression | None],
         lines: Callable[[cst.CSTNode], int],
+        *,
+        name_choices: Mapping[str, Sequence[Assigned]] | None = None,
+        attr_choices: Mapping[str, Sequence[Assigned]] | None = None,
+        env_helpers: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         self._names = names
         self._attrs = attrs
+        self._choices = {False: name_choices or {}, True: attr_choices or {}}
+        self._env_helpers = env_helpers or {}
         self._line_of = lines
         self._line = 0
         self._cache: dict[int, tuple[Any, tuple[EnvRead, ...]]] = {}
         self._active: set[int] = set()
+        self._deciding: dict[tuple[bool, str], cst.BaseExpression | None] = {}
 
     def evaluate(self, node: cst.BaseExpression, line: int = 0) -> tuple[Any, tuple[EnvRead, ...]]:
         """The value (or UNKNOWN / WORLD) and the environment switches it was read from.
@@ -160,6 +216,42 @@ class Evaluator:
         reads.extend(cached[1])
         return cached[0]
 
+    def _assigned(
+        self, attr: bool, key: str, reads: list[EnvRead], depth: int
+    ) -> cst.BaseExpression | None:
+        """The expression that gives ``key`` its value in the default run, or None."""
+        table = self._attrs if attr else self._names
+        expr = table.get(key)
+        if expr is not None or key not in table:
+            return expr
+        slot = (attr, key)
+        if slot in self._deciding:
+            return self._deciding[slot]
+        assignments = self._choices[attr].get(key, ())
+        plain = [a for a in assignments if not a.guards]
+        if len(plain) != 1:
+            self._deciding[slot] = None
+            return None
+        # A condition that reads `key` itself (`if not args.x: args.x = True`) sees the default.
+        self._deciding[slot] = plain[0].value
+        for other in assignments:
+            # The conditions only decide which value stands; the switches reported are those
+            # the value itself reads.
+            if other.guards and all(self._taken(g, [], depth) for g in other.guards):
+                self._deciding[slot] = None  # reached by default as well: two values, unknown
+                break
+        return self._deciding[slot]
+
+    def _taken(self, guard: Guard, reads: list[EnvRead], depth: int) -> bool:
+        """Whether the default run takes ``guard``'s branch (a world-size test counts as taken)."""
+        outer_line, self._line = self._line, guard.line
+        try:
+            value = self._eval(guard.test, reads, depth + 1)
+        finally:
+            self._line = outer_line
+        on = truth(value)
+        return value is WORLD or (on is not None and on != guard.negated)
+
     def _eval(self, node: cst.BaseExpression, reads: list[EnvRead], depth: int) -> Any:
         if depth > 40:
             return UNKNOWN
@@ -169,12 +261,14 @@ class Evaluator:
         if isinstance(node, cst.Name):
             if is_world_name(node.value):
                 return WORLD
-            expr = self._names.get(node.value)
+            if node.value == "__name__":
+                return "__main__"  # the script is run, not imported
+            expr = self._assigned(False, node.value, reads, depth)
             return UNKNOWN if expr is None else self._resolve(expr, reads, depth)
         if isinstance(node, cst.Attribute):
             if is_world_name(node.attr.value):
                 return WORLD
-            expr = self._attrs.get(node.attr.value)
+            expr = self._assigned(True, node.attr.value, reads, depth)
             return UNKNOWN if expr is None else self._resolve(expr, reads, depth)
         if isinstance(node, cst.Call):
             return self._call(node, reads, depth)
@@ -203,7 +297,12 @@ class Evaluator:
             left = self._eval(node.left, reads, depth + 1)
             result: Any = True
             for target in node.comparisons:
-                right = self._eval(target.comparator, reads, depth + 1)
+                if _is_environ(target.comparator) and isinstance(left, str):
+                    # `"X" in os.environ`: the official run leaves the script's switches unset.
+                    reads.append(EnvRead(left, "unset", self._line))
+                    right = ()
+                else:
+                    right = self._eval(target.comparator, reads, depth + 1)
                 if WORLD in (left, right):
                     return WORLD
                 if UNKNOWN in (left, right):
@@ -273,6 +372,34 @@ class Evaluator:
             reads.append(EnvRead(key, shown, self._line))
             return value
         func = node.func
+        helper = self._env_helpers.get(func.value) if isinstance(func, cst.Name) else None
+        if helper is not None:
+            key_at, default_at = helper
+            positional = [a.value for a in node.args if a.keyword is None and not a.star]
+            if len(positional) <= key_at:
+                return UNKNOWN
+            name = _constant(positional[key_at])
+            if not isinstance(name, str):
+                return UNKNOWN
+            if is_world_name(name):
+                return WORLD
+            value = (
+                self._eval(positional[default_at], reads, depth + 1)
+                if len(positional) > default_at
+                else None
+            )
+            shown = "depends on world_size" if value is WORLD else repr(value)
+            reads.append(EnvRead(name, shown, self._line))
+            return value
+        if isinstance(func, cst.Name | cst.Attribute) and _last(func) == "field":
+            # A dataclass field: `field(default=x)` / `field(default_factory=lambda: x)` is x.
+            for arg in node.args:
+                keyword = arg.keyword.value if arg.keyword is not None else None
+                if keyword == "default":
+                    return self._eval(arg.value, reads, depth + 1)
+                if keyword == "default_factory" and isinstance(arg.value, cst.Lambda):
+                    return self._eval(arg.value.body, reads, depth + 1)
+            return UNKNOWN
         if isinstance(func, cst.Name) and func.value == "getattr" and len(node.args) in (2, 3):
             # `getattr(args, "slot_enabled", False)` reads the attribute `args.slot_enabled`.
             name = _constant(node.args[1].value)
@@ -300,6 +427,17 @@ class Evaluator:
                     return getattr(owner, func.attr.value)()
                 return owner if owner is WORLD else UNKNOWN
         return UNKNOWN
+
+
+def _is_environ(node: cst.BaseExpression) -> bool:
+    """``os.environ`` (or a bare ``environ`` imported from os)."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == "environ" and getattr(node.value, "value", None) == "os"
+    return isinstance(node, cst.Name) and node.value == "environ"
+
+
+def _last(func: cst.Name | cst.Attribute) -> str:
+    return func.value if isinstance(func, cst.Name) else func.attr.value
 
 
 def truth(value: Any) -> bool | None:

@@ -64,3 +64,97 @@ def test_reads_name_the_switch_and_its_line() -> None:
 
 def test_self_reference_does_not_loop() -> None:
     assert _evaluate("T = T + 1\n", "T") is UNKNOWN
+
+
+def _facts_value(code: str, expr: str) -> tuple[object, list[str]]:
+    """``expr`` evaluated against a whole script's assignments, with the switches it read."""
+    from pgolf_cli.audit.facts import Facts
+    from pgolf_cli.audit.positions import statement_lines
+
+    module = cst.parse_module(code)
+    facts = Facts(module, statement_lines(module, code), code)
+    value, reads = facts.evaluator.evaluate(cst.parse_expression(expr))
+    return value, [r.env for r in reads]
+
+
+_PRESET = """import os
+from dataclasses import dataclass, field
+
+
+def _env_bool(name, default):
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true"}
+
+
+def _env_str(name, default):
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip()
+
+
+@dataclass
+class EvalConfig:
+    ngram_enabled: bool = _env_bool("NGRAM_ENABLED", False)
+
+
+@dataclass
+class Config:
+    preset: str = field(default_factory=lambda: _env_str("PRESET", "DEFAULT").lower())
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    @classmethod
+    def from_env(cls, preset=None):
+        config = cls()
+        if preset is not None:
+            config.preset = preset
+        apply_preset(config)
+        return config
+
+
+def apply_preset(config):
+    if config.preset == "baseline":
+        return
+    if "NGRAM_ENABLED" not in os.environ:
+        config.eval.ngram_enabled = True
+"""
+
+
+def test_a_field_set_only_under_a_non_default_preset_keeps_its_declared_default() -> None:
+    value, reads = _facts_value(_PRESET.replace("DEFAULT", "baseline"), "config.eval.ngram_enabled")
+    assert value is False
+    assert reads == ["NGRAM_ENABLED"]
+
+
+def test_a_field_set_under_the_default_preset_has_two_values() -> None:
+    value, _ = _facts_value(_PRESET.replace("DEFAULT", "leader"), "config.eval.ngram_enabled")
+    assert value is UNKNOWN
+
+
+def test_a_dataclass_field_factory_and_an_env_helper_give_their_defaults() -> None:
+    value, reads = _facts_value(_PRESET.replace("DEFAULT", "Leader"), "config.preset")
+    assert value == "leader"
+    assert reads == ["PRESET"]
+
+
+def test_an_unconditional_reassignment_leaves_the_value_unknown() -> None:
+    code = _PRESET.replace("DEFAULT", "baseline") + (
+        "\n\ndef main():\n    config = Config.from_env()\n    config.eval.ngram_enabled = True\n"
+    )
+    assert _facts_value(code, "config.eval.ngram_enabled")[0] is UNKNOWN
+
+
+def test_a_condition_on_the_value_itself_sees_the_default() -> None:
+    code = (
+        "class Args:\n    ttt = False\n\n\n"
+        "def fix(args):\n    if not args.ttt:\n        args.ttt = True\n"
+    )
+    assert _facts_value(code, "args.ttt")[0] is UNKNOWN
+    off = code.replace("if not args.ttt", "if args.ttt")
+    assert _facts_value(off, "args.ttt")[0] is False
+
+
+def test_a_switch_tested_for_presence_is_unset_by_default() -> None:
+    value, reads = _facts_value("import os\n", '"TTT_ENABLED" in os.environ')
+    assert value is False
+    assert reads == ["TTT_ENABLED"]
