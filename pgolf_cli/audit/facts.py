@@ -430,6 +430,22 @@ class Function:
     records: list[Accumulation] = field(default_factory=list)
     """``a += v`` / ``parts.append(v)`` into a name not spelled like an accumulator, ``v``
     computed from the targets or by a call: a score kept under another name (minified code)."""
+    return_items: list[tuple[Labels, ...] | None] = field(default_factory=list)
+    """Per ``return`` with a value, what each element of the returned tuple carries (None when
+    it returns something other than a tuple literal): ``return obj, stats`` keeps what each of
+    ``obj`` and ``stats`` is computed from apart."""
+
+    def returned_items(self, arity: int) -> tuple[Labels, ...] | None:
+        """What each position of the result carries, when every ``return`` gives a tuple of
+        ``arity`` elements; None otherwise."""
+        if not self.return_items or any(
+            items is None or len(items) != arity for items in self.return_items
+        ):
+            return None
+        return tuple(
+            EMPTY.union(*(items[k] for items in self.return_items if items is not None))
+            for k in range(arity)
+        )
 
     @property
     def grad_free(self) -> bool:
@@ -887,8 +903,53 @@ class _Walker(Flow[dict[str, Labels]]):
                         unpacked=any(a.star for a in node.args),
                     )
                 )
+                self.callbacks(node, callee, offset, receiver, args, kwargs, slices)
                 result = result | {f"C{callee}"}
         return result
+
+    def callbacks(
+        self,
+        node: cst.Call,
+        callee: str,
+        offset: int,
+        receiver: Labels,
+        args: list[Labels],
+        kwargs: list[tuple[str, Labels]],
+        slices: tuple[str, ...],
+    ) -> None:
+        """Record the script's functions that ``callee`` runs through the parameters they are
+        passed in: ``timed_eval("final", eval_val, h, model)`` whose body calls
+        ``fn(*args, **kwargs)`` runs ``eval_val(h, model)`` here, with the arguments the wrapper
+        forwards to it (what it forwards from elsewhere is unknown: the call is ``unpacked``)."""
+        target = self.facts.functions[callee]
+        own = len(target.params) - len(target.free)
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        nodes: list[cst.BaseExpression | None] = [None] * offset + list(positional)
+        labels: list[Labels] = ([receiver] if offset else []) + list(args)
+        by_key = dict(kwargs)
+        node_by_key = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        for index, invocation in self.facts.invocations(callee):
+            passed = nodes[index] if index < len(nodes) else node_by_key.get(target.params[index])
+            if not isinstance(passed, cst.Name) or passed.value in self.state:
+                continue  # not a function of the script named where it is passed
+            runs = self.facts.resolve_call(passed, self.fn)
+            if not runs:
+                continue
+            forwarded = _forwarded(target, invocation, own, labels, nodes, by_key, node_by_key)
+            where = self.where()
+            for run in runs:
+                self.fn.calls.append(
+                    CallSite(
+                        where,
+                        run,
+                        forwarded.args,
+                        forwarded.kwargs,
+                        slices,
+                        forwarded.names,
+                        kwarg_names=forwarded.kwarg_names,
+                        unpacked=forwarded.unknown or any(a.star for a in node.args),
+                    )
+                )
 
     def note_train_use(self, node: cst.CSTNode) -> None:
         names = self._train_names(node)
@@ -1112,9 +1173,13 @@ class _Walker(Flow[dict[str, Labels]]):
             self.leave_comprehension(saved)
             return element | clauses
         assert isinstance(node, cst.List | cst.Tuple | cst.Set)
+        return EMPTY.union(*self.collection_items(node))
+
+    def collection_items(self, node: cst.List | cst.Tuple | cst.Set) -> list[Labels]:
+        """What each element of a collection literal carries."""
         items = [(e.value, self.ev(e.value)) for e in node.elements]
         self.choices.collection(node, items)
-        return EMPTY.union(*(labels for _, labels in items))
+        return [labels for _, labels in items]
 
     def comprehension_clauses(
         self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp
@@ -1186,8 +1251,56 @@ class _Walker(Flow[dict[str, Labels]]):
         ):
             for t, v in zip(target.elements, value.elements, strict=True):
                 self.assign(t.value, self.ev(v.value))
+        elif (
+            isinstance(target, cst.Tuple | cst.List)
+            and isinstance(value, cst.Call)
+            and not any(isinstance(e, cst.StarredElement) for e in target.elements)
+        ):
+            labels = self.ev(value)
+            items = self.unpacked_result(value, len(target.elements), labels)
+            if items is None:
+                self.assign(target, labels)
+            else:
+                for t, item in zip(target.elements, items, strict=True):
+                    self.assign(t.value, item)
         else:
             self.assign(target, self.ev(value))
+
+    def unpacked_result(self, node: cst.Call, arity: int, labels: Labels) -> list[Labels] | None:
+        """What each name of ``a, b = f(...)`` receives, when ``f`` is one of the script's
+        functions returning ``arity``-tuples: an argument that ``f`` returns only at other
+        positions of its tuple (``return quantized(w, hessians), sizes(w)``) does not reach this
+        position. An argument ``f`` never returns stays on every position: what happens to it is
+        not known. None when the call's result is one value for every name."""
+        callees = self.facts.resolve_call(node.func, self.fn)
+        if len(callees) != 1:
+            return None
+        callee = self.facts.functions[callees[0]]
+        if callee.qualname not in self.facts.walked:
+            self.facts.stale.add(self.fn.qualname)  # walked again once the callee has been
+            return None
+        positions = callee.returned_items(arity)
+        site = next(
+            (c for c in reversed(self.fn.calls) if c.callee == callee.qualname and not c.reference),
+            None,
+        )
+        if positions is None or site is None or site.unpacked:
+            return None
+        passed = dict(enumerate(site.args))
+        for key, item in site.kwargs:
+            if key in callee.params:
+                passed[callee.params.index(key)] = item
+        kept_always = frozenset({f"C{callee.qualname}", NG})
+        out: list[Labels] = []
+        for k in range(arity):
+            away: set[str] = set()
+            kept: set[str] = set()
+            for index, item in passed.items():
+                param = f"P{index}"
+                elsewhere = any(param in positions[j] for j in range(arity) if j != k)
+                (away if elsewhere and param not in positions[k] else kept).update(item)
+            out.append(labels - ((away - kept) - kept_always))
+        return out
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = [(target, value)]
@@ -1270,7 +1383,16 @@ class _Walker(Flow[dict[str, Labels]]):
             self.ev(stmt.value)
         elif isinstance(stmt, cst.Return):
             if stmt.value is not None:
-                self.fn.returns.update(self.ev(stmt.value))
+                value = stmt.value
+                if isinstance(value, cst.Tuple) and not any(
+                    isinstance(e, cst.StarredElement) for e in value.elements
+                ):
+                    items = tuple(self.collection_items(value))
+                    self.fn.return_items.append(items)
+                    self.fn.returns.update(EMPTY.union(*items))
+                else:
+                    self.fn.return_items.append(None)
+                    self.fn.returns.update(self.ev(value))
         elif isinstance(stmt, cst.Assert):
             self.ev(stmt.test)
         elif isinstance(stmt, cst.Raise) and stmt.exc is not None:
@@ -1399,6 +1521,78 @@ def _context_name(expr: cst.BaseExpression) -> str | None:
     if isinstance(expr, cst.Call):
         return callee_name(expr.func)
     return callee_name(expr)
+
+
+@dataclass(frozen=True, slots=True)
+class _Forwarded:
+    """The arguments a wrapper passes on to the function it was given."""
+
+    args: tuple[Labels, ...]
+    kwargs: tuple[tuple[str, Labels], ...]
+    names: tuple[str | None, ...]
+    kwarg_names: tuple[tuple[str, str | None], ...]
+    unknown: bool
+    """Some argument is the wrapper's own value, not one its caller passed."""
+
+
+def _forwarded(
+    wrapper: Function,
+    invocation: cst.Call,
+    own: int,
+    labels: list[Labels],
+    nodes: list[cst.BaseExpression | None],
+    by_key: dict[str, Labels],
+    node_by_key: dict[str, cst.BaseExpression],
+) -> _Forwarded:
+    """What ``invocation`` (a call of one of ``wrapper``'s parameters, in its body) passes, in
+    terms of the arguments the wrapper's caller gave it: a parameter passed on, the extra
+    positional arguments spread by ``*args``, the extra keywords spread by ``**kwargs``."""
+    assert wrapper.node is not None
+    params = wrapper.params[:own]
+    star = wrapper.node.params.star_arg
+    star_name = star.name.value if isinstance(star, cst.Param) else None
+    kwstar = wrapper.node.params.star_kwarg
+    kwstar_name = kwstar.name.value if kwstar is not None else None
+
+    def name_of(value: cst.BaseExpression | None) -> str | None:
+        return last_name(value) if value is not None else None
+
+    def passed(index: int) -> tuple[Labels, str | None]:
+        if index < len(labels):
+            return labels[index], name_of(nodes[index])
+        key = params[index]
+        return by_key.get(key, EMPTY), name_of(node_by_key.get(key))
+
+    args: list[Labels] = []
+    names: list[str | None] = []
+    kwargs: list[tuple[str, Labels]] = []
+    kwarg_names: list[tuple[str, str | None]] = []
+    unknown = False
+    for arg in invocation.args:
+        value = arg.value
+        name = value.value if isinstance(value, cst.Name) else None
+        if arg.star == "*" and name is not None and name == star_name:
+            args += labels[own:]
+            names += [name_of(n) for n in nodes[own:]]
+        elif arg.star == "**" and name is not None and name == kwstar_name:
+            for key, item in by_key.items():
+                if key not in params:
+                    kwargs.append((key, item))
+                    kwarg_names.append((key, name_of(node_by_key.get(key))))
+        elif not arg.star and name is not None and name in params:
+            item, item_name = passed(params.index(name))
+            if arg.keyword is None:
+                args.append(item)
+                names.append(item_name)
+            else:
+                kwargs.append((arg.keyword.value, item))
+                kwarg_names.append((arg.keyword.value, item_name))
+        else:
+            unknown = True
+            if arg.keyword is None and not arg.star:
+                args.append(EMPTY)
+                names.append(None)
+    return _Forwarded(tuple(args), tuple(kwargs), tuple(names), tuple(kwarg_names), unknown)
 
 
 def _decorated_grad_free(node: cst.FunctionDef) -> bool:
@@ -1547,6 +1741,7 @@ class Facts:
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
+        self._invocations: dict[str, list[tuple[int, cst.Call]]] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -1565,7 +1760,15 @@ class Facts:
         self.evaluator = Evaluator(
             self.assigned_names, self.assigned_attrs, lambda v: self._value_lines.get(id(v), 0)
         )
+        self.walked: set[str] = set()
+        self.stale: set[str] = set()
+        """Functions that unpacked the result of a function not yet walked (see
+        :meth:`_Walker.unpacked_result`): walked again, callees first, once all have been."""
         for fn in self.functions.values():
+            self._walk(fn, named_params=True)
+        order = list(self.functions)
+        for qualname in sorted(self.stale, key=order.index, reverse=True):
+            fn = self.functions[qualname] = self.functions[qualname].unwalked()
             self._walk(fn, named_params=True)
         # A parameter named like validation data (`val_tokens`) is only a guess at what it holds.
         # Where the script's own call sites say what the function receives, those decide: its
@@ -1588,6 +1791,7 @@ class Facts:
             walker.block(self._module_statements())
         else:
             walker.block(fn.node.body)
+        self.walked.add(fn.qualname)
 
     def _fed_by_callers(self) -> list[str]:
         """Functions with a parameter named like validation data whose every use is a call from
@@ -1607,6 +1811,31 @@ class Facts:
             and any(caller != q for caller, _ in sites.get(q, []))
             and not any(call.reference or call.unpacked for _, call in sites.get(q, []))
         ]
+
+    def invocations(self, qualname: str) -> list[tuple[int, cst.Call]]:
+        """The calls a function makes to one of its own parameters (``fn(*args, **kwargs)`` in a
+        wrapper that times the function it is given), with that parameter's index. Calls in
+        nested functions and lambdas are left out: they run when those do."""
+        found = self._invocations.get(qualname)
+        if found is None:
+            fn = self.functions[qualname]
+            found = []
+            own = fn.params[: len(fn.params) - len(fn.free)]
+            stack: list[cst.CSTNode] = [fn.node.body] if fn.node is not None else []
+            while stack:
+                current = stack.pop()
+                if isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+                    continue
+                if (
+                    isinstance(current, cst.Call)
+                    and isinstance(current.func, cst.Name)
+                    and current.func.value in own
+                ):
+                    found.append((own.index(current.func.value), current))
+                stack.extend(_children(current))
+            found.sort(key=lambda pair: self.line_of(pair[1]) or 0)
+            self._invocations[qualname] = found
+        return found
 
     def analysis(self, kind: Callable[[Facts], A]) -> A:
         """The analysis ``kind`` of this file, built once (``kind(facts)``) and shared by every
