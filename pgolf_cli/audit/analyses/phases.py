@@ -182,6 +182,28 @@ def _is_file_write(fn: Function, call: ExternalCall) -> bool:
     return False
 
 
+def _writes_a_value(call: ExternalCall) -> bool:
+    """Whether a file write's bytes are computed from some value of the run. Bytes built from
+    literals alone (``f.write((0).to_bytes(4, "little"))``: a counter or a marker file set up
+    for the evaluation's workers) hold nothing trained and cannot be the artifact."""
+    data = [a.value for a in call.node.args if a.keyword is None]
+    if not data:
+        return True
+    stack: list[cst.CSTNode] = [data[0]]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            if current.value not in ("True", "False", "None"):
+                return True
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)  # `.to_bytes` names a method, not a value
+        elif isinstance(current, cst.Arg):
+            stack.append(current.value)  # `byteorder=` names a parameter
+        else:
+            stack.extend(children(current))
+    return False
+
+
 def _destination(call: ExternalCall) -> cst.BaseExpression | None:
     """Where a save call writes: ``torch.save(obj, f)``, ``np.save(file, arr)``, ``a.tofile(f)``."""
     for arg in call.node.args:
@@ -294,7 +316,7 @@ class Phases:
         file write, a return or one of the script's own functions (which may write them);
         bytes that are only measured (a size check before pruning) never reach the artifact."""
         if call.name not in _SAVES:
-            return _is_file_write(fn, call)
+            return _is_file_write(fn, call) and _writes_a_value(call)
         buffers = self._buffers(fn, _destination(call))
         return not buffers or self._reaches_file(fn, buffers)
 
