@@ -104,3 +104,124 @@ def test_the_name_decides_where_the_call_sites_do_not_say() -> None:
     # A callback (called by code we do not see) and a call spreading `*args`.
     for use in ("    run(search)\n    search(None, calib)\n", "    search(*[None, calib])\n"):
         assert VAL in _facts(_SEARCH + use).functions["search"].returns, use
+
+
+_WRAPPER = (
+    "import time\n"
+    "\n"
+    "def timed_eval(label, fn, *args, **kwargs):\n"
+    "    t0 = time.perf_counter()\n"
+    "    result = fn(*args, **kwargs)\n"
+    "    print(label, result, time.perf_counter() - t0)\n"
+    "    return result\n"
+    "\n"
+    "def eval_val(model, tokens, stride=64):\n"
+    "    return model(tokens)\n"
+    "\n"
+)
+
+
+def test_a_function_passed_to_a_wrapper_that_calls_it_is_called_where_the_wrapper_is() -> None:
+    code = _WRAPPER + (
+        "def main(model):\n"
+        '    val_tokens = load("fineweb_val_000000.bin")\n'
+        '    timed_eval("final", eval_val, model, val_tokens, stride=32)\n'
+    )
+    main = _facts(code).functions["main"]
+    [run] = [c for c in main.calls if c.callee == "eval_val" and not c.reference]
+    # What the wrapper forwards: the arguments after its own (`*args`), and the extra keywords.
+    assert run.where.line == 14
+    assert len(run.args) == 2 and VAL in run.args[1] and VAL not in run.args[0]
+    assert run.arg_names == ("model", "val_tokens")
+    assert [key for key, _ in run.kwargs] == ["stride"]
+    assert not run.unpacked
+
+
+def test_a_wrapper_that_passes_its_own_values_makes_the_forwarded_call_unknown() -> None:
+    code = (
+        "def retry(fn, model):\n"
+        "    batch = make_batch()\n"
+        "    return fn(model, batch)\n"
+        "\n"
+        "def step(model, batch):\n"
+        "    return model(batch)\n"
+        "\n"
+        "def main(model):\n"
+        "    retry(step, model)\n"
+        "    retry(model=model, fn=step)\n"
+    )
+    main = _facts(code).functions["main"]
+    runs = [c for c in main.calls if c.callee == "step" and not c.reference]
+    assert len(runs) == 2
+    assert all(c.unpacked and c.arg_names == ("model", None) for c in runs)
+
+
+def test_a_function_passed_where_nothing_calls_it_is_only_a_reference() -> None:
+    code = _WRAPPER + (
+        "def register(name, fn):\n"
+        "    HOOKS[name] = fn\n"
+        "\n"
+        "def main(model, tokens):\n"
+        '    register("eval", eval_val)\n'
+        "    fn = eval_val\n"
+        '    timed_eval("x", fn, model, tokens)\n'
+    )
+    main = _facts(code).functions["main"]
+    assert not [c for c in main.calls if c.callee == "eval_val" and not c.reference]
+
+
+_QUANTIZE = (
+    "def quantize(state, hessians):\n"
+    "    stats = {'raw': 0, 'payload': 0}\n"
+    "    out = {}\n"
+    "    for name, w in state.items():\n"
+    "        stats['raw'] += w.numel()\n"
+    "        out[name] = (w @ hessians[name]).round()\n"
+    "        stats['payload'] += out[name].numel()\n"
+    "    return out, stats\n"
+    "\n"
+)
+
+
+def test_a_tuple_return_keeps_an_argument_on_the_elements_that_return_it() -> None:
+    code = _QUANTIZE + (
+        "def main(model):\n"
+        '    calib = load("fineweb_train_000000.bin")\n'
+        "    obj, stats = quantize(model.state_dict(), collect(model, calib))\n"
+        "    print(stats['raw'] / stats['payload'])\n"
+        "    save(obj)\n"
+    )
+    uses = {u.where.line: u.names for u in _facts(code).functions["main"].train_uses}
+    # The Hessians (training data) go into the quantized weights, not into the size counts.
+    assert 13 not in uses
+    assert uses[14] == frozenset({"obj"})
+
+
+def test_a_tuple_return_keeps_what_it_may_have_used_everywhere_when_it_returns_it_nowhere() -> None:
+    code = (
+        "def fit(model, tokens):\n"
+        "    register(model, tokens)\n"
+        "    return model.weight, 1.0\n"
+        "\n"
+        "def main(model):\n"
+        '    tokens = load("fineweb_train_000000.bin")\n'
+        "    weight, scale = fit(model, tokens)\n"
+        "    print(scale[0])\n"
+    )
+    # `tokens` is returned at no position: what the call did with it is not known.
+    assert 8 in {u.where.line for u in _facts(code).functions["main"].train_uses}
+
+
+def test_a_tuple_return_is_kept_apart_wherever_the_function_is_defined() -> None:
+    caller = (
+        "def main(model):\n"
+        '    calib = load("fineweb_train_000000.bin")\n'
+        "    obj, stats = quantize(model.state_dict(), collect(model, calib))\n"
+        "    print(stats['raw'] / stats['payload'])\n"
+        "\n"
+    )
+    before, after = _facts(_QUANTIZE + caller), _facts(caller + _QUANTIZE)
+    assert [sorted(u.names) for u in before.functions["main"].train_uses] == [
+        sorted(u.names) for u in after.functions["main"].train_uses
+    ]
+    assert not any("stats" in u.names for u in after.functions["main"].train_uses)
