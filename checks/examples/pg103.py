@@ -264,11 +264,6 @@ if __name__ == "__main__":
 """,
     ),
     Example(
-        title="a diagnostic linear probe fitted on frozen hidden states of validation tokens, "
-        "then discarded",
-        code=_PROBE,
-    ),
-    Example(
         title="forward-only warm-up of the eval path on validation tokens under inference_mode",
         code="""import time
 
@@ -327,14 +322,14 @@ if __name__ == "__main__":
         title="packed (lzma + base85): warm-up on a validation batch with deep-copied state restored",
         code=_pack(_PACKED_RESTORED, "lzma-b85"),
     ),
+    Example(
+        title="a diagnostic linear probe fitted on frozen hidden states of validation tokens, "
+        "then discarded",
+        code=_PROBE,
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
-    Example(
-        title="a linear probe fitted on a fixed validation batch becomes the scored model's head",
-        code=_PROBE_KEPT,
-        line=_line_of(_PROBE_KEPT, "opt.zero_grad(); loss.backward(); opt.step()"),
-    ),
     Example(
         title="compile warm-up: 20 steps on one validation batch before the timed eval, kept",
         code="""import os
@@ -573,5 +568,10 @@ if __name__ == "__main__":
     main()
 """,
         line=21,
+    ),
+    Example(
+        title="a linear probe fitted on a fixed validation batch becomes the scored model's head",
+        code=_PROBE_KEPT,
+        line=_line_of(_PROBE_KEPT, "opt.zero_grad(); loss.backward(); opt.step()"),
     ),
 )

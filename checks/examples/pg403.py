@@ -444,15 +444,15 @@ INVALID: tuple[Example, ...] = (
         line=_line_of(_THROTTLED_LOG, "for step in range(ITERATIONS):"),
     ),
     Example(
+        title="minified log throttle `if n-l>30:print(...);l=n` in a fixed-count loop",
+        code=_MINIFIED_THROTTLED_LOG,
+        line=_line_of(_MINIFIED_THROTTLED_LOG, "for k in range(N):"),
+    ),
+    Example(
         title="a fixed-count training loop; the TTT compile warm-up on random tokens and a counter "
         "file come after the artifact",
         code=_STEP_COUNT_THEN_TTT_WARMUP,
         line=_line_of(_STEP_COUNT_THEN_TTT_WARMUP, "    for step in range(ITERATIONS):"),
-    ),
-    Example(
-        title="minified log throttle `if n-l>30:print(...);l=n` in a fixed-count loop",
-        code=_MINIFIED_THROTTLED_LOG,
-        line=_line_of(_MINIFIED_THROTTLED_LOG, "for k in range(N):"),
     ),
 )
 
@@ -695,11 +695,6 @@ VALID: tuple[Example, ...] = (
         code=_FIXED_TTT_AT_EVAL,
     ),
     Example(
-        title="after the artifact: a TTT compile warm-up on random tokens (no clock), a counter file "
-        "of literal bytes, then score-first TTT",
-        code=_TTT_WARMUP_AFTER_ARTIFACT,
-    ),
-    Example(
         title="a throttled log beside the real wallclock stop in the same loop",
         code=_THROTTLED_LOG.replace(
             "            last_log = now\n",
@@ -708,5 +703,10 @@ VALID: tuple[Example, ...] = (
             '            print("stopping_early: wallclock_cap")\n'
             "            break\n",
         ),
+    ),
+    Example(
+        title="after the artifact: a TTT compile warm-up on random tokens (no clock), a counter file "
+        "of literal bytes, then score-first TTT",
+        code=_TTT_WARMUP_AFTER_ARTIFACT,
     ),
 )

@@ -435,6 +435,12 @@ class Function:
     it returns something other than a tuple literal): ``return obj, stats`` keeps what each of
     ``obj`` and ``stats`` is computed from apart."""
 
+    def tuple_arity(self) -> int | None:
+        """The one length of every tuple the function returns; None when it returns anything
+        else, or tuples of several lengths."""
+        lengths = {None if items is None else len(items) for items in self.return_items}
+        return next(iter(lengths)) if len(lengths) == 1 else None
+
     def returned_items(self, arity: int) -> tuple[Labels, ...] | None:
         """What each position of the result carries, when every ``return`` gives a tuple of
         ``arity`` elements; None otherwise."""
@@ -922,6 +928,8 @@ class _Walker(Flow[dict[str, Labels]]):
         ``fn(*args, **kwargs)`` runs ``eval_val(h, model)`` here, with the arguments the wrapper
         forwards to it (what it forwards from elsewhere is unknown: the call is ``unpacked``)."""
         target = self.facts.functions[callee]
+        if target.class_name is not None:
+            return  # a method is resolved by its name alone: `opt.step(closure)` may be torch's
         own = len(target.params) - len(target.free)
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         nodes: list[cst.BaseExpression | None] = [None] * offset + list(positional)
@@ -938,14 +946,25 @@ class _Walker(Flow[dict[str, Labels]]):
             forwarded = _forwarded(target, invocation, own, labels, nodes, by_key, node_by_key)
             where = self.where()
             for run in runs:
+                run_args, run_names = forwarded.args, forwarded.names
+                free = self.facts.functions[run].free
+                if free:
+                    # A closure handed on reads the values its names have where it is handed.
+                    own = len(self.facts.functions[run].params) - len(free)
+                    run_args = (
+                        run_args[:own]
+                        + (EMPTY,) * (own - len(run_args))
+                        + tuple(self.state.get(name, EMPTY) for name in free)
+                    )
+                    run_names = run_names[:own] + (None,) * (own - len(run_names)) + free
                 self.fn.calls.append(
                     CallSite(
                         where,
                         run,
-                        forwarded.args,
+                        run_args,
                         forwarded.kwargs,
                         slices,
-                        forwarded.names,
+                        run_names,
                         kwarg_names=forwarded.kwarg_names,
                         unpacked=forwarded.unknown or any(a.star for a in node.args),
                     )
@@ -1266,25 +1285,29 @@ class _Walker(Flow[dict[str, Labels]]):
         else:
             self.assign(target, self.ev(value))
 
-    def unpacked_result(self, node: cst.Call, arity: int, labels: Labels) -> list[Labels] | None:
+    def unpacked_result(
+        self, node: cst.Call, arity: int | None, labels: Labels
+    ) -> list[Labels] | None:
         """What each name of ``a, b = f(...)`` receives, when ``f`` is one of the script's
         functions returning ``arity``-tuples: an argument that ``f`` returns only at other
         positions of its tuple (``return quantized(w, hessians), sizes(w)``) does not reach this
         position. An argument ``f`` never returns stays on every position: what happens to it is
-        not known. None when the call's result is one value for every name."""
+        not known. None when the call's result is one value for every name. With no
+        ``arity``, the tuples ``f`` returns decide it (``return body()`` passes them on)."""
         callees = self.facts.resolve_call(node.func, self.fn)
         if len(callees) != 1:
             return None
         callee = self.facts.functions[callees[0]]
-        if callee.qualname not in self.facts.walked:
+        if callee.qualname not in self.facts.walked or callee.qualname in self.facts.stale:
             self.facts.stale.add(self.fn.qualname)  # walked again once the callee has been
             return None
-        positions = callee.returned_items(arity)
+        arity = callee.tuple_arity() if arity is None else arity
+        positions = None if arity is None else callee.returned_items(arity)
         site = next(
             (c for c in reversed(self.fn.calls) if c.callee == callee.qualname and not c.reference),
             None,
         )
-        if positions is None or site is None or site.unpacked:
+        if arity is None or positions is None or site is None or site.unpacked:
             return None
         passed = dict(enumerate(site.args))
         for key, item in site.kwargs:
@@ -1295,11 +1318,14 @@ class _Walker(Flow[dict[str, Labels]]):
         for k in range(arity):
             away: set[str] = set()
             kept: set[str] = set()
+            returned: set[str] = set()
             for index, item in passed.items():
                 param = f"P{index}"
                 elsewhere = any(param in positions[j] for j in range(arity) if j != k)
                 (away if elsewhere and param not in positions[k] else kept).update(item)
-            out.append(labels - ((away - kept) - kept_always))
+                if param in positions[k]:
+                    returned.update(item)  # a closure's values are passed, not written out
+            out.append((labels - ((away - kept) - kept_always)) | returned)
         return out
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
@@ -1390,6 +1416,11 @@ class _Walker(Flow[dict[str, Labels]]):
                     items = tuple(self.collection_items(value))
                     self.fn.return_items.append(items)
                     self.fn.returns.update(EMPTY.union(*items))
+                elif isinstance(value, cst.Call):
+                    labels = self.ev(value)
+                    passed_on = self.unpacked_result(value, None, labels)
+                    self.fn.return_items.append(None if passed_on is None else tuple(passed_on))
+                    self.fn.returns.update(labels)
                 else:
                     self.fn.return_items.append(None)
                     self.fn.returns.update(self.ev(value))
@@ -1763,13 +1794,18 @@ class Facts:
         self.walked: set[str] = set()
         self.stale: set[str] = set()
         """Functions that unpacked the result of a function not yet walked (see
-        :meth:`_Walker.unpacked_result`): walked again, callees first, once all have been."""
+        :meth:`_Walker.unpacked_result`): walked again once all have been, until none is left."""
         for fn in self.functions.values():
             self._walk(fn, named_params=True)
         order = list(self.functions)
-        for qualname in sorted(self.stale, key=order.index, reverse=True):
-            fn = self.functions[qualname] = self.functions[qualname].unwalked()
-            self._walk(fn, named_params=True)
+        for _ in range(4):
+            pending = set(self.stale)
+            for qualname in (q for q in order if q in pending):
+                self.stale.discard(qualname)
+                fn = self.functions[qualname] = self.functions[qualname].unwalked()
+                self._walk(fn, named_params=True)
+            if not self.stale or self.stale == pending:
+                break  # done, or a cycle no order of walks resolves
         # A parameter named like validation data (`val_tokens`) is only a guess at what it holds.
         # Where the script's own call sites say what the function receives, those decide: its
         # parameters then carry only their `P<i>` labels, resolved per call site (`val_params`),
@@ -1815,24 +1851,29 @@ class Facts:
     def invocations(self, qualname: str) -> list[tuple[int, cst.Call]]:
         """The calls a function makes to one of its own parameters (``fn(*args, **kwargs)`` in a
         wrapper that times the function it is given), with that parameter's index. Calls in
-        nested functions and lambdas are left out: they run when those do."""
+        nested functions count when the function calls them; lambdas are left out."""
         found = self._invocations.get(qualname)
         if found is None:
             fn = self.functions[qualname]
             found = []
             own = fn.params[: len(fn.params) - len(fn.free)]
             stack: list[cst.CSTNode] = [fn.node.body] if fn.node is not None else []
+            nested: dict[str, cst.FunctionDef] = {}
+            called: set[str] = set()
             while stack:
                 current = stack.pop()
-                if isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-                    continue
-                if (
-                    isinstance(current, cst.Call)
-                    and isinstance(current.func, cst.Name)
-                    and current.func.value in own
-                ):
-                    found.append((own.index(current.func.value), current))
-                stack.extend(_children(current))
+                if isinstance(current, cst.FunctionDef):
+                    nested[current.name.value] = current
+                elif not isinstance(current, cst.Lambda | cst.ClassDef):
+                    if isinstance(current, cst.Call) and isinstance(current.func, cst.Name):
+                        if current.func.value in own:
+                            found.append((own.index(current.func.value), current))
+                        called.add(current.func.value)
+                    stack.extend(_children(current))
+                if not stack:
+                    # A nested function the wrapper calls runs its calls too (`def body(): ...
+                    # fn(*args)` then `return body()`).
+                    stack.extend(nested.pop(name).body for name in called & set(nested))
             found.sort(key=lambda pair: self.line_of(pair[1]) or 0)
             self._invocations[qualname] = found
         return found
