@@ -225,3 +225,69 @@ def test_a_tuple_return_is_kept_apart_wherever_the_function_is_defined() -> None
         sorted(u.names) for u in after.functions["main"].train_uses
     ]
     assert not any("stats" in u.names for u in after.functions["main"].train_uses)
+
+
+def test_a_closure_handed_to_a_wrapper_reads_the_values_of_its_scope() -> None:
+    code = (
+        "def run(fn):\n"
+        "    return fn()\n"
+        "\n"
+        "def main(model):\n"
+        '    val_tokens = load("fineweb_val_000000.bin")\n'
+        "    def step():\n"
+        "        return model(val_tokens)\n"
+        "    run(step)\n"
+    )
+    main = _facts(code).functions["main"]
+    [run] = [c for c in main.calls if c.callee == "main.step" and not c.reference]
+    assert run.arg_names[-2:] == ("model", "val_tokens") and VAL in run.args[-1]
+
+
+def test_a_wrapper_whose_body_is_a_nested_function_still_runs_the_callback() -> None:
+    code = (
+        "def timed(fn, *args):\n"
+        "    def body():\n"
+        "        return fn(*args)\n"
+        "    return body()\n"
+        "\n"
+        "def score(tokens):\n"
+        "    return tokens.sum()\n"
+        "\n"
+        "def main():\n"
+        '    timed(score, load("fineweb_val_000000.bin"))\n'
+    )
+    main = _facts(code).functions["main"]
+    [run] = [c for c in main.calls if c.callee == "score" and not c.reference]
+    assert VAL in run.args[0]
+
+
+def test_a_method_resolved_by_name_runs_no_callback() -> None:
+    code = (
+        "class Muon:\n"
+        "    def step(self, closure=None):\n"
+        "        return closure()\n"
+        "\n"
+        "def main(opt, model):\n"
+        "    def closure():\n"
+        "        return model.loss()\n"
+        "    opt.step(closure)\n"
+    )
+    main = _facts(code).functions["main"]
+    assert not [c for c in main.calls if c.callee == "main.closure" and not c.reference]
+
+
+def test_a_returned_call_passes_its_tuple_on_element_wise() -> None:
+    code = (
+        "def quantize(state, hessians):\n"
+        "    def body():\n"
+        "        return {k: v @ hessians[k] for k, v in state.items()}, {'n': 0}\n"
+        "    return body()\n"
+        "\n"
+        "def main(model):\n"
+        '    calib = load("fineweb_train_000000.bin")\n'
+        "    obj, stats = quantize(model.state_dict(), collect(model, calib))\n"
+        "    print(stats['n'])\n"
+        "    save(obj)\n"
+    )
+    uses = {u.where.line: u.names for u in _facts(code).functions["main"].train_uses}
+    assert 9 not in uses and uses[10] == frozenset({"obj"})
