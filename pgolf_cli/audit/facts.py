@@ -1740,6 +1740,15 @@ def _names_read_in(node: cst.CSTNode) -> set[str]:
             stack.append(cast(cst.Attribute, current).value)
         elif kind is cst.Arg:
             stack.append(cast(cst.Arg, current).value)
+        elif isinstance(current, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+            # A comprehension's own variables (`for b, d, r in grid`) are its locals, not reads
+            # of the enclosing function's names.
+            clauses = list(comprehension_scopes(current))
+            own = frozenset().union(*(_names_in(c.target) for c in clauses))
+            inner: set[str] = set()
+            for child in _children(current):
+                inner |= _names_read_in(child)
+            out |= inner - own
         else:
             stack.extend(_children(current))
     return out

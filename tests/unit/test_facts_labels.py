@@ -291,3 +291,15 @@ def test_a_returned_call_passes_its_tuple_on_element_wise() -> None:
     )
     uses = {u.where.line: u.names for u in _facts(code).functions["main"].train_uses}
     assert 9 not in uses and uses[10] == frozenset({"obj"})
+
+
+def test_a_comprehension_variable_is_not_a_name_the_closure_reads_from_its_scope() -> None:
+    code = (
+        "def main():\n"
+        '    r = score(load("fineweb_val_000000.bin"))\n'
+        "    grid = [(1, 2, 3)]\n"
+        "    def search():\n"
+        "        return [try_one(b, d, r) for b, d, r in grid]\n"
+        "    search()\n"
+    )
+    assert _facts(code).functions["main.search"].free == ("grid",)
