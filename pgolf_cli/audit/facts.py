@@ -12,7 +12,10 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
 - ``L<n>``  the value read from candidate count table look-up number n (count tables)
 
-Labels flow through assignments, calls, slices and arithmetic. Along the way the walk records
+Labels flow through assignments, calls, slices and arithmetic; a tuple a function returns keeps
+its elements apart where the caller unpacks it (``obj, stats = quantize(w, hessians)``), and a
+function passed to one of the script's functions that calls it (``timed_eval("final", eval_val,
+model)``) is called where it is passed. Along the way the walk records
 *events* — a backward pass, a score accumulation, a table look-up, a call to one of the
 script's functions — each with the loops and ``if`` conditions around it. Facts that need the
 whole file (which functions return validation data, which are gradient-free, which parameters

@@ -14,7 +14,9 @@ written into the artifact). Built on the facts events, put in the order one run 
 - the *artifact* is the last file write (``torch.save``, ``np.save``, ``Path.write_bytes``, a
   binary ``open(...).write``) after the training loop that still has a score after it (writes
   after the last score are evaluation outputs), or, when no score follows any write (a minified
-  scorer pgolf does not recognise), simply the last write. A save into an ``io.BytesIO`` is a
+  scorer pgolf does not recognise), simply the last write. A write of literal bytes (a counter
+  file set up for the evaluation's workers) holds nothing trained and is no write here. A save
+  into an ``io.BytesIO`` is a
   write only when the buffer's bytes go on to a file (compressed and written, returned, handed
   to the script's own code): a buffer only measured for its size is no artifact;
 - *evaluation* starts at the artifact write, or, with no write, at the first score after the
