@@ -356,8 +356,11 @@ class TrainingDataAtEval(Rule):
     Training data is recognised from `fineweb_train_*` names, and from a shard lister that
     builds `f"fineweb_{split}_*.bin"` from a parameter when a call passes it the literal
     `"train"`; a split held in a variable, or a path read from an environment variable, is not
-    followed, nor is data reached through a lambda or a callback. A value computed from training data by one of
-    the script's own functions and written into the artifact is "paid"; when pgolf cannot
+    followed, nor is data reached through a lambda or a callback (a function of the script passed
+    to another of its functions that calls it, `timed_eval("final", eval_val, model)`, is followed
+    as a call made there; a callback handed to a method or to a library is not). A value
+    computed from training data by one of the script's own functions and written into the
+    artifact is "paid"; when pgolf cannot
     tell whether what the evaluation reads is that paid value, the finding has low
     confidence. An object that holds the loader next to other things (`ctx.loader`,
     `ctx.model`) carries training data as a whole, so using its other parts after training
@@ -483,7 +486,10 @@ class StopWithoutWallclock(Rule):
     that it is long enough. A test that only re-arms a timestamp (`if now - last_log > 30:
     last_log = now`) throttles and is not a stop. A cap whose default depends on the GPU count
     (`600 if WORLD_SIZE < 8 else 0`) is taken as set, though on the official 8-GPU run it may
-    be off. Training loops reached only through lambdas or callbacks are not seen.
+    be off. Training loops reached only through lambdas, or through callbacks handed to a method or
+    a library, are not seen. A loop that trains on random tokens after the artifact (the compile
+    warm-up of test-time training) is not the training loop; one that does so before it is taken
+    for it.
 
     ## Ruling
     The challenge README's 10-minute limit: training stops on the wallclock check,

@@ -190,7 +190,9 @@ class ValWarmupTraining(Rule):
     typically the few steps a script runs before timing the evaluation so that `torch.compile`
     and the allocator warm up — when the state is not saved before the pass and loaded back
     after it. A pass whose model state is restored (`load_state_dict` of a copy taken before,
-    with nothing scoring, saving or copying the model in between) is not reported.
+    with nothing scoring, saving or copying the model in between) is not reported, nor one whose
+    optimizer steps only a module built in the same function that never leaves it (a linear
+    probe fitted on frozen hidden states as a diagnostic and dropped).
 
     ## Why is this bad?
     A warm-up is meant to exercise kernels, not to learn. When its steps run on real validation
@@ -223,8 +225,10 @@ class ValWarmupTraining(Rule):
     validation tokens on each step is a fine-tuning pass (PG101) or part of training (PG105), and
     a single step on a huge batch (the whole validation set) is reported here, as a warm-up.
     Restoring the weights counts as restored whether or not the optimizer state is restored too
-    (restoring only the optimizer does not count); a restore by reloading the artifact from disk,
-    or a warm-up on a throwaway copy of the model, is not recognised and is reported.
+    (restoring only the optimizer does not count); a restore by reloading the artifact from disk
+    is not recognised and is reported. A module counts as dropped when every binding of its name
+    is a constructor call (`nn.Linear(...)`, `copy.deepcopy(model)`) and the name is only called,
+    moved or asked for its parameters: stored, returned or passed anywhere, it counts as kept.
 
     ## Ruling
     Raised on the merged record #1530 and kept, hence a warning: compile or warm-up passes must not

@@ -7,7 +7,7 @@ new validation tokens on every step are fine-tuning (PG101) or training (PG105),
 
 from __future__ import annotations
 
-from checks.examples import _pack
+from checks.examples import _line_of, _pack
 from pgolf_cli.audit.rule import Example
 
 _PACKED_RESTORED = """import os,copy,time,torch
@@ -31,6 +31,59 @@ def main():
 	t=time.perf_counter();print("val_bpb",ev(m,v),"eval_time",time.perf_counter()-t)
 if __name__=="__main__":main()
 """
+
+_PROBE = """import math
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def diagnostics(model, val_tokens, seq_len=1024, max_rows=32768):
+    model.eval()
+    rows = min(64, (val_tokens.numel() - 1) // seq_len)
+    xs = val_tokens[: rows * seq_len].view(rows, seq_len).cuda()
+    ys = val_tokens[1 : rows * seq_len + 1].view(rows, seq_len).cuda()
+    feats, golds = [], []
+    with torch.no_grad():
+        for r in range(rows):
+            if len(feats) * seq_len >= max_rows:
+                break
+            feats.append(model.encode(xs[r : r + 1])[0].float().cpu())
+            golds.append(ys[r].cpu())
+    probe_bpb = float("nan")
+    if feats:
+        hidden, targets = torch.cat(feats), torch.cat(golds)
+        cut = int(0.8 * hidden.shape[0])
+        fit_h, held_h = hidden[:cut].cuda(), hidden[cut:].cuda()
+        fit_t, held_t = targets[:cut].cuda(), targets[cut:].cuda()
+        probe = nn.Linear(hidden.shape[-1], model.vocab_size).cuda()
+        opt = torch.optim.Adam(probe.parameters(), lr=1e-3)
+        for _ in range(200):
+            pick = torch.randint(0, cut, (min(4096, cut),), device="cuda")
+            loss = F.cross_entropy(probe(fit_h[pick]), fit_t[pick])
+            opt.zero_grad(); loss.backward(); opt.step()
+        with torch.inference_mode():
+            probe_bpb = F.cross_entropy(probe(held_h), held_t).item() / math.log(2.0)
+    model.train()
+    return {"probe_bpb": probe_bpb}
+
+
+def main():
+    model = load_roundtrip("final_model.int6.ptz").cuda()
+    val_tokens = load_validation_tokens(os.environ.get("DATA_PATH", "./data") + "/fineweb_val_*.bin", 1024)
+    print("val_bpb", eval_val(model, val_tokens))
+    print("diagnostics", diagnostics(model, val_tokens))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+_PROBE_KEPT = _PROBE.replace(
+    "    model.train()\n", "    model.train()\n    model.lm_head = probe\n"
+)
 
 VALID: tuple[Example, ...] = (
     Example(
@@ -268,6 +321,11 @@ if __name__ == "__main__":
     Example(
         title="packed (lzma + base85): warm-up on a validation batch with deep-copied state restored",
         code=_pack(_PACKED_RESTORED, "lzma-b85"),
+    ),
+    Example(
+        title="a diagnostic linear probe fitted on frozen hidden states of validation tokens, "
+        "then discarded",
+        code=_PROBE,
     ),
 )
 
@@ -510,5 +568,10 @@ if __name__ == "__main__":
     main()
 """,
         line=21,
+    ),
+    Example(
+        title="a linear probe fitted on a fixed validation batch becomes the scored model's head",
+        code=_PROBE_KEPT,
+        line=_line_of(_PROBE_KEPT, "opt.zero_grad(); loss.backward(); opt.step()"),
     ),
 )

@@ -508,6 +508,180 @@ if __name__ == "__main__":
 )
 
 
+_GPTQ_HELPERS = """
+import io
+import lzma
+
+
+def collect_hessians(model, tokens, batches):
+    hessians = {}
+    with torch.no_grad():
+        for b in range(batches):
+            x = model.emb(tokens[b * 1024 : (b + 1) * 1024])
+            hessians["head"] = hessians.get("head", 0) + x.T @ x
+    return hessians
+
+
+def quantize(state, hessians):
+    stats = {"raw_bytes": 0, "payload_bytes": 0}
+    quantized, scales = {}, {}
+    for name, w in state.items():
+        stats["raw_bytes"] += w.numel() * 4
+        h = hessians.get(name.split(".")[0])
+        scaled = w if h is None or w.dim() != 2 else w @ torch.linalg.inv(h + torch.eye(h.shape[0]))[: w.shape[1], : w.shape[1]]
+        scales[name] = scaled.abs().amax().reshape(1) / 31
+        quantized[name] = (scaled / scales[name]).round().to(torch.int8)
+        stats["payload_bytes"] += quantized[name].numel()
+    return {"q": quantized, "s": scales}, stats
+
+
+def timed_eval(label, fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    val_loss = fn(*args, **kwargs)
+    print(f"{label} val_loss:{val_loss:.4f} eval_time:{time.perf_counter() - t0:.1f}s")
+    return val_loss
+
+"""
+
+_RAW_SAVE_PRUNE_TIMED_EVAL = (
+    _HEAD
+    + _GPTQ_HELPERS
+    + """
+def serialize(model):
+    torch.save(model.state_dict(), "final_model.pt")
+    calib = load_shard(f"{DATA}/fineweb_train_000001.bin")
+    hessians = collect_hessians(model, calib[:65536], 16)
+    packed, stats = quantize(model.state_dict(), hessians)
+    errors = []
+    for name, scale in packed["s"].items():
+        for i, err in enumerate(scale.float().pow(2).tolist()):
+            errors.append((name, i, err))
+    errors.sort(key=lambda e: e[2])
+    for name, i, _ in errors[: len(errors) // 8]:
+        packed["q"][name].view(-1)[i] = 0
+    buf = io.BytesIO()
+    torch.save(packed, buf)
+    with open("final_model.int6.ptz", "wb") as f:
+        f.write(lzma.compress(buf.getvalue()))
+    print("payload", stats["payload_bytes"])
+
+
+def main():
+    train_tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, train_tokens)
+    timed_eval("pre-quantization", evaluate, model, val_tokens)
+    serialize(model)
+    timed_eval("final_int6_roundtrip", evaluate, model, val_tokens)
+
+
+if __name__ == "__main__":
+    main()
+"""
+)
+
+_DIAGNOSTIC_THEN_TIMED_EVAL = (
+    _HEAD
+    + _GPTQ_HELPERS
+    + """
+def main():
+    train_tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, train_tokens)
+    torch.save(model.state_dict(), "final_model.pt")
+    print("pre-quantization val_loss", evaluate(model, val_tokens))
+    hessians = collect_hessians(model, train_tokens[-65536:], 16)
+    packed, _ = quantize(model.state_dict(), hessians)
+    with open("final_model.int6.ptz", "wb") as f:
+        f.write(lzma.compress(repr(packed).encode()))
+    timed_eval("final_int6_roundtrip", evaluate, model, val_tokens)
+    timed_eval("final_int6_sliding", fn=evaluate, model=model, val_tokens=val_tokens)
+
+
+if __name__ == "__main__":
+    main()
+"""
+)
+
+_SIZE_STATS_AFTER_WRITE = (
+    _HEAD
+    + _GPTQ_HELPERS
+    + """
+def main():
+    train_tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, train_tokens)
+    hessians = collect_hessians(model, train_tokens[-65536:], 16)
+    packed, stats = quantize(model.state_dict(), hessians)
+    with open("final_model.int6.ptz", "wb") as f:
+        f.write(lzma.compress(repr(packed).encode()))
+    ratio = stats["raw_bytes"] / max(stats["payload_bytes"], 1)
+    print(f"payload:{stats['payload_bytes']} ratio:{ratio:.2f}x")
+    print("val_bpb", evaluate(model, val_tokens))
+
+
+if __name__ == "__main__":
+    main()
+"""
+)
+
+_HESSIANS_RETURNED_AND_USED = (
+    _HEAD
+    + """
+def collect(model, tokens):
+    with torch.no_grad():
+        x = model.emb(tokens[:65536])
+    gram = x.T @ x
+    return {k: v.half() for k, v in model.state_dict().items()}, gram
+
+
+def main():
+    train_tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, train_tokens)
+    weights, gram = collect(model, train_tokens)
+    torch.save(weights, "final_model.pt")
+    model.emb.weight.data.copy_(model.emb.weight.data @ gram)
+    print("val_bpb", evaluate(model, val_tokens))
+
+
+if __name__ == "__main__":
+    main()
+"""
+)
+
+_TTT_THROUGH_TIMED_EVAL = (
+    _HEAD
+    + _ADAPT
+    + _GPTQ_HELPERS
+    + """
+def adapt_and_score(model, tokens, val_tokens):
+    adapt(model, tokens)
+    return evaluate(model, val_tokens)
+
+
+def main():
+    train_tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    train(model, train_tokens)
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    with open("final_model.ptz", "wb") as f:
+        f.write(lzma.compress(buf.getvalue()))
+    timed_eval("final_ttt", adapt_and_score, model, train_tokens[-262144:], val_tokens)
+
+
+if __name__ == "__main__":
+    main()
+"""
+)
+
+
 INVALID: tuple[Example, ...] = (
     Example(
         title="the artifact saved into a BytesIO, compressed and written; train data read after",
@@ -569,6 +743,16 @@ INVALID: tuple[Example, ...] = (
         title="the training stream's next_batch read after the binary artifact write",
         code=_LOADER_AT_EVAL,
         line=_line_of(_LOADER_AT_EVAL, "ema_tokens = stream.next_batch(65536)"),
+    ),
+    Example(
+        title="a training slice handed to a timing wrapper's callback after the artifact is written",
+        code=_TTT_THROUGH_TIMED_EVAL,
+        line=_line_of(_TTT_THROUGH_TIMED_EVAL, 'timed_eval("final_ttt", adapt_and_score'),
+    ),
+    Example(
+        title="the tuple element that carries the training Gram matrix is used after the write",
+        code=_HESSIANS_RETURNED_AND_USED,
+        line=_line_of(_HESSIANS_RETURNED_AND_USED, "model.emb.weight.data.copy_("),
     ),
 )
 
@@ -840,5 +1024,20 @@ VALID: tuple[Example, ...] = (
     Example(
         title="periodic train/val loss inside the training loop",
         code=_PERIODIC_VALIDATION,
+    ),
+    Example(
+        title="raw save, GPTQ on training data, a pruning list of quantization errors, evals timed "
+        "through a wrapper that calls the function it is given",
+        code=_RAW_SAVE_PRUNE_TIMED_EVAL,
+    ),
+    Example(
+        title="a raw save and a diagnostic score, then GPTQ on training data; the final evals run "
+        "through timed_eval(label, evaluate, ...)",
+        code=_DIAGNOSTIC_THEN_TIMED_EVAL,
+    ),
+    Example(
+        title="quantize() returns (weights, size stats): only the stats, counted from the weights, "
+        "are read after the write",
+        code=_SIZE_STATS_AFTER_WRITE,
     ),
 )

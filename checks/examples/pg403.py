@@ -351,6 +351,83 @@ if __name__=="__main__":main()
 """
 
 
+_TTT_WARMUP_HELPERS = """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+TTT_CHUNK = int(os.environ.get("TTT_CHUNK", "1024"))
+
+
+def init_counter(path):
+    with open(path, "wb") as f:
+        f.write((0).to_bytes(4, "little", signed=False))
+
+
+def timed_eval(label, fn, *args):
+    t0 = time.perf_counter()
+    val_loss = fn(*args)
+    print(f"{label} val_loss:{val_loss:.4f} eval_time:{time.perf_counter() - t0:.1f}s")
+    return val_loss
+
+
+def phased_ttt(model, val_tokens, vocab_size=1024):
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
+    # Compile warm-up of the TTT step on random tokens, not validation data.
+    for ctx_len in (TTT_CHUNK, 2 * TTT_CHUNK):
+        xw = torch.randint(0, vocab_size, (4, ctx_len))
+        yw = torch.randint(0, vocab_size, (4, ctx_len))
+        model(xw, yw).backward()
+        opt.step()
+        opt.zero_grad()
+    init_counter("ttt_batch_counter.bin")
+    loss_sum = 0.0
+    for i in range(0, val_tokens.numel() - TTT_CHUNK - 1, TTT_CHUNK):
+        chunk = val_tokens[i : i + TTT_CHUNK + 1]
+        with torch.no_grad():
+            loss_sum += model(chunk[:-1], chunk[1:]).item()
+        model(chunk[:-1], chunk[1:]).backward()
+        opt.step()
+        opt.zero_grad()
+    return loss_sum
+
+"""
+
+_TTT_WARMUP_AFTER_ARTIFACT = (
+    _HEAD
+    + _TTT_WARMUP_HELPERS
+    + """
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    t0 = time.perf_counter()
+    for step in range(ITERATIONS):
+        step_on(model, opt, tokens, step)
+        if time.perf_counter() - t0 > MAX_WALLCLOCK_SECONDS:
+            break
+    torch.save(model.state_dict(), "final_model.pt")
+    timed_eval("final_roundtrip", evaluate, model, val_tokens)
+    print("final_ttt val_loss", phased_ttt(model, val_tokens))
+"""
+    + _TAIL
+)
+
+_STEP_COUNT_THEN_TTT_WARMUP = (
+    _HEAD
+    + _TTT_WARMUP_HELPERS
+    + """
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    for step in range(ITERATIONS):
+        step_on(model, opt, tokens, step)
+    torch.save(model.state_dict(), "final_model.pt")
+    timed_eval("final_roundtrip", evaluate, model, val_tokens)
+    print("final_ttt val_loss", phased_ttt(model, val_tokens))
+"""
+    + _TAIL
+)
+
 INVALID: tuple[Example, ...] = (
     Example(
         title="for step in range(ITERATIONS) in a function named wallclock_limited_train",
@@ -423,6 +500,12 @@ INVALID: tuple[Example, ...] = (
         title="minified log throttle `if n-l>30:print(...);l=n` in a fixed-count loop",
         code=_MINIFIED_THROTTLED_LOG,
         line=_line_of(_MINIFIED_THROTTLED_LOG, "for k in range(N):"),
+    ),
+    Example(
+        title="a fixed-count training loop; the TTT compile warm-up on random tokens and a counter "
+        "file come after the artifact",
+        code=_STEP_COUNT_THEN_TTT_WARMUP,
+        line=_line_of(_STEP_COUNT_THEN_TTT_WARMUP, "    for step in range(ITERATIONS):"),
     ),
 )
 
@@ -673,5 +756,10 @@ VALID: tuple[Example, ...] = (
             '            print("stopping_early: wallclock_cap")\n'
             "            break\n",
         ),
+    ),
+    Example(
+        title="after the artifact: a TTT compile warm-up on random tokens (no clock), a counter file "
+        "of literal bytes, then score-first TTT",
+        code=_TTT_WARMUP_AFTER_ARTIFACT,
     ),
 )

@@ -12,7 +12,10 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
 - ``L<n>``  the value read from candidate count table look-up number n (count tables)
 
-Labels flow through assignments, calls, slices and arithmetic. Along the way the walk records
+Labels flow through assignments, calls, slices and arithmetic; a tuple a function returns keeps
+its elements apart where the caller unpacks it (``obj, stats = quantize(w, hessians)``), and a
+function passed to one of the script's functions that calls it (``timed_eval("final", eval_val,
+model)``) is called where it is passed. Along the way the walk records
 *events* — a backward pass, a score accumulation, a table look-up, a call to one of the
 script's functions — each with the loops and ``if`` conditions around it. Facts that need the
 whole file (which functions return validation data, which are gradient-free, which parameters
@@ -430,6 +433,28 @@ class Function:
     records: list[Accumulation] = field(default_factory=list)
     """``a += v`` / ``parts.append(v)`` into a name not spelled like an accumulator, ``v``
     computed from the targets or by a call: a score kept under another name (minified code)."""
+    return_items: list[tuple[Labels, ...] | None] = field(default_factory=list)
+    """Per ``return`` with a value, what each element of the returned tuple carries (None when
+    it returns something other than a tuple literal): ``return obj, stats`` keeps what each of
+    ``obj`` and ``stats`` is computed from apart."""
+
+    def tuple_arity(self) -> int | None:
+        """The one length of every tuple the function returns; None when it returns anything
+        else, or tuples of several lengths."""
+        lengths = {None if items is None else len(items) for items in self.return_items}
+        return next(iter(lengths)) if len(lengths) == 1 else None
+
+    def returned_items(self, arity: int) -> tuple[Labels, ...] | None:
+        """What each position of the result carries, when every ``return`` gives a tuple of
+        ``arity`` elements; None otherwise."""
+        if not self.return_items or any(
+            items is None or len(items) != arity for items in self.return_items
+        ):
+            return None
+        return tuple(
+            EMPTY.union(*(items[k] for items in self.return_items if items is not None))
+            for k in range(arity)
+        )
 
     @property
     def grad_free(self) -> bool:
@@ -893,11 +918,8 @@ class _Walker(Flow[dict[str, Labels]]):
                 names: tuple[str | None, ...] = ((None,) if offset else ()) + tuple(
                     last_name(a.value) for a in node.args if a.keyword is None and not a.star
                 )
-                free = self.facts.functions[callee].free
-                if free:
-                    own = len(self.facts.functions[callee].params) - len(free)
-                    padded = self._closure_args(callee, padded)
-                    names = names[:own] + (None,) * (own - len(names)) + free
+                padded = self._closure_args(callee, padded)
+                names = self._closure_names(callee, names)
                 self.fn.calls.append(
                     CallSite(
                         where,
@@ -919,6 +941,7 @@ class _Walker(Flow[dict[str, Labels]]):
                         unpacked=any(a.star for a in node.args),
                     )
                 )
+                self.callbacks(node, callee, offset, receiver, args, kwargs, slices)
                 result = result | {f"C{callee}"}
         return result
 
@@ -934,6 +957,65 @@ class _Walker(Flow[dict[str, Labels]]):
             + (EMPTY,) * (own - len(args))
             + tuple(self.state.get(name, EMPTY) for name in fn.free)
         )
+
+    def _closure_names(self, callee: str, names: tuple[str | None, ...]) -> tuple[str | None, ...]:
+        """The argument names matching :meth:`_closure_args`: a closure's trailing parameters
+        are the names it reads."""
+        fn = self.facts.functions[callee]
+        if not fn.free:
+            return names
+        own = len(fn.params) - len(fn.free)
+        return names[:own] + (None,) * (own - len(names)) + fn.free
+
+    def callbacks(
+        self,
+        node: cst.Call,
+        callee: str,
+        offset: int,
+        receiver: Labels,
+        args: list[Labels],
+        kwargs: list[tuple[str, Labels]],
+        slices: tuple[str, ...],
+    ) -> None:
+        """Record the script's functions that ``callee`` runs through the parameters they are
+        passed in: ``timed_eval("final", eval_val, h, model)`` whose body calls
+        ``fn(*args, **kwargs)`` runs ``eval_val(h, model)`` here, with the arguments the wrapper
+        forwards to it (what it forwards from elsewhere is unknown: the call is ``unpacked``)."""
+        target = self.facts.functions[callee]
+        if target.class_name is not None:
+            return  # a method is resolved by its name alone: `opt.step(closure)` may be torch's
+        own = len(target.params) - len(target.free)
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        nodes: list[cst.BaseExpression | None] = [None] * offset + list(positional)
+        labels: list[Labels] = ([receiver] if offset else []) + list(args)
+        by_key = dict(kwargs)
+        node_by_key = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        for index, invocation in self.facts.invocations(callee):
+            passed = nodes[index] if index < len(nodes) else node_by_key.get(target.params[index])
+            if not isinstance(passed, cst.Name) or passed.value in self.state:
+                continue  # not a function of the script named where it is passed
+            runs = self.facts.resolve_call(passed, self.fn)
+            if not runs:
+                continue
+            forwarded = _forwarded(target, invocation, own, labels, nodes, by_key, node_by_key)
+            where = self.where()
+            for run in runs:
+                run_args, run_names = forwarded.args, forwarded.names
+                # A closure handed on reads the values its names have where it is handed.
+                run_args = self._closure_args(run, run_args)
+                run_names = self._closure_names(run, run_names)
+                self.fn.calls.append(
+                    CallSite(
+                        where,
+                        run,
+                        run_args,
+                        forwarded.kwargs,
+                        slices,
+                        run_names,
+                        kwarg_names=forwarded.kwarg_names,
+                        unpacked=forwarded.unknown or any(a.star for a in node.args),
+                    )
+                )
 
     def note_train_use(self, node: cst.CSTNode) -> None:
         names = self._train_names(node)
@@ -1157,9 +1239,13 @@ class _Walker(Flow[dict[str, Labels]]):
             self.leave_comprehension(saved)
             return element | clauses
         assert isinstance(node, cst.List | cst.Tuple | cst.Set)
+        return EMPTY.union(*self.collection_items(node))
+
+    def collection_items(self, node: cst.List | cst.Tuple | cst.Set) -> list[Labels]:
+        """What each element of a collection literal carries."""
         items = [(e.value, self.ev(e.value)) for e in node.elements]
         self.choices.collection(node, items)
-        return EMPTY.union(*(labels for _, labels in items))
+        return [labels for _, labels in items]
 
     def comprehension_clauses(
         self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp
@@ -1231,8 +1317,63 @@ class _Walker(Flow[dict[str, Labels]]):
         ):
             for t, v in zip(target.elements, value.elements, strict=True):
                 self.assign(t.value, self.ev(v.value))
+        elif (
+            isinstance(target, cst.Tuple | cst.List)
+            and isinstance(value, cst.Call)
+            and not any(isinstance(e, cst.StarredElement) for e in target.elements)
+        ):
+            labels = self.ev(value)
+            items = self.unpacked_result(value, len(target.elements), labels)
+            if items is None:
+                self.assign(target, labels)
+            else:
+                for t, item in zip(target.elements, items, strict=True):
+                    self.assign(t.value, item)
         else:
             self.assign(target, self.ev(value))
+
+    def unpacked_result(
+        self, node: cst.Call, arity: int | None, labels: Labels
+    ) -> list[Labels] | None:
+        """What each name of ``a, b = f(...)`` receives, when ``f`` is one of the script's
+        functions returning ``arity``-tuples: an argument that ``f`` returns only at other
+        positions of its tuple (``return quantized(w, hessians), sizes(w)``) does not reach this
+        position. An argument ``f`` never returns stays on every position: what happens to it is
+        not known. None when the call's result is one value for every name. With no
+        ``arity``, the tuples ``f`` returns decide it (``return body()`` passes them on)."""
+        callees = self.facts.resolve_call(node.func, self.fn)
+        if len(callees) != 1:
+            return None
+        callee = self.facts.functions[callees[0]]
+        if callee.qualname not in self.facts.walked or callee.qualname in self.facts.stale:
+            self.facts.stale.add(self.fn.qualname)  # walked again once the callee has been
+            return None
+        arity = callee.tuple_arity() if arity is None else arity
+        positions = None if arity is None else callee.returned_items(arity)
+        site = next(
+            (c for c in reversed(self.fn.calls) if c.callee == callee.qualname and not c.reference),
+            None,
+        )
+        if arity is None or positions is None or site is None or site.unpacked:
+            return None
+        passed = dict(enumerate(site.args))
+        for key, item in site.kwargs:
+            if key in callee.params:
+                passed[callee.params.index(key)] = item
+        kept_always = frozenset({f"C{callee.qualname}", NG})
+        out: list[Labels] = []
+        for k in range(arity):
+            away: set[str] = set()
+            kept: set[str] = set()
+            returned: set[str] = set()
+            for index, item in passed.items():
+                param = f"P{index}"
+                elsewhere = any(param in positions[j] for j in range(arity) if j != k)
+                (away if elsewhere and param not in positions[k] else kept).update(item)
+                if param in positions[k]:
+                    returned.update(item)  # a closure's values are passed, not written out
+            out.append((labels - ((away - kept) - kept_always)) | returned)
+        return out
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = [(target, value)]
@@ -1315,7 +1456,21 @@ class _Walker(Flow[dict[str, Labels]]):
             self.ev(stmt.value)
         elif isinstance(stmt, cst.Return):
             if stmt.value is not None:
-                self.fn.returns.update(self.ev(stmt.value))
+                value = stmt.value
+                if isinstance(value, cst.Tuple) and not any(
+                    isinstance(e, cst.StarredElement) for e in value.elements
+                ):
+                    items = tuple(self.collection_items(value))
+                    self.fn.return_items.append(items)
+                    self.fn.returns.update(EMPTY.union(*items))
+                elif isinstance(value, cst.Call):
+                    labels = self.ev(value)
+                    passed_on = self.unpacked_result(value, None, labels)
+                    self.fn.return_items.append(None if passed_on is None else tuple(passed_on))
+                    self.fn.returns.update(labels)
+                else:
+                    self.fn.return_items.append(None)
+                    self.fn.returns.update(self.ev(value))
         elif isinstance(stmt, cst.Assert):
             self.ev(stmt.test)
         elif isinstance(stmt, cst.Raise) and stmt.exc is not None:
@@ -1446,6 +1601,78 @@ def _context_name(expr: cst.BaseExpression) -> str | None:
     return callee_name(expr)
 
 
+@dataclass(frozen=True, slots=True)
+class _Forwarded:
+    """The arguments a wrapper passes on to the function it was given."""
+
+    args: tuple[Labels, ...]
+    kwargs: tuple[tuple[str, Labels], ...]
+    names: tuple[str | None, ...]
+    kwarg_names: tuple[tuple[str, str | None], ...]
+    unknown: bool
+    """Some argument is the wrapper's own value, not one its caller passed."""
+
+
+def _forwarded(
+    wrapper: Function,
+    invocation: cst.Call,
+    own: int,
+    labels: list[Labels],
+    nodes: list[cst.BaseExpression | None],
+    by_key: dict[str, Labels],
+    node_by_key: dict[str, cst.BaseExpression],
+) -> _Forwarded:
+    """What ``invocation`` (a call of one of ``wrapper``'s parameters, in its body) passes, in
+    terms of the arguments the wrapper's caller gave it: a parameter passed on, the extra
+    positional arguments spread by ``*args``, the extra keywords spread by ``**kwargs``."""
+    assert wrapper.node is not None
+    params = wrapper.params[:own]
+    star = wrapper.node.params.star_arg
+    star_name = star.name.value if isinstance(star, cst.Param) else None
+    kwstar = wrapper.node.params.star_kwarg
+    kwstar_name = kwstar.name.value if kwstar is not None else None
+
+    def name_of(value: cst.BaseExpression | None) -> str | None:
+        return last_name(value) if value is not None else None
+
+    def passed(index: int) -> tuple[Labels, str | None]:
+        if index < len(labels):
+            return labels[index], name_of(nodes[index])
+        key = params[index]
+        return by_key.get(key, EMPTY), name_of(node_by_key.get(key))
+
+    args: list[Labels] = []
+    names: list[str | None] = []
+    kwargs: list[tuple[str, Labels]] = []
+    kwarg_names: list[tuple[str, str | None]] = []
+    unknown = False
+    for arg in invocation.args:
+        value = arg.value
+        name = value.value if isinstance(value, cst.Name) else None
+        if arg.star == "*" and name is not None and name == star_name:
+            args += labels[own:]
+            names += [name_of(n) for n in nodes[own:]]
+        elif arg.star == "**" and name is not None and name == kwstar_name:
+            for key, item in by_key.items():
+                if key not in params:
+                    kwargs.append((key, item))
+                    kwarg_names.append((key, name_of(node_by_key.get(key))))
+        elif not arg.star and name is not None and name in params:
+            item, item_name = passed(params.index(name))
+            if arg.keyword is None:
+                args.append(item)
+                names.append(item_name)
+            else:
+                kwargs.append((arg.keyword.value, item))
+                kwarg_names.append((arg.keyword.value, item_name))
+        else:
+            unknown = True
+            if arg.keyword is None and not arg.star:
+                args.append(EMPTY)
+                names.append(None)
+    return _Forwarded(tuple(args), tuple(kwargs), tuple(names), tuple(kwarg_names), unknown)
+
+
 def _decorated_grad_free(node: cst.FunctionDef) -> bool:
     for decorator in node.decorators:
         if _context_name(decorator.decorator) in _GRAD_FREE_CONTEXTS:
@@ -1566,6 +1793,15 @@ def _names_read_in(node: cst.CSTNode) -> set[str]:
             stack.append(cast(cst.Attribute, current).value)
         elif kind is cst.Arg:
             stack.append(cast(cst.Arg, current).value)
+        elif isinstance(current, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+            # A comprehension's own variables (`for b, d, r in grid`) are its locals, not reads
+            # of the enclosing function's names.
+            clauses = list(comprehension_scopes(current))
+            own = frozenset().union(*(_names_in(c.target) for c in clauses))
+            inner: set[str] = set()
+            for child in _children(current):
+                inner |= _names_read_in(child)
+            out |= inner - own
         else:
             stack.extend(_children(current))
     return out
@@ -1598,6 +1834,7 @@ class Facts:
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
+        self._invocations: dict[str, list[tuple[int, cst.Call]]] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -1628,8 +1865,21 @@ class Facts:
             attr_choices=self._attr_choices,
             env_helpers=self._env_helpers,
         )
+        self.walked: set[str] = set()
+        self.stale: set[str] = set()
+        """Functions that unpacked the result of a function not yet walked (see
+        :meth:`_Walker.unpacked_result`): walked again once all have been, until none is left."""
         for fn in self.functions.values():
             self._walk(fn, named_params=True)
+        order = list(self.functions)
+        for _ in range(4):
+            pending = set(self.stale)
+            for qualname in (q for q in order if q in pending):
+                self.stale.discard(qualname)
+                fn = self.functions[qualname] = self.functions[qualname].unwalked()
+                self._walk(fn, named_params=True)
+            if not self.stale or self.stale == pending:
+                break  # done, or a cycle no order of walks resolves
         # A parameter named like validation data (`val_tokens`) is only a guess at what it holds.
         # Where the script's own call sites say what the function receives, those decide: its
         # parameters then carry only their `P<i>` labels, resolved per call site (`val_params`),
@@ -1651,6 +1901,7 @@ class Facts:
             walker.block(self._module_statements())
         else:
             walker.block(fn.node.body)
+        self.walked.add(fn.qualname)
 
     def _fed_by_callers(self) -> list[str]:
         """Functions with a parameter named like validation data whose every use is a call from
@@ -1670,6 +1921,36 @@ class Facts:
             and any(caller != q for caller, _ in sites.get(q, []))
             and not any(call.reference or call.unpacked for _, call in sites.get(q, []))
         ]
+
+    def invocations(self, qualname: str) -> list[tuple[int, cst.Call]]:
+        """The calls a function makes to one of its own parameters (``fn(*args, **kwargs)`` in a
+        wrapper that times the function it is given), with that parameter's index. Calls in
+        nested functions count when the function calls them; lambdas are left out."""
+        found = self._invocations.get(qualname)
+        if found is None:
+            fn = self.functions[qualname]
+            found = []
+            own = fn.params[: len(fn.params) - len(fn.free)]
+            stack: list[cst.CSTNode] = [fn.node.body] if fn.node is not None else []
+            nested: dict[str, cst.FunctionDef] = {}
+            called: set[str] = set()
+            while stack:
+                current = stack.pop()
+                if isinstance(current, cst.FunctionDef):
+                    nested[current.name.value] = current
+                elif not isinstance(current, cst.Lambda | cst.ClassDef):
+                    if isinstance(current, cst.Call) and isinstance(current.func, cst.Name):
+                        if current.func.value in own:
+                            found.append((own.index(current.func.value), current))
+                        called.add(current.func.value)
+                    stack.extend(_children(current))
+                if not stack:
+                    # A nested function the wrapper calls runs its calls too (`def body(): ...
+                    # fn(*args)` then `return body()`).
+                    stack.extend(nested.pop(name).body for name in called & set(nested))
+            found.sort(key=lambda pair: self.line_of(pair[1]) or 0)
+            self._invocations[qualname] = found
+        return found
 
     def analysis(self, kind: Callable[[Facts], A]) -> A:
         """The analysis ``kind`` of this file, built once (``kind(facts)``) and shared by every

@@ -127,3 +127,204 @@ def test_functions_a_lambda_calls_are_reached_as_values_passed_from_its_place() 
     ] == [(10, True)]
     gate = facts.gates["two_pass"]
     assert gate.reachable and gate.switches  # reached, behind the NGRAM switch
+
+
+_WRAPPER = (
+    "import time\n"
+    "\n"
+    "def timed_eval(label, fn, *args, **kwargs):\n"
+    "    t0 = time.perf_counter()\n"
+    "    result = fn(*args, **kwargs)\n"
+    "    print(label, result, time.perf_counter() - t0)\n"
+    "    return result\n"
+    "\n"
+    "def eval_val(model, tokens, stride=64):\n"
+    "    return model(tokens)\n"
+    "\n"
+)
+
+
+def test_a_function_passed_to_a_wrapper_that_calls_it_is_called_where_the_wrapper_is() -> None:
+    code = _WRAPPER + (
+        "def main(model):\n"
+        '    val_tokens = load("fineweb_val_000000.bin")\n'
+        '    timed_eval("final", eval_val, model, val_tokens, stride=32)\n'
+    )
+    main = _facts(code).functions["main"]
+    [run] = [c for c in main.calls if c.callee == "eval_val" and not c.reference]
+    # What the wrapper forwards: the arguments after its own (`*args`), and the extra keywords.
+    assert run.where.line == 14
+    assert len(run.args) == 2 and VAL in run.args[1] and VAL not in run.args[0]
+    assert run.arg_names == ("model", "val_tokens")
+    assert [key for key, _ in run.kwargs] == ["stride"]
+    assert not run.unpacked
+
+
+def test_a_wrapper_that_passes_its_own_values_makes_the_forwarded_call_unknown() -> None:
+    code = (
+        "def retry(fn, model):\n"
+        "    batch = make_batch()\n"
+        "    return fn(model, batch)\n"
+        "\n"
+        "def step(model, batch):\n"
+        "    return model(batch)\n"
+        "\n"
+        "def main(model):\n"
+        "    retry(step, model)\n"
+        "    retry(model=model, fn=step)\n"
+    )
+    main = _facts(code).functions["main"]
+    runs = [c for c in main.calls if c.callee == "step" and not c.reference]
+    assert len(runs) == 2
+    assert all(c.unpacked and c.arg_names == ("model", None) for c in runs)
+
+
+def test_a_function_passed_where_nothing_calls_it_is_only_a_reference() -> None:
+    code = _WRAPPER + (
+        "def register(name, fn):\n"
+        "    HOOKS[name] = fn\n"
+        "\n"
+        "def main(model, tokens):\n"
+        '    register("eval", eval_val)\n'
+        "    fn = eval_val\n"
+        '    timed_eval("x", fn, model, tokens)\n'
+    )
+    main = _facts(code).functions["main"]
+    assert not [c for c in main.calls if c.callee == "eval_val" and not c.reference]
+
+
+_QUANTIZE = (
+    "def quantize(state, hessians):\n"
+    "    stats = {'raw': 0, 'payload': 0}\n"
+    "    out = {}\n"
+    "    for name, w in state.items():\n"
+    "        stats['raw'] += w.numel()\n"
+    "        out[name] = (w @ hessians[name]).round()\n"
+    "        stats['payload'] += out[name].numel()\n"
+    "    return out, stats\n"
+    "\n"
+)
+
+
+def test_a_tuple_return_keeps_an_argument_on_the_elements_that_return_it() -> None:
+    code = _QUANTIZE + (
+        "def main(model):\n"
+        '    calib = load("fineweb_train_000000.bin")\n'
+        "    obj, stats = quantize(model.state_dict(), collect(model, calib))\n"
+        "    print(stats['raw'] / stats['payload'])\n"
+        "    save(obj)\n"
+    )
+    uses = {u.where.line: u.names for u in _facts(code).functions["main"].train_uses}
+    # The Hessians (training data) go into the quantized weights, not into the size counts.
+    assert 13 not in uses
+    assert uses[14] == frozenset({"obj"})
+
+
+def test_a_tuple_return_keeps_what_it_may_have_used_everywhere_when_it_returns_it_nowhere() -> None:
+    code = (
+        "def fit(model, tokens):\n"
+        "    register(model, tokens)\n"
+        "    return model.weight, 1.0\n"
+        "\n"
+        "def main(model):\n"
+        '    tokens = load("fineweb_train_000000.bin")\n'
+        "    weight, scale = fit(model, tokens)\n"
+        "    print(scale[0])\n"
+    )
+    # `tokens` is returned at no position: what the call did with it is not known.
+    assert 8 in {u.where.line for u in _facts(code).functions["main"].train_uses}
+
+
+def test_a_tuple_return_is_kept_apart_wherever_the_function_is_defined() -> None:
+    caller = (
+        "def main(model):\n"
+        '    calib = load("fineweb_train_000000.bin")\n'
+        "    obj, stats = quantize(model.state_dict(), collect(model, calib))\n"
+        "    print(stats['raw'] / stats['payload'])\n"
+        "\n"
+    )
+    before, after = _facts(_QUANTIZE + caller), _facts(caller + _QUANTIZE)
+    assert [sorted(u.names) for u in before.functions["main"].train_uses] == [
+        sorted(u.names) for u in after.functions["main"].train_uses
+    ]
+    assert not any("stats" in u.names for u in after.functions["main"].train_uses)
+
+
+def test_a_closure_handed_to_a_wrapper_reads_the_values_of_its_scope() -> None:
+    code = (
+        "def run(fn):\n"
+        "    return fn()\n"
+        "\n"
+        "def main(model):\n"
+        '    val_tokens = load("fineweb_val_000000.bin")\n'
+        "    def step():\n"
+        "        return model(val_tokens)\n"
+        "    run(step)\n"
+    )
+    main = _facts(code).functions["main"]
+    [run] = [c for c in main.calls if c.callee == "main.step" and not c.reference]
+    assert run.arg_names[-2:] == ("model", "val_tokens") and VAL in run.args[-1]
+
+
+def test_a_wrapper_whose_body_is_a_nested_function_still_runs_the_callback() -> None:
+    code = (
+        "def timed(fn, *args):\n"
+        "    def body():\n"
+        "        return fn(*args)\n"
+        "    return body()\n"
+        "\n"
+        "def score(tokens):\n"
+        "    return tokens.sum()\n"
+        "\n"
+        "def main():\n"
+        '    timed(score, load("fineweb_val_000000.bin"))\n'
+    )
+    main = _facts(code).functions["main"]
+    [run] = [c for c in main.calls if c.callee == "score" and not c.reference]
+    assert VAL in run.args[0]
+
+
+def test_a_method_resolved_by_name_runs_no_callback() -> None:
+    code = (
+        "class Hooks:\n"
+        "    def run(self, callback=None):\n"
+        "        return callback()\n"
+        "\n"
+        "def main(hooks, model):\n"
+        "    def closure():\n"
+        "        return model.loss()\n"
+        "    hooks.run(closure)\n"
+    )
+    # `hooks` may be any object with a `run` method (a library's), not the script's Hooks.
+    # (`opt.step(closure)` is different: every torch optimizer calls its closure.)
+    main = _facts(code).functions["main"]
+    assert not [c for c in main.calls if c.callee == "main.closure" and not c.reference]
+
+
+def test_a_returned_call_passes_its_tuple_on_element_wise() -> None:
+    code = (
+        "def quantize(state, hessians):\n"
+        "    def body():\n"
+        "        return {k: v @ hessians[k] for k, v in state.items()}, {'n': 0}\n"
+        "    return body()\n"
+        "\n"
+        "def main(model):\n"
+        '    calib = load("fineweb_train_000000.bin")\n'
+        "    obj, stats = quantize(model.state_dict(), collect(model, calib))\n"
+        "    print(stats['n'])\n"
+        "    save(obj)\n"
+    )
+    uses = {u.where.line: u.names for u in _facts(code).functions["main"].train_uses}
+    assert 9 not in uses and uses[10] == frozenset({"obj"})
+
+
+def test_a_comprehension_variable_is_not_a_name_the_closure_reads_from_its_scope() -> None:
+    code = (
+        "def main():\n"
+        '    r = score(load("fineweb_val_000000.bin"))\n'
+        "    grid = [(1, 2, 3)]\n"
+        "    def search():\n"
+        "        return [try_one(b, d, r) for b, d, r in grid]\n"
+        "    search()\n"
+    )
+    assert _facts(code).functions["main.search"].free == ("grid",)

@@ -297,3 +297,58 @@ def test_a_save_to_a_path_or_an_unknown_buffer_is_a_write() -> None:
     code = _BUFFERED.format(after="    torch.save(model, PATH)\n    torch.save(model, self_buf)")
     saves = {i.line for i in _facts(code).analysis(Phases).items if i.kind == "save"}
     assert {_line(code, "torch.save(model, PATH)"), _line(code, "self_buf)")} <= saves
+
+
+@pytest.mark.parametrize(
+    ("write", "is_write"),
+    [
+        ('f.write((0).to_bytes(4, "little"))', False),
+        ('f.write((0).to_bytes(8, "little", signed=True))', False),
+        ('f.write(b"\\x00" * 8)', False),
+        ('f.write(count.to_bytes(4, "little"))', True),
+        ("f.write(bytes(model.weight.shape))", True),
+    ],
+    ids=["counter", "signed-counter", "zeros", "value", "from-model"],
+)
+def test_a_write_of_literal_bytes_is_no_artifact(write: str, is_write: bool) -> None:
+    code = _trainer(
+        'torch.save(model.state_dict(), "m.pt")\n'
+        "count = 0\n"
+        'with open("counter.bin", "wb") as f:\n'
+        f"    {write}"
+    )
+    saves = {i.line for i in _facts(code).analysis(Phases).items if i.kind == "save"}
+    assert (_line(code, "f.write(") in saves) is is_write
+
+
+_TIMED = (
+    _trainer(
+        'torch.save(model.state_dict(), "m.pt")\n'
+        'print("pre-quantization", evaluate(model, val_tokens))\n'
+        "calib = train_tokens[:65536]\n"
+        'with open("m.ptz", "wb") as f:\n'
+        "    f.write(bytes(quantize(model, calib)))\n"
+        'timed("final", evaluate, model, val_tokens)'
+    )
+    .replace(
+        '    print("val_bpb", evaluate(model, val_tokens))\n',
+        "",  # the final score is timed
+    )
+    .replace(
+        "def main():",
+        "def timed(label, fn, *args):\n"
+        "    t0 = time.perf_counter()\n"
+        "    print(label, fn(*args), time.perf_counter() - t0)\n"
+        "\n"
+        "\n"
+        "def main():",
+    )
+)
+
+
+def test_an_evaluation_run_through_a_wrapper_is_a_score_after_the_artifact() -> None:
+    ph = _facts(_TIMED).analysis(Phases)
+    assert ph.artifact is not None and ph.artifact.line == _line(_TIMED, "f.write(bytes(quantize")
+    scores = [i for i in ph.items if i.kind == "score" and i.index > ph.artifact.index]
+    assert any(i.frame.fn.name == "evaluate" for i in scores)
+    assert not _findings(_TIMED, "PG402")  # the calibration read precedes the real write

@@ -289,3 +289,46 @@ def test_an_optimizer_over_a_list_of_unfrozen_block_parameters_adapts_the_model(
     assert scoring.adapts["ttt"] == {0}
     fresh = _UNFREEZE.replace("for p in block.parameters():", "for p in [torch.zeros(8)]:")
     assert _facts(fresh).analysis(ScoringAnalysis).adapts["ttt"] == set()
+
+
+_RECORDS = """\
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def hessians(model, tokens):
+    x = model.emb(tokens)
+    return x.T @ x
+
+
+@torch.no_grad()
+def chunk_loss(model, seq):
+    return F.cross_entropy(model(seq[:-1]), seq[1:])
+
+
+def prune(model, tokens, quantized):
+    errors = []
+    h = hessians(model, tokens)
+    for name, q in quantized.items():
+        errors.append((name, (q.float() @ h).pow(2).sum()))
+    return errors
+
+
+def ttt(model, val_tokens):
+    parts = []
+    for i in range(0, val_tokens.numel() - 1024, 1024):
+        parts.append(chunk_loss(model, val_tokens[i : i + 1025]))
+    return parts
+"""
+
+
+def test_a_gradient_free_result_is_a_recorded_score_only_when_it_predicts_the_targets() -> None:
+    facts = _facts(_RECORDS)
+    training = facts.analysis(ScoringAnalysis).training
+    assert training.returns_target >= {"chunk_loss"}
+    assert "hessians" not in training.returns_target
+    # Errors computed from Hessians are kept in a list, as scores are, but score nothing.
+    assert not training.scores(facts.functions["prune"])
+    assert [s.where.line for s in training.scores(facts.functions["ttt"])] == [27]
+    assert "ttt" in training.scorers and "prune" not in training.scorers

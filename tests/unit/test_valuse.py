@@ -188,3 +188,66 @@ def test_a_mixed_stream_points_at_the_data_path_that_names_both_splits() -> None
     )
     uses = [u for u in _facts(example.code).analysis(ValUse).uses() if u.kind is Pass.TRAINING]
     assert [(u.reason, [e.line for e in u.evidence]) for u in uses] == [("mixed", [switched])]
+
+
+_PROBE = """\
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def fit(model, hidden, targets):
+    probe = nn.Linear(hidden.shape[-1], 1024).cuda()
+    opt = torch.optim.Adam(probe.parameters(), lr=1e-3)
+    for _ in range(10):
+        loss = F.cross_entropy(probe(hidden), targets)
+        opt.zero_grad(); loss.backward(); opt.step()
+    probe.eval()
+{after}
+"""
+
+
+@pytest.mark.parametrize(
+    ("after", "discarded"),
+    [
+        ("    return F.cross_entropy(probe(hidden), targets).item()", True),
+        ("    return probe", False),
+        ("    model.head = probe", False),
+        ("    keep(probe)", False),
+        ("    saved = probe.state_dict()\n    return saved", False),
+    ],
+    ids=["dropped", "returned", "stored", "passed-on", "state-kept"],
+)
+def test_a_module_built_and_dropped_in_its_function_is_discarded(
+    after: str, discarded: bool
+) -> None:
+    facts = _facts(_PROBE.format(after=after))
+    assert facts.analysis(ValUse).trains_only_its_own(facts.functions["fit"]) is discarded
+
+
+@pytest.mark.parametrize(
+    ("built", "discarded"),
+    [
+        ("copy.deepcopy(model)", True),
+        ("model.to('cuda')", False),
+        ("model", False),
+        ("make_probe(model)", False),
+    ],
+)
+def test_only_a_constructor_builds_a_fresh_module(built: str, discarded: bool) -> None:
+    code = _PROBE.format(after="    return 0.0").replace(
+        "nn.Linear(hidden.shape[-1], 1024).cuda()", built
+    )
+    facts = _facts(code)
+    assert facts.analysis(ValUse).trains_only_its_own(facts.functions["fit"]) is discarded
+
+
+def test_an_optimizer_over_the_model_passed_in_is_not_discarded() -> None:
+    code = _PROBE.format(after="    return 0.0").replace(
+        "opt = torch.optim.Adam(probe.parameters(), lr=1e-3)",
+        "opt = torch.optim.Adam(list(probe.parameters()) + list(model.parameters()), lr=1e-3)",
+    )
+    facts = _facts(code)
+    assert not facts.analysis(ValUse).trains_only_its_own(facts.functions["fit"])

@@ -14,7 +14,9 @@ written into the artifact). Built on the facts events, put in the order one run 
 - the *artifact* is the last file write (``torch.save``, ``np.save``, ``Path.write_bytes``, a
   binary ``open(...).write``) after the training loop that still has a score after it (writes
   after the last score are evaluation outputs), or, when no score follows any write (a minified
-  scorer pgolf does not recognise), simply the last write. A save into an ``io.BytesIO`` is a
+  scorer pgolf does not recognise), simply the last write. A write of literal bytes (a counter
+  file set up for the evaluation's workers) holds nothing trained and is no write here. A save
+  into an ``io.BytesIO`` is a
   write only when the buffer's bytes go on to a file (compressed and written, returned, handed
   to the script's own code): a buffer only measured for its size is no artifact;
 - *evaluation* starts at the artifact write, or, with no write, at the first score after the
@@ -182,6 +184,28 @@ def _is_file_write(fn: Function, call: ExternalCall) -> bool:
     return False
 
 
+def _writes_a_value(call: ExternalCall) -> bool:
+    """Whether a file write's bytes are computed from some value of the run. Bytes built from
+    literals alone (``f.write((0).to_bytes(4, "little"))``: a counter or a marker file set up
+    for the evaluation's workers) hold nothing trained and cannot be the artifact."""
+    data = [a.value for a in call.node.args if a.keyword is None]
+    if not data:
+        return True
+    stack: list[cst.CSTNode] = [data[0]]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            if current.value not in ("True", "False", "None"):
+                return True
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)  # `.to_bytes` names a method, not a value
+        elif isinstance(current, cst.Arg):
+            stack.append(current.value)  # `byteorder=` names a parameter
+        else:
+            stack.extend(children(current))
+    return False
+
+
 def _destination(call: ExternalCall) -> cst.BaseExpression | None:
     """Where a save call writes: ``torch.save(obj, f)``, ``np.save(file, arr)``, ``a.tofile(f)``."""
     for arg in call.node.args:
@@ -294,7 +318,7 @@ class Phases:
         file write, a return or one of the script's own functions (which may write them);
         bytes that are only measured (a size check before pruning) never reach the artifact."""
         if call.name not in _SAVES:
-            return _is_file_write(fn, call)
+            return _is_file_write(fn, call) and _writes_a_value(call)
         buffers = self._buffers(fn, _destination(call))
         return not buffers or self._reaches_file(fn, buffers)
 

@@ -29,7 +29,6 @@ from pgolf_cli.audit.analyses.training import TrainingAnalysis, Verdict
 from pgolf_cli.audit.choices import Selection
 from pgolf_cli.audit.facts import (
     EMPTY,
-    TGT,
     CallSite,
     Context,
     Facts,
@@ -199,22 +198,13 @@ class ScoringAnalysis:
         self._scored_seqs: dict[str, set[int]] = {}
 
     # -- summaries -----------------------------------------------------------------------
-    @cached_property
+    @property
     def returns_target(self) -> set[str]:
         """Functions whose result is computed from the scored token (a loss, a gathered log-prob)."""
-        out: set[str] = set()
-        changed = True
-        while changed:
-            changed = False
-            for q, fn in self.facts.functions.items():
-                if q not in out and self.predicts_target(fn.returns, out):
-                    out.add(q)
-                    changed = True
-        return out
+        return self.training.returns_target
 
     def predicts_target(self, labels: Iterable[str], returning: set[str] | None = None) -> bool:
-        returning = self.returns_target if returning is None else returning
-        return any(lbl == TGT or (lbl.startswith("C") and lbl[1:] in returning) for lbl in labels)
+        return self.training.predicts_target(labels, returning)
 
     @cached_property
     def _call_sites(self) -> dict[str, list[tuple[Function, CallSite]]]:

@@ -17,6 +17,7 @@ data as a parameter, a score anywhere before the update counts too: the caller's
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -116,9 +117,13 @@ class TrainingAnalysis:
         return acc.where.no_grad or acc.where.eval_mode or NG in acc.labels
 
     def _from_grad_free(self, acc: Accumulation) -> bool:
+        """The result of a gradient-free helper that returns a loss or another value computed
+        from the scored tokens. A gradient-free helper that returns anything else (Hessians
+        collected for quantization, the rounding errors of quantized weights) measures no
+        prediction: adding its result to a list records no score."""
         return any(
             lbl.startswith("C")
-            and lbl[1:] in self.facts.functions
+            and lbl[1:] in self.returns_target
             and self.facts.functions[lbl[1:]].grad_free
             for lbl in acc.labels
         )
@@ -129,6 +134,23 @@ class TrainingAnalysis:
         return found + [
             ScoreEvent(r.where, r.slices) for r in fn.records if self._scored_record(fn, r)
         ]
+
+    @cached_property
+    def returns_target(self) -> set[str]:
+        """Functions whose result is computed from the scored token (a loss, a gathered log-prob)."""
+        out: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for q, fn in self.facts.functions.items():
+                if q not in out and self.predicts_target(fn.returns, out):
+                    out.add(q)
+                    changed = True
+        return out
+
+    def predicts_target(self, labels: Iterable[str], returning: set[str] | None = None) -> bool:
+        returning = self.returns_target if returning is None else returning
+        return any(lbl == TGT or (lbl.startswith("C") and lbl[1:] in returning) for lbl in labels)
 
     def scores(self, fn: Function) -> list[ScoreEvent]:
         found = self._scores.get(fn.qualname)

@@ -38,6 +38,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from pgolf_cli.audit.analyses.scoring import _is_optimizer, _parameter_owners
 from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verdict
 from pgolf_cli.audit.facts import (
     TRAIN,
@@ -202,6 +203,11 @@ _SQUARING_METHODS = frozenset({"abs", "abs_", "square", "pow"})
 _GRAM_CALLS = frozenset({"matmul", "mm", "einsum", "addmm", "addmm_"})
 _RUNNING_MAX = frozenset({"maximum", "max", "fmax"})
 _ORDERING = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
+_MODULE_SELF_USES = frozenset(
+    {"parameters", "named_parameters", "train", "eval", "to", "cuda", "float", "half", "bfloat16"}
+)
+"""Calls on a module that use it in place: they hand it to nothing that outlives the function."""
+
 _GRAM = "Gram matrix (X.T @ X, a GPTQ Hessian)"
 _MAGNITUDE = "magnitude statistic (abs / square)"
 
@@ -856,6 +862,74 @@ class ValUse:
                 return False
         return True
 
+    def trains_only_its_own(self, fn: Function) -> bool:
+        """Whether every optimizer in ``fn`` (where the update runs) steps a module built there
+        that never leaves it: a probe fitted on frozen hidden states as a diagnostic and thrown
+        away trains nothing the evaluation scores. A module is built there when each binding of
+        its name is a constructor call (``nn.Linear(d, v).to(device)``, ``copy.deepcopy(m)``);
+        it leaves when the name is returned, stored, passed to a call or read in any other way
+        than being called, moved or asked for its parameters."""
+        optimizers = [e for e in fn.externals if _is_optimizer(e.name)]
+        if fn.node is None or not optimizers:
+            return False
+        owners: set[str] = set()
+        for optimizer in optimizers:
+            found = _parameter_owners(optimizer.node)
+            if not found:
+                return False  # over a list built elsewhere: what it updates is not named here
+            owners |= found
+        if owners & set(fn.params):
+            return False
+        return all(self._built_and_kept(fn.node.body, owner) for owner in owners)
+
+    def _built_and_kept(self, body: cst.CSTNode, name: str) -> bool:
+        bound = False
+        stack: list[cst.CSTNode] = [body]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == name for t in current.targets
+            ):
+                if len(current.targets) != 1 or not self._constructs(current.value):
+                    return False
+                bound = True
+                stack.append(current.value)
+                continue
+            if isinstance(current, cst.Call):
+                func = current.func
+                if (isinstance(func, cst.Name) and func.value == name) or (
+                    isinstance(func, cst.Attribute)
+                    and isinstance(func.value, cst.Name)
+                    and func.value.value == name
+                    and func.attr.value in _MODULE_SELF_USES
+                ):
+                    stack.extend(a.value for a in current.args)
+                    continue
+            if isinstance(current, cst.Name) and current.value == name:
+                return False  # returned, stored, passed on, or bound another way
+            stack.extend(children(current))
+        return bound
+
+    def _constructs(self, value: cst.BaseExpression) -> bool:
+        """A call that builds a new object: an imported class or factory (``nn.Linear(...)``,
+        ``copy.deepcopy(m)``) or one of the script's classes, possibly moved (``.to(device)``)."""
+        while (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and isinstance(value.func.value, cst.Call)
+        ):
+            value = value.func.value
+        if not isinstance(value, cst.Call):
+            return False
+        root: cst.BaseExpression = value.func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return False
+        return root.value in self.facts.imports or (
+            isinstance(value.func, cst.Name) and bool(_constructed(self.facts, value))
+        )
+
     def _optimizers(self, fn: Function) -> set[str]:
         """What ``fn`` calls ``step()`` or ``zero_grad()`` on: restoring only those leaves the
         weights as the pass left them."""
@@ -900,7 +974,9 @@ class ValUse:
         restore = self.restored(path)
         if restore.line:
             return Use(verdict, Pass.HARMLESS, "restored")
-        if not inside_training and self.discarded(path[-1]):
+        if (not inside_training and self.discarded(path[-1])) or self.trains_only_its_own(
+            path[-1].fn
+        ):
             return Use(verdict, Pass.HARMLESS, "discarded")
         if not inside_training and self.walks(path) is None and not self._scores_after(path[0]):
             return Use(verdict, Pass.WARM_UP, "warm-up", evidence, restore.problem)
