@@ -7,6 +7,9 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``)
 - ``NG``    computed under ``torch.no_grad()`` / ``inference_mode()`` or in eval mode
 - ``TRAIN`` training tokens (a ``fineweb_train_*`` name, or a global/attribute built from one)
+- ``LOSS``  a log-loss: what ``cross_entropy`` / ``nll_loss`` / ``log_softmax`` / a logarithm of
+            data return, and a model called with the targets (``model(x, y)``), and what is computed from it (not its size, ``nll.numel()``, nor a
+            comparison, ``nll_a < nll_b``)
 - ``CLOCK`` a wall-clock reading (``time.perf_counter()``, ``time.time()``...) and what is computed from it
 - ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
@@ -24,6 +27,7 @@ Nothing here executes or imports the audited code.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,6 +48,7 @@ TGT = "TGT"
 NG = "NG"
 TRAIN = "TRAIN"
 CLOCK = "CLOCK"
+LOSS = "LOSS"
 
 Labels = frozenset[str]
 A = TypeVar("A")
@@ -54,6 +59,20 @@ _TARGET_NAME = re.compile(
 )
 _ACCUMULATOR = re.compile(r"(loss|nll|bits|bpb|byte|tok|ce|logp|neg_?log)", re.IGNORECASE)
 _ACCUMULATOR_KIND = re.compile(r"(sum|total|count|cnt|acc|seen)", re.IGNORECASE)
+#: Calls whose result is a log-loss (its negative, for the log-probabilities): what a running
+#: score adds up, whatever the name it is added to.
+_LOSS_CALLS = frozenset(
+    {
+        "cross_entropy",
+        "nll_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "log_softmax",
+        "logsumexp",
+    }
+)
+#: Logarithms: a log-loss when taken of data (``-torch.log(p)``), a constant of ``math.log(2)``.
+_LOGARITHMS = frozenset({"log", "log2"})
 _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
@@ -112,8 +131,10 @@ _LOSS_PART = re.compile(r"(loss|nll|bits|bpb|logp|neg_?log|(^|_)ce(_|$))", re.IG
 
 
 def is_score_accumulator(name: str) -> bool:
-    """Accumulators of the log-loss itself (``nll_sum``, ``loss_total``), not of the byte or token
-    counts it is divided by (``byte_count``, ``token_count``)."""
+    """Names of accumulators of the log-loss itself (``nll_sum``, ``loss_total``), not of the byte
+    or token counts it is divided by (``byte_count``, ``token_count``). A name is only a hint:
+    :meth:`Facts.score_accumulators` also finds, by data flow, what adds up a ``LOSS`` under any
+    name."""
     return is_accumulator(name) and bool(_LOSS_PART.search(name))
 
 
@@ -141,6 +162,21 @@ def _makes_leaf(node: cst.Call, name: str | None) -> bool:
     return flag is not None and flag != "False"
 
 
+def _calls_a_model(func: cst.BaseExpression, args: Sequence[Labels]) -> bool:
+    """``model(x, y)``, ``model.forward(x, y)``: an object of the script's own (no function of it,
+    no library, no builtin) called with the inputs and the targets beside them returns its loss,
+    as the challenge's ``GPT.forward(x, y)`` does; its result is a log-loss whatever the names."""
+    if isinstance(func, cst.Attribute):
+        if func.attr.value != "forward":
+            return False
+    elif not isinstance(func, cst.Name) or func.value in _BUILTINS:
+        return False
+    return any(TGT in a for a in args) and any(TGT not in a for a in args)
+
+
+_BUILTINS = frozenset(dir(builtins))
+
+
 def _root_name(node: cst.BaseExpression) -> str | None:
     """``delta`` for ``delta``, ``delta.data``, ``delta[0]``."""
     while isinstance(node, cst.Attribute | cst.Subscript):
@@ -154,6 +190,11 @@ def _is_val_name(name: str) -> bool:
 
 def _is_one(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Integer) and node.value == "1"
+
+
+def _is_offset(node: cst.BaseExpression | None) -> bool:
+    """A positive constant: how far the targets run ahead of a window's start."""
+    return isinstance(node, cst.Integer) and node.evaluated_value > 0
 
 
 def _is_input_window(node: cst.BaseExpression) -> bool:
@@ -675,7 +716,7 @@ class _Walker(Flow[dict[str, Labels]]):
         if attr in self.facts.train_attrs:
             labels = labels | {TRAIN}
         elif attr in _SIZE_ATTRS:
-            labels = labels - {TRAIN}  # `tokens.shape` is a size, not training data
+            labels = labels - {TRAIN, LOSS}  # `tokens.shape` is a size, not data or a loss
         if _is_val_name(attr) or attr in self.facts.val_attrs:
             labels = labels | self.val_enters()
         return labels
@@ -709,11 +750,12 @@ class _Walker(Flow[dict[str, Labels]]):
                 for part in (inner.lower, inner.upper, inner.step):
                     if part is not None:
                         index = index | self.ev(part)
-                # `y = local[1:]` (to the end) holds the targets; `local[1:-1]` is an input window,
-                # and so is `x[1:]` of an input window `x = local[:-1]`.
+                # `y = local[1:]` (to the end) holds the targets (`local[2:]` of a window that
+                # starts a token earlier for a two-token context); `local[1:-1]` is an input
+                # window, and so is `x[1:]` of an input window `x = local[:-1]`.
                 scored_position = scored_position or (
                     inner.upper is None
-                    and (_is_one(inner.lower) or _plus_one(inner.lower))
+                    and (_is_offset(inner.lower) or _plus_one(inner.lower))
                     and not (
                         type(node.value) is cst.Name and node.value.value in self.input_windows
                     )
@@ -764,6 +806,8 @@ class _Walker(Flow[dict[str, Labels]]):
             elif not arg.star:
                 args.append(labels)
         result = everything
+        if name in _LOSS_CALLS or (name in _LOGARITHMS and everything - {NG}):
+            result = result | {LOSS}
         if name in _VAL_LOADERS:
             result = result | self.val_enters()
         if (
@@ -823,18 +867,24 @@ class _Walker(Flow[dict[str, Labels]]):
         callees = self.facts.resolve_call(func, self.fn)
         for callee in callees:
             result = result | self.split_listed(node, callee)
+            if LOSS in self.facts.functions[callee].returns:
+                # A helper walked before its caller (defined above it, as scripts define them)
+                # that returns a log-loss: its result is one at once, so its size is none.
+                result = result | {LOSS}
         if not callees and name in CHOICE_CALLS:
             result = result | self.choices.call(
                 node, name, receiver, args, method=self._is_method(func)
             )
         external = None if callees else self.external_name(func)
+        if not callees and external is None and _calls_a_model(func, args):
+            result = result | {LOSS}
         if TRAIN in everything and external not in _PATH_CALLS and name != "sorted":
             self.note_train_use(node)  # listing or joining shard paths reads no tokens
-        if TRAIN in result and (
-            (isinstance(func, cst.Attribute) and name in _SIZE_METHODS)
-            or (isinstance(func, cst.Name) and name == "len")
+        if (isinstance(func, cst.Attribute) and name in _SIZE_METHODS) or (
+            isinstance(func, cst.Name) and name == "len"
         ):
-            result = result - {TRAIN}  # a count of training tokens is not training data
+            # A count of training tokens is not training data, nor that of losses a loss.
+            result = result - {TRAIN, LOSS}
         elif TRAIN in result and isinstance(func, cst.Attribute) and name == "item":
             # One Python number (a loss logged during training) is a figure, not training data;
             # the read it came from was recorded where it happened.
@@ -1104,7 +1154,8 @@ class _Walker(Flow[dict[str, Labels]]):
         """Comparisons and collections, evaluated part by part so choices among them are seen."""
         if isinstance(node, cst.Comparison):
             sides = [self.ev(node.left)] + [self.ev(c.comparator) for c in node.comparisons]
-            return EMPTY.union(*sides) | self.choices.comparison(node, sides)
+            # A comparison of losses is a truth value (which loss is lower), not a loss.
+            return (EMPTY.union(*sides) - {LOSS}) | self.choices.comparison(node, sides)
         if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
             clauses, saved = self.comprehension_clauses(node)
             element = self.ev(node.elt)
@@ -1255,7 +1306,7 @@ class _Walker(Flow[dict[str, Labels]]):
                     key = key | self.ev(element.slice)
                 root = _root_name(stmt.target)  # what owns the table, read without a new look-up
                 self.note_update(name or "?", self.state.get(root or "", EMPTY), key | labels)
-            if name is not None and is_accumulator(name):
+            if name is not None and (is_accumulator(name) or LOSS in labels):
                 self.fn.accumulations.append(
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
                 )
@@ -1810,6 +1861,16 @@ class Facts:
                     changed = True
         return out
 
+    def is_score(self, acc: Accumulation) -> bool:
+        """Whether ``acc`` adds up the score: a log-loss flows into it, or, where the flow is
+        hidden (a loss returned by an object of another file, or by a helper defined below its
+        caller), its name says so."""
+        return LOSS in acc.labels or is_score_accumulator(acc.target)
+
+    def score_accumulators(self, fn: Function) -> frozenset[str]:
+        """The names in ``fn`` that add up the score (see :meth:`is_score`)."""
+        return frozenset(acc.target for acc in fn.accumulations if self.is_score(acc))
+
     def has_val(self, labels: Iterable[str], returning: set[str] | None = None) -> bool:
         returning = self.returns_val if returning is None else returning
         return any(lbl == VAL or (lbl.startswith("C") and lbl[1:] in returning) for lbl in labels)
@@ -1991,6 +2052,7 @@ mentions_val = _mentions_val
 
 __all__ = [
     "CLOCK",
+    "LOSS",
     "NG",
     "TGT",
     "TRAIN",

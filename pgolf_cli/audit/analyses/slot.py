@@ -35,7 +35,6 @@ from pgolf_cli.audit.facts import (
     children,
     code_of,
     grad_labels,
-    is_score_accumulator,
 )
 from pgolf_cli.audit.findings import Evidence
 
@@ -196,7 +195,11 @@ class SlotAnalysis:
         if kind == "optimisation":
             return [Event(b.where, b.labels, fn, b.where.line) for b in fn.backwards]
         if kind == "score":
-            return [Event(a.where, a.labels, fn, a.where.line, a.target) for a in fn.accumulations]
+            return [
+                Event(a.where, a.labels, fn, a.where.line, a.target)
+                for a in fn.accumulations
+                if self.facts.is_score(a)
+            ]
         return [Event(s.where, s.labels, fn, s.where.line) for s in fn.leaf_steps]
 
     def events(self, fn: Function, kind: str) -> list[Event]:
@@ -261,11 +264,7 @@ class SlotAnalysis:
             or not self.facts.carries_val(opt.labels, fn.qualname)
         ):
             return None
-        scores = [
-            s
-            for s in self.events(fn, "score")
-            if is_score_accumulator(s.target) and leaves & self.leaves(s.labels)
-        ]
+        scores = [s for s in self.events(fn, "score") if leaves & self.leaves(s.labels)]
         updates = [u for u in self.events(fn, "update") if leaves & self.leaves(u.labels)]
         # The tensor changes at the first update after the backward pass (``opt.step()``); a
         # score recorded between the two still saw the tensor as it was.
