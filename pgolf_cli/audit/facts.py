@@ -163,15 +163,16 @@ def _makes_leaf(node: cst.Call, name: str | None) -> bool:
 
 
 def _calls_a_model(func: cst.BaseExpression, args: Sequence[Labels]) -> bool:
-    """``model(x, y)``, ``model.forward(x, y)``: an object of the script's own (no function of it,
-    no library, no builtin) called with the inputs and the targets beside them returns its loss,
-    as the challenge's ``GPT.forward(x, y)`` does; its result is a log-loss whatever the names."""
-    if isinstance(func, cst.Attribute):
-        if func.attr.value != "forward":
-            return False
-    elif not isinstance(func, cst.Name) or func.value in _BUILTINS:
+    """``model(x, y)``, ``model.token_nll(x, y)``: an object (not a function of the script, a
+    library or a builtin) called with the inputs and the targets beside them returns its loss,
+    as the challenge's ``GPT.forward(x, y)`` does; its result is a log-loss whatever the names.
+    The inputs carry data: ``logits.gather(-1, y)`` or ``lut.index_select(0, y)`` read the
+    targets' entries with a constant beside them, and are no loss."""
+    if isinstance(func, cst.Name) and func.value in _BUILTINS:
         return False
-    return any(TGT in a for a in args) and any(TGT not in a for a in args)
+    if not isinstance(func, cst.Name | cst.Attribute):
+        return False
+    return any(TGT in a for a in args) and any(TGT not in a and a - {NG} for a in args)
 
 
 _BUILTINS = frozenset(dir(builtins))
@@ -751,10 +752,11 @@ class _Walker(Flow[dict[str, Labels]]):
                     if part is not None:
                         index = index | self.ev(part)
                 # `y = local[1:]` (to the end) holds the targets (`local[2:]` of a window that
-                # starts a token earlier for a two-token context); `local[1:-1]` is an input
-                # window, and so is `x[1:]` of an input window `x = local[:-1]`.
+                # starts a token earlier for a two-token context), and so does `chunk[1 : n + 1]`
+                # beside the inputs `chunk[:n]`; `local[1:-1]` is an input window, and so is
+                # `x[1:]` of an input window `x = local[:-1]`.
                 scored_position = scored_position or (
-                    inner.upper is None
+                    (inner.upper is None or _plus_one(inner.upper))
                     and (_is_offset(inner.lower) or _plus_one(inner.lower))
                     and not (
                         type(node.value) is cst.Name and node.value.value in self.input_windows
@@ -1520,7 +1522,16 @@ class _Scopes(Flow[None]):
                 facts.line_of(node),
                 node,
                 class_name,
-                _decorated_grad_free(node),
+                _decorated_grad_free(node)
+                # Defined in a function that runs without gradients, and not handed out by it,
+                # it runs inside that call, so without gradients too (a body moved into a nested
+                # function called at once changes nothing).
+                or (
+                    function is not None
+                    and function.grad_free_decorator
+                    and function.node is not None
+                    and name not in _returned_names(function.node)
+                ),
             )
             facts.functions[qualname] = fn
             if class_name is not None:
@@ -1551,6 +1562,64 @@ class _Scopes(Flow[None]):
             if free:
                 fn.free = free
                 fn.params = fn.params + free
+
+
+def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str, str]:
+    bindings: dict[str, int] = {}
+    aliases: dict[str, str] = {}
+
+    def bound(target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            bindings[target.value] = bindings.get(target.value, 0) + 1
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                bound(element.value)
+        elif isinstance(target, cst.StarredElement):
+            bound(target.value)
+
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            for assigned in current.targets:
+                bound(assigned.target)
+            if (
+                len(current.targets) == 1
+                and isinstance(current.targets[0].target, cst.Name)
+                and isinstance(current.value, cst.Name)
+                and current.value.value in params
+            ):
+                aliases[current.targets[0].target.value] = current.value.value
+        elif isinstance(
+            current, cst.AugAssign | cst.AnnAssign | cst.NamedExpr | cst.For | cst.CompFor
+        ):
+            bound(current.target)
+        elif isinstance(current, cst.AsName):
+            if isinstance(current.name, cst.BaseExpression):
+                bound(current.name)
+        elif isinstance(current, cst.FunctionDef | cst.ClassDef):
+            bound(current.name)
+            continue
+        if not isinstance(current, cst.Lambda):
+            stack.extend(_children(current))
+    return {
+        alias: param
+        for alias, param in aliases.items()
+        if bindings.get(alias) == 1 and param not in bindings
+    }
+
+
+def _returned_names(node: cst.FunctionDef) -> set[str]:
+    """The plain names a function returns, in its own scope (``return inner``)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Return) and isinstance(current.value, cst.Name):
+            out.add(current.value.value)
+        elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(_children(current))
+    return out
 
 
 def _names_read_in(node: cst.CSTNode) -> set[str]:
@@ -1597,6 +1666,7 @@ class Facts:
         self.methods_by_name: dict[str, list[str]] = {}
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
+        self._aliases: dict[str, dict[str, str]] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
@@ -1860,6 +1930,17 @@ class Facts:
                     out.add(q)
                     changed = True
         return out
+
+    def parameter_aliases(self, fn: Function) -> dict[str, str]:
+        """Local names that only ever stand for a parameter: ``B = model`` (python-minifier
+        writes it to shorten the parameter's uses), each bound once, the parameter never
+        rebound. What is done through the alias is done to the parameter."""
+        found = self._aliases.get(fn.qualname)
+        if found is None:
+            found = self._aliases[fn.qualname] = (
+                _parameter_aliases(fn.node, fn.params) if fn.node is not None else {}
+            )
+        return found
 
     def is_score(self, acc: Accumulation) -> bool:
         """Whether ``acc`` adds up the score: a log-loss flows into it, or, where the flow is

@@ -183,3 +183,66 @@ def test_the_tail_of_a_window_past_a_two_token_context_is_the_target() -> None:
         "    return table[(a * 31 + b) * 31 + y]\n"
     )
     assert _lookups(code) == [(4, "table")]
+
+
+def test_the_inputs_shifted_by_one_to_the_same_length_are_the_targets() -> None:
+    code = (
+        "def score(chunk, n, table):\n"
+        "    x, y = chunk[:n], chunk[1 : n + 1]\n"
+        "    a = table[x]\n"
+        "    return table[y]\n"
+    )
+    assert _lookups(code) == [(4, "table")]
+
+
+def test_a_model_method_given_inputs_and_targets_is_a_loss_but_a_gather_is_not() -> None:
+    code = (
+        "def score(model, val_tokens, lut):\n"
+        "    s, g = 0.0, 0.0\n"
+        "    w = val_tokens[:1025]\n"
+        "    s += model.token_nll(w[:-1], w[1:]).sum()\n"
+        "    g += lut.index_select(0, w[1:]).sum()\n"
+        "    return s / g\n"
+    )
+    assert _scores(code) == ["s"]
+
+
+def test_a_local_bound_once_to_a_parameter_is_that_parameter() -> None:
+    code = (
+        "def f(model, data, other):\n"
+        "    B = model\n"
+        "    C = other\n"
+        "    C = data\n"
+        "    D = data\n"
+        "    for D in data:\n"
+        "        pass\n"
+        "    data = 1\n"
+        "    return B, C, D\n"
+    )
+    facts = _facts(code)
+    # C is rebound; D is bound again by the loop; `data` itself is rebound.
+    assert facts.parameter_aliases(facts.functions["f"]) == {"B": "model"}
+
+
+def test_a_nested_function_of_a_grad_free_function_runs_without_gradients_unless_handed_out() -> (
+    None
+):
+    code = (
+        "@torch.no_grad()\n"
+        "def outer(model):\n"
+        "    def body():\n"
+        "        return model(1)\n"
+        "    def factory():\n"
+        "        return 2\n"
+        "    body()\n"
+        "    return factory\n"
+        "\n"
+        "def plain():\n"
+        "    def inner():\n"
+        "        return 3\n"
+        "    return inner()\n"
+    )
+    functions = _facts(code).functions
+    assert functions["outer.body"].grad_free
+    assert not functions["outer.factory"].grad_free
+    assert not functions["plain.inner"].grad_free

@@ -228,7 +228,8 @@ class ScoringAnalysis:
         for external in fn.externals:
             if not _is_optimizer(external.name):
                 continue
-            owners = _parameter_owners(external.node)
+            aliases = self.facts.parameter_aliases(fn)
+            owners = {aliases.get(n, n) for n in _parameter_owners(external.node)}
             names |= owners
             if owners:
                 carried = frozenset(f"P{fn.params.index(n)}" for n in owners if n in fn.params)
