@@ -7,6 +7,9 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``)
 - ``NG``    computed under ``torch.no_grad()`` / ``inference_mode()`` or in eval mode
 - ``TRAIN`` training tokens (a ``fineweb_train_*`` name, or a global/attribute built from one)
+- ``LOSS``  a log-loss: what ``cross_entropy`` / ``nll_loss`` / ``log_softmax`` / a logarithm of
+            data return, and a model called with the targets (``model(x, y)``), and what is computed from it (not its size, ``nll.numel()``, nor a
+            comparison, ``nll_a < nll_b``)
 - ``CLOCK`` a wall-clock reading (``time.perf_counter()``, ``time.time()``...) and what is computed from it
 - ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
@@ -27,6 +30,7 @@ Nothing here executes or imports the audited code.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -47,6 +51,7 @@ TGT = "TGT"
 NG = "NG"
 TRAIN = "TRAIN"
 CLOCK = "CLOCK"
+LOSS = "LOSS"
 
 Labels = frozenset[str]
 A = TypeVar("A")
@@ -57,6 +62,20 @@ _TARGET_NAME = re.compile(
 )
 _ACCUMULATOR = re.compile(r"(loss|nll|bits|bpb|byte|tok|ce|logp|neg_?log)", re.IGNORECASE)
 _ACCUMULATOR_KIND = re.compile(r"(sum|total|count|cnt|acc|seen)", re.IGNORECASE)
+#: Calls whose result is a log-loss (its negative, for the log-probabilities): what a running
+#: score adds up, whatever the name it is added to.
+_LOSS_CALLS = frozenset(
+    {
+        "cross_entropy",
+        "nll_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "log_softmax",
+        "logsumexp",
+    }
+)
+#: Logarithms: a log-loss when taken of data (``-torch.log(p)``), a constant of ``math.log(2)``.
+_LOGARITHMS = frozenset({"log", "log2"})
 _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
@@ -115,8 +134,10 @@ _LOSS_PART = re.compile(r"(loss|nll|bits|bpb|logp|neg_?log|(^|_)ce(_|$))", re.IG
 
 
 def is_score_accumulator(name: str) -> bool:
-    """Accumulators of the log-loss itself (``nll_sum``, ``loss_total``), not of the byte or token
-    counts it is divided by (``byte_count``, ``token_count``)."""
+    """Names of accumulators of the log-loss itself (``nll_sum``, ``loss_total``), not of the byte
+    or token counts it is divided by (``byte_count``, ``token_count``). A name is only a hint:
+    :meth:`Facts.score_accumulators` also finds, by data flow, what adds up a ``LOSS`` under any
+    name."""
     return is_accumulator(name) and bool(_LOSS_PART.search(name))
 
 
@@ -144,6 +165,22 @@ def _makes_leaf(node: cst.Call, name: str | None) -> bool:
     return flag is not None and flag != "False"
 
 
+def _calls_a_model(func: cst.BaseExpression, args: Sequence[Labels]) -> bool:
+    """``model(x, y)``, ``model.token_nll(x, y)``: an object (not a function of the script, a
+    library or a builtin) called with the inputs and the targets beside them returns its loss,
+    as the challenge's ``GPT.forward(x, y)`` does; its result is a log-loss whatever the names.
+    The inputs carry data: ``logits.gather(-1, y)`` or ``lut.index_select(0, y)`` read the
+    targets' entries with a constant beside them, and are no loss."""
+    if isinstance(func, cst.Name) and func.value in _BUILTINS:
+        return False
+    if not isinstance(func, cst.Name | cst.Attribute):
+        return False
+    return any(TGT in a for a in args) and any(TGT not in a and a - {NG} for a in args)
+
+
+_BUILTINS = frozenset(dir(builtins))
+
+
 def _root_name(node: cst.BaseExpression) -> str | None:
     """``delta`` for ``delta``, ``delta.data``, ``delta[0]``."""
     while isinstance(node, cst.Attribute | cst.Subscript):
@@ -157,6 +194,11 @@ def _is_val_name(name: str) -> bool:
 
 def _is_one(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Integer) and node.value == "1"
+
+
+def _is_offset(node: cst.BaseExpression | None) -> bool:
+    """A positive constant: how far the targets run ahead of a window's start."""
+    return isinstance(node, cst.Integer) and node.evaluated_value > 0
 
 
 def _is_input_window(node: cst.BaseExpression) -> bool:
@@ -725,7 +767,7 @@ class _Walker(Flow[dict[str, Labels]]):
         if attr in self.facts.train_attrs:
             labels = labels | {TRAIN}
         elif attr in _SIZE_ATTRS:
-            labels = labels - {TRAIN}  # `tokens.shape` is a size, not training data
+            labels = labels - {TRAIN, LOSS}  # `tokens.shape` is a size, not data or a loss
         if _is_val_name(attr) or attr in self.facts.val_attrs:
             labels = labels | self.val_enters()
         return labels
@@ -759,11 +801,13 @@ class _Walker(Flow[dict[str, Labels]]):
                 for part in (inner.lower, inner.upper, inner.step):
                     if part is not None:
                         index = index | self.ev(part)
-                # `y = local[1:]` (to the end) holds the targets; `local[1:-1]` is an input window,
-                # and so is `x[1:]` of an input window `x = local[:-1]`.
+                # `y = local[1:]` (to the end) holds the targets (`local[2:]` of a window that
+                # starts a token earlier for a two-token context), and so does `chunk[1 : n + 1]`
+                # beside the inputs `chunk[:n]`; `local[1:-1]` is an input window, and so is
+                # `x[1:]` of an input window `x = local[:-1]`.
                 scored_position = scored_position or (
-                    inner.upper is None
-                    and (_is_one(inner.lower) or _plus_one(inner.lower))
+                    (inner.upper is None or _plus_one(inner.upper))
+                    and (_is_offset(inner.lower) or _plus_one(inner.lower))
                     and not (
                         type(node.value) is cst.Name and node.value.value in self.input_windows
                     )
@@ -814,6 +858,8 @@ class _Walker(Flow[dict[str, Labels]]):
             elif not arg.star:
                 args.append(labels)
         result = everything
+        if name in _LOSS_CALLS or (name in _LOGARITHMS and everything - {NG}):
+            result = result | {LOSS}
         if name in _VAL_LOADERS:
             result = result | self.val_enters()
         if (
@@ -885,18 +931,24 @@ class _Walker(Flow[dict[str, Labels]]):
         callees = self.facts.resolve_call(func, self.fn)
         for callee in callees:
             result = result | self.split_listed(node, callee)
+            if LOSS in self.facts.functions[callee].returns:
+                # A helper walked before its caller (defined above it, as scripts define them)
+                # that returns a log-loss: its result is one at once, so its size is none.
+                result = result | {LOSS}
         if not callees and name in CHOICE_CALLS:
             result = result | self.choices.call(
                 node, name, receiver, args, method=self._is_method(func)
             )
         external = None if callees else self.external_name(func)
+        if not callees and external is None and _calls_a_model(func, args):
+            result = result | {LOSS}
         if TRAIN in everything and external not in _PATH_CALLS and name != "sorted":
             self.note_train_use(node)  # listing or joining shard paths reads no tokens
-        if TRAIN in result and (
-            (isinstance(func, cst.Attribute) and name in _SIZE_METHODS)
-            or (isinstance(func, cst.Name) and name == "len")
+        if (isinstance(func, cst.Attribute) and name in _SIZE_METHODS) or (
+            isinstance(func, cst.Name) and name == "len"
         ):
-            result = result - {TRAIN}  # a count of training tokens is not training data
+            # A count of training tokens is not training data, nor that of losses a loss.
+            result = result - {TRAIN, LOSS}
         elif TRAIN in result and isinstance(func, cst.Attribute) and name == "item":
             # One Python number (a loss logged during training) is a figure, not training data;
             # the read it came from was recorded where it happened.
@@ -1231,7 +1283,8 @@ class _Walker(Flow[dict[str, Labels]]):
         """Comparisons and collections, evaluated part by part so choices among them are seen."""
         if isinstance(node, cst.Comparison):
             sides = [self.ev(node.left)] + [self.ev(c.comparator) for c in node.comparisons]
-            return EMPTY.union(*sides) | self.choices.comparison(node, sides)
+            # A comparison of losses is a truth value (which loss is lower), not a loss.
+            return (EMPTY.union(*sides) - {LOSS}) | self.choices.comparison(node, sides)
         if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
             clauses, saved = self.comprehension_clauses(node)
             element = self.ev(node.elt)
@@ -1441,7 +1494,7 @@ class _Walker(Flow[dict[str, Labels]]):
                     key = key | self.ev(element.slice)
                 root = _root_name(stmt.target)  # what owns the table, read without a new look-up
                 self.note_update(name or "?", self.state.get(root or "", EMPTY), key | labels)
-            if name is not None and is_accumulator(name):
+            if name is not None and (is_accumulator(name) or LOSS in labels):
                 self.fn.accumulations.append(
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
                 )
@@ -1744,7 +1797,16 @@ class _Scopes(Flow[None]):
                 facts.line_of(node),
                 node,
                 class_name,
-                _decorated_grad_free(node),
+                _decorated_grad_free(node)
+                # Defined in a function that runs without gradients, and not handed out by it,
+                # it runs inside that call, so without gradients too (a body moved into a nested
+                # function called at once changes nothing).
+                or (
+                    function is not None
+                    and function.grad_free_decorator
+                    and function.node is not None
+                    and name not in _returned_names(function.node)
+                ),
             )
             facts.functions[qualname] = fn
             if class_name is not None:
@@ -1778,6 +1840,64 @@ class _Scopes(Flow[None]):
             if free:
                 fn.free = free
                 fn.params = fn.params + free
+
+
+def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str, str]:
+    bindings: dict[str, int] = {}
+    aliases: dict[str, str] = {}
+
+    def bound(target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            bindings[target.value] = bindings.get(target.value, 0) + 1
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                bound(element.value)
+        elif isinstance(target, cst.StarredElement):
+            bound(target.value)
+
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Assign):
+            for assigned in current.targets:
+                bound(assigned.target)
+            if (
+                len(current.targets) == 1
+                and isinstance(current.targets[0].target, cst.Name)
+                and isinstance(current.value, cst.Name)
+                and current.value.value in params
+            ):
+                aliases[current.targets[0].target.value] = current.value.value
+        elif isinstance(
+            current, cst.AugAssign | cst.AnnAssign | cst.NamedExpr | cst.For | cst.CompFor
+        ):
+            bound(current.target)
+        elif isinstance(current, cst.AsName):
+            if isinstance(current.name, cst.BaseExpression):
+                bound(current.name)
+        elif isinstance(current, cst.FunctionDef | cst.ClassDef):
+            bound(current.name)
+            continue
+        if not isinstance(current, cst.Lambda):
+            stack.extend(_children(current))
+    return {
+        alias: param
+        for alias, param in aliases.items()
+        if bindings.get(alias) == 1 and param not in bindings
+    }
+
+
+def _returned_names(node: cst.FunctionDef) -> set[str]:
+    """The plain names a function returns, in its own scope (``return inner``)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Return) and isinstance(current.value, cst.Name):
+            out.add(current.value.value)
+        elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(_children(current))
+    return out
 
 
 def _names_read_in(node: cst.CSTNode) -> set[str]:
@@ -1833,6 +1953,7 @@ class Facts:
         self.methods_by_name: dict[str, list[str]] = {}
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
+        self._aliases: dict[str, dict[str, str]] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
         self._invocations: dict[str, list[tuple[int, cst.Call]]] = {}
         self.val_attrs: set[str] = set()
@@ -2165,6 +2286,27 @@ class Facts:
                     changed = True
         return out
 
+    def parameter_aliases(self, fn: Function) -> dict[str, str]:
+        """Local names that only ever stand for a parameter: ``B = model`` (python-minifier
+        writes it to shorten the parameter's uses), each bound once, the parameter never
+        rebound. What is done through the alias is done to the parameter."""
+        found = self._aliases.get(fn.qualname)
+        if found is None:
+            found = self._aliases[fn.qualname] = (
+                _parameter_aliases(fn.node, fn.params) if fn.node is not None else {}
+            )
+        return found
+
+    def is_score(self, acc: Accumulation) -> bool:
+        """Whether ``acc`` adds up the score: a log-loss flows into it, or, where the flow is
+        hidden (a loss returned by an object of another file, or by a helper defined below its
+        caller), its name says so."""
+        return LOSS in acc.labels or is_score_accumulator(acc.target)
+
+    def score_accumulators(self, fn: Function) -> frozenset[str]:
+        """The names in ``fn`` that add up the score (see :meth:`is_score`)."""
+        return frozenset(acc.target for acc in fn.accumulations if self.is_score(acc))
+
     def has_val(self, labels: Iterable[str], returning: set[str] | None = None) -> bool:
         returning = self.returns_val if returning is None else returning
         return any(lbl == VAL or (lbl.startswith("C") and lbl[1:] in returning) for lbl in labels)
@@ -2346,6 +2488,7 @@ mentions_val = _mentions_val
 
 __all__ = [
     "CLOCK",
+    "LOSS",
     "NG",
     "TGT",
     "TRAIN",

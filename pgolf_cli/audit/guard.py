@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import io
 import keyword
-import re
 import tokenize
 from dataclasses import dataclass
 from typing import cast
@@ -81,7 +80,7 @@ def parse(text: str) -> Parsed:
         # that CPython takes (blank lines ending in a lone line continuation).
         return Parsed(cst.Module(body=[]), tree)
     try:
-        module = cst.parse_module(_spaced_keywords(text))
+        module = _parse(text)
     except cst.CSTValidationError as error:
         raise Refused(
             "PG901", 1, f"pgolf's parser (libcst) rejects this valid Python: {error}"
@@ -172,45 +171,60 @@ def _newer_grammar(text: str, refused: Refused) -> Parsed:
     """libcst's parse of code CPython rejected; CPython's own :class:`Refused` when libcst
     rejects it too (invalid code keeps CPython's message and line)."""
     try:
-        return Parsed(cst.parse_module(_spaced_keywords(text)), None)
+        return Parsed(_parse(text), None)
     except (cst.ParserSyntaxError, cst.CSTValidationError):
         raise refused from None
     except RecursionError:
         raise Refused("PG906", 1, "the code nests too deeply for pgolf's parser") from None
 
 
-# A keyword written against a number that starts with a dot: `return.5`, `else.5`, `and.5`.
-_KEYWORD_DOT_NUMBER = re.compile(r"\b(?:" + "|".join(keyword.kwlist) + r")\.\d")
+#: Tokens that are the layout of lines, not code: a space next to them would change indentation.
+_LAYOUT = frozenset([tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL])
+
+
+def _parse(text: str) -> cst.Module:
+    """libcst's tree of ``text``, which CPython tokenizes; written against its neighbours, a
+    keyword is spaced first (see :func:`_spaced_keywords`) when libcst refuses it as written."""
+    try:
+        return cst.parse_module(text)
+    except cst.CSTValidationError:
+        spaced = _spaced_keywords(text)
+        if spaced == text:
+            raise
+        return cst.parse_module(spaced)
+
+
+def _is_keyword(token: tokenize.TokenInfo) -> bool:
+    return token.type == tokenize.NAME and keyword.iskeyword(token.string)
 
 
 def _spaced_keywords(text: str) -> str:
-    """``text`` with a space between a keyword and a number like ``.5`` that follows it.
+    """``text`` with a space on each side of a keyword that touches the token next to it.
 
-    CPython reads ``return.5`` (minifiers write it: python-minifier turns ``return 0.5`` into
-    it), but libcst's parser rejects it with a validation error. One space on the same line
-    changes no line number, and the audit reports lines. The tokenizer finds the real ones
-    (not those in strings); it only runs when the quick pattern matches.
+    CPython reads a keyword written against its operand (``return.5``, ``else(a if b else
+    c)``, ``(a if b else c)if d``, ``return(a if b else c).e``: minifiers write them, and
+    python-minifier writes all of these), but libcst's parser rejects some of them with a
+    validation error. A space between two tokens changes neither what they mean nor any line
+    number, and the audit reports lines. The tokenizer finds the real keywords (not those in
+    strings or comments).
     """
-    if _KEYWORD_DOT_NUMBER.search(text) is None:
-        return text
     lines = text.splitlines(keepends=True)
-    inserts: list[tuple[int, int]] = []
+    inserts: set[tuple[int, int]] = set()
     previous: tokenize.TokenInfo | None = None
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if (
                 previous is not None
-                and token.type == tokenize.NUMBER
-                and token.string.startswith(".")
-                and previous.type == tokenize.NAME
-                and keyword.iskeyword(previous.string)
                 and previous.end == token.start
+                and previous.type not in _LAYOUT
+                and token.type not in _LAYOUT
+                and (_is_keyword(previous) or _is_keyword(token))
             ):
-                inserts.append(token.start)
+                inserts.add(token.start)
             previous = token
     except (tokenize.TokenError, SyntaxError):
         return text  # CPython parsed it; libcst will say what it thinks
-    for row, column in reversed(inserts):
+    for row, column in sorted(inserts, reverse=True):
         line = lines[row - 1]
         lines[row - 1] = line[:column] + " " + line[column:]
     return "".join(lines)

@@ -52,8 +52,9 @@ def test_the_audit_never_crashes_on_programs_from_libcst_nodes(program: str) -> 
     _assert_audited(program)
 
 
-# A keyword written against a number that starts with a dot: CPython reads it, libcst's parser
-# raised a validation error out of the audit (a traceback). python-minifier writes `return.5`
+# A keyword written against a number that starts with a dot, or against a bracketed conditional
+# expression: CPython reads it, libcst's parser raised a validation error out of the audit (a
+# traceback, later a PG901 on valid code). python-minifier writes `return.5`
 # for `return 0.5`; the metamorphic harness found it on the minified fixtures.
 @pytest.mark.parametrize(
     "program",
@@ -67,9 +68,17 @@ def test_the_audit_never_crashes_on_programs_from_libcst_nodes(program: str) -> 
         "x = [a for a in.5]\n",
         "x = a is.5\n",
         "s = 'return.5'  # in a string it stays as written\n",
+        # python-minifier drops the space before a bracket, and libcst refuses a keyword
+        # against a parenthesised conditional expression on either side.
+        "def f(a, b, c):\n    return(a if b else c).d\n",
+        "def f(a, b, c):\n\tif(a if b else c).d:return\n",
+        "x = (a if b else c)if d else e\n",
+        "x = a if b else(c if d else e)\n",
+        "x = (a if b else c)and d\n",
+        "x = [a for a in(b if c else d).e]\n",
     ],
 )
-def test_keywords_written_against_a_dot_number_are_audited(program: str) -> None:
+def test_keywords_written_against_their_neighbours_are_audited(program: str) -> None:
     _assert_audited(program)
     result = audit_source(source_from_bytes("t.py", program.encode()))
     assert result.findings == ()

@@ -13,7 +13,7 @@ from checks.examples import pg203, pg206
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.findings import Confidence, Finding
 from pgolf_cli.audit.rule import Example
-from pgolf_cli.audit.source import source_from_bytes
+from pgolf_cli.audit.source import source_from_bytes, unpack
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -38,9 +38,16 @@ def test_gated_mixture_added_to_a_loss_accumulator_is_high_confidence_with_the_c
     assert "starts_new_word_lut" in finding.message
 
 
-def test_gated_mixture_only_logged_and_returned_is_medium_confidence() -> None:
+def test_gated_mixture_only_returned_is_medium_confidence() -> None:
+    # The minified example adds `-log` of the mixture to `s`: a score by what flows into it,
+    # though no name says so. Summed without the log, it is only a returned figure.
     example = _example(pg203.INVALID, "minified")
-    (finding,) = _findings(example.code, "PG203")
+    scored = unpack(example.code)[0]
+    (finding,) = _findings(scored, "PG203")
+    assert finding.confidence == Confidence.HIGH
+    returned = scored.replace("s+=-math.log(a*r[i,g]+(1-a)*q[i,g])", "s+=a*r[i,g]+(1-a)*q[i,g]")
+    assert returned != scored
+    (finding,) = _findings(returned, "PG203")
     assert finding.confidence == Confidence.MEDIUM
 
 

@@ -28,7 +28,6 @@ from pgolf_cli.audit.facts import (
     Lookup,
     callee_name,
     children,
-    is_score_accumulator,
 )
 
 _LOGS = {"log", "log2", "log10"}
@@ -260,7 +259,7 @@ def _blends(facts: Facts) -> list[Blend]:
         reader: _Reader | None = None
         for acc in fn.accumulations:
             if (
-                not is_score_accumulator(acc.target)
+                not facts.is_score(acc)
                 or not labels & acc.labels
                 or not facts.carries_val(acc.labels, fn.qualname)
             ):

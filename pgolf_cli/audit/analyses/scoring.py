@@ -38,7 +38,6 @@ from pgolf_cli.audit.facts import (
     children,
     code_of,
     grad_labels,
-    is_score_accumulator,
     names_read,
 )
 from pgolf_cli.audit.findings import Confidence, Evidence, Reachability, Switch
@@ -273,7 +272,8 @@ class ScoringAnalysis:
         for external in fn.externals:
             if not _is_optimizer(external.name):
                 continue
-            owners = _parameter_owners(external.node)
+            aliases = self.facts.parameter_aliases(fn)
+            owners = {aliases.get(n, n) for n in _parameter_owners(external.node)}
             first = external.node.args[0].value if external.node.args else None
             if not owners and isinstance(first, cst.Name) and fn.node is not None:
                 owners = _filled_from_parameters(fn.node.body, first.value)
@@ -383,7 +383,7 @@ class ScoringAnalysis:
         found = [
             Pass(a.where, None)
             for a in fn.accumulations
-            if a.where.seq in scored and is_score_accumulator(a.target) and self._val(fn, a.labels)
+            if a.where.seq in scored and self.facts.is_score(a) and self._val(fn, a.labels)
         ]
         found += [
             Pass(c.where, c)
@@ -472,7 +472,7 @@ class ScoringAnalysis:
         """Where the chosen value is added to a score accumulator of ``fn``."""
         found: list[Context] = []
         for acc in fn.accumulations:
-            if not is_score_accumulator(acc.target):
+            if not self.facts.is_score(acc):
                 continue
             if selection.label in acc.labels or any(
                 selection.label in fn.selection_tests.get(id(g.test), EMPTY)
@@ -487,9 +487,7 @@ class ScoringAnalysis:
             (caller, acc.where)
             for caller in self.facts.ordered_functions()
             for acc in caller.accumulations
-            if is_score_accumulator(acc.target)
-            and label in acc.labels
-            and self._val(caller, acc.labels)
+            if self.facts.is_score(acc) and label in acc.labels and self._val(caller, acc.labels)
         ]
 
     def _is_pass_result(self, fn: Function, labels: Labels, name: str | None) -> bool:

@@ -36,7 +36,6 @@ from pgolf_cli.audit.facts import (
     children,
     code_of,
     grad_labels,
-    is_score_accumulator,
 )
 from pgolf_cli.audit.findings import Evidence
 
@@ -223,7 +222,7 @@ class SlotAnalysis:
             return [
                 Event(a.where, a.labels, fn, a.where.line, a.target)
                 for a in fn.accumulations
-                if is_score_accumulator(a.target)
+                if self.facts.is_score(a)
             ] + [
                 Event(r.where, r.labels, fn, r.where.line, r.target)
                 for r in fn.records

@@ -112,12 +112,17 @@ class _Walk(Flow[dict[str, Taint]]):
         self.analysis = analysis
         self.facts = analysis.facts
         self.fn = fn
+        self.scores = self.facts.score_accumulators(fn)
         self.state: dict[str, Taint] = {p: seeds.get(i, _NONE) for i, p in enumerate(fn.params)}
         self.tests: dict[int, Taint] = {}
         """What each header expression (an ``if`` test...) carries, for the guards it becomes."""
         self.result = _Result()
 
     # -- events --------------------------------------------------------------------------
+    def is_score(self, name: str) -> bool:
+        """Whether ``name`` adds up the score: by the data flowing into it, or by its name."""
+        return name in self.scores or is_score_accumulator(name)
+
     def mix(self, a: Taint, b: Taint, how: str, prefix: str = "G") -> Taint:
         """``M<i>`` for every gate read on one side that meets a probability on the other.
 
@@ -253,7 +258,7 @@ class _Walk(Flow[dict[str, Taint]]):
     def assign(self, target: cst.BaseExpression, taint: Taint) -> None:
         if isinstance(target, cst.Name):
             self.state[target.value] = taint
-            if is_score_accumulator(target.value):
+            if self.is_score(target.value):
                 self.sink(taint, "score")
         elif isinstance(target, cst.Tuple | cst.List):
             for element in target.elements:
@@ -266,7 +271,7 @@ class _Walk(Flow[dict[str, Taint]]):
             base = _last_name(target)
             if base is not None:
                 self.state[base] = self.state.get(base, _NONE) | taint
-                if is_score_accumulator(base):
+                if self.is_score(base):
                     self.sink(taint, "score")
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
@@ -294,7 +299,7 @@ class _Walk(Flow[dict[str, Taint]]):
                 added |= self.mix(current, added, "weights a probability of the scored token")
             taint = self.guarded(added)
             name = _last_name(stmt.target)
-            if name is not None and is_score_accumulator(name):
+            if name is not None and self.is_score(name):
                 self.sink(taint, "score")
             if isinstance(stmt.target, cst.Name):
                 self.state[stmt.target.value] = current | taint
@@ -311,7 +316,7 @@ class _Walk(Flow[dict[str, Taint]]):
                 owner = _last_name(call.func.value)
                 if owner is not None:
                     self.state[owner] = self.state.get(owner, _NONE) | self.guarded(taint)
-                    if is_score_accumulator(owner):
+                    if self.is_score(owner):
                         self.sink(self.guarded(taint), "score")
         elif isinstance(stmt, cst.Return) and stmt.value is not None:
             taint = self.ev(stmt.value)
