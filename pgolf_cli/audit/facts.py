@@ -1547,6 +1547,7 @@ class Facts:
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
+        self._combined: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -1875,6 +1876,14 @@ class Facts:
         """The gate of a place under ``guards`` inside a function reached through ``base``."""
         if not base.reachable:
             return base
+        # Reachability is solved to a fixed point, asking the same question many times.
+        key = (base, tuple(guards))
+        found = self._combined.get(key)
+        if found is None:
+            found = self._combined[key] = self._combine(base, key[1])
+        return found
+
+    def _combine(self, base: Gate, guards: Sequence[Guard]) -> Gate:
         reach = base.reach
         switches = list(base.switches)
         for guard in guards:
