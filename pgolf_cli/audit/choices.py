@@ -18,12 +18,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import libcst as cst
 
-if TYPE_CHECKING:
-    from pgolf_cli.audit.facts import Context, _Walker
+from pgolf_cli.audit.context import Context
 
 Labels = frozenset[str]
 _NOTHING: Labels = frozenset()
@@ -75,6 +74,40 @@ class Selection:
     names: tuple[str | None, ...]
     running: bool = False
     """``best = min(best, x)`` / ``if x < best: best = x``: one candidate is the running result."""
+
+
+class _Record(Protocol):
+    """Where the choices of the function being interpreted are kept."""
+
+    @property
+    def selections(self) -> list[Selection]: ...
+
+    @property
+    def selection_tests(self) -> dict[int, Labels]:
+        """``if`` tests (by node) that carry a choice, with the labels of what they chose."""
+        ...
+
+
+class _Numbering(Protocol):
+    def next_seq(self) -> int: ...
+
+
+class Interpreter(Protocol):
+    """What the chooser reads of the walker interpreting a function (the facts walker)."""
+
+    @property
+    def fn(self) -> _Record: ...
+
+    @property
+    def facts(self) -> _Numbering: ...
+
+    @property
+    def loops(self) -> Sequence[object]: ...
+
+    @property
+    def state(self) -> dict[str, Labels]: ...
+
+    def where(self) -> Context: ...
 
 
 def _root(node: cst.BaseExpression) -> str | None:
@@ -150,7 +183,7 @@ def _is_dimension(node: cst.BaseExpression, labels: Labels) -> bool:
 class Chooser:
     """The walker's record of collections and choices in the function it interprets."""
 
-    def __init__(self, walker: _Walker, target_label: str) -> None:
+    def __init__(self, walker: Interpreter, target_label: str) -> None:
         self._walker = walker
         self._target = target_label
         self._collections: dict[int, tuple[Candidate, ...]] = {}

@@ -41,6 +41,7 @@ from typing import TypeVar, cast
 import libcst as cst
 
 from pgolf_cli.audit.choices import CHOICE_CALLS, Chooser, Selection
+from pgolf_cli.audit.context import Context
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
 from pgolf_cli.audit.flow import Flow, Guard, comprehension_scopes
 from pgolf_cli.audit.positions import LineMap
@@ -296,18 +297,6 @@ class Loop:
     iter_node: cst.BaseExpression | None = None
     """What a ``for`` loop iterates over (``range(epochs)``); None for ``while``."""
     body: cst.BaseSuite | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """Where in a function an event happened."""
-
-    seq: int
-    line: int
-    loops: tuple[int, ...]
-    guards: tuple[Guard, ...]
-    no_grad: bool
-    eval_mode: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,21 +592,35 @@ def _is_node(value: object) -> bool:
     return known
 
 
-def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Semantic children of an expression node, skipping whitespace and punctuation."""
-    names = _CHILD_FIELDS.get(type(node))
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """Semantic children of an expression node, skipping whitespace and punctuation.
+
+    The analyses walk expressions through this about 5 * 10^4 times per file: a list (no
+    generator) and the node test inlined as a dict look-up keep each call cheap."""
+    kind = type(node)
+    names = _CHILD_FIELDS.get(kind)
     if names is None:
         names = tuple(f.name for f in dataclasses.fields(node) if f.name not in _SKIP_FIELDS)
-        _CHILD_FIELDS[type(node)] = names
+        _CHILD_FIELDS[kind] = names
+    out: list[cst.CSTNode] = []
+    is_node = _IS_NODE
     for name in names:
         value = getattr(node, name)
         kind = type(value)
         if kind is tuple or kind is list:
             for item in value:
-                if _is_node(item):
-                    yield item
-        elif _is_node(value):
-            yield value
+                known = is_node.get(type(item))
+                if known is None:
+                    known = _is_node(item)
+                if known:
+                    out.append(item)
+        else:
+            known = is_node.get(kind)
+            if known is None:
+                known = _is_node(value)
+            if known:
+                out.append(value)
+    return out
 
 
 children = _children
@@ -1956,6 +1959,7 @@ class Facts:
         self._aliases: dict[str, dict[str, str]] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
         self._invocations: dict[str, list[tuple[int, cst.Call]]] = {}
+        self._combined: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -2372,6 +2376,14 @@ class Facts:
         """The gate of a place under ``guards`` inside a function reached through ``base``."""
         if not base.reachable:
             return base
+        # Reachability is solved to a fixed point, asking the same question many times.
+        key = (base, tuple(guards))
+        found = self._combined.get(key)
+        if found is None:
+            found = self._combined[key] = self._combine(base, key[1])
+        return found
+
+    def _combine(self, base: Gate, guards: Sequence[Guard]) -> Gate:
         reach = base.reach
         switches = list(base.switches)
         for guard in guards:

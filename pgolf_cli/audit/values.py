@@ -186,6 +186,8 @@ class Evaluator:
         self._cache: dict[int, tuple[Any, tuple[EnvRead, ...]]] = {}
         self._active: set[int] = set()
         self._deciding: dict[tuple[bool, str], cst.BaseExpression | None] = {}
+        self._results: dict[tuple[int, int], tuple[cst.BaseExpression, Any, tuple[EnvRead, ...]]]
+        self._results = {}
 
     def evaluate(self, node: cst.BaseExpression, line: int = 0) -> tuple[Any, tuple[EnvRead, ...]]:
         """The value (or UNKNOWN / WORLD) and the environment switches it was read from.
@@ -193,10 +195,19 @@ class Evaluator:
         ``line`` is where ``node`` stands; switches read through assignments report the
         assignment's line.
         """
+        # The same test is evaluated again and again (each guard, for every way its function is
+        # reached); the answer cannot change: every name it resolved is cached by then. The node
+        # is kept with its answer so that its id is not reused by another node.
+        key = (id(node), line)
+        known = self._results.get(key)
+        if known is not None and known[0] is node:
+            return known[1], known[2]
         reads: list[EnvRead] = []
         self._line = line
         value = self._eval(node, reads, 0)
-        return value, tuple(dict.fromkeys(reads))
+        found = tuple(dict.fromkeys(reads))
+        self._results[key] = (node, value, found)
+        return value, found
 
     def _resolve(self, expr: cst.BaseExpression, reads: list[EnvRead], depth: int) -> Any:
         key = id(expr)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 import checks
 from pgolf_cli.audit import engine, positions
@@ -214,6 +215,37 @@ def test_positions_pairing_matches_libcst_provider() -> None:
     for key, (line, _end) in fast.items():
         assert slow[key][0] in (line, line - 1)  # libcst starts a decorated def at the decorator
     assert sorted(line for line, _ in fast.values())[:4] == [1, 3, 5, 5]
+
+
+def _provider_lines(module: cst.Module) -> positions.LineMap:
+    ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return {
+        id(node): (r.start.line, r.end.line)
+        for node, r in ranges.items()
+        if isinstance(node, cst.BaseSmallStatement | cst.BaseCompoundStatement)
+    }
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_statement_lines_without_cpython_match_libcst_provider(newline: str) -> None:
+    # Code CPython cannot parse (a newer grammar) gets its lines from a lean codegen pass; they
+    # must be libcst's PositionProvider's, for every kind of statement and span end.
+    code = (
+        "# c\nfrom a import (b,\n    c,\n)\nfrom d import *\nimport e; x = '''1\n2'''\n\n"
+        "@dec(\n  1)\nasync def f(a,\n      b):\n    # lead\n    if a: x = 1; y = 2\n"
+        "    elif b:\n        pass\n    else:\n        try:\n            z = (3 +\n 4)\n"
+        "        except* E:\n            w = 4\n        else:\n            w = 5\n"
+        "        finally:\n            v = 5\n    async for i in a:\n        continue\n"
+        "    else:\n        u = 1\n    while a: break\n    async with a as q, b:\n"
+        "        return f'{q!r}'\n    del q; global g; raise X from y\n"
+        "class C(B):\n    k: int = 1\n    k += 1\n    assert k, \\\n  'm'\n"
+        "match x:\n    case [1, *r]:\n        m = 2\n    case _:\n        pass\n"
+        "try:\n    pass\nexcept E as e:\n    pass\n"
+    ).replace("\n", newline)
+    module = cst.parse_module(code)
+    lines = positions._codegen_lines(module)
+    assert lines == _provider_lines(module)
+    assert len(lines) == 35  # every statement ast.parse finds in it
 
 
 def test_fail_closed_rules_cannot_be_ignored() -> None:
