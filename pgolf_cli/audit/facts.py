@@ -33,7 +33,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar, cast
@@ -43,7 +43,13 @@ import libcst as cst
 from pgolf_cli.audit.choices import CHOICE_CALLS, Chooser, Selection
 from pgolf_cli.audit.context import Context
 from pgolf_cli.audit.findings import Evidence, Reachability, Switch
-from pgolf_cli.audit.flow import Flow, Guard, comprehension_scopes
+from pgolf_cli.audit.flow import (
+    Flow,
+    Guard,
+    NamesFlow,
+    comprehension_scopes,
+    element_pairs,
+)
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Assigned, Evaluator, env_helper, truth
 
@@ -261,6 +267,17 @@ def last_name(node: cst.BaseExpression) -> str | None:
         func = cast(cst.Call, node).func
         if type(func) is cst.Attribute:
             return last_name(func.value)  # `t.setdefault(k, {})[x] += 1`
+    return None
+
+
+def receiver_of(node: cst.BaseExpression, methods: Collection[str]) -> cst.BaseExpression | None:
+    """What ``node`` calls one of ``methods`` on (``parts.append(x)`` gives ``parts``), or None."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in methods
+    ):
+        return node.func.value
     return None
 
 
@@ -627,8 +644,10 @@ children = _children
 """Public name for rule modules that walk the few expressions they judge."""
 
 
-class _Walker(Flow[dict[str, Labels]]):
+class _Walker(NamesFlow[Labels]):
     """Interprets one function body (or the module's top level)."""
+
+    empty = EMPTY
 
     def __init__(self, facts: Facts, fn: Function, *, named_params: bool = True) -> None:
         super().__init__(facts.line_of, fn.line)
@@ -1363,16 +1382,10 @@ class _Walker(Flow[dict[str, Labels]]):
     def assign_pairwise(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``x, y = a[:-1], a[1:]`` binds element-wise, so the target label stays on ``y``."""
         self.note_input_window(target, value)
-        if (
-            isinstance(target, cst.Tuple | cst.List)
-            and isinstance(value, cst.Tuple | cst.List)
-            and len(target.elements) == len(value.elements)
-            and not any(
-                isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)
-            )
-        ):
-            for t, v in zip(target.elements, value.elements, strict=True):
-                self.assign(t.value, self.ev(v.value))
+        pairs = element_pairs(target, value)
+        if pairs is not None:
+            for element, part in pairs:
+                self.assign(element, self.ev(part))
         elif (
             isinstance(target, cst.Tuple | cst.List)
             and isinstance(value, cst.Call)
@@ -1432,16 +1445,7 @@ class _Walker(Flow[dict[str, Labels]]):
         return out
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = [(target, value)]
-        if (
-            isinstance(target, cst.Tuple)
-            and isinstance(value, cst.Tuple)
-            and len(target.elements) == len(value.elements)
-        ):
-            pairs = [
-                (t.value, v.value) for t, v in zip(target.elements, value.elements, strict=True)
-            ]
-        for name, bound in pairs:
+        for name, bound in element_pairs(target, value) or [(target, value)]:
             if isinstance(name, cst.Name):
                 if _is_input_window(bound):
                     self.input_windows.add(name.value)
@@ -1539,21 +1543,6 @@ class _Walker(Flow[dict[str, Labels]]):
     def bind(self, target: cst.BaseExpression, value: object) -> None:
         self.assign(target, value if isinstance(value, frozenset) else EMPTY)
 
-    def fork(self) -> dict[str, Labels]:
-        return dict(self.state)
-
-    def detach(self) -> dict[str, Labels]:
-        return self.state
-
-    def restore(self, snapshot: dict[str, Labels]) -> None:
-        self.state = snapshot
-
-    def merge(self, ends: Sequence[dict[str, Labels]]) -> None:
-        state = self.state
-        for end in ends:
-            for name, labels in end.items():
-                state[name] = state.get(name, EMPTY) | labels
-
     def condition(self, node: cst.If | cst.While, value: object) -> None:
         if not isinstance(node, cst.If):
             return  # a `while` test is recorded once its body has been read (exit_loop)
@@ -1615,16 +1604,23 @@ class _Walker(Flow[dict[str, Labels]]):
         self.no_grad = bool(token)
 
 
-def names_read(node: cst.CSTNode) -> set[str]:
+def _carries(labels: Iterable[str], label: str, returning: Collection[str]) -> bool:
+    return any(lbl == label or (lbl.startswith("C") and lbl[1:] in returning) for lbl in labels)
+
+
+def names_read(node: cst.CSTNode, *, members: bool = True) -> set[str]:
     """Every Name node in an expression, attribute and keyword names included (`a.b(c=d)` gives
-    a, b, c and d)."""
+    a, b, c and d); with ``members=False`` only the variables it reads (a and d)."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, cst.Name):
             out.add(current.value)
-        stack.extend(_children(current))
+        elif not members and isinstance(current, cst.Attribute | cst.Arg):
+            stack.append(current.value)
+        else:
+            stack.extend(_children(current))
     return out
 
 
@@ -1958,6 +1954,7 @@ class Facts:
         self.lookup_tables: dict[str, str] = {}
         self._aliases: dict[str, dict[str, str]] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
+        self._returning: dict[str, frozenset[str]] = {}
         self._invocations: dict[str, list[tuple[int, cst.Call]]] = {}
         self._combined: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
         self.val_attrs: set[str] = set()
@@ -2076,6 +2073,26 @@ class Facts:
             found.sort(key=lambda pair: self.line_of(pair[1]) or 0)
             self._invocations[qualname] = found
         return found
+
+    def returning(self, label: str) -> frozenset[str]:
+        """The script's functions whose result carries ``label``: directly, or as the result of
+        a call of another such function (a fixed point over the calls, kept per label)."""
+        found = self._returning.get(label)
+        if found is None:
+            out: set[str] = set()
+            changed = True
+            while changed:
+                changed = False
+                for qualname, fn in self.functions.items():
+                    if qualname not in out and _carries(fn.returns, label, out):
+                        out.add(qualname)
+                        changed = True
+            found = self._returning[label] = frozenset(out)
+        return found
+
+    def carries(self, labels: Iterable[str], label: str) -> bool:
+        """``labels`` hold ``label``, or the result of a function that returns it."""
+        return _carries(labels, label, self.returning(label))
 
     def analysis(self, kind: Callable[[Facts], A]) -> A:
         """The analysis ``kind`` of this file, built once (``kind(facts)``) and shared by every
@@ -2531,4 +2548,5 @@ __all__ = [
     "mentions_val",
     "more_enabled",
     "names_read",
+    "receiver_of",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 
 import libcst as cst
@@ -182,28 +183,13 @@ class _LineState(CodegenState):
         *,
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
-    ) -> _Span | _NoSpan:
+    ) -> AbstractContextManager[None]:
         if not isinstance(node, _SPANNED):
             return _NO_SPAN
         return _Span(self, node, start_node, end_node)
 
 
-class _NoSpan:
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        pass
-
-
-_NO_SPAN = _NoSpan()
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
 class _Span:

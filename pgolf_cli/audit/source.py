@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import brotli  # type: ignore[import-untyped]
 
@@ -267,25 +267,21 @@ class _Budget:
     left: int
 
 
-# What a name in the wrapper is bound to.
-@dataclass(frozen=True, slots=True)
-class _Module:
+# What a name in the wrapper is bound to (told apart by type only, never compared).
+class _Module(NamedTuple):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Member:
+class _Member(NamedTuple):
     module: str
     attr: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Static:
+class _Static(NamedTuple):
     value: object
 
 
-@dataclass(frozen=True, slots=True)
-class _Runtime:
+class _Runtime(NamedTuple):
     line: int
 
 
@@ -737,26 +733,12 @@ def _lzma(data: bytes, limit: int, options: dict[str, object]) -> bytes:
         isinstance(filters, list | tuple) and all(isinstance(f, dict) for f in filters)
     ):
         raise ValueError("filters must be a list of dicts")
-    parts: list[bytes] = []
-    produced = 0
-    while True:
-        decompressor = lzma.LZMADecompressor(fmt, memlimit, cast(Any, filters))
-        try:
-            chunk = decompressor.decompress(data, max_length=limit - produced + 1)
-        except lzma.LZMAError:
-            if parts:
-                break  # like lzma.decompress: junk after a complete stream is ignored
-            raise
-        produced += len(chunk)
-        if produced > limit:
-            raise _OverCap
-        parts.append(chunk)
-        if not decompressor.eof:
-            raise EOFError("the compressed data ends before the end-of-stream marker")
-        data = decompressor.unused_data
-        if not data:
-            break
-    return b"".join(parts)
+    return _streams(
+        data,
+        limit,
+        lambda: lzma.LZMADecompressor(fmt, memlimit, cast(Any, filters)),
+        lzma.LZMAError,
+    )
 
 
 def _zlib(data: bytes, limit: int, options: dict[str, object]) -> bytes:
@@ -791,15 +773,23 @@ def _gzip(data: bytes, limit: int, options: dict[str, object]) -> bytes:
 
 
 def _bz2(data: bytes, limit: int, options: dict[str, object]) -> bytes:
+    if not data:
+        return b""  # bz2.decompress of nothing is nothing; lzma's is an error
+    return _streams(data, limit, bz2.BZ2Decompressor, OSError)
+
+
+def _streams(data: bytes, limit: int, new: Callable[[], Any], error: type[Exception]) -> bytes:
+    """Streams written back to back, decoded as ``lzma.decompress`` and ``bz2.decompress`` do
+    (junk after a complete stream is ignored), stopping past ``limit`` bytes of output."""
     parts: list[bytes] = []
     produced = 0
-    while data:
-        decompressor = bz2.BZ2Decompressor()
+    while True:
+        decompressor = new()
         try:
             chunk = decompressor.decompress(data, max_length=limit - produced + 1)
-        except OSError:
+        except error:
             if parts:
-                break  # like bz2.decompress: junk after a complete stream is ignored
+                break
             raise
         produced += len(chunk)
         if produced > limit:
@@ -808,6 +798,8 @@ def _bz2(data: bytes, limit: int, options: dict[str, object]) -> bytes:
         if not decompressor.eof:
             raise EOFError("the compressed data ends before the end-of-stream marker")
         data = decompressor.unused_data
+        if not data:
+            break
     return b"".join(parts)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from pgolf_cli.audit.facts import Facts, Function, callee_name, children, last_name
-from pgolf_cli.audit.flow import Flow
+from pgolf_cli.audit.flow import Flow, element_pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +84,10 @@ class Body(Flow[None]):
             self._bind(small.target, Assignment(line, small.value, order))
 
     def _bind(self, target: cst.BaseExpression, bound: Assignment) -> None:
-        value = bound.value
-        if (
-            isinstance(target, cst.Tuple | cst.List)
-            and isinstance(value, cst.Tuple | cst.List)
-            and len(target.elements) == len(value.elements)
-        ):
-            for t, v in zip(target.elements, value.elements, strict=True):
-                self._bind(t.value, Assignment(bound.line, v.value, bound.order))
+        pairs = element_pairs(target, bound.value)
+        if pairs is not None:
+            for element, part in pairs:
+                self._bind(element, Assignment(bound.line, part, bound.order))
             return
         for name in _names(target):
             self.assignments.setdefault(name.value, []).append(bound)

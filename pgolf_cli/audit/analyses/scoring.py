@@ -197,13 +197,8 @@ class ScoringAnalysis:
         self._scored_seqs: dict[str, set[int]] = {}
 
     # -- summaries -----------------------------------------------------------------------
-    @property
-    def returns_target(self) -> set[str]:
-        """Functions whose result is computed from the scored token (a loss, a gathered log-prob)."""
-        return self.training.returns_target
-
-    def predicts_target(self, labels: Iterable[str], returning: set[str] | None = None) -> bool:
-        return self.training.predicts_target(labels, returning)
+    def predicts_target(self, labels: Iterable[str]) -> bool:
+        return self.training.predicts_target(labels)
 
     @cached_property
     def _call_sites(self) -> dict[str, list[tuple[Function, CallSite]]]:

@@ -22,7 +22,6 @@ target's probability is taken later) and ``M<i>`` (a probability gated by read `
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -35,8 +34,9 @@ from pgolf_cli.audit.facts import (
     callee_name,
     children,
     is_score_accumulator,
+    receiver_of,
 )
-from pgolf_cli.audit.flow import Flow
+from pgolf_cli.audit.flow import NamesFlow
 
 Taint = frozenset[str]
 _NONE: Taint = frozenset()
@@ -104,8 +104,10 @@ def _last_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-class _Walk(Flow[dict[str, Taint]]):
+class _Walk(NamesFlow[Taint]):
     """One pass over a function body with the parameters seeded from its call sites."""
+
+    empty = _NONE
 
     def __init__(self, analysis: TargetGateAnalysis, fn: Function, seeds: dict[int, Taint]):
         super().__init__(analysis.facts.line_of, fn.line)
@@ -276,20 +278,7 @@ class _Walk(Flow[dict[str, Taint]]):
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         if isinstance(stmt, cst.Assign):
-            value = stmt.value
-            target = stmt.targets[0].target
-            if (
-                len(stmt.targets) == 1
-                and isinstance(target, cst.Tuple | cst.List)
-                and isinstance(value, cst.Tuple | cst.List)
-                and len(target.elements) == len(value.elements)
-            ):
-                for element, part in zip(target.elements, value.elements, strict=True):
-                    self.assign(element.value, self.guarded(self.ev(part.value)))
-                return
-            taint = self.guarded(self.ev(value))
-            for assigned in stmt.targets:
-                self.assign(assigned.target, taint)
+            self.assign_each(stmt, lambda value: self.guarded(self.ev(value)))
         elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
             self.assign(stmt.target, self.guarded(self.ev(stmt.value)))
         elif isinstance(stmt, cst.AugAssign):
@@ -307,13 +296,9 @@ class _Walk(Flow[dict[str, Taint]]):
                 self.state[name] = self.state.get(name, _NONE) | taint
         elif isinstance(stmt, cst.Expr):
             taint = self.ev(stmt.value)
-            call = stmt.value
-            if (
-                isinstance(call, cst.Call)
-                and isinstance(call.func, cst.Attribute)
-                and call.func.attr.value in _MUTATORS
-            ):
-                owner = _last_name(call.func.value)
+            receiver = receiver_of(stmt.value, _MUTATORS)
+            if receiver is not None:
+                owner = _last_name(receiver)
                 if owner is not None:
                     self.state[owner] = self.state.get(owner, _NONE) | self.guarded(taint)
                     if self.is_score(owner):
@@ -331,20 +316,6 @@ class _Walk(Flow[dict[str, Taint]]):
 
     def bind(self, target: cst.BaseExpression, value: object) -> None:
         self.assign(target, value if isinstance(value, frozenset) else _NONE)
-
-    def fork(self) -> dict[str, Taint]:
-        return dict(self.state)
-
-    def detach(self) -> dict[str, Taint]:
-        return self.state
-
-    def restore(self, snapshot: dict[str, Taint]) -> None:
-        self.state = snapshot
-
-    def merge(self, ends: Sequence[dict[str, Taint]]) -> None:
-        for end in ends:
-            for name, taint in end.items():
-                self.state[name] = self.state.get(name, _NONE) | taint
 
 
 class TargetGateAnalysis:

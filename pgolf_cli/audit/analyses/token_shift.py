@@ -22,13 +22,12 @@ A *mix* is an addition (or ``lerp``) of a tensor's shifted copy and the same ten
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import Facts, Function, Gate, children, code_of
-from pgolf_cli.audit.flow import Flow, Guard
+from pgolf_cli.audit.facts import Facts, Function, Gate, children, code_of, receiver_of
+from pgolf_cli.audit.flow import Guard, NamesFlow
 from pgolf_cli.audit.module_reach import ModuleReach
 
 _CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
@@ -157,7 +156,9 @@ def _int_literal(node: cst.BaseExpression) -> int | None:
     return int(node.value, 0) if isinstance(node, cst.Integer) else None
 
 
-class _Walk(Flow[dict[str, _Value]]):
+class _Walk(NamesFlow[_Value]):
+    empty = _EMPTY
+
     def __init__(self, facts: Facts, fn: Function) -> None:
         super().__init__(facts.line_of, fn.line)
         self.facts = facts
@@ -350,20 +351,7 @@ class _Walk(Flow[dict[str, _Value]]):
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         if isinstance(stmt, cst.Assign):
-            target = stmt.targets[0].target
-            value = stmt.value
-            if (
-                len(stmt.targets) == 1
-                and isinstance(target, cst.Tuple | cst.List)
-                and isinstance(value, cst.Tuple | cst.List)
-                and len(target.elements) == len(value.elements)
-            ):
-                for element, part in zip(target.elements, value.elements, strict=True):
-                    self.assign(element.value, self.ev(part.value))
-                return
-            evaluated = self.ev(value)
-            for assigned in stmt.targets:
-                self.assign(assigned.target, evaluated)
+            self.assign_each(stmt, self.ev)
         elif isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
             self.assign(stmt.target, self.ev(stmt.value))
         elif isinstance(stmt, cst.AugAssign):
@@ -377,15 +365,9 @@ class _Walk(Flow[dict[str, _Value]]):
                 self.state[code_of(stmt.target)] = combined
         elif isinstance(stmt, cst.Expr):
             result = self.ev(stmt.value)
-            call = stmt.value
-            if (
-                isinstance(call, cst.Call)
-                and isinstance(call.func, cst.Attribute)
-                and call.func.attr.value in _MASKING
-                and result.masked
-                and isinstance(call.func.value, cst.Name | cst.Attribute)
-            ):
-                owner = code_of(call.func.value)  # `prev.masked_fill_(is_bos, 0)` masks in place
+            receiver = receiver_of(stmt.value, _MASKING)
+            if result.masked and isinstance(receiver, cst.Name | cst.Attribute):
+                owner = code_of(receiver)  # `prev.masked_fill_(is_bos, 0)` masks in place
                 self.state[owner] = self.state.get(owner, _EMPTY).mask()
         elif isinstance(stmt, cst.Return) and stmt.value is not None:
             self.ev(stmt.value)
@@ -396,20 +378,6 @@ class _Walk(Flow[dict[str, _Value]]):
 
     def bind(self, target: cst.BaseExpression, value: object) -> None:
         self.assign(target, value if isinstance(value, _Value) else _EMPTY)
-
-    def fork(self) -> dict[str, _Value]:
-        return dict(self.state)
-
-    def detach(self) -> dict[str, _Value]:
-        return self.state
-
-    def restore(self, snapshot: dict[str, _Value]) -> None:
-        self.state = snapshot
-
-    def merge(self, ends: Sequence[dict[str, _Value]]) -> None:
-        for end in ends:
-            for name, value in end.items():
-                self.state[name] = self.state.get(name, _EMPTY) | value
 
 
 @dataclass

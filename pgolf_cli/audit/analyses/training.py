@@ -135,22 +135,13 @@ class TrainingAnalysis:
             ScoreEvent(r.where, r.slices) for r in fn.records if self._scored_record(fn, r)
         ]
 
-    @cached_property
-    def returns_target(self) -> set[str]:
+    @property
+    def returns_target(self) -> frozenset[str]:
         """Functions whose result is computed from the scored token (a loss, a gathered log-prob)."""
-        out: set[str] = set()
-        changed = True
-        while changed:
-            changed = False
-            for q, fn in self.facts.functions.items():
-                if q not in out and self.predicts_target(fn.returns, out):
-                    out.add(q)
-                    changed = True
-        return out
+        return self.facts.returning(TGT)
 
-    def predicts_target(self, labels: Iterable[str], returning: set[str] | None = None) -> bool:
-        returning = self.returns_target if returning is None else returning
-        return any(lbl == TGT or (lbl.startswith("C") and lbl[1:] in returning) for lbl in labels)
+    def predicts_target(self, labels: Iterable[str]) -> bool:
+        return self.facts.carries(labels, TGT)
 
     def scores(self, fn: Function) -> list[ScoreEvent]:
         found = self._scores.get(fn.qualname)

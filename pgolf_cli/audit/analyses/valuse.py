@@ -47,7 +47,6 @@ from pgolf_cli.audit.facts import (
     Facts,
     Function,
     Gate,
-    Guard,
     Labels,
     callee_name,
     children,
@@ -55,9 +54,10 @@ from pgolf_cli.audit.facts import (
     is_accumulator,
     mentions_val,
     more_enabled,
+    names_read,
 )
 from pgolf_cli.audit.findings import Evidence
-from pgolf_cli.audit.flow import Flow
+from pgolf_cli.audit.flow import Flow, Guard
 
 
 class Pass(StrEnum):
@@ -223,17 +223,7 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def _names(node: cst.CSTNode) -> set[str]:
     """The variable names an expression reads (not attribute or keyword-argument names)."""
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            out.add(current.value)
-        elif isinstance(current, cst.Attribute | cst.Arg):
-            stack.append(current.value)
-        else:
-            stack.extend(children(current))
-    return out
+    return names_read(node, members=False)
 
 
 def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
@@ -618,26 +608,9 @@ class ValUse:
         return found
 
     # -- training data -----------------------------------------------------------------------
-    @cached_property
-    def _returns_train(self) -> set[str]:
-        out: set[str] = set()
-        changed = True
-        while changed:
-            changed = False
-            for q, fn in self.facts.functions.items():
-                if q not in out and any(
-                    lbl == TRAIN or (lbl.startswith("C") and lbl[1:] in out) for lbl in fn.returns
-                ):
-                    out.add(q)
-                    changed = True
-        return out
-
     def has_train(self, labels: Labels) -> bool:
         """Training data: a ``fineweb_train_*`` source, or what a function returning one returns."""
-        return any(
-            lbl == TRAIN or (lbl.startswith("C") and lbl[1:] in self._returns_train)
-            for lbl in labels
-        )
+        return self.facts.carries(labels, TRAIN)
 
     # -- the functions an update passes through ----------------------------------------------
     def path(self, verdict: Verdict) -> list[Site]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import libcst as cst
 
@@ -41,6 +41,14 @@ _STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 
 S = TypeVar("S")
 """A subclass's snapshot of its state (what :meth:`Flow.fork` returns)."""
+
+
+class _Joins(Protocol):
+    def __or__(self, other: Any) -> Any: ...
+
+
+V = TypeVar("V", bound=_Joins)
+"""What a :class:`NamesFlow` knows of one name: a value that joins with ``|``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +161,21 @@ def comprehension_scopes(
     while clause is not None:
         yield clause
         clause = clause.inner_for_in
+
+
+def element_pairs(
+    target: cst.BaseExpression, value: cst.BaseExpression
+) -> list[tuple[cst.BaseExpression, cst.BaseExpression]] | None:
+    """``a, b = x, y`` binds element by element: the target and value elements side by side.
+    None when the two sides are not literal sequences of one length free of ``*`` (the value is
+    then bound as a whole)."""
+    if not (
+        isinstance(target, cst.Tuple | cst.List)
+        and isinstance(value, cst.Tuple | cst.List)
+        and len(target.elements) == len(value.elements)
+    ) or any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)):
+        return None
+    return [(t.value, v.value) for t, v in zip(target.elements, value.elements, strict=True)]
 
 
 class Flow(Generic[S]):
@@ -363,3 +386,45 @@ class Flow(Generic[S]):
         else:
             self.restore(before)
             self.merge(ends)
+
+
+class NamesFlow(Flow[dict[str, V]]):
+    """A walker whose state maps each name to a value joined with ``|`` where branches meet
+    (a set of labels, a taint): the state is forked by copy and merged name by name.
+    Subclasses set :attr:`state` and :attr:`empty` (the value of a name never bound)."""
+
+    state: dict[str, V]
+    empty: V
+
+    def assign(self, target: cst.BaseExpression, value: V) -> None:
+        """Bind ``target`` (a name, an attribute, a subscript, a tuple of them) to ``value``."""
+        raise NotImplementedError
+
+    def assign_each(self, stmt: cst.Assign, evaluate: Callable[[cst.BaseExpression], V]) -> None:
+        """``a = b = value`` binds every target to the value, ``a, b = x, y`` element by
+        element (:func:`element_pairs`)."""
+        pairs = (
+            element_pairs(stmt.targets[0].target, stmt.value) if len(stmt.targets) == 1 else None
+        )
+        if pairs is not None:
+            for element, part in pairs:
+                self.assign(element, evaluate(part))
+            return
+        value = evaluate(stmt.value)
+        for assigned in stmt.targets:
+            self.assign(assigned.target, value)
+
+    def fork(self) -> dict[str, V]:
+        return dict(self.state)
+
+    def detach(self) -> dict[str, V]:
+        return self.state
+
+    def restore(self, snapshot: dict[str, V]) -> None:
+        self.state = snapshot
+
+    def merge(self, ends: Sequence[dict[str, V]]) -> None:
+        state, empty = self.state, self.empty
+        for end in ends:
+            for name, value in end.items():
+                state[name] = state.get(name, empty) | value
