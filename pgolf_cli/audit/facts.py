@@ -31,7 +31,6 @@ Nothing here executes or imports the audited code.
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from pgolf_cli.audit.flow import (
     comprehension_scopes,
     element_pairs,
 )
+from pgolf_cli.audit.nodes import children
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Assigned, Evaluator, env_helper, truth
 
@@ -251,7 +251,7 @@ def dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
-# The helpers below test exact node types (see `_is_node` for why not isinstance).
+# The helpers below test exact node types (see `nodes._is_node` for why not isinstance).
 
 
 def last_name(node: cst.BaseExpression) -> str | None:
@@ -560,90 +560,6 @@ def _better(a: Gate, b: Gate) -> Gate:
     return a if _REACH_ORDER[a.reach] >= _REACH_ORDER[b.reach] else b
 
 
-_SKIP_FIELDS = frozenset(
-    {
-        "lpar",
-        "rpar",
-        "whitespace_before",
-        "whitespace_after",
-        "comma",
-        "equal",
-        "star",
-        "whitespace_after_star",
-        "whitespace_after_param",
-        "whitespace_before_in",
-        "whitespace_after_in",
-        "whitespace_before_if",
-        "whitespace_after_if",
-        "whitespace_before_else",
-        "whitespace_after_else",
-        "whitespace_after_await",
-        "whitespace_after_lambda",
-        "colon",
-        "dot",
-        "operator",
-        "lbracket",
-        "rbracket",
-        "lbrace",
-        "rbrace",
-        "asynchronous",
-        "whitespace_before_args",
-        "whitespace_before_walrus",
-        "whitespace_after_walrus",
-        "whitespace_before_indicator",
-        "whitespace_after_indicator",
-    }
-)
-_CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
-_IS_NODE: dict[type, bool] = {}
-"""Per type, whether it is a libcst node. Every libcst class has ABCMeta as its metaclass, so
-``isinstance(x, cst.CSTNode)`` goes through the slow ABC check; the walk asks this ~10^5 times
-per file, so it asks a dict instead."""
-
-
-def _is_node(value: object) -> bool:
-    kind = type(value)
-    known = _IS_NODE.get(kind)
-    if known is None:
-        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
-    return known
-
-
-def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """Semantic children of an expression node, skipping whitespace and punctuation.
-
-    The analyses walk expressions through this about 5 * 10^4 times per file: a list (no
-    generator) and the node test inlined as a dict look-up keep each call cheap."""
-    kind = type(node)
-    names = _CHILD_FIELDS.get(kind)
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(node) if f.name not in _SKIP_FIELDS)
-        _CHILD_FIELDS[kind] = names
-    out: list[cst.CSTNode] = []
-    is_node = _IS_NODE
-    for name in names:
-        value = getattr(node, name)
-        kind = type(value)
-        if kind is tuple or kind is list:
-            for item in value:
-                known = is_node.get(type(item))
-                if known is None:
-                    known = _is_node(item)
-                if known:
-                    out.append(item)
-        else:
-            known = is_node.get(kind)
-            if known is None:
-                known = _is_node(value)
-            if known:
-                out.append(value)
-    return out
-
-
-children = _children
-"""Public name for rule modules that walk the few expressions they judge."""
-
-
 class _Walker(NamesFlow[Labels]):
     """Interprets one function body (or the module's top level)."""
 
@@ -736,7 +652,7 @@ class _Walker(NamesFlow[Labels]):
                             CallSite(self.where(), callee, (), (), (), reference=True)
                         )
             if not isinstance(current, cst.Lambda):
-                stack.extend(_children(current))
+                stack.extend(children(current))
 
     def _reference(self, name: str) -> Labels:
         for callee in self.facts.functions_by_name[name]:
@@ -779,7 +695,7 @@ class _Walker(NamesFlow[Labels]):
             self.leave_comprehension(saved)
             return labels
         labels = EMPTY
-        for child in _children(node):
+        for child in children(node):
             labels = labels | self.ev(child)
         return labels
 
@@ -1127,7 +1043,7 @@ class _Walker(NamesFlow[Labels]):
                     local is None and name in self.facts.train_globals
                 ):
                     out.add(name)
-            stack.extend(_children(current))
+            stack.extend(children(current))
         return frozenset(out)
 
     def grad_leaf(self, name: str | None) -> Labels:
@@ -1620,7 +1536,7 @@ def names_read(node: cst.CSTNode, *, members: bool = True) -> set[str]:
         elif not members and isinstance(current, cst.Attribute | cst.Arg):
             stack.append(current.value)
         else:
-            stack.extend(_children(current))
+            stack.extend(children(current))
     return out
 
 
@@ -1815,9 +1731,8 @@ class _Scopes(Flow[None]):
                 if function is not None:
                     self.parents[qualname] = function.qualname
             facts._note_split_lister(fn, node)
-            helper = env_helper(node, fn.params) if prefix is None else None
-            if helper is not None:
-                facts._env_helpers[name] = helper
+            if prefix is None:
+                facts._top_functions[name] = fn
             self.prefix, self.class_name, self.function = qualname, None, fn
         else:
             self.prefix, self.class_name, self.function = qualname, name, None
@@ -1878,7 +1793,7 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
             bound(current.name)
             continue
         if not isinstance(current, cst.Lambda):
-            stack.extend(_children(current))
+            stack.extend(children(current))
     return {
         alias: param
         for alias, param in aliases.items()
@@ -1895,7 +1810,7 @@ def _returned_names(node: cst.FunctionDef) -> set[str]:
         if isinstance(current, cst.Return) and isinstance(current.value, cst.Name):
             out.add(current.value.value)
         elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            stack.extend(_children(current))
+            stack.extend(children(current))
     return out
 
 
@@ -1918,11 +1833,11 @@ def _names_read_in(node: cst.CSTNode) -> set[str]:
             clauses = list(comprehension_scopes(current))
             own = frozenset().union(*(_names_in(c.target) for c in clauses))
             inner: set[str] = set()
-            for child in _children(current):
+            for child in children(current):
                 inner |= _names_read_in(child)
             out |= inner - own
         else:
-            stack.extend(_children(current))
+            stack.extend(children(current))
     return out
 
 
@@ -1970,8 +1885,10 @@ class Facts:
         self.assigned_attrs: dict[str, cst.BaseExpression | None] = {}
         self._name_choices: dict[str, list[Assigned]] = {}
         self._attr_choices: dict[str, list[Assigned]] = {}
-        self._env_helpers: dict[str, tuple[int, int]] = {}
-        """The script's own environment getters (``_env_bool(name, default)``)."""
+        self._top_functions: dict[str, Function] = {}
+        self._env_helpers: dict[str, tuple[int, int] | None] = {}
+        """Module-level functions asked about so far: the script's own environment getters
+        (``_env_bool(name, default)``) with their key and default parameters, others None."""
         self.split_listers: dict[str, int] = {}
         """Functions that build a shard path from a parameter (``f"fineweb_{split}_*.bin"``),
         with that parameter's index: a call passing ``"val"`` / ``"train"`` there lists the
@@ -1985,7 +1902,7 @@ class Facts:
             lambda v: self._value_lines.get(id(v), 0),
             name_choices=self._name_choices,
             attr_choices=self._attr_choices,
-            env_helpers=self._env_helpers,
+            env_helper=self._env_helper,
         )
         self.walked: set[str] = set()
         self.stale: set[str] = set()
@@ -2058,14 +1975,16 @@ class Facts:
             called: set[str] = set()
             while stack:
                 current = stack.pop()
-                if isinstance(current, cst.FunctionDef):
+                # Exact types: libcst's isinstance is an ABC check, asked of every node here.
+                if type(current) is cst.FunctionDef:
                     nested[current.name.value] = current
-                elif not isinstance(current, cst.Lambda | cst.ClassDef):
-                    if isinstance(current, cst.Call) and isinstance(current.func, cst.Name):
-                        if current.func.value in own:
-                            found.append((own.index(current.func.value), current))
-                        called.add(current.func.value)
-                    stack.extend(_children(current))
+                elif type(current) is not cst.Lambda and type(current) is not cst.ClassDef:
+                    if type(current) is cst.Call and type(current.func) is cst.Name:
+                        name = current.func.value
+                        if name in own:
+                            found.append((own.index(name), current))
+                        called.add(name)
+                    stack.extend(children(current))
                 if not stack:
                     # A nested function the wrapper calls runs its calls too (`def body(): ...
                     # fn(*args)` then `return body()`).
@@ -2073,6 +1992,17 @@ class Facts:
             found.sort(key=lambda pair: self.line_of(pair[1]) or 0)
             self._invocations[qualname] = found
         return found
+
+    def _env_helper(self, name: str) -> tuple[int, int] | None:
+        """Whether the module-level function ``name`` is an environment getter of the script's
+        own (:func:`env_helper`); asked only for the calls a switch's value depends on."""
+        if name not in self._env_helpers:
+            fn = self._top_functions.get(name)
+            found = None
+            if fn is not None and fn.node is not None:
+                found = env_helper(fn.node, fn.params)
+            self._env_helpers[name] = found
+        return self._env_helpers[name]
 
     def returning(self, label: str) -> frozenset[str]:
         """The script's functions whose result carries ``label``: directly, or as the result of
@@ -2153,7 +2083,7 @@ class Facts:
                             out.append(code_of(element.slice.upper))
             elif kind is cst.Name:
                 out.extend(walker.name_slices.get(cast(cst.Name, node).value, ()))
-            stack.extend(_children(node))
+            stack.extend(children(node))
         return tuple(out)
 
     def note_count_update(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
@@ -2483,7 +2413,7 @@ def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
             and current.func.attr.value == "get"
         ):
             yield current.func.value
-        stack.extend(_children(current))
+        stack.extend(children(current))
 
 
 def _mentions_data(node: cst.CSTNode) -> tuple[bool, bool]:
@@ -2502,7 +2432,7 @@ def _mentions_data(node: cst.CSTNode) -> tuple[bool, bool]:
             val = val or _is_val_name(cast(cst.Name, current).value)
         elif kind is cst.Call:
             val = val or callee_name(cast(cst.Call, current).func) in _VAL_LOADERS
-        stack.extend(_children(current))
+        stack.extend(children(current))
     return val, train
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import libcst as cst
 
 from pgolf_cli.audit.flow.walker import Guard
+from pgolf_cli.audit.nodes import children
 
 
 class _Marker:
@@ -109,7 +110,7 @@ def env_helper(node: cst.FunctionDef, params: Sequence[str]) -> tuple[int, int] 
                 if isinstance(item, cst.Name) and item.value in params:
                     default = params.index(item.value)
                     break
-        stack.extend(current.children)
+        stack.extend(children(current))
     if key is None or default is None or key == default:
         return None
     return key, default
@@ -163,8 +164,8 @@ class Evaluator:
     every assignment with the conditions it sits under: when exactly one is unconditional (the
     declared default) and each other one sits under a condition that the defaults do not take
     (off, or undecidable: a preset chosen by a switch, a caller's argument), the default
-    decides; otherwise the value is unknown. ``env_helpers`` maps the script's own
-    environment getters to their key and default parameters (:func:`env_helper`).
+    decides; otherwise the value is unknown. ``env_helper`` tells whether a name is one of the
+    script's own environment getters, with its key and default parameters (:func:`env_helper`).
     """
 
     def __init__(
@@ -175,12 +176,12 @@ class Evaluator:
         *,
         name_choices: Mapping[str, Sequence[Assigned]] | None = None,
         attr_choices: Mapping[str, Sequence[Assigned]] | None = None,
-        env_helpers: Mapping[str, tuple[int, int]] | None = None,
+        env_helper: Callable[[str], tuple[int, int] | None] = lambda name: None,
     ) -> None:
         self._names = names
         self._attrs = attrs
         self._choices = {False: name_choices or {}, True: attr_choices or {}}
-        self._env_helpers = env_helpers or {}
+        self._env_helper = env_helper
         self._line_of = lines
         self._line = 0
         self._cache: dict[int, tuple[Any, tuple[EnvRead, ...]]] = {}
@@ -383,7 +384,7 @@ class Evaluator:
             reads.append(EnvRead(key, shown, self._line))
             return value
         func = node.func
-        helper = self._env_helpers.get(func.value) if isinstance(func, cst.Name) else None
+        helper = self._env_helper(func.value) if isinstance(func, cst.Name) else None
         if helper is not None:
             key_at, default_at = helper
             positional = [a.value for a in node.args if a.keyword is None and not a.star]

@@ -803,13 +803,14 @@ def _is_stabilising_shift(facts: Facts, fn: Function, selection: Selection) -> b
     stack: list[cst.CSTNode] = [fn.node.body]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Assign) and facts.line_of(node) == selection.where.line:
+        # Exact types: libcst's isinstance is an ABC check, and this asks it of every node.
+        if type(node) is cst.Assign and facts.line_of(node) == selection.where.line:
             shifts |= {t.target.value for t in node.targets if isinstance(t.target, cst.Name)}
             stack.append(node.value)  # the target itself is not a use
             continue
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             uses[node.value] = uses.get(node.value, 0) + 1
-        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        elif type(node) is cst.BinaryOperation and type(node.operator) is cst.Add:
             additions.append(node)
         stack.extend(children(node))
     as_shift: dict[str, int] = {}
