@@ -127,7 +127,8 @@ _PATH_CALLS = frozenset(
 """Builtins recorded as external calls (``builtins.open``): the files a script reads and writes."""
 _NOT_DATA_CALLS = frozenset({"len", "print", "str", "repr", "type", "isinstance", "id"})
 _SIZE_METHODS = frozenset({"numel", "size", "dim", "nelement", "element_size", "__len__"})
-_SIZE_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "nbytes", "itemsize"})
+_SIZE_ATTRS = frozenset({"shape", "ndim", "nbytes", "itemsize"})
+_PLACEMENT_ATTRS = frozenset({"dtype", "device"})
 _LEAF_MAKERS = {"requires_grad_", "Parameter"}
 _LEAF_UPDATES = {"step", "sub_", "add_", "copy_", "addcmul_", "addcdiv_", "lerp_"}
 
@@ -700,8 +701,13 @@ class _Walker(NamesFlow[Labels]):
         return labels
 
     def attribute(self, node: cst.Attribute) -> Labels:
-        labels = self.ev(node.value) | self.state.get("." + node.attr.value, EMPTY)
         attr = node.attr.value
+        if attr in _PLACEMENT_ATTRS:
+            # `x.device` says where x lives: none of x's data, and not x itself (a buffer made
+            # with `device=d.device` is not owned by `d`).
+            self.ev(node.value)
+            return EMPTY
+        labels = self.ev(node.value) | self.state.get("." + node.attr.value, EMPTY)
         if attr in self.facts.train_attrs:
             labels = labels | {TRAIN}
         elif attr in _SIZE_ATTRS:
@@ -1032,7 +1038,7 @@ class _Walker(NamesFlow[Labels]):
                     continue
             if isinstance(current, cst.Attribute):
                 attr = current.attr.value
-                if attr in _SIZE_ATTRS:
+                if attr in _SIZE_ATTRS or attr in _PLACEMENT_ATTRS:
                     continue
                 if attr in self.facts.train_attrs or TRAIN in self.state.get("." + attr, EMPTY):
                     out.add("." + attr)

@@ -332,3 +332,36 @@ def test_a_gradient_free_result_is_a_recorded_score_only_when_it_predicts_the_ta
     assert not training.scores(facts.functions["prune"])
     assert [s.where.line for s in training.scores(facts.functions["ttt"])] == [27]
     assert "ttt" in training.scorers and "prune" not in training.scorers
+
+
+_PLACED_BUFFER = """\
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def score(model, tokens, d):
+    sums = torch.zeros(2, dtype=torch.float64, device=d.device)
+    x, y = tokens[:-1], tokens[1:]
+    nll = F.cross_entropy(model(x), y, reduction="none")
+    sums[0] += nll.sum()
+    sums[1] += nll.numel()
+    return d.all_reduce(sums)
+
+
+def main(model, d):
+    val_tokens = load("fineweb_val_000000.bin")
+    first = score(model, val_tokens, d)
+    second = score(model, val_tokens, d)
+    print(first, second)
+"""
+
+
+def test_a_buffer_placed_on_a_device_of_a_parameter_adapts_nothing() -> None:
+    # `device=d.device` says where the sums live; filling them is not adapting `d`, so scoring
+    # twice with the same untouched objects is not a second pass.
+    scoring = _facts(_PLACED_BUFFER).analysis(ScoringAnalysis)
+    assert not any(scoring.adapts.values())
+    assert _findings(_PLACED_BUFFER, "PG104") == []
+    owned = _PLACED_BUFFER.replace("device=d.device", "device=d.cache")
+    assert _facts(owned).analysis(ScoringAnalysis).adapts["score"] == {2}
