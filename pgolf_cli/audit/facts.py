@@ -691,6 +691,7 @@ class _Walker(NamesFlow[Labels]):
             tuple(self.guards),
             self.no_grad,
             self.eval_mode,
+            self.statement,
         )
 
     # -- expressions ---------------------------------------------------------------------
