@@ -26,10 +26,10 @@ def _target_keyed_count_read(facts: Facts, fn: Function, lookup: Lookup) -> bool
     """An eval-time count table read with a key built from the scored validation token: PG201's
     shape (PG205 leaves the blends built on such a read to PG201)."""
     return (
-        facts.is_count_table(fn, lookup.table)
+        facts.is_count_table(lookup)
         and TGT in lookup.key_labels
         and facts.carries_val(lookup.key_labels, fn.qualname)
-        and not facts.is_trained_table(lookup.table)
+        and not facts.is_trained_table(lookup.table_id)
     )
 
 
