@@ -4,7 +4,8 @@ The walk interprets each function's statements in order with a tiny abstract sta
 local name, the set of *labels* its value carries. Labels say where data came from:
 
 - ``VAL``   validation tokens (``val_tokens``, ``load_validation_tokens(...)``, ``fineweb_val_*``)
-- ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``)
+- ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``,
+            ``tokens[i]`` where the function reads a context ``tokens[i - n : i]``)
 - ``NG``    computed under ``torch.no_grad()`` / ``inference_mode()`` or in eval mode
 - ``TRAIN`` training tokens (a ``fineweb_train_*`` name, or a global/attribute built from one)
 - ``LOSS``  a log-loss: what ``cross_entropy`` / ``nll_loss`` / ``log_softmax`` / a logarithm of
