@@ -26,10 +26,10 @@ def _target_keyed_count_read(facts: Facts, fn: Function, lookup: Lookup) -> bool
     """An eval-time count table read with a key built from the scored validation token: PG201's
     shape (PG205 leaves the blends built on such a read to PG201)."""
     return (
-        facts.is_count_table(fn, lookup.table)
+        facts.is_count_table(lookup)
         and TGT in lookup.key_labels
         and facts.carries_val(lookup.key_labels, fn.qualname)
-        and not facts.is_trained_table(lookup.table)
+        and not facts.is_trained_table(lookup.table_id)
     )
 
 
@@ -38,8 +38,8 @@ class NgramKeyUsesTarget(Rule):
     ## What it does
     Finds eval-time count tables (n-gram caches, hash tables: anything updated with `+= 1`,
     `np.add.at`, `index_add_`) that are read with a key built from the token being scored
-    (`tgt`, `y`, `targets`, `tokens[i + 1]`, `local[1:]`) on validation data, where the value
-    read flows into the recorded score.
+    (`tgt`, `y`, `targets`, `tokens[i + 1]`, `local[1:]`, `tokens[i]` beside a context
+    `tokens[i - n : i]`) on validation data, where the value read flows into the recorded score.
 
     ## Why is this bad?
     The probability of position t may only depend on tokens before t. A key that includes the
@@ -60,11 +60,16 @@ class NgramKeyUsesTarget(Rule):
     with the target's key after scoring is fine.
 
     ## Known problems
-    Targets are recognised by name (`tgt`, `y`, `targets`, ...) and by `[i + 1]` / `[1:]`
-    indexing; a target bound under another name through other arithmetic is missed. The flow into
-    the score is followed within one function (or to its return value); the score is a running
-    total with a loss-like name (`nll_sum`), or one under any name (`ls`) when what it adds is a
-    gradient-free `log` / `cross_entropy` on the targets. A table whose every
+    Targets are recognised by name (`tgt`, `y`, `targets`, ...), by `[i + 1]` / `[1:]`
+    indexing and by `[i]` where the function also reads the context window `[i - n : i]` or
+    `[:i]` of the same sequence; a target bound under another name through other arithmetic is
+    missed. Count tables are followed by binding (a local of one function is not another's of the
+    same name), into the helpers they are passed to and back from the helpers that count into
+    them; a part of a table bound to a name (`d = t.get(ctx)`) is that table, but an array row
+    (`row = t[ctx]`, possibly a copy) is not. The flow into the score is followed within one
+    function (or to its return value); the score is a running total with a loss-like name
+    (`nll_sum`), or one under any name (`ls`) when what it adds is a gradient-free `log` /
+    `cross_entropy` on the targets. A table whose every
     update writes training data (filled during training, shipped as a buffer) is not an eval-time
     cache and is left to PG205 when its target-only blend is unnormalised; a table filled through
     a helper's parameter has no update under its own name and is treated as an eval-time cache.

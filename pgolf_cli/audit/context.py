@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import libcst as cst
+
 from pgolf_cli.audit.flow import Guard
 
 
@@ -25,3 +27,6 @@ class Context:
     """Under ``torch.no_grad()`` / ``inference_mode()`` (or in a gradient-free function)."""
     eval_mode: bool
     """After ``model.eval()`` in the same function."""
+    statement: cst.CSTNode | None = None
+    """The statement it is in (see :attr:`Flow.statement`): of the statements a minified line
+    holds, the one the event belongs to."""

@@ -4,7 +4,8 @@ The walk interprets each function's statements in order with a tiny abstract sta
 local name, the set of *labels* its value carries. Labels say where data came from:
 
 - ``VAL``   validation tokens (``val_tokens``, ``load_validation_tokens(...)``, ``fineweb_val_*``)
-- ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``)
+- ``TGT``   the token being scored (``y``/``tgt``/``targets``, ``tokens[i + 1]``, ``local[1:]``,
+            ``tokens[i]`` where the function reads a context ``tokens[i - n : i]``)
 - ``NG``    computed under ``torch.no_grad()`` / ``inference_mode()`` or in eval mode
 - ``TRAIN`` training tokens (a ``fineweb_train_*`` name, or a global/attribute built from one)
 - ``LOSS``  a log-loss: what ``cross_entropy`` / ``nll_loss`` / ``log_softmax`` / a logarithm of
@@ -85,6 +86,8 @@ _LOSS_CALLS = frozenset(
 _LOGARITHMS = frozenset({"log", "log2"})
 _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
+_PART_READS = ("get", "setdefault")
+"""Methods that return a part of a container (the same object), not a value computed from it."""
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
@@ -231,6 +234,55 @@ def _plus_one(node: cst.BaseExpression | None) -> bool:
     )
 
 
+def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
+    """``(sequence, position)`` of each context window of a scope: ``seq[pos - n : pos]``,
+    ``seq[max(0, pos - n) : pos]`` or the whole prefix ``seq[:pos]``, the tokens before a
+    position that moves (not a constant). Read in the same scope (before or after the window),
+    ``seq[pos]`` is the token they predict: the target, whatever it is called. Nested
+    functions are scopes of their own."""
+    out: set[tuple[str, str]] = set()
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            continue
+        if kind is cst.Subscript:
+            window = cast(cst.Subscript, node)
+            part = window.slice[0].slice if len(window.slice) == 1 else None
+            if (
+                type(part) is cst.Slice
+                and part.upper is not None
+                and part.step is None
+                and _moves(part.upper)
+                and _ends_before(part.lower, code_of(part.upper))
+            ):
+                out.add((code_of(window.value), code_of(part.upper)))
+        stack.extend(_children(node))
+    return frozenset(out)
+
+
+def _moves(node: cst.BaseExpression) -> bool:
+    """Not a constant (``i``, ``pos + k``; not ``8`` or ``-1``)."""
+    while isinstance(node, cst.UnaryOperation):
+        node = node.expression
+    return type(node) is not cst.Integer
+
+
+def _ends_before(lower: cst.BaseExpression | None, upper: str) -> bool:
+    """A window's start below its end ``upper``: none (the prefix), ``upper - n``, or
+    ``max(0, upper - n)``."""
+    if lower is None:
+        return True
+    if type(lower) is cst.Call and callee_name(lower.func) == "max":
+        return any(_ends_before(a.value, upper) for a in lower.args)
+    return (
+        type(lower) is cst.BinaryOperation
+        and type(lower.operator) is cst.Subtract
+        and code_of(lower.left) == upper
+    )
+
+
 def _next_positions(node: cst.BaseExpression, known: set[str]) -> bool:
     """Positions one past a start, as an array: ``np.arange(ws + s + 1, ws + end + 1)`` (the
     targets of the window), or a selection of such an array (``global_j[idx]``)."""
@@ -347,6 +399,8 @@ class TableUpdate:
     """What the table expression itself carries (``self.counts`` carries ``self``'s ``P0``)."""
     labels: Labels
     """What the key and the written value carry."""
+    table_id: str = "?"
+    """Which binding the table is (see :meth:`Facts.table_id`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +415,8 @@ class Lookup:
     """The read itself (the ``Subscript`` or the ``.get`` call), for rules that judge expressions."""
     table_labels: Labels = EMPTY
     """What the table's own value carries: a vocabulary look-up table carries no validation data."""
+    table_id: str = "?"
+    """Which binding the table is (see :meth:`Facts.table_id`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +428,9 @@ class CallSite:
     slices: tuple[str, ...]
     arg_names: tuple[str | None, ...] = ()
     """The table-like name passed at each position (to follow count tables into helpers)."""
+    arg_ids: tuple[str | None, ...] = ()
+    """The binding passed at each position where it is a name or an attribute (see
+    :meth:`Facts.table_id`), matching ``arg_names``."""
     reference: bool = False
     """The function is passed as a value (a callback) rather than called here."""
     receiver_name: str | None = None
@@ -457,6 +516,13 @@ class Function:
     free: tuple[str, ...] = ()
     """Names of the enclosing function this nested function reads (a closure): they end
     ``params``, and each call site passes what the caller holds under those names."""
+    enclosing: str | None = None
+    """The function this one is nested in (its closure's scope)."""
+    local_names: frozenset[str] = frozenset()
+    """The names local to this function (Python's rule: its parameters and what its own
+    statements bind, less what it declares ``global`` / ``nonlocal``)."""
+    global_names: frozenset[str] = frozenset()
+    """The names it declares ``global``."""
     has_no_grad_block: bool = False
     loops: dict[int, Loop] = field(default_factory=dict)
     backwards: list[Backward] = field(default_factory=list)
@@ -526,6 +592,9 @@ class Function:
             self.grad_free_decorator,
         )
         fn.free = self.free
+        fn.enclosing = self.enclosing
+        fn.local_names = self.local_names
+        fn.global_names = self.global_names
         return fn
 
 
@@ -582,6 +651,12 @@ class _Walker(NamesFlow[Labels]):
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
         self.tuple_items: dict[str, tuple[Labels, ...] | None] = {}
         """Per list built by appending tuples of one arity, the labels at each position."""
+        self.context_ends = facts.context_ends(fn)
+        """``(sequence, position)`` of the context windows of the function (see
+        :func:`_context_ends`): ``sequence[position]`` is the target."""
+        self.table_parts: dict[str, str] = {}
+        """Local names bound to a part of a table (``d = counts[n].get(ctx)``), to the table's
+        id (see :meth:`table_id` and :meth:`note_table_part`)."""
         self.origins: dict[str, str] = {}
         """Local names bound directly to the result of an imported call (``s = socket.socket()``)."""
         self.loop_ids: list[int] = []
@@ -608,6 +683,7 @@ class _Walker(NamesFlow[Labels]):
             tuple(self.guards),
             self.no_grad,
             self.eval_mode,
+            self.statement,
         )
 
     # -- expressions ---------------------------------------------------------------------
@@ -740,6 +816,11 @@ class _Walker(NamesFlow[Labels]):
                         isinstance(inner.value, cst.Name)
                         and inner.value.value in self.next_positions
                     )
+                    or (
+                        bool(self.context_ends)
+                        and len(node.slice) == 1
+                        and (code_of(node.value), code_of(inner.value)) in self.context_ends
+                    )
                 )
             elif isinstance(inner, cst.Slice):
                 for part in (inner.lower, inner.upper, inner.step):
@@ -774,8 +855,9 @@ class _Walker(NamesFlow[Labels]):
     ) -> str:
         name = last_name(table) or "?"
         label = f"L{self.facts.next_seq()}"
-        self.facts.lookup_tables[label] = name
-        self.fn.lookups.append(Lookup(self.where(), name, label, key, node, table_labels))
+        table_id = self.table_id(table)
+        self.facts.lookup_tables[label] = table_id
+        self.fn.lookups.append(Lookup(self.where(), name, label, key, node, table_labels, table_id))
         return label
 
     def call(self, node: cst.Call) -> Labels:
@@ -911,9 +993,11 @@ class _Walker(NamesFlow[Labels]):
                     else 0
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
+                positional = [a.value for a in node.args if a.keyword is None and not a.star]
                 names: tuple[str | None, ...] = ((None,) if offset else ()) + tuple(
-                    last_name(a.value) for a in node.args if a.keyword is None and not a.star
+                    last_name(a) for a in positional
                 )
+                ids = ((None,) if offset else ()) + tuple(self.passed_id(a) for a in positional)
                 padded = self._closure_args(callee, padded)
                 names = self._closure_names(callee, names)
                 self.fn.calls.append(
@@ -924,6 +1008,7 @@ class _Walker(NamesFlow[Labels]):
                         tuple(kwargs),
                         slices,
                         names,
+                        ids,
                         receiver_name=(
                             last_name(func.value)
                             if offset and isinstance(func, cst.Attribute)
@@ -940,6 +1025,13 @@ class _Walker(NamesFlow[Labels]):
                 self.callbacks(node, callee, offset, receiver, args, kwargs, slices)
                 result = result | {f"C{callee}"}
         return result
+
+    def passed_id(self, value: cst.BaseExpression | None) -> str | None:
+        """The binding an argument passes (a table, or a part of one), None for a value that
+        is no name's (a literal, an arithmetic result)."""
+        if value is None or last_name(value) is None:
+            return None
+        return self.table_id(value)
 
     def _closure_args(self, callee: str, args: tuple[Labels, ...]) -> tuple[Labels, ...]:
         """The arguments of a call to ``callee``; a closure is also passed the caller's own
@@ -993,7 +1085,9 @@ class _Walker(NamesFlow[Labels]):
             runs = self.facts.resolve_call(passed, self.fn)
             if not runs:
                 continue
-            forwarded = _forwarded(target, invocation, own, labels, nodes, by_key, node_by_key)
+            forwarded = _forwarded(
+                target, invocation, own, labels, nodes, by_key, node_by_key, self.passed_id
+            )
             where = self.where()
             for run in runs:
                 run_args, run_names = forwarded.args, forwarded.names
@@ -1008,6 +1102,7 @@ class _Walker(NamesFlow[Labels]):
                         forwarded.kwargs,
                         slices,
                         run_names,
+                        forwarded.ids,
                         kwarg_names=forwarded.kwarg_names,
                         unpacked=forwarded.unknown or any(a.star for a in node.args),
                     )
@@ -1194,21 +1289,63 @@ class _Walker(NamesFlow[Labels]):
         """``t.index_put_(k, ones, accumulate=True)``, ``t.index_add_``, ``np.add.at(t, k, 1)``."""
         if name == "at":
             if node.args and dotted(func.value) in ("np.add", "numpy.add"):
-                table = last_name(node.args[0].value) or "?"
-                self.facts.count_tables.add(table)
-                self.note_update(table, args[0] if args else EMPTY, everything)
+                self.note_update(node.args[0].value, args[0] if args else EMPTY, everything)
             return
         if name in ("index_put_", "put_") and not any(
             a.keyword is not None and a.keyword.value == "accumulate" and code_of(a.value) == "True"
             for a in node.args
         ):
             return
-        table = last_name(func.value) or "?"
-        self.facts.count_tables.add(table)
-        self.note_update(table, receiver, everything)
+        self.note_update(func.value, receiver, everything)
 
-    def note_update(self, table: str, owner: Labels, labels: Labels) -> None:
-        self.fn.updates.append(TableUpdate(self.where(), table, owner, labels))
+    def table_id(self, table: cst.BaseExpression) -> str:
+        """Which table ``table`` is: the binding of a name (:meth:`Facts.binding`), an
+        attribute by its name (``self.counts`` in one method is ``self.counts`` in another),
+        the table a part is read from (``t[n][k]``, ``t.setdefault(k, {})[x]``, and a local
+        bound to such a part, ``d = t[n].get(ctx)``: writing into ``d`` writes into ``t``);
+        as :func:`last_name` names it, but telling one function's ``A`` from another's."""
+        kind = type(table)
+        if kind is cst.Name:
+            name = cast(cst.Name, table).value
+            return self.table_parts.get(name) or self.facts.binding(self.fn, name)
+        if kind is cst.Attribute:
+            return "." + cast(cst.Attribute, table).attr.value
+        if kind is cst.Subscript:
+            return self.table_id(cast(cst.Subscript, table).value)
+        if kind is cst.Call:
+            func = cast(cst.Call, table).func
+            if isinstance(func, cst.Attribute):
+                return self.table_id(func.value)
+        return "?"
+
+    def note_table_part(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``d = t[n].get(ctx)`` / ``d = t.setdefault(ctx, {})`` read a part of ``t``, and
+        ``t[n][ctx] = d`` stores ``d`` in it: either way ``d`` is that part (the same object,
+        not a value computed from it). A plain ``d = t[idx]`` may be a copy (an array indexed
+        with an array of positions), so it is not taken for one."""
+        part, whole = target, value
+        if isinstance(target, cst.Subscript) and isinstance(value, cst.Name):
+            part, whole = value, target
+        elif receiver_of(value, _PART_READS) is None:
+            return
+        table = self.table_id(whole)
+        if isinstance(part, cst.Name) and table != "?":
+            self.table_parts[part.value] = table
+
+    def note_count_update(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``t[k] = t[k] + 1`` / ``t[k] = t.get(k, 0) + 1`` make ``t`` a count table."""
+        if isinstance(target, cst.Subscript) and last_name(target.value) is not None:
+            table = self.table_id(target.value)
+            if table in {self.table_id(n) for n in _subscript_bases(value)}:
+                self.facts.count_tables.add(table)
+
+    def note_update(self, table: cst.BaseExpression, owner: Labels, labels: Labels) -> None:
+        """Data is counted into ``table``: it is a count table."""
+        table_id = self.table_id(table)
+        self.facts.count_tables.add(table_id)
+        self.fn.updates.append(
+            TableUpdate(self.where(), last_name(table) or "?", owner, labels, table_id)
+        )
 
     def _is_method(self, func: cst.BaseExpression) -> bool:
         """``x.min(...)`` on a value, as opposed to ``torch.min(...)`` on an imported module."""
@@ -1273,6 +1410,7 @@ class _Walker(NamesFlow[Labels]):
     def assign(self, target: cst.BaseExpression, labels: Labels) -> None:
         if isinstance(target, cst.Name):
             self.state[target.value] = labels
+            self.table_parts.pop(target.value, None)
             self.tuple_items[target.value] = () if not labels else None
             self.choices.rebound(target.value)
         elif isinstance(target, cst.Tuple | cst.List):
@@ -1287,15 +1425,16 @@ class _Walker(NamesFlow[Labels]):
             # count table, and must not carry that read's label into the table: later
             # context-only reads of it would look target-keyed.
             base = last_name(target.value)
+            table_id = self.table_id(target.value)
             if base is not None and any(
-                self.facts.lookup_tables.get(lbl) == base for lbl in labels
+                self.facts.lookup_tables.get(lbl) == table_id for lbl in labels
             ):
-                self.facts.count_tables.add(base)
+                self.facts.count_tables.add(table_id)
             if base is not None:
                 kept = frozenset(
                     lbl
                     for lbl in labels
-                    if lbl != TGT and self.facts.lookup_tables.get(lbl) != base
+                    if lbl != TGT and self.facts.lookup_tables.get(lbl) != table_id
                 )
                 self.state[base] = self.state.get(base, EMPTY) | kept
                 for sub in target.slice:
@@ -1385,6 +1524,7 @@ class _Walker(NamesFlow[Labels]):
             self.choices.assigning = EMPTY.union(*(_names_in(t.target) for t in stmt.targets))
             if len(stmt.targets) == 1:
                 self.assign_pairwise(stmt.targets[0].target, stmt.value)
+                self.note_table_part(stmt.targets[0].target, stmt.value)
                 self.note_origin(stmt.targets[0].target, stmt.value)
                 self.choices.bind(stmt.targets[0].target, stmt.value)
             else:
@@ -1402,7 +1542,7 @@ class _Walker(NamesFlow[Labels]):
                         if VAL in bound or any(lbl[0] == "P" for lbl in bound)
                         else ()
                     )
-                self.facts.note_count_update(t.target, stmt.value)
+                self.note_count_update(t.target, stmt.value)
                 if (
                     isinstance(t.target, cst.Attribute)
                     and t.target.attr.value == "requires_grad"
@@ -1417,12 +1557,11 @@ class _Walker(NamesFlow[Labels]):
             name = last_name(stmt.target)
             if isinstance(stmt.target, cst.Subscript):
                 # An update (`table[key] += 1`) is not a look-up: evaluate the key, record nothing.
-                self.facts.count_tables.add(name or "?")
                 key = EMPTY
                 for element in stmt.target.slice:
                     key = key | self.ev(element.slice)
                 root = _root_name(stmt.target)  # what owns the table, read without a new look-up
-                self.note_update(name or "?", self.state.get(root or "", EMPTY), key | labels)
+                self.note_update(stmt.target.value, self.state.get(root or "", EMPTY), key | labels)
             if name is not None and (is_accumulator(name) or LOSS in labels):
                 self.fn.accumulations.append(
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
@@ -1582,6 +1721,8 @@ class _Forwarded:
     args: tuple[Labels, ...]
     kwargs: tuple[tuple[str, Labels], ...]
     names: tuple[str | None, ...]
+    ids: tuple[str | None, ...]
+    """The binding passed at each position (see :meth:`_Walker.passed_id`)."""
     kwarg_names: tuple[tuple[str, str | None], ...]
     unknown: bool
     """Some argument is the wrapper's own value, not one its caller passed."""
@@ -1595,6 +1736,7 @@ def _forwarded(
     nodes: list[cst.BaseExpression | None],
     by_key: dict[str, Labels],
     node_by_key: dict[str, cst.BaseExpression],
+    binding: Callable[[cst.BaseExpression | None], str | None],
 ) -> _Forwarded:
     """What ``invocation`` (a call of one of ``wrapper``'s parameters, in its body) passes, in
     terms of the arguments the wrapper's caller gave it: a parameter passed on, the extra
@@ -1609,14 +1751,15 @@ def _forwarded(
     def name_of(value: cst.BaseExpression | None) -> str | None:
         return last_name(value) if value is not None else None
 
-    def passed(index: int) -> tuple[Labels, str | None]:
+    def passed(index: int) -> tuple[Labels, cst.BaseExpression | None]:
         if index < len(labels):
-            return labels[index], name_of(nodes[index])
+            return labels[index], nodes[index]
         key = params[index]
-        return by_key.get(key, EMPTY), name_of(node_by_key.get(key))
+        return by_key.get(key, EMPTY), node_by_key.get(key)
 
     args: list[Labels] = []
     names: list[str | None] = []
+    ids: list[str | None] = []
     kwargs: list[tuple[str, Labels]] = []
     kwarg_names: list[tuple[str, str | None]] = []
     unknown = False
@@ -1626,25 +1769,30 @@ def _forwarded(
         if arg.star == "*" and name is not None and name == star_name:
             args += labels[own:]
             names += [name_of(n) for n in nodes[own:]]
+            ids += [binding(n) for n in nodes[own:]]
         elif arg.star == "**" and name is not None and name == kwstar_name:
             for key, item in by_key.items():
                 if key not in params:
                     kwargs.append((key, item))
                     kwarg_names.append((key, name_of(node_by_key.get(key))))
         elif not arg.star and name is not None and name in params:
-            item, item_name = passed(params.index(name))
+            item, item_node = passed(params.index(name))
             if arg.keyword is None:
                 args.append(item)
-                names.append(item_name)
+                names.append(name_of(item_node))
+                ids.append(binding(item_node))
             else:
                 kwargs.append((arg.keyword.value, item))
-                kwarg_names.append((arg.keyword.value, item_name))
+                kwarg_names.append((arg.keyword.value, name_of(item_node)))
         else:
             unknown = True
             if arg.keyword is None and not arg.star:
                 args.append(EMPTY)
                 names.append(None)
-    return _Forwarded(tuple(args), tuple(kwargs), tuple(names), tuple(kwarg_names), unknown)
+                ids.append(None)
+    return _Forwarded(
+        tuple(args), tuple(kwargs), tuple(names), tuple(ids), tuple(kwarg_names), unknown
+    )
 
 
 def _decorated_grad_free(node: cst.FunctionDef) -> bool:
@@ -1657,6 +1805,15 @@ def _decorated_grad_free(node: cst.FunctionDef) -> bool:
 def _params(node: cst.FunctionDef) -> tuple[str, ...]:
     p = node.params
     return tuple(param.name.value for param in (*p.posonly_params, *p.params))
+
+
+def _all_params(node: cst.FunctionDef) -> Iterator[str]:
+    """Every name the signature binds (``*args``, keyword-only ones and ``**kwargs`` too)."""
+    p = node.params
+    yield from _params(node)
+    for param in (*p.kwonly_params, p.star_arg, p.star_kwarg):
+        if isinstance(param, cst.Param):
+            yield param.name.value
 
 
 class _Scopes(Flow[None]):
@@ -1673,6 +1830,8 @@ class _Scopes(Flow[None]):
         self.bound: dict[str, set[str]] = {}
         """Per function, the names its own statements bind."""
         self.nonlocal_: dict[str, set[str]] = {}
+        """Per function, the names it declares ``nonlocal`` or ``global``."""
+        self.global_: dict[str, set[str]] = {}
         self.parents: dict[str, str] = {}
 
     def _binds(self, target: cst.BaseExpression) -> None:
@@ -1697,6 +1856,8 @@ class _Scopes(Flow[None]):
         elif isinstance(stmt, cst.Nonlocal | cst.Global) and self.function is not None:
             declared = self.nonlocal_.setdefault(self.function.qualname, set())
             declared.update(item.name.value for item in stmt.names)
+            if isinstance(stmt, cst.Global):
+                self.global_.setdefault(self.function.qualname, set()).update(declared)
 
     def bind(self, target: cst.BaseExpression, value: object) -> None:
         self._binds(target)
@@ -1744,6 +1905,19 @@ class _Scopes(Flow[None]):
             self.prefix, self.class_name, self.function = qualname, name, None
         self.block(node.body)
         self.prefix, self.class_name, self.function = prefix, class_name, function
+
+    def local_names(self) -> None:
+        """Give each function its local names (before :meth:`closures` adds the free ones to
+        its parameters) and the function it is nested in."""
+        for qualname, fn in self.facts.functions.items():
+            if fn.node is None:
+                continue
+            declared = self.nonlocal_.get(qualname, set())
+            fn.local_names = frozenset(
+                (set(_all_params(fn.node)) | self.bound.get(qualname, set())) - declared
+            )
+            fn.global_names = frozenset(self.global_.get(qualname, set()))
+            fn.enclosing = self.parents.get(qualname)
 
     def closures(self) -> None:
         """Give each nested function the enclosing names it reads, as trailing parameters
@@ -1873,6 +2047,7 @@ class Facts:
         self.methods_by_name: dict[str, list[str]] = {}
         self.count_tables: set[str] = set()
         self.lookup_tables: dict[str, str] = {}
+        self._context_ends: dict[str, frozenset[tuple[str, str]]] = {}
         self._aliases: dict[str, dict[str, str]] = {}
         self._analyses: dict[Callable[[Facts], object], object] = {}
         self._returning: dict[str, frozenset[str]] = {}
@@ -2092,12 +2267,19 @@ class Facts:
             stack.extend(children(node))
         return tuple(out)
 
-    def note_count_update(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        """``t[k] = t[k] + 1`` / ``t[k] = t.get(k, 0) + 1`` make ``t`` a count table."""
-        if isinstance(target, cst.Subscript):
-            name = last_name(target.value)
-            if name is not None and name in {last_name(n) for n in _subscript_bases(value)}:
-                self.count_tables.add(name)
+    def binding(self, fn: Function, name: str) -> str:
+        """Which binding ``name`` read in ``fn`` is, as Python resolves it: ``fn``'s own local,
+        an enclosing function's (a closure reads its parent's), or the module's global;
+        written ``<scope>:<name>``. python-minifier gives every function the same one-letter
+        names: the ``A`` of one function is not the ``A`` of another."""
+        scope: Function | None = fn
+        if name in fn.global_names:
+            scope = None
+        while scope is not None and scope.node is not None and name not in scope.local_names:
+            scope = self.functions.get(scope.enclosing) if scope.enclosing else None
+        if scope is None or scope.node is None:
+            return f"<module>:{name}"
+        return f"{scope.qualname}:{name}"
 
     def resolve_call(self, func: cst.BaseExpression, caller: Function) -> list[str]:
         if isinstance(func, cst.Name):
@@ -2130,6 +2312,13 @@ class Facts:
             return None
         return f"{base}.{rest}" if rest else base
 
+    def context_ends(self, fn: Function) -> frozenset[tuple[str, str]]:
+        found = self._context_ends.get(fn.qualname)
+        if found is None:
+            body = self._module_statements() if fn.node is None else [fn.node.body]
+            found = self._context_ends[fn.qualname] = _context_ends(body)
+        return found
+
     # -- collection ----------------------------------------------------------------------
     def _module_statements(self) -> list[cst.CSTNode]:
         return [s for s in self.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
@@ -2139,6 +2328,7 @@ class Facts:
         self.functions["<module>"] = module_fn
         scopes = _Scopes(self)
         scopes.block(self.module.body)
+        scopes.local_names()
         scopes.closures()
 
     def _note_split_lister(self, fn: Function, node: cst.FunctionDef) -> None:
@@ -2353,16 +2543,27 @@ class Facts:
         return Gate(reach, tuple(dict.fromkeys(switches)))
 
     @cached_property
-    def count_table_params(self) -> dict[str, set[str]]:
-        """Per function, the parameters that receive a count table at some call site."""
-        out: dict[str, set[str]] = {q: set() for q in self.functions}
-        for fn in self.functions.values():
-            for call in fn.calls:
-                callee = self.functions[call.callee]
-                for i, name in enumerate(call.arg_names):
-                    if name is not None and name in self.count_tables and i < len(callee.params):
-                        out[call.callee].add(callee.params[i])
-        return out
+    def all_count_tables(self) -> frozenset[str]:
+        """The count tables (by :meth:`table_id`) and what is passed in their place: what a
+        caller passes where the callee counts into its parameter (directly or through the
+        helpers it passes it on to) is one, and so is a parameter that receives one."""
+        out = set(self.count_tables)
+        edges = [
+            (f"{call.callee}:{self.functions[call.callee].params[i]}", passed)
+            for fn in self.functions.values()
+            for call in fn.calls
+            for i, passed in enumerate(call.arg_ids)
+            if passed is not None and i < len(self.functions[call.callee].params)
+        ]
+        for counted, received in ((0, 1), (1, 0)):  # up from the callees first, then down
+            changed = True
+            while changed:
+                changed = False
+                for edge in edges:
+                    if edge[counted] in out and edge[received] not in out:
+                        out.add(edge[received])
+                        changed = True
+        return frozenset(out)
 
     def with_callers(self, functions: set[str]) -> set[str]:
         """``functions`` and every function that calls one of them, directly or through others
@@ -2377,25 +2578,25 @@ class Facts:
                     changed = True
         return out
 
-    def is_count_table(self, fn: Function, name: str) -> bool:
-        return name in self.count_tables or name in self.count_table_params.get(fn.qualname, set())
+    def is_count_table(self, lookup: Lookup) -> bool:
+        return lookup.table_id in self.all_count_tables
 
     @cached_property
     def _updates_by_table(self) -> dict[str, list[tuple[str, TableUpdate]]]:
         out: dict[str, list[tuple[str, TableUpdate]]] = {}
         for q, fn in self.functions.items():
             for update in fn.updates:
-                out.setdefault(update.table, []).append((q, update))
+                out.setdefault(update.table_id, []).append((q, update))
         return out
 
-    def is_trained_table(self, name: str) -> bool:
+    def is_trained_table(self, table_id: str) -> bool:
         """A count table whose every recorded update writes data other than validation data.
 
         Such a table is filled while training and shipped in the artifact (its bytes are paid),
         not an eval-time cache. A table with no recorded update under this name (one filled
         through a helper's parameter) is not known to be trained.
         """
-        updates = self._updates_by_table.get(name, [])
+        updates = self._updates_by_table.get(table_id, [])
         return bool(updates) and not any(
             self.carries_val(update.labels, q) for q, update in updates
         )

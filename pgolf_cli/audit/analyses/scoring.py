@@ -271,7 +271,9 @@ class ScoringAnalysis:
             owners = {aliases.get(n, n) for n in _parameter_owners(external.node)}
             first = external.node.args[0].value if external.node.args else None
             if not owners and isinstance(first, cst.Name) and fn.node is not None:
-                owners = _filled_from_parameters(fn.node.body, first.value)
+                owners = {
+                    aliases.get(n, n) for n in _filled_from_parameters(fn.node.body, first.value)
+                }
             names |= owners
             if owners:
                 carried = frozenset(f"P{fn.params.index(n)}" for n in owners if n in fn.params)

@@ -358,7 +358,7 @@ class TargetGateAnalysis:
         return (
             single
             and TGT not in lookup.table_labels
-            and not self.facts.is_count_table(fn, lookup.table)
+            and not self.facts.is_count_table(lookup)
             and not self.facts.carries_val(lookup.table_labels, fn.qualname)
             and self.facts.carries_val(lookup.key_labels, fn.qualname)
         )

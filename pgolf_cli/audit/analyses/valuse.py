@@ -276,6 +276,8 @@ class Stmt:
     value: cst.CSTNode | None = None
     """What ``targets`` are bound from."""
     loop_header: bool = False
+    statement: cst.CSTNode | None = None
+    """The statement it belongs to (the compound one for a header's expression)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +323,7 @@ class Body(Flow[None]):
             targets,
             value,
             loop_header,
+            self.statement,
         )
         self.stmts.append(stmt)
         return stmt
@@ -369,9 +372,14 @@ class Body(Flow[None]):
         return None
 
     # -- positions ---------------------------------------------------------------------------
-    def span_of(self, line: int) -> tuple[int, int] | None:
-        """Indexes of the statements on ``line`` (a minified line may hold several)."""
-        found = [s.index for s in self.stmts if s.line == line]
+    def span_of(self, where: Context) -> tuple[int, int] | None:
+        """Indexes of the statements an event at ``where`` is in: its own statement, of the
+        several a minified line may hold (all those on its line where it is not known)."""
+        found = []
+        if where.statement is not None:
+            found = [s.index for s in self.stmts if s.statement is where.statement]
+        if not found:
+            found = [s.index for s in self.stmts if s.line == where.line]
         return (min(found), max(found)) if found else None
 
     def loop_of(self, loop_id: int) -> LoopSpan | None:
@@ -739,7 +747,7 @@ class ValUse:
         failed = Restore()
         for site in path:
             body = self.body(site.fn)
-            span = body.span_of(site.where.line)
+            span = body.span_of(site.where)
             if span is None:
                 continue
             regions = [span]

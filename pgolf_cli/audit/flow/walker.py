@@ -184,6 +184,9 @@ class Flow(Generic[S]):
     def __init__(self, line_of: Callable[[cst.CSTNode], int], line: int = 0) -> None:
         self.line_of = line_of
         self.line = line
+        self.statement: cst.CSTNode | None = None
+        """The statement being walked: a small statement, or the compound statement whose
+        header is read (on a minified line, which of its statements an event is in)."""
         self.guards: list[Guard] = []
         self.loops: list[Loop] = []
 
@@ -250,6 +253,7 @@ class Flow(Generic[S]):
         pushed = 0
         for item in statements(body):
             self.line = self.line_of(item)
+            self.statement = item
             if isinstance(item, cst.BaseSmallStatement):
                 self.small(item)
                 continue
@@ -263,6 +267,7 @@ class Flow(Generic[S]):
 
     def compound(self, node: cst.CSTNode) -> None:
         self.line = self.line_of(node)
+        self.statement = node
         kind = type(node)
         if kind is cst.FunctionDef or kind is cst.ClassDef:
             self.definition(node)  # type: ignore[arg-type]
