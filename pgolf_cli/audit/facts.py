@@ -258,7 +258,7 @@ def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
                 and _ends_before(part.lower, code_of(part.upper))
             ):
                 out.add((code_of(window.value), code_of(part.upper)))
-        stack.extend(_children(node))
+        stack.extend(children(node))
     return frozenset(out)
 
 
