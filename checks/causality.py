@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+import libcst as cst
+
 from checks.examples import pg201, pg202, pg203, pg204, pg205, pg206
 from pgolf_cli.audit.analyses.blending import Blends
 from pgolf_cli.audit.analyses.bodies import Bodies
@@ -31,6 +33,29 @@ def _target_keyed_count_read(facts: Facts, fn: Function, lookup: Lookup) -> bool
         and facts.carries_val(lookup.key_labels, fn.qualname)
         and not facts.is_trained_table(lookup.table)
     )
+
+
+def _key_built(facts: Facts, fn: Function, lookup: Lookup) -> list[Evidence]:
+    """Where the key of a target-keyed read is built (the statements binding the names it is
+    read with), and where the table is filled: the fill shows what the table counts."""
+    out: list[Evidence] = []
+    if lookup.node is not None:
+        node = lookup.node
+        keys: list[cst.CSTNode] = (
+            [e.slice for e in node.slice] if isinstance(node, cst.Subscript) else [node]
+        )
+        if isinstance(node, cst.Call):
+            keys = [a.value for a in node.args]
+        body = facts.analysis(Bodies).of(fn)
+        for key in keys:
+            out += [
+                facts.evidence(bound.line, "the key is built here")
+                for bound in body.bindings(key, lookup.where.line)
+            ]
+    fill = facts.table_fill(fn, lookup.table)
+    if fill is not None:
+        out.append(facts.evidence(fill.where.line, f"{lookup.table} is filled here"))
+    return out
 
 
 class NgramKeyUsesTarget(Rule):
@@ -122,6 +147,7 @@ class NgramKeyUsesTarget(Rule):
                             scored[0].where.line, "the looked-up value is added to the score"
                         )
                     )
+                evidence[:0] = _key_built(facts, fn, lookup)
                 if fn.val_lines:
                     evidence.insert(
                         0, facts.evidence(fn.val_lines[0], "validation data enters here")

@@ -2452,6 +2452,22 @@ class Facts:
                 out.setdefault(update.table, []).append((q, update))
         return out
 
+    def table_fill(self, fn: Function, name: str) -> TableUpdate | None:
+        """An update of the count table ``name`` (what fills it), the one nearest to ``fn``: in
+        ``fn`` itself, else in a method of its class, else anywhere; among those, the first that
+        counts the target under its key (``np.add.at(full, ctx ^ tgt * p, 1)``), else the first."""
+        updates = self._updates_by_table.get(name, [])
+        owner = fn.qualname.rpartition(".")[0] if fn.class_name else None
+        for near in (
+            lambda q: q == fn.qualname,
+            lambda q: owner is not None and q.rpartition(".")[0] == owner,
+            lambda q: True,
+        ):
+            found = [update for q, update in updates if near(q)]
+            if found:
+                return min(found, key=lambda u: (TGT not in u.labels, u.where.line))
+        return None
+
     def is_trained_table(self, name: str) -> bool:
         """A count table whose every recorded update writes data other than validation data.
 
