@@ -52,6 +52,17 @@ def _key_built(facts: Facts, fn: Function, lookup: Lookup) -> list[Evidence]:
                 facts.evidence(bound.line, "the key is built here")
                 for bound in body.bindings(key, lookup.where.line)
             ]
+    for label in sorted(lookup.key_labels):
+        helper = facts.functions.get(label[1:]) if label[0] == "C" else None
+        if helper is None:
+            continue
+        reads = sorted(
+            line for read, line in helper.position_reads.items() if read in helper.returns
+        )
+        if reads:
+            out.append(
+                facts.evidence(reads[0], f"`{helper.name}` reads the token at the positions passed")
+            )
     fill = facts.table_fill(fn, lookup.table)
     if fill is not None:
         out.append(facts.evidence(fill.where.line, f"{lookup.table} is filled here"))

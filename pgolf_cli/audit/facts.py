@@ -14,6 +14,10 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
 - ``L<n>``  the value read from candidate count table look-up number n (count tables)
+- ``A<d>.<j>`` the data of parameter ``d`` (of validation data when ``d`` is empty) read at the
+            positions parameter ``j`` holds (``tokens[pos]``): the scored token where a call site
+            passes the positions of the targets (``np.arange(ws + 1, ...)``), so a helper that
+            hashes ``tokens[pos]`` into a key returns a key built from the target there
 
 Labels flow through assignments, calls, slices and arithmetic; a tuple a function returns keeps
 its elements apart where the caller unpacks it (``obj, stats = quantize(w, hessians)``), and a
@@ -481,6 +485,8 @@ class Function:
     records: list[Accumulation] = field(default_factory=list)
     """``a += v`` / ``parts.append(v)`` into a name not spelled like an accumulator, ``v``
     computed from the targets or by a call: a score kept under another name (minified code)."""
+    position_reads: dict[str, int] = field(default_factory=dict)
+    """Per ``A<d>.<j>`` label, the first line that reads data at a parameter's positions."""
     return_items: list[tuple[Labels, ...] | None] = field(default_factory=list)
     """Per ``return`` with a value, what each element of the returned tuple carries (None when
     it returns something other than a tuple literal): ``return obj, stats`` keeps what each of
@@ -834,7 +840,7 @@ class _Walker(NamesFlow[Labels]):
                         type(node.value) is cst.Name and node.value.value in self.input_windows
                     )
                 )
-        labels = base | index
+        labels = base | index | self.position_read(node, base)
         if TRAIN in base:
             self.note_train_use(node)
         if scored_position and (VAL in base or any(lbl.startswith("P") for lbl in base)):
@@ -842,6 +848,55 @@ class _Walker(NamesFlow[Labels]):
         if TGT in index:
             labels = labels | {self.lookup(node.value, index, node, base)}
         return labels
+
+    def position_read(self, node: cst.Subscript, base: Labels) -> Labels:
+        """``tokens[pos]`` with ``pos`` a parameter of the function, unshifted: the data at the
+        positions a caller passes (``A<d>.<j>``, resolved at each call site)."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return EMPTY
+        index = node.slice[0].slice.value
+        if not isinstance(index, cst.Name) or index.value not in self.fn.params:
+            return EMPTY
+        j = self.fn.params.index(index.value)
+        if f"P{j}" not in self.state.get(index.value, EMPTY):
+            return EMPTY
+        data = [
+            lbl[1:] for lbl in base if lbl[0] == "P" and lbl[1:].isdigit() and lbl[1:] != str(j)
+        ]
+        if VAL in base:
+            data.append("")
+        out = frozenset(f"A{d}.{j}" for d in data)
+        for label in out:
+            self.fn.position_reads.setdefault(label, self.line)
+        return out
+
+    def scored_reads(self, node: cst.Call, callee: str, args: Sequence[Labels]) -> Labels:
+        """The ``A<d>.<j>`` labels ``callee`` returns that read the scored tokens at this call:
+        it is passed the positions of the targets at ``j`` (``np.arange(ws + s + 1, ...)``, or
+        a selection of them) and validation data, or a parameter, at ``d``. ``args`` are what
+        the call passes, the receiver of a method first."""
+        fn = self.facts.functions[callee]
+        reads = [lbl for lbl in fn.returns if lbl[0] == "A" and "." in lbl]
+        if not reads:
+            return EMPTY
+        offset = 1 if isinstance(node.func, cst.Attribute) and fn.class_name else 0
+        positional: list[cst.BaseExpression | None] = [None] * offset
+        positional += [a.value for a in node.args if a.keyword is None and not a.star]
+        keyed = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        out: set[str] = set()
+        for label in reads:
+            d, _, j = label[1:].partition(".")
+            k = int(j)
+            passed = positional[k] if k < len(positional) else keyed.get(fn.params[k])
+            if passed is None or not (
+                (isinstance(passed, cst.Name) and passed.value in self.next_positions)
+                or _next_positions(passed, self.next_positions)
+            ):
+                continue
+            data = args[int(d)] if d and int(d) < len(args) else EMPTY
+            if not d or VAL in data or any(lbl[0] == "P" and lbl[1:].isdigit() for lbl in data):
+                out.add(label)
+        return frozenset(out)
 
     def lookup(
         self,
@@ -953,6 +1008,9 @@ class _Walker(NamesFlow[Labels]):
         callees = self.facts.resolve_call(func, self.fn)
         for callee in callees:
             result = result | self.split_listed(node, callee)
+            own = isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name
+            if self.scored_reads(node, callee, (receiver, *args) if own else args):
+                result = result | {TGT}
             if LOSS in self.facts.functions[callee].returns:
                 # A helper walked before its caller (defined above it, as scripts define them)
                 # that returns a log-loss: its result is one at once, so its size is none.
@@ -1442,6 +1500,11 @@ class _Walker(NamesFlow[Labels]):
                 if param in positions[k]:
                     returned.update(item)  # a closure's values are passed, not written out
             out.append((labels - ((away - kept) - kept_always)) | returned)
+        # The scored token read by the helper reaches only the elements built from that read
+        # (`ctx_key, full_key = keys(tokens, target_positions)`: only `full_key` has it).
+        reads = self.scored_reads(node, callee.qualname, site.args)
+        if reads and not any(TGT in item for item in passed.values()):
+            out = [item if positions[k] & reads else item - {TGT} for k, item in enumerate(out)]
         return out
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
