@@ -96,8 +96,11 @@ class NgramKeyUsesTarget(Rule):
     with the target's key after scoring is fine.
 
     ## Known problems
-    Targets are recognised by name (`tgt`, `y`, `targets`, ...) and by `[i + 1]` / `[1:]`
-    indexing; a target bound under another name through other arithmetic is missed. The flow into
+    Targets are recognised by name (`tgt`, `y`, `targets`, ...), by `[i + 1]` / `[1:]`
+    indexing and by positions one past a start (`np.arange(ws + 1, ...)`), also where a helper
+    reads `tokens[pos]` at such positions passed to it (a hashing helper returning a context key
+    and a full key: only the full key holds the target); a target bound under another name
+    through other arithmetic is missed. The flow into
     the score is followed within one function (or to its return value); the score is a running
     total with a loss-like name (`nll_sum`), or one under any name (`ls`) when what it adds is a
     gradient-free `log` / `cross_entropy` on the targets. A table whose every
