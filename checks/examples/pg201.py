@@ -754,11 +754,6 @@ INVALID: tuple[Example, ...] = (
         line=_line_of(_ARANGE_TARGETS, "p_ng = full_counts[full_key]"),
     ),
     Example(
-        title="a hashing helper given the target positions mixes tokens[pos] into its full key",
-        code=_HASH_HELPER_FULL_READ,
-        line=_line_of(_HASH_HELPER_FULL_READ, "p_ng = full_counts[full_key]"),
-    ),
-    Example(
         title="hashed n-gram cache on numpy arrays: tgt = val_np[j] in full_key, blended into the score",
         code="""import math
 import os
@@ -1305,5 +1300,10 @@ if __name__ == "__main__":
         title="inline in main, the score kept in a two-letter running total (`ls += ...`)",
         code=_INLINE_SHORT_TOTAL,
         line=_line_of(_INLINE_SHORT_TOTAL, "pn = np.minimum(ft[fk], ct[ck])"),
+    ),
+    Example(
+        title="a hashing helper given the target positions mixes tokens[pos] into its full key",
+        code=_HASH_HELPER_FULL_READ,
+        line=_line_of(_HASH_HELPER_FULL_READ, "p_ng = full_counts[full_key]"),
     ),
 )

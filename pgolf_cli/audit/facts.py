@@ -667,6 +667,9 @@ class _Walker(NamesFlow[Labels]):
         self.input_windows: set[str] = set()
         """Names bound to ``<tokens>[:-1]``, the inputs: their ``[1:]`` is the previous token of
         each target, not the target."""
+        self.param_aliases: dict[str, int] = {p: i for i, p in enumerate(fn.params)}
+        """Names that hold a parameter itself (the parameter, or ``A = pos``): the index of
+        ``tokens[A]`` is then the positions a caller passes, not something computed from them."""
         self.next_positions: set[str] = set()
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
         self.tuple_items: dict[str, tuple[Labels, ...] | None] = {}
@@ -850,16 +853,15 @@ class _Walker(NamesFlow[Labels]):
         return labels
 
     def position_read(self, node: cst.Subscript, base: Labels) -> Labels:
-        """``tokens[pos]`` with ``pos`` a parameter of the function, unshifted: the data at the
-        positions a caller passes (``A<d>.<j>``, resolved at each call site)."""
+        """``tokens[pos]`` with ``pos`` a parameter of the function (or an alias of one),
+        unshifted: the data at the positions a caller passes (``A<d>.<j>``, resolved at each call
+        site)."""
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
             return EMPTY
         index = node.slice[0].slice.value
-        if not isinstance(index, cst.Name) or index.value not in self.fn.params:
+        if not isinstance(index, cst.Name) or index.value not in self.param_aliases:
             return EMPTY
-        j = self.fn.params.index(index.value)
-        if f"P{j}" not in self.state.get(index.value, EMPTY):
-            return EMPTY
+        j = self.param_aliases[index.value]
         data = [
             lbl[1:] for lbl in base if lbl[0] == "P" and lbl[1:].isdigit() and lbl[1:] != str(j)
         ]
@@ -870,33 +872,59 @@ class _Walker(NamesFlow[Labels]):
             self.fn.position_reads.setdefault(label, self.line)
         return out
 
-    def scored_reads(self, node: cst.Call, callee: str, args: Sequence[Labels]) -> Labels:
-        """The ``A<d>.<j>`` labels ``callee`` returns that read the scored tokens at this call:
-        it is passed the positions of the targets at ``j`` (``np.arange(ws + s + 1, ...)``, or
-        a selection of them) and validation data, or a parameter, at ``d``. ``args`` are what
-        the call passes, the receiver of a method first."""
+    def position_reads_at(
+        self, node: cst.Call, callee: str, args: Sequence[Labels]
+    ) -> tuple[Labels, dict[str, Labels]]:
+        """What the ``A<d>.<j>`` labels ``callee`` returns are at this call. Those that read the
+        scored tokens: the call passes the positions of the targets at ``j``
+        (``np.arange(ws + s + 1, ...)``, or a selection of them) and validation data, or a
+        parameter, at ``d``. And those passed on: the call passes a parameter of this function
+        at ``j`` (a wrapper, or a body moved into a closure), so this function's result reads
+        its own parameters' data at its own parameter's positions. ``args`` are what the call
+        passes, the receiver of a method first and a closure's free names last."""
         fn = self.facts.functions[callee]
         reads = [lbl for lbl in fn.returns if lbl[0] == "A" and "." in lbl]
         if not reads:
-            return EMPTY
+            return EMPTY, {}
         offset = 1 if isinstance(node.func, cst.Attribute) and fn.class_name else 0
+        own = len(fn.params) - len(fn.free)
         positional: list[cst.BaseExpression | None] = [None] * offset
         positional += [a.value for a in node.args if a.keyword is None and not a.star]
         keyed = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-        out: set[str] = set()
+        scored: set[str] = set()
+        forwarded: dict[str, Labels] = {}
         for label in reads:
             d, _, j = label[1:].partition(".")
             k = int(j)
-            passed = positional[k] if k < len(positional) else keyed.get(fn.params[k])
-            if passed is None or not (
-                (isinstance(passed, cst.Name) and passed.value in self.next_positions)
-                or _next_positions(passed, self.next_positions)
-            ):
+            passed: cst.BaseExpression | None
+            if k >= own:  # a closure reads the caller's own name
+                passed = cst.Name(fn.params[k])
+            else:
+                passed = positional[k] if k < len(positional) else keyed.get(fn.params[k])
+            if passed is None:
                 continue
             data = args[int(d)] if d and int(d) < len(args) else EMPTY
-            if not d or VAL in data or any(lbl[0] == "P" and lbl[1:].isdigit() for lbl in data):
-                out.add(label)
-        return frozenset(out)
+            if (isinstance(passed, cst.Name) and passed.value in self.next_positions) or (
+                _next_positions(passed, self.next_positions)
+            ):
+                if not d or VAL in data or any(lbl[0] == "P" and lbl[1:].isdigit() for lbl in data):
+                    scored.add(label)
+            elif isinstance(passed, cst.Name) and passed.value in self.param_aliases:
+                mine = self.param_aliases[passed.value]
+                sources = [
+                    lbl[1:]
+                    for lbl in (data if d else EMPTY)
+                    if lbl[0] == "P" and lbl[1:].isdigit() and lbl[1:] != str(mine)
+                ]
+                if not d or VAL in data:
+                    sources.append("")
+                if sources:
+                    forwarded[label] = frozenset(f"A{src}.{mine}" for src in sources)
+                    for passed_on in forwarded[label]:
+                        self.fn.position_reads.setdefault(
+                            passed_on, fn.position_reads.get(label, self.line)
+                        )
+        return frozenset(scored), forwarded
 
     def lookup(
         self,
@@ -1008,9 +1036,15 @@ class _Walker(NamesFlow[Labels]):
         callees = self.facts.resolve_call(func, self.fn)
         for callee in callees:
             result = result | self.split_listed(node, callee)
-            own = isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name
-            if self.scored_reads(node, callee, (receiver, *args) if own else args):
+            bound = isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name
+            scored, forwarded = self.position_reads_at(
+                node,
+                callee,
+                self._closure_args(callee, (receiver, *args) if bound else tuple(args)),
+            )
+            if scored:
                 result = result | {TGT}
+            result = result.union(*forwarded.values())
             if LOSS in self.facts.functions[callee].returns:
                 # A helper walked before its caller (defined above it, as scripts define them)
                 # that returns a log-loss: its result is one at once, so its size is none.
@@ -1502,10 +1536,36 @@ class _Walker(NamesFlow[Labels]):
             out.append((labels - ((away - kept) - kept_always)) | returned)
         # The scored token read by the helper reaches only the elements built from that read
         # (`ctx_key, full_key = keys(tokens, target_positions)`: only `full_key` has it).
-        reads = self.scored_reads(node, callee.qualname, site.args)
-        if reads and not any(TGT in item for item in passed.values()):
-            out = [item if positions[k] & reads else item - {TGT} for k, item in enumerate(out)]
+        scored, forwarded = self.position_reads_at(node, callee.qualname, site.args)
+        helper_only = scored and not any(TGT in item for item in passed.values())
+        passed_on = EMPTY.union(*forwarded.values())
+        for k, item in enumerate(out):
+            if helper_only and not positions[k] & scored:
+                item = item - {TGT}
+            if passed_on:
+                item = (item - passed_on).union(
+                    *(labels for src, labels in forwarded.items() if src in positions[k])
+                )
+            out[k] = item
         return out
+
+    def note_alias(self, stmt: cst.Assign | cst.AugAssign | cst.AnnAssign) -> None:
+        """``A = pos`` makes ``A`` an alias of the parameter ``pos``; any other binding of a name
+        ends what it aliased."""
+        value = stmt.value
+        alias = (
+            self.param_aliases.get(value.value)
+            if isinstance(stmt, cst.Assign) and isinstance(value, cst.Name)
+            else None
+        )
+        targets = (
+            [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+        )
+        for target in targets:
+            for name in _names_in(target):
+                self.param_aliases.pop(name, None)
+            if alias is not None and isinstance(target, cst.Name):
+                self.param_aliases[target.value] = alias
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         for name, bound in element_pairs(target, value) or [(target, value)]:
@@ -1516,6 +1576,8 @@ class _Walker(NamesFlow[Labels]):
                     self.input_windows.discard(name.value)
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if isinstance(stmt, cst.Assign | cst.AugAssign | cst.AnnAssign):
+            self.note_alias(stmt)
         if isinstance(stmt, cst.Assign):
             for t in stmt.targets:
                 if isinstance(t.target, cst.Name):

@@ -498,3 +498,19 @@ def test_a_helper_reading_tokens_at_the_target_positions_returns_the_target() ->
 def test_the_same_helper_at_the_input_positions_reads_no_target() -> None:
     code = _KEYS_HELPER.replace("POSITIONS", "ws, ws + n")
     assert _lookups(code) == []
+
+
+def test_a_wrapper_or_an_alias_passes_the_positions_read_on() -> None:
+    # `keys` reads through an alias of its parameter; `wrapped` hands its own parameters on, so
+    # its result reads them too and the caller's target positions reach the read.
+    code = (
+        _KEYS_HELPER.replace("POSITIONS", "ws + 1, ws + n + 1")
+        .replace(
+            "    return h % 4096, (h * 31 + tokens[pos]) % 4096\n",
+            "    p = pos\n    return h % 4096, (h * 31 + tokens[p]) % 4096\n",
+        )
+        .replace("keys(val_tokens, pos)", "wrapped(val_tokens, pos)")
+        .replace("def score(", "def wrapped(t, q):\n    return keys(t, q)\ndef score(")
+    )
+    assert [table for _, table in _lookups(code)] == ["full_counts"]
+    assert _facts(code).functions["wrapped"].position_reads == {"A0.1": 5}
