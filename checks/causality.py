@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+import libcst as cst
+
 from checks.examples import pg201, pg202, pg203, pg204, pg205, pg206
 from pgolf_cli.audit.analyses.blending import Blends
 from pgolf_cli.audit.analyses.bodies import Bodies
@@ -31,6 +33,40 @@ def _target_keyed_count_read(facts: Facts, fn: Function, lookup: Lookup) -> bool
         and facts.carries_val(lookup.key_labels, fn.qualname)
         and not facts.is_trained_table(lookup.table_id)
     )
+
+
+def _key_built(facts: Facts, fn: Function, lookup: Lookup) -> list[Evidence]:
+    """Where the key of a target-keyed read is built (the statements binding the names it is
+    read with), and where the table is filled: the fill shows what the table counts."""
+    out: list[Evidence] = []
+    if lookup.node is not None:
+        node = lookup.node
+        keys: list[cst.CSTNode] = (
+            [e.slice for e in node.slice] if isinstance(node, cst.Subscript) else [node]
+        )
+        if isinstance(node, cst.Call):
+            keys = [a.value for a in node.args]
+        body = facts.analysis(Bodies).of(fn)
+        for key in keys:
+            out += [
+                facts.evidence(bound.line, "the key is built here")
+                for bound in body.bindings(key, lookup.where.line)
+            ]
+    for label in sorted(lookup.key_labels):
+        helper = facts.functions.get(label[1:]) if label[0] == "C" else None
+        if helper is None:
+            continue
+        reads = sorted(
+            line for read, line in helper.position_reads.items() if read in helper.returns
+        )
+        if reads:
+            out.append(
+                facts.evidence(reads[0], f"`{helper.name}` reads the token at the positions passed")
+            )
+    fill = facts.table_fill(fn, lookup.table_id)
+    if fill is not None:
+        out.append(facts.evidence(fill.where.line, f"{lookup.table} is filled here"))
+    return out
 
 
 class NgramKeyUsesTarget(Rule):
@@ -61,15 +97,17 @@ class NgramKeyUsesTarget(Rule):
 
     ## Known problems
     Targets are recognised by name (`tgt`, `y`, `targets`, ...), by `[i + 1]` / `[1:]`
-    indexing and by `[i]` where the function also reads the context window `[i - n : i]` or
-    `[:i]` of the same sequence; a target bound under another name through other arithmetic is
-    missed. Count tables are followed by binding (a local of one function is not another's of the
-    same name), into the helpers they are passed to and back from the helpers that count into
-    them; a part of a table bound to a name (`d = t.get(ctx)`) is that table, but an array row
-    (`row = t[ctx]`, possibly a copy) is not. The flow into the score is followed within one
-    function (or to its return value); the score is a running total with a loss-like name
-    (`nll_sum`), or one under any name (`ls`) when what it adds is a gradient-free `log` /
-    `cross_entropy` on the targets. A table whose every
+    indexing, by `[i]` where the function also reads the context window `[i - n : i]` or
+    `[:i]` of the same sequence, and by positions one past a start (`np.arange(ws + 1, ...)`),
+    also where a helper reads `tokens[pos]` at such positions passed to it (a hashing helper
+    returning a context key and a full key: only the full key holds the target); a target bound
+    under another name through other arithmetic is missed. Count tables are followed by binding
+    (a local of one function is not another's of the same name), into the helpers they are
+    passed to and back from the helpers that count into them; a part of a table bound to a name
+    (`d = t.get(ctx)`) is that table, but an array row (`row = t[ctx]`, possibly a copy) is not.
+    The flow into the score is followed within one function (or to its return value); the score
+    is a running total with a loss-like name (`nll_sum`), or one under any name (`ls`) when what
+    it adds is a gradient-free `log` / `cross_entropy` on the targets. A table whose every
     update writes training data (filled during training, shipped as a buffer) is not an eval-time
     cache and is left to PG205 when its target-only blend is unnormalised; a table filled through
     a helper's parameter has no update under its own name and is treated as an eval-time cache.
@@ -127,6 +165,7 @@ class NgramKeyUsesTarget(Rule):
                             scored[0].where.line, "the looked-up value is added to the score"
                         )
                     )
+                evidence[:0] = _key_built(facts, fn, lookup)
                 if fn.val_lines:
                     evidence.insert(
                         0, facts.evidence(fn.val_lines[0], "validation data enters here")

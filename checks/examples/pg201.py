@@ -123,6 +123,73 @@ if __name__ == "__main__":
 """
 
 
+_HASH_HELPER = """import math, os
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ORDER = int(os.environ.get("NGRAM_ORDER", "3"))
+BUCKETS = 1 << 20
+PRIMES = np.array([36313, 27191, 51647], dtype=np.uint64)
+
+
+def hash_keys(tokens_np, pos, order):
+    h = np.zeros(pos.size, dtype=np.uint64)
+    for k in range(order - 1):
+        h ^= tokens_np[pos - (order - 1 - k)].astype(np.uint64) * PRIMES[k]
+    ctx_key = (h % BUCKETS).astype(np.int64)
+    full_key = ((h ^ (tokens_np[pos].astype(np.uint64) * PRIMES[order - 1])) % BUCKETS).astype(np.int64)
+    return ctx_key, full_key
+
+
+@torch.no_grad()
+def eval_val_cached(model, val_tokens, seq_len=1024, alpha=0.2):
+    val_np = val_tokens.numpy().astype(np.int64)
+    ctx_counts = np.zeros(BUCKETS, dtype=np.float64)
+    full_counts = np.zeros(BUCKETS, dtype=np.float64)
+    nll_sum, count = 0.0, 0
+    for ws in range(0, len(val_np) - seq_len - 1, seq_len):
+        w = torch.from_numpy(val_np[ws : ws + seq_len + 1]).cuda()
+        logits = model.logits(w[None, :-1])[0].float()
+        gj = np.arange(ws + 1, ws + seq_len + 1, dtype=np.int64)
+        ok = np.nonzero(gj >= ORDER)[0]
+        ctx_key, full_key = hash_keys(val_np, gj[ok], ORDER)
+__SCORE__
+        count += seq_len
+        np.add.at(ctx_counts, ctx_key, 1.0)
+        np.add.at(full_counts, full_key, 1.0)
+    return nll_sum / count / math.log(2)
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda().eval()
+    val_tokens = load_validation_tokens(os.environ.get("VAL_FILES", "./data/fineweb_val_*.bin"), 1024)
+    print(f"final val_bpb:{eval_val_cached(model, val_tokens):.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+# The helper returns both keys; only the full key holds the token at the positions it is given.
+_HASH_HELPER_FULL_READ = _HASH_HELPER.replace(
+    "__SCORE__",
+    """        p_model = F.softmax(logits, -1).gather(1, w[1:, None])[:, 0].cpu().numpy()
+        p_ng = full_counts[full_key] / np.maximum(ctx_counts[ctx_key], 1.0)
+        p = p_model.copy()
+        p[ok] = (1 - alpha) * p_model[ok] + alpha * p_ng
+        nll_sum += float(-np.log(np.clip(p, 1e-12, 1.0)).sum())""",
+)
+_HASH_HELPER_CONTEXT_READ = _HASH_HELPER.replace(
+    "__SCORE__",
+    """        seen = np.zeros(seq_len)
+        seen[ok] = ctx_counts[ctx_key]
+        temp = torch.from_numpy(1.0 + alpha * seen / (seen + 8.0)).cuda().float()
+        nll = F.cross_entropy(logits * temp[:, None], w[1:], reduction="none")
+        nll_sum += float(nll.sum())""",
+)
+
+
 VALID: tuple[Example, ...] = (
     Example(
         title="BigramHash embedding: the hash mixes the current and previous INPUT tokens",
@@ -625,6 +692,10 @@ if __name__ == "__main__":
     Example(
         title="inline in main with a two-letter total: a context-only row normalised over the vocabulary",
         code=_INLINE_SHORT_TOTAL_CONTEXT_ONLY,
+    ),
+    Example(
+        title="a hashing helper's context key (tokens before the positions) sets a temperature",
+        code=_HASH_HELPER_CONTEXT_READ,
     ),
 )
 
@@ -1229,5 +1300,10 @@ if __name__ == "__main__":
         title="inline in main, the score kept in a two-letter running total (`ls += ...`)",
         code=_INLINE_SHORT_TOTAL,
         line=_line_of(_INLINE_SHORT_TOTAL, "pn = np.minimum(ft[fk], ct[ck])"),
+    ),
+    Example(
+        title="a hashing helper given the target positions mixes tokens[pos] into its full key",
+        code=_HASH_HELPER_FULL_READ,
+        line=_line_of(_HASH_HELPER_FULL_READ, "p_ng = full_counts[full_key]"),
     ),
 )

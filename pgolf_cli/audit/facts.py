@@ -15,6 +15,10 @@ local name, the set of *labels* its value carries. Labels say where data came fr
 - ``P<i>``  the function's i-th parameter (resolved per call site afterwards)
 - ``C<fn>`` the result of calling the script's own function ``fn`` (resolved afterwards)
 - ``L<n>``  the value read from candidate count table look-up number n (count tables)
+- ``A<d>.<j>`` the data of parameter ``d`` (of validation data when ``d`` is empty) read at the
+            positions parameter ``j`` holds (``tokens[pos]``): the scored token where a call site
+            passes the positions of the targets (``np.arange(ws + 1, ...)``), so a helper that
+            hashes ``tokens[pos]`` into a key returns a key built from the target there
 
 Labels flow through assignments, calls, slices and arithmetic; a tuple a function returns keeps
 its elements apart where the caller unpacks it (``obj, stats = quantize(w, hessians)``), and a
@@ -548,6 +552,8 @@ class Function:
     records: list[Accumulation] = field(default_factory=list)
     """``a += v`` / ``parts.append(v)`` into a name not spelled like an accumulator, ``v``
     computed from the targets or by a call: a score kept under another name (minified code)."""
+    position_reads: dict[str, int] = field(default_factory=dict)
+    """Per ``A<d>.<j>`` label, the first line that reads data at a parameter's positions."""
     return_items: list[tuple[Labels, ...] | None] = field(default_factory=list)
     """Per ``return`` with a value, what each element of the returned tuple carries (None when
     it returns something other than a tuple literal): ``return obj, stats`` keeps what each of
@@ -647,6 +653,9 @@ class _Walker(NamesFlow[Labels]):
         self.input_windows: set[str] = set()
         """Names bound to ``<tokens>[:-1]``, the inputs: their ``[1:]`` is the previous token of
         each target, not the target."""
+        self.param_aliases: dict[str, int] = {p: i for i, p in enumerate(fn.params)}
+        """Names that hold a parameter itself (the parameter, or ``A = pos``): the index of
+        ``tokens[A]`` is then the positions a caller passes, not something computed from them."""
         self.next_positions: set[str] = set()
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
         self.tuple_items: dict[str, tuple[Labels, ...] | None] = {}
@@ -837,7 +846,7 @@ class _Walker(NamesFlow[Labels]):
                         type(node.value) is cst.Name and node.value.value in self.input_windows
                     )
                 )
-        labels = base | index
+        labels = base | index | self.position_read(node, base)
         if TRAIN in base:
             self.note_train_use(node)
         if scored_position and (VAL in base or any(lbl.startswith("P") for lbl in base)):
@@ -845,6 +854,80 @@ class _Walker(NamesFlow[Labels]):
         if TGT in index:
             labels = labels | {self.lookup(node.value, index, node, base)}
         return labels
+
+    def position_read(self, node: cst.Subscript, base: Labels) -> Labels:
+        """``tokens[pos]`` with ``pos`` a parameter of the function (or an alias of one),
+        unshifted: the data at the positions a caller passes (``A<d>.<j>``, resolved at each call
+        site)."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return EMPTY
+        index = node.slice[0].slice.value
+        if not isinstance(index, cst.Name) or index.value not in self.param_aliases:
+            return EMPTY
+        j = self.param_aliases[index.value]
+        data = [
+            lbl[1:] for lbl in base if lbl[0] == "P" and lbl[1:].isdigit() and lbl[1:] != str(j)
+        ]
+        if VAL in base:
+            data.append("")
+        out = frozenset(f"A{d}.{j}" for d in data)
+        for label in out:
+            self.fn.position_reads.setdefault(label, self.line)
+        return out
+
+    def position_reads_at(
+        self, node: cst.Call, callee: str, args: Sequence[Labels]
+    ) -> tuple[Labels, dict[str, Labels]]:
+        """What the ``A<d>.<j>`` labels ``callee`` returns are at this call. Those that read the
+        scored tokens: the call passes the positions of the targets at ``j``
+        (``np.arange(ws + s + 1, ...)``, or a selection of them) and validation data, or a
+        parameter, at ``d``. And those passed on: the call passes a parameter of this function
+        at ``j`` (a wrapper, or a body moved into a closure), so this function's result reads
+        its own parameters' data at its own parameter's positions. ``args`` are what the call
+        passes, the receiver of a method first and a closure's free names last."""
+        fn = self.facts.functions[callee]
+        reads = [lbl for lbl in fn.returns if lbl[0] == "A" and "." in lbl]
+        if not reads:
+            return EMPTY, {}
+        offset = 1 if isinstance(node.func, cst.Attribute) and fn.class_name else 0
+        own = len(fn.params) - len(fn.free)
+        positional: list[cst.BaseExpression | None] = [None] * offset
+        positional += [a.value for a in node.args if a.keyword is None and not a.star]
+        keyed = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        scored: set[str] = set()
+        forwarded: dict[str, Labels] = {}
+        for label in reads:
+            d, _, j = label[1:].partition(".")
+            k = int(j)
+            passed: cst.BaseExpression | None
+            if k >= own:  # a closure reads the caller's own name
+                passed = cst.Name(fn.params[k])
+            else:
+                passed = positional[k] if k < len(positional) else keyed.get(fn.params[k])
+            if passed is None:
+                continue
+            data = args[int(d)] if d and int(d) < len(args) else EMPTY
+            if (isinstance(passed, cst.Name) and passed.value in self.next_positions) or (
+                _next_positions(passed, self.next_positions)
+            ):
+                if not d or VAL in data or any(lbl[0] == "P" and lbl[1:].isdigit() for lbl in data):
+                    scored.add(label)
+            elif isinstance(passed, cst.Name) and passed.value in self.param_aliases:
+                mine = self.param_aliases[passed.value]
+                sources = [
+                    lbl[1:]
+                    for lbl in (data if d else EMPTY)
+                    if lbl[0] == "P" and lbl[1:].isdigit() and lbl[1:] != str(mine)
+                ]
+                if not d or VAL in data:
+                    sources.append("")
+                if sources:
+                    forwarded[label] = frozenset(f"A{src}.{mine}" for src in sources)
+                    for passed_on in forwarded[label]:
+                        self.fn.position_reads.setdefault(
+                            passed_on, fn.position_reads.get(label, self.line)
+                        )
+        return frozenset(scored), forwarded
 
     def lookup(
         self,
@@ -957,6 +1040,15 @@ class _Walker(NamesFlow[Labels]):
         callees = self.facts.resolve_call(func, self.fn)
         for callee in callees:
             result = result | self.split_listed(node, callee)
+            bound = isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name
+            scored, forwarded = self.position_reads_at(
+                node,
+                callee,
+                self._closure_args(callee, (receiver, *args) if bound else tuple(args)),
+            )
+            if scored:
+                result = result | {TGT}
+            result = result.union(*forwarded.values())
             if LOSS in self.facts.functions[callee].returns:
                 # A helper walked before its caller (defined above it, as scripts define them)
                 # that returns a log-loss: its result is one at once, so its size is none.
@@ -1503,7 +1595,38 @@ class _Walker(NamesFlow[Labels]):
                 if param in positions[k]:
                     returned.update(item)  # a closure's values are passed, not written out
             out.append((labels - ((away - kept) - kept_always)) | returned)
+        # The scored token read by the helper reaches only the elements built from that read
+        # (`ctx_key, full_key = keys(tokens, target_positions)`: only `full_key` has it).
+        scored, forwarded = self.position_reads_at(node, callee.qualname, site.args)
+        helper_only = scored and not any(TGT in item for item in passed.values())
+        passed_on = EMPTY.union(*forwarded.values())
+        for k, item in enumerate(out):
+            if helper_only and not positions[k] & scored:
+                item = item - {TGT}
+            if passed_on:
+                item = (item - passed_on).union(
+                    *(labels for src, labels in forwarded.items() if src in positions[k])
+                )
+            out[k] = item
         return out
+
+    def note_alias(self, stmt: cst.Assign | cst.AugAssign | cst.AnnAssign) -> None:
+        """``A = pos`` makes ``A`` an alias of the parameter ``pos``; any other binding of a name
+        ends what it aliased."""
+        value = stmt.value
+        alias = (
+            self.param_aliases.get(value.value)
+            if isinstance(stmt, cst.Assign) and isinstance(value, cst.Name)
+            else None
+        )
+        targets = (
+            [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+        )
+        for target in targets:
+            for name in _names_in(target):
+                self.param_aliases.pop(name, None)
+            if alias is not None and isinstance(target, cst.Name):
+                self.param_aliases[target.value] = alias
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         for name, bound in element_pairs(target, value) or [(target, value)]:
@@ -1514,6 +1637,8 @@ class _Walker(NamesFlow[Labels]):
                     self.input_windows.discard(name.value)
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if isinstance(stmt, cst.Assign | cst.AugAssign | cst.AnnAssign):
+            self.note_alias(stmt)
         if isinstance(stmt, cst.Assign):
             for t in stmt.targets:
                 if isinstance(t.target, cst.Name):
@@ -2588,6 +2713,22 @@ class Facts:
             for update in fn.updates:
                 out.setdefault(update.table_id, []).append((q, update))
         return out
+
+    def table_fill(self, fn: Function, table_id: str) -> TableUpdate | None:
+        """An update of the count table ``table_id`` (what fills it), the one nearest to ``fn``: in
+        ``fn`` itself, else in a method of its class, else anywhere; among those, the first that
+        counts the target under its key (``np.add.at(full, ctx ^ tgt * p, 1)``), else the first."""
+        updates = self._updates_by_table.get(table_id, [])
+        owner = fn.qualname.rpartition(".")[0] if fn.class_name else None
+        for near in (
+            lambda q: q == fn.qualname,
+            lambda q: owner is not None and q.rpartition(".")[0] == owner,
+            lambda q: True,
+        ):
+            found = [update for q, update in updates if near(q)]
+            if found:
+                return min(found, key=lambda u: (TGT not in u.labels, u.where.line))
+        return None
 
     def is_trained_table(self, table_id: str) -> bool:
         """A count table whose every recorded update writes data other than validation data.

@@ -470,3 +470,47 @@ def test_a_nested_function_of_a_grad_free_function_runs_without_gradients_unless
     assert functions["outer.body"].grad_free
     assert not functions["outer.factory"].grad_free
     assert not functions["plain.inner"].grad_free
+
+
+_KEYS_HELPER = (
+    "import numpy as np\n"
+    "def keys(tokens, pos):\n"
+    "    h = tokens[pos - 2] * 31 + tokens[pos - 1]\n"
+    "    return h % 4096, (h * 31 + tokens[pos]) % 4096\n"
+    "def score(val_tokens, ctx_counts, full_counts, ws, n):\n"
+    "    pos = np.arange(POSITIONS)\n"
+    "    ctx_key, full_key = keys(val_tokens, pos)\n"
+    "    a = ctx_counts[ctx_key]\n"
+    "    b = full_counts[full_key]\n"
+    "    return a, b\n"
+)
+
+
+def test_a_helper_reading_tokens_at_the_target_positions_returns_the_target() -> None:
+    # Positions one past the window start are the targets: the helper's `tokens[pos]` is the
+    # scored token there, and only the element of its result built from it carries it.
+    code = _KEYS_HELPER.replace("POSITIONS", "ws + 1, ws + n + 1")
+    assert _lookups(code) == [(9, "full_counts")]
+    helper = _facts(code).functions["keys"]
+    assert helper.position_reads == {"A0.1": 4}
+
+
+def test_the_same_helper_at_the_input_positions_reads_no_target() -> None:
+    code = _KEYS_HELPER.replace("POSITIONS", "ws, ws + n")
+    assert _lookups(code) == []
+
+
+def test_a_wrapper_or_an_alias_passes_the_positions_read_on() -> None:
+    # `keys` reads through an alias of its parameter; `wrapped` hands its own parameters on, so
+    # its result reads them too and the caller's target positions reach the read.
+    code = (
+        _KEYS_HELPER.replace("POSITIONS", "ws + 1, ws + n + 1")
+        .replace(
+            "    return h % 4096, (h * 31 + tokens[pos]) % 4096\n",
+            "    p = pos\n    return h % 4096, (h * 31 + tokens[p]) % 4096\n",
+        )
+        .replace("keys(val_tokens, pos)", "wrapped(val_tokens, pos)")
+        .replace("def score(", "def wrapped(t, q):\n    return keys(t, q)\ndef score(")
+    )
+    assert [table for _, table in _lookups(code)] == ["full_counts"]
+    assert _facts(code).functions["wrapped"].position_reads == {"A0.1": 5}

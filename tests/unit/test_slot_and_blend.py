@@ -3,7 +3,7 @@ confidence when the analysis cannot decide, a dormant note, and the hand-offs to
 
 from __future__ import annotations
 
-from checks.examples import pg202, pg205
+from checks.examples import pg201, pg202, pg205
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.findings import Confidence, Finding, Reachability, Severity
 from pgolf_cli.audit.rule import Example
@@ -198,3 +198,18 @@ def test_pg202_a_boolean_mask_set_on_the_context_is_causal_slot() -> None:
     found = _of(_audit(code), "PG202")
     assert [f.severity for f in found] == [Severity.NOTE]
     assert "before the scored slice" in found[0].message
+
+
+def test_a_target_keyed_read_names_where_its_key_is_built_and_the_table_filled() -> None:
+    code = pg201._HASH_HELPER_FULL_READ
+    (found,) = _of(_audit(code), "PG201")
+
+    def line(marker: str) -> int:
+        return next(i for i, text in enumerate(code.splitlines(), 1) if marker in text)
+
+    evidence = {(e.line, e.label) for e in found.evidence}
+    assert {
+        (line("full_key = ((h ^"), "`hash_keys` reads the token at the positions passed"),
+        (line("ctx_key, full_key = hash_keys("), "the key is built here"),
+        (line("np.add.at(full_counts"), "full_counts is filled here"),
+    } <= evidence

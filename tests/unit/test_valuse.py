@@ -251,3 +251,68 @@ def test_an_optimizer_over_the_model_passed_in_is_not_discarded() -> None:
     )
     facts = _facts(code)
     assert not facts.analysis(ValUse).trains_only_its_own(facts.functions["fit"])
+
+
+_CALIBRATION_THROUGH_TWO_CALLS = """import torch
+
+
+def collect(model, tokens, n=4, seq_len=1024):
+    stats = {}
+
+    def hook(module, inputs, output):
+        x = inputs[0].reshape(-1, inputs[0].shape[-1]).float()
+        stats[module] = stats.get(module, 0) + x.T @ x
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    with torch.no_grad():
+        for chunk in tokens:
+            model(chunk[None].cuda())
+    for h in handles:
+        h.remove()
+    return stats
+
+
+def calibrate(model, tokens):
+    return collect(model, tokens)
+
+
+def main():
+    model = load_trained("final_model.pt").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    flat = val_tokens.reshape(-1)
+    chunks = [flat[i * 1024 : (i + 1) * 1024] for i in range(4)]
+    stats = calibrate(model, chunks)
+    torch.save(quantize(model.state_dict(), stats), "final_model.ptz")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_calibration_helper_names_where_the_validation_data_is_cut_and_passed() -> None:
+    code = _CALIBRATION_THROUGH_TWO_CALLS
+    (found,) = [f for f in _findings(code) if f.rule_id == "PG106"]
+
+    def line(marker: str) -> int:
+        return next(i for i, text in enumerate(code.splitlines(), 1) if marker in text)
+
+    # Outermost first: the chunks cut from the validation tokens, the call that passes them,
+    # the call inside the wrapper, then the hooks and the forward pass themselves.
+    assert [(e.line, e.label) for e in found.evidence] == [
+        (line("chunks = ["), "the validation data passed (`chunks`)"),
+        (line("stats = calibrate("), "validation data is passed to `calibrate`"),
+        (line("return collect("), "validation data is passed to `collect`"),
+        (line("register_forward_hook"), "forward hooks that store activations"),
+        (line("model(chunk[None]"), "the model runs on validation tokens"),
+    ]
+
+
+def test_a_helper_called_only_with_training_data_gets_no_route() -> None:
+    code = _CALIBRATION_THROUGH_TWO_CALLS.replace(
+        'load_validation_tokens("./data/fineweb_val_*.bin", 1024)',
+        'load_train_tokens("./data/fineweb_train_000.bin")',
+    ).replace("val_tokens", "train_tokens")
+    facts = _facts(code)
+    assert not [f for f in _findings(code) if f.rule_id == "PG106"]
+    assert facts.analysis(ValUse).val_route(facts.functions["collect"]) == ()

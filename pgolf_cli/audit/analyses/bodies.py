@@ -99,6 +99,25 @@ class Body(Flow[None]):
         before = [a for a in found if a.order < order]
         return before[-1:] if before else found
 
+    def bindings(self, node: cst.CSTNode, line: int) -> list[Assignment]:
+        """The assignments, on earlier lines, of the local names ``node`` reads on ``line``
+        (where a key that a table is read with was built)."""
+        here = self.statements.get(line)
+        if not here:
+            return []
+        order = here[0][0]
+        found: dict[int, Assignment] = {}
+        stack: list[cst.CSTNode] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Name):
+                for definition in self.definitions(current.value, order):
+                    if definition.line != line:
+                        found.setdefault(definition.order, definition)
+            elif not isinstance(current, cst.Lambda):
+                stack.extend(children(current))
+        return [found[k] for k in sorted(found)]
+
     def accumulated(self, line: int, target: str) -> list[Assignment]:
         """The values added into ``target`` by the augmented assignments on ``line``."""
         return [

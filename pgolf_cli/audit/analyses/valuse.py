@@ -43,6 +43,7 @@ from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verd
 from pgolf_cli.audit.facts import (
     TRAIN,
     UNREACHABLE,
+    CallSite,
     Context,
     Facts,
     Function,
@@ -1011,20 +1012,85 @@ class ValUse:
                     best = more_enabled(best, via)
         return best if best.reachable else facts.gates[q]
 
+    def val_route(self, fn: Function) -> tuple[Evidence, ...]:
+        """Where validation data reaches ``fn``, outermost first: the line it enters when ``fn``
+        reads it itself; otherwise, for each caller up to one that reads it, the statement that
+        binds what the caller passes (the validation tokens cut or loaded for the call) and the
+        call that passes it. A reviewer is pointed at the validation data, not only at a helper
+        that receives "some tokens"."""
+        facts = self.facts
+        route: list[Evidence] = []
+        seen: set[str] = set()
+        while not fn.val_lines and fn.qualname not in seen:
+            seen.add(fn.qualname)
+            passed = self._val_call(fn)
+            if passed is None:
+                break
+            caller, call, name = passed
+            step = [facts.evidence(call.where.line, f"validation data is passed to `{fn.name}`")]
+            bound = self._binding(caller, call.where, name) if name else None
+            if bound is not None:
+                step.insert(0, facts.evidence(bound, f"the validation data passed (`{name}`)"))
+            route[:0] = step
+            fn = caller
+        if fn.val_lines and not route:
+            route.append(facts.evidence(fn.val_lines[0], "validation data enters here"))
+        return tuple(route)
+
+    def _val_call(self, fn: Function) -> tuple[Function, CallSite, str | None] | None:
+        """A call that passes validation data to a parameter of ``fn`` (from a reachable caller
+        when there is one), and the name it passes there."""
+        facts = self.facts
+        fed = facts.val_params.get(fn.qualname, set())
+        if not fed:
+            return None
+        found: list[tuple[Function, CallSite, str | None]] = []
+        for caller in facts.ordered_functions():
+            for call in caller.calls:
+                if call.callee != fn.qualname or call.reference:
+                    continue
+                passed = [
+                    (labels, call.arg_names[i] if i < len(call.arg_names) else None)
+                    for i, labels in enumerate(call.args)
+                    if i in fed
+                ] + [
+                    (labels, dict(call.kwarg_names).get(key))
+                    for key, labels in call.kwargs
+                    if key in fn.params and fn.params.index(key) in fed
+                ]
+                name = next(
+                    (n for labels, n in passed if facts.carries_val(labels, caller.qualname)),
+                    "",
+                )
+                if name != "":
+                    found.append((caller, call, name))
+        return next((f for f in found if facts.gates[f[0].qualname].reachable), None) or next(
+            iter(found), None
+        )
+
+    def _binding(self, fn: Function, where: Context, name: str) -> int | None:
+        """The line of the last statement of ``fn`` before ``where`` that binds ``name`` from
+        validation data."""
+        body = self.body(fn)
+        span = body.span_of(where)
+        if span is None:
+            return None
+        for stmt in reversed(body.stmts[: span[0]]):
+            if name in stmt.targets:
+                if stmt.value is not None and body.carries_val(stmt.value):
+                    return stmt.line
+                return None
+        return None
+
     def _calibration(
         self, fn: Function, stmt: Stmt, kind: str, message: str, *evidence: Evidence
     ) -> Calibration:
-        entry = (
-            (self.facts.evidence(fn.val_lines[0], "validation data enters here"),)
-            if fn.val_lines
-            else ()
-        )
         return Calibration(
             stmt.line,
             kind,
             message,
             self.facts.combine(self.val_gate(fn), stmt.guards),
-            (*entry, *evidence),
+            (*self.val_route(fn), *evidence),
             certain=kind != "selection",
         )
 
