@@ -1766,6 +1766,7 @@ class _Scopes(Flow[None]):
             in_class=self.class_name is not None,
             top_level=self.prefix is None,
             guards=tuple(self.guards),
+            scope=self.function.qualname if self.function is not None else None,
         )
         if isinstance(stmt, cst.Assign):
             for target in stmt.targets:
@@ -1986,6 +1987,7 @@ class Facts:
             name_choices=self._name_choices,
             attr_choices=self._attr_choices,
             env_helpers=self._env_helpers,
+            argument=self._argument,
         )
         self.walked: set[str] = set()
         self.stale: set[str] = set()
@@ -2249,6 +2251,7 @@ class Facts:
         in_class: bool,
         top_level: bool,
         guards: tuple[Guard, ...] = (),
+        scope: str | None = None,
     ) -> None:
         """Remember assignments for the switch evaluator (each with the conditions it sits
         under in its scope), and globals holding validation data.
@@ -2291,7 +2294,7 @@ class Facts:
             else:
                 continue
             table[key] = value if key not in table else None
-            choices.setdefault(key, []).append(Assigned(value, guards))
+            choices.setdefault(key, []).append(Assigned(value, guards, scope))
 
     # -- resolved facts ------------------------------------------------------------------
     @cached_property
@@ -2317,6 +2320,53 @@ class Facts:
                 _parameter_aliases(fn.node, fn.params) if fn.node is not None else {}
             )
         return found
+
+    def _argument(self, qualname: str, name: str) -> tuple[bool, cst.BaseExpression | None]:
+        """Whether ``name`` is a parameter of ``qualname``, and its declared default where that
+        is the value it holds in the default run: the function is called, no call passes the
+        parameter (by position, keyword or ``*``/``**`` spread), none hands the function out
+        as a value, and the function does not rebind it. Asked by the switch evaluator only
+        after the walk, when every call site is known."""
+        fn = self.functions.get(qualname)
+        if fn is None or fn.node is None:
+            return False, None
+        params = fn.node.params
+        declared = next(
+            (
+                p
+                for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                if p.name.value == name
+            ),
+            None,
+        )
+        if declared is None:
+            return False, None
+        # A keyword-only parameter is never filled by position.
+        index = fn.params.index(name) if name in fn.params else len(fn.params)
+        sites = self._callers.get(qualname, [])
+        if (
+            declared.default is None
+            or not sites
+            or any(
+                call.reference
+                or call.unpacked
+                or index < len(call.args)
+                or any(key == name for key, _ in call.kwargs)
+                for call in sites
+            )
+            or any(a.scope == qualname for a in self._name_choices.get(name, ()))
+        ):
+            return True, None
+        return True, declared.default
+
+    @cached_property
+    def _callers(self) -> dict[str, list[CallSite]]:
+        """Every call site of each function."""
+        out: dict[str, list[CallSite]] = {}
+        for fn in self.functions.values():
+            for call in fn.calls:
+                out.setdefault(call.callee, []).append(call)
+        return out
 
     def is_score(self, acc: Accumulation) -> bool:
         """Whether ``acc`` adds up the score: a log-loss flows into it, or, where the flow is
