@@ -85,6 +85,8 @@ _LOSS_CALLS = frozenset(
 _LOGARITHMS = frozenset({"log", "log2"})
 _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
+#: Calls that count keys (``origins`` of a name bound to their result).
+_HISTOGRAMS = frozenset({"numpy.bincount()", "torch.bincount()"})
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
@@ -130,6 +132,15 @@ _SIZE_METHODS = frozenset({"numel", "size", "dim", "nelement", "element_size", "
 _SIZE_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "nbytes", "itemsize"})
 _LEAF_MAKERS = {"requires_grad_", "Parameter"}
 _LEAF_UPDATES = {"step", "sub_", "add_", "copy_", "addcmul_", "addcdiv_", "lerp_"}
+
+
+def _is_sum(value: cst.BaseExpression) -> bool:
+    """``x.sum()`` / ``np.sum(x)`` / ``torch.sum(x)``, converted or not (``.item()``)."""
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        if value.func.attr.value == "sum":
+            return True
+        value = value.func.value
+    return False
 
 
 def is_accumulator(name: str) -> bool:
@@ -975,6 +986,8 @@ class _Walker(NamesFlow[Labels]):
             # One Python number (a loss logged during training) is a figure, not training data;
             # the read it came from was recorded where it happened.
             result = result - {TRAIN}
+        if external is not None and external.startswith("numpy.") and LOSS in result:
+            result = result | {NG}  # numpy keeps no autograd graph: a loss it computes is a figure
         if external is not None:
             self.fn.externals.append(ExternalCall(self.where(), external, node, everything))
             if external in _CLOCK_CALLS:
@@ -1285,6 +1298,37 @@ class _Walker(NamesFlow[Labels]):
         self.facts.count_tables.add(table)
         self.note_update(table, receiver, everything)
 
+    def note_total(self, stmt: cst.Assign) -> None:
+        """``loss_sum = nll.sum()``: a log-loss computed without gradients and summed at once
+        (the whole pass in one array) is a score total, as a running ``loss_sum += ...`` would
+        be, whatever the name it is kept under."""
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name):
+            return
+        name = stmt.targets[0].target.value
+        labels = self.state.get(name, EMPTY)
+        if LOSS in labels and NG in labels and _is_sum(stmt.value):
+            self.fn.accumulations.append(
+                Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
+            )
+
+    def histogram(self, value: cst.BaseExpression) -> bool:
+        """Whether ``value`` is a count of keys: a ``bincount`` (``np.bincount(k)``,
+        ``torch.bincount(k)``, ``k.bincount()``), directly or through a local name bound to one,
+        sliced or converted (``counts[:n].astype(t.dtype)``)."""
+        while True:
+            if isinstance(value, cst.Subscript):
+                value = value.value
+            elif isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+                if value.func.attr.value == "bincount":
+                    return True
+                value = value.func.value  # a method of the counts: `.astype(...)`, `.to(...)`
+            elif isinstance(value, cst.Attribute):
+                value = value.value
+            elif isinstance(value, cst.Name):
+                return self.origins.get(value.value) in _HISTOGRAMS
+            else:
+                return False
+
     def note_update(self, table: str, owner: Labels, labels: Labels) -> None:
         self.fn.updates.append(TableUpdate(self.where(), table, owner, labels))
 
@@ -1470,6 +1514,7 @@ class _Walker(NamesFlow[Labels]):
                 for t in stmt.targets:
                     self.assign(t.target, labels)
             self.choices.assigning = frozenset()
+            self.note_total(stmt)
             for t in stmt.targets:
                 if isinstance(t.target, cst.Name):
                     # Only a value carrying validation data or a parameter can hold the slices
@@ -1501,6 +1546,16 @@ class _Walker(NamesFlow[Labels]):
                     key = key | self.ev(element.slice)
                 root = _root_name(stmt.target)  # what owns the table, read without a new look-up
                 self.note_update(name or "?", self.state.get(root or "", EMPTY), key | labels)
+            elif (
+                name is not None
+                and isinstance(stmt.operator, cst.AddAssign)
+                and self.histogram(stmt.value)
+            ):
+                # `table += np.bincount(keys, minlength=n)`: every key counted at once, the
+                # vectorised form of `table[key] += 1`.
+                self.facts.count_tables.add(name)
+                root = _root_name(stmt.target)
+                self.note_update(name, self.state.get(root or "", EMPTY), labels)
             if name is not None and (is_accumulator(name) or LOSS in labels):
                 self.fn.accumulations.append(
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
