@@ -452,8 +452,11 @@ class RescoringPass(Rule):
     written otherwise is missed. A re-score after TTT that is only printed as a diagnostic is still
     reported: pgolf does not know which printed line is the claimed score. State reset between the
     passes (`model.load_state_dict(base)`) is not followed. A pass is a no-grad accumulation into a
-    loss-named accumulator (`loss_sum`, `nll_total`) or a call to a function that records one; a
-    score kept under another name is not seen.
+    loss-named accumulator (`loss_sum`, `nll_total`), a gradient-free log-loss summed at once
+    (`nll = -np.log(p); total = nll.sum()`), or a call to a function that records one; a score
+    kept under another name is not seen. A cache counts as filled from the tokens when a table is
+    written at their keys (`table[key] += 1`, `np.add.at`, `index_add_`) or incremented by a
+    histogram of them (`table += np.bincount(keys)`), in the function or in a method it calls.
 
     ## Ruling
     Maintainer closures on 2026-03-27 (#846, #869, #870, #881), #573 and #991; the field guide

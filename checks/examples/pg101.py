@@ -321,6 +321,70 @@ _KEPT_ADAPTER = _THROWAWAY_ADAPTER.replace(
 )
 
 
+_UNWRAPPED_PREFIX_ADAPT = """import os
+
+import torch
+import torch.nn as nn
+
+
+class Hyperparameters:
+    prefix_ttt = bool(int(os.environ.get("PREFIX_TTT", "1")))
+    prefix_tokens = int(os.environ.get("PREFIX_TTT_TOKENS", "256"))
+    seq_len = int(os.environ.get("TRAIN_SEQ_LEN", "1024"))
+
+
+class Net(nn.Module):
+    def forward(self, x, y):
+        return self.loss(self.body(x), y)
+
+
+def fit_adapter(args, core, tokens):
+    adapter = core.new_adapter()
+    opt = torch.optim.Adam(adapter.parameters(), lr=1e-3)
+    core.train()
+    for _ in range(4):
+        opt.zero_grad()
+        loss = core(tokens[:, :-1], tokens[:, 1:], adapter=adapter)
+        loss.backward()
+        opt.step()
+    core.eval()
+    return adapter
+
+
+def evaluate(args, model, val_tokens):
+    # The compiled / DDP wrapper is peeled off only when it is there: a test on the object.
+    core = None
+    if args.prefix_ttt:
+        inner = model.module if hasattr(model, "module") else model
+        if isinstance(inner, Net):
+            core = inner
+    mine = val_tokens.cuda().long()
+    adapter = None
+    if args.prefix_ttt and core is not None:
+        with torch.enable_grad():
+            adapter = fit_adapter(args, core, mine[: args.prefix_tokens + 1][None])
+    loss_sum, count = 0.0, 0
+    with torch.no_grad():
+        for pos in range(0, mine.numel() - args.seq_len - 1, args.seq_len):
+            x = mine[pos : pos + args.seq_len][None]
+            y = mine[pos + 1 : pos + args.seq_len + 1][None]
+            loss_sum += model(x, y, adapter=adapter).item() * args.seq_len
+            count += args.seq_len
+    return loss_sum / count
+
+
+def main():
+    args = Hyperparameters()
+    model = torch.compile(Net().cuda())
+    train(model, "./data/fineweb_train_*.bin")
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", args.seq_len)
+    print("val_loss", evaluate(args, model, val_tokens))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
 VALID: tuple[Example, ...] = (
     Example(
         title="training on train shards with periodic no_grad validation that reuses x, y",
@@ -881,6 +945,13 @@ if __name__ == "__main__":
     Example(
         title="compile warm-up on validation tokens of a throwaway adapter, deleted after the loop",
         code=_THROWAWAY_ADAPTER,
+    ),
+    Example(
+        title="the prefix adapter behind a model unwrapped under an isinstance test, fitted on training tokens",
+        code=_UNWRAPPED_PREFIX_ADAPT.replace(
+            "mine[: args.prefix_tokens + 1][None]",
+            'load_training_tokens("./data/fineweb_train_*.bin", args.prefix_tokens + 1)[None]',
+        ),
     ),
 )
 
@@ -1599,5 +1670,16 @@ if __name__ == "__main__":
         title="the same adapter warm-up on validation tokens, but the adapter is merged into the model",
         code=_KEPT_ADAPTER,
         line=_line_of(_KEPT_ADAPTER, "loss.backward()"),
+    ),
+    Example(
+        title="eval adapts on its first val tokens, then scores from 0; the model is unwrapped under an isinstance test",
+        code=_UNWRAPPED_PREFIX_ADAPT,
+        line=_line_of(_UNWRAPPED_PREFIX_ADAPT, "loss.backward()"),
+    ),
+    Example(
+        title="dormant: the same prefix adaptation behind a switch that is off by default",
+        code=_UNWRAPPED_PREFIX_ADAPT.replace('"PREFIX_TTT", "1"', '"PREFIX_TTT", "0"'),
+        line=_line_of(_UNWRAPPED_PREFIX_ADAPT, "loss.backward()"),
+        severity=Severity.WARNING,
     ),
 )

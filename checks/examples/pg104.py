@@ -389,6 +389,81 @@ if __name__ == "__main__":
 """
 
 
+_VECTOR_TWO_PASS = """import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+PRIME = 1000003
+
+
+class HashedCounts:
+    def __init__(self, order=3, buckets=1 << 20):
+        self.order, self.buckets = order, buckets
+        self.ctx = np.zeros(buckets, dtype=np.int32)
+        self.full = np.zeros(buckets, dtype=np.int32)
+
+    def _keys(self, toks):
+        h = np.zeros(len(toks) - self.order + 1, dtype=np.int64)
+        for k in range(self.order - 1):
+            h = h * PRIME + toks[k : len(toks) - self.order + 1 + k]
+        with_next = h * PRIME + toks[self.order - 1 :]
+        return h % self.buckets, with_next % self.buckets
+
+    def _add(self, table, keys):
+        counts = np.bincount(keys, minlength=self.buckets)
+        table += counts[: self.buckets].astype(table.dtype)
+
+    def fill(self, toks):
+        ctx_keys, full_keys = self._keys(toks)
+        self._add(self.ctx, ctx_keys)
+        self._add(self.full, full_keys)
+
+    def prob(self, toks):
+        ctx_keys, full_keys = self._keys(toks)
+        return self.full[full_keys] / np.maximum(self.ctx[ctx_keys], 1)
+
+
+@torch.no_grad()
+def model_pass(model, val_tokens, seq_len=1024):
+    model.eval()
+    probs, nll = [], []
+    for start in range(0, val_tokens.numel() - seq_len - 1, seq_len):
+        win = val_tokens[start : start + seq_len + 1].cuda().long()
+        logp = F.log_softmax(model.logits(win[None, :-1]).float(), dim=-1)
+        picked = logp.gather(-1, win[None, 1:, None]).squeeze(-1)[0]
+        probs.append(picked.exp().cpu().numpy())
+        nll.append(-picked.cpu().numpy())
+    nll = np.concatenate(nll)
+    return np.concatenate(probs), float(nll.mean())
+
+
+def blend_pass(counts, toks, model_p, alpha=0.3):
+    ngram_p = counts.prob(toks)[: len(model_p)]
+    mixed = np.maximum((1 - alpha) * model_p + alpha * ngram_p, 1e-9)
+    nll = -np.log(mixed)
+    loss_sum = nll.sum()
+    return loss_sum / len(mixed) / math.log(2)
+
+
+def main():
+    model = load_roundtrip("final_model.ptz").cuda()
+    val_tokens = load_validation_tokens("./data/fineweb_val_*.bin", 1024)
+    model_p, first = model_pass(model, val_tokens)
+    print(f"pass1 val_loss:{first:.6f}")
+    toks = val_tokens.numpy().astype(np.int64)
+    counts = HashedCounts()
+    counts.fill(toks)
+    final = blend_pass(counts, toks, model_p)
+    print(f"final val_bpb:{final:.6f}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 VALID: tuple[Example, ...] = (
     Example(
         title="score-first TTT under `if TTT`, the plain pass under a later `if not TTT`",
@@ -776,6 +851,17 @@ if __name__=="__main__":main()
         title="TTT that unfreezes the last blocks into a list, on a copy; the base model scored first",
         code=_UNFROZEN_COPY,
     ),
+    Example(
+        title="a vectorised n-gram blend in one pass, its bincount table filled from training shards",
+        code=_VECTOR_TWO_PASS.replace(
+            "    model_p, first = model_pass(model, val_tokens)\n"
+            '    print(f"pass1 val_loss:{first:.6f}")\n',
+            "    model_p = model_probs(model, val_tokens)\n",
+        ).replace(
+            "    counts.fill(toks)\n",
+            '    counts.fill(load_tokens("./data/fineweb_train_000000.bin"))\n',
+        ),
+    ),
 )
 
 INVALID: tuple[Example, ...] = (
@@ -1123,5 +1209,11 @@ if __name__ == "__main__":
         title="the same preset shape with MODEL_PRESET defaulting to the preset that turns it on",
         code=_PRESET_ON,
         line=_line_of(_PRESET_ON, "rescored_loss_sum += -math.log"),
+    ),
+    Example(
+        title="vectorised two-pass: per-token probabilities kept, a bincount cache built from all "
+        "val tokens, every token re-scored in numpy",
+        code=_VECTOR_TWO_PASS,
+        line=_line_of(_VECTOR_TWO_PASS, "final = blend_pass(counts, toks, model_p)"),
     ),
 )

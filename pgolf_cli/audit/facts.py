@@ -92,6 +92,8 @@ _VAL_LOADERS = {"load_validation_tokens", "load_val_tokens"}
 _GRAD_FREE_CONTEXTS = {"no_grad", "inference_mode"}
 _PART_READS = ("get", "setdefault")
 """Methods that return a part of a container (the same object), not a value computed from it."""
+#: Calls that count keys (``origins`` of a name bound to their result).
+_HISTOGRAMS = frozenset({"numpy.bincount()", "torch.bincount()"})
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
@@ -138,6 +140,15 @@ _SIZE_ATTRS = frozenset({"shape", "ndim", "nbytes", "itemsize"})
 _PLACEMENT_ATTRS = frozenset({"dtype", "device"})
 _LEAF_MAKERS = {"requires_grad_", "Parameter"}
 _LEAF_UPDATES = {"step", "sub_", "add_", "copy_", "addcmul_", "addcdiv_", "lerp_"}
+
+
+def _is_sum(value: cst.BaseExpression) -> bool:
+    """``x.sum()`` / ``np.sum(x)`` / ``torch.sum(x)``, converted or not (``.item()``)."""
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        if value.func.attr.value == "sum":
+            return True
+        value = value.func.value
+    return False
 
 
 def is_accumulator(name: str) -> bool:
@@ -1071,6 +1082,8 @@ class _Walker(NamesFlow[Labels]):
             # One Python number (a loss logged during training) is a figure, not training data;
             # the read it came from was recorded where it happened.
             result = result - {TRAIN}
+        if external is not None and external.startswith("numpy.") and LOSS in result:
+            result = result | {NG}  # numpy keeps no autograd graph: a loss it computes is a figure
         if external is not None:
             self.fn.externals.append(ExternalCall(self.where(), external, node, everything))
             if external in _CLOCK_CALLS:
@@ -1439,6 +1452,37 @@ class _Walker(NamesFlow[Labels]):
             TableUpdate(self.where(), last_name(table) or "?", owner, labels, table_id)
         )
 
+    def note_total(self, stmt: cst.Assign) -> None:
+        """``loss_sum = nll.sum()``: a log-loss computed without gradients and summed at once
+        (the whole pass in one array) is a score total, as a running ``loss_sum += ...`` would
+        be, whatever the name it is kept under."""
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name):
+            return
+        name = stmt.targets[0].target.value
+        labels = self.state.get(name, EMPTY)
+        if LOSS in labels and NG in labels and _is_sum(stmt.value):
+            self.fn.accumulations.append(
+                Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
+            )
+
+    def histogram(self, value: cst.BaseExpression) -> bool:
+        """Whether ``value`` is a count of keys: a ``bincount`` (``np.bincount(k)``,
+        ``torch.bincount(k)``, ``k.bincount()``), directly or through a local name bound to one,
+        sliced or converted (``counts[:n].astype(t.dtype)``)."""
+        while True:
+            if isinstance(value, cst.Subscript):
+                value = value.value
+            elif isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+                if value.func.attr.value == "bincount":
+                    return True
+                value = value.func.value  # a method of the counts: `.astype(...)`, `.to(...)`
+            elif isinstance(value, cst.Attribute):
+                value = value.value
+            elif isinstance(value, cst.Name):
+                return self.origins.get(value.value) in _HISTOGRAMS
+            else:
+                return False
+
     def _is_method(self, func: cst.BaseExpression) -> bool:
         """``x.min(...)`` on a value, as opposed to ``torch.min(...)`` on an imported module."""
         if not isinstance(func, cst.Attribute):
@@ -1657,6 +1701,7 @@ class _Walker(NamesFlow[Labels]):
                 for t in stmt.targets:
                     self.assign(t.target, labels)
             self.choices.assigning = frozenset()
+            self.note_total(stmt)
             for t in stmt.targets:
                 if isinstance(t.target, cst.Name):
                     # Only a value carrying validation data or a parameter can hold the slices
@@ -1687,6 +1732,15 @@ class _Walker(NamesFlow[Labels]):
                     key = key | self.ev(element.slice)
                 root = _root_name(stmt.target)  # what owns the table, read without a new look-up
                 self.note_update(stmt.target.value, self.state.get(root or "", EMPTY), key | labels)
+            elif (
+                name is not None
+                and isinstance(stmt.operator, cst.AddAssign)
+                and self.histogram(stmt.value)
+            ):
+                # `table += np.bincount(keys, minlength=n)`: every key counted at once, the
+                # vectorised form of `table[key] += 1`.
+                root = _root_name(stmt.target)
+                self.note_update(stmt.target, self.state.get(root or "", EMPTY), labels)
             if name is not None and (is_accumulator(name) or LOSS in labels):
                 self.fn.accumulations.append(
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
@@ -1972,6 +2026,7 @@ class _Scopes(Flow[None]):
             in_class=self.class_name is not None,
             top_level=self.prefix is None,
             guards=tuple(self.guards),
+            scope=self.function.qualname if self.function is not None else None,
         )
         if isinstance(stmt, cst.Assign):
             for target in stmt.targets:
@@ -2209,6 +2264,7 @@ class Facts:
             name_choices=self._name_choices,
             attr_choices=self._attr_choices,
             env_helper=self._env_helper,
+            argument=self._argument,
         )
         self.walked: set[str] = set()
         self.stale: set[str] = set()
@@ -2500,6 +2556,7 @@ class Facts:
         in_class: bool,
         top_level: bool,
         guards: tuple[Guard, ...] = (),
+        scope: str | None = None,
     ) -> None:
         """Remember assignments for the switch evaluator (each with the conditions it sits
         under in its scope), and globals holding validation data.
@@ -2542,7 +2599,7 @@ class Facts:
             else:
                 continue
             table[key] = value if key not in table else None
-            choices.setdefault(key, []).append(Assigned(value, guards))
+            choices.setdefault(key, []).append(Assigned(value, guards, scope))
 
     # -- resolved facts ------------------------------------------------------------------
     @cached_property
@@ -2568,6 +2625,53 @@ class Facts:
                 _parameter_aliases(fn.node, fn.params) if fn.node is not None else {}
             )
         return found
+
+    def _argument(self, qualname: str, name: str) -> tuple[bool, cst.BaseExpression | None]:
+        """Whether ``name`` is a parameter of ``qualname``, and its declared default where that
+        is the value it holds in the default run: the function is called, no call passes the
+        parameter (by position, keyword or ``*``/``**`` spread), none hands the function out
+        as a value, and the function does not rebind it. Asked by the switch evaluator only
+        after the walk, when every call site is known."""
+        fn = self.functions.get(qualname)
+        if fn is None or fn.node is None:
+            return False, None
+        params = fn.node.params
+        declared = next(
+            (
+                p
+                for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                if p.name.value == name
+            ),
+            None,
+        )
+        if declared is None:
+            return False, None
+        # A keyword-only parameter is never filled by position.
+        index = fn.params.index(name) if name in fn.params else len(fn.params)
+        sites = self._callers.get(qualname, [])
+        if (
+            declared.default is None
+            or not sites
+            or any(
+                call.reference
+                or call.unpacked
+                or index < len(call.args)
+                or any(key == name for key, _ in call.kwargs)
+                for call in sites
+            )
+            or any(a.scope == qualname for a in self._name_choices.get(name, ()))
+        ):
+            return True, None
+        return True, declared.default
+
+    @cached_property
+    def _callers(self) -> dict[str, list[CallSite]]:
+        """Every call site of each function."""
+        out: dict[str, list[CallSite]] = {}
+        for fn in self.functions.values():
+            for call in fn.calls:
+                out.setdefault(call.callee, []).append(call)
+        return out
 
     def is_score(self, acc: Accumulation) -> bool:
         """Whether ``acc`` adds up the score: a log-loss flows into it, or, where the flow is

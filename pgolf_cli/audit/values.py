@@ -55,6 +55,14 @@ class Assigned:
 
     value: cst.BaseExpression
     guards: tuple[Guard, ...] = ()
+    scope: str | None = None
+    """The function the assignment is in (its qualified name); None at module or class level."""
+
+
+Argument = Callable[[str, str], tuple[bool, cst.BaseExpression | None]]
+"""``(function, name)`` -> whether ``name`` is a parameter of that function, and the expression
+it holds in the default run: its declared default when no call in the script passes it, else
+None (what a caller passes is not evaluated)."""
 
 
 def is_world_name(name: str) -> bool:
@@ -162,10 +170,13 @@ class Evaluator:
     ``args.ttt_enabled``) to the one expression assigned to it in the file, or to ``None``
     when it is assigned more than once. ``name_choices`` / ``attr_choices`` list, for those,
     every assignment with the conditions it sits under: when exactly one is unconditional (the
-    declared default) and each other one sits under a condition that the defaults do not take
-    (off, or undecidable: a preset chosen by a switch, a caller's argument), the default
-    decides; otherwise the value is unknown. ``env_helper`` tells whether a name is one of the
-    script's own environment getters, with its key and default parameters (:func:`env_helper`).
+    declared default) and each other one sits under a condition that the defaults decide
+    against (a non-default preset; a caller's argument that no call passes, which holds the
+    parameter's declared default: ``argument``), the default decides; otherwise the value is
+    unknown. A condition the defaults cannot decide depends on the data (``isinstance(m,
+    GPT)``): as the gates do, the evaluator assumes it can hold. ``env_helper`` tells whether a
+    name is one of the script's own environment getters, with its key and default parameters
+    (:func:`env_helper`).
     """
 
     def __init__(
@@ -177,13 +188,17 @@ class Evaluator:
         name_choices: Mapping[str, Sequence[Assigned]] | None = None,
         attr_choices: Mapping[str, Sequence[Assigned]] | None = None,
         env_helper: Callable[[str], tuple[int, int] | None] = lambda name: None,
+        argument: Argument | None = None,
     ) -> None:
         self._names = names
         self._attrs = attrs
         self._choices = {False: name_choices or {}, True: attr_choices or {}}
         self._env_helper = env_helper
+        self._argument = argument
         self._line_of = lines
         self._line = 0
+        self._scope: str | None = None
+        """The function whose parameters the names being evaluated may be (see _taken)."""
         self._cache: dict[int, tuple[Any, tuple[EnvRead, ...]]] = {}
         self._active: set[int] = set()
         self._deciding: dict[tuple[bool, str], cst.BaseExpression | None] = {}
@@ -218,12 +233,14 @@ class Evaluator:
         if cached is None:
             self._active.add(key)
             inner: list[EnvRead] = []
+            # An assignment's value is read in its own scope, not in that of the condition.
             outer_line, self._line = self._line, self._line_of(expr)
+            outer_scope, self._scope = self._scope, None
             try:
                 cached = (self._eval(expr, inner, depth + 1), tuple(inner))
             finally:
                 self._active.discard(key)
-                self._line = outer_line
+                self._line, self._scope = outer_line, outer_scope
             self._cache[key] = cached
         reads.extend(cached[1])
         return cached[0]
@@ -249,20 +266,24 @@ class Evaluator:
         for other in assignments:
             # The conditions only decide which value stands; the switches reported are those
             # the value itself reads.
-            if other.guards and all(self._taken(g, [], depth) for g in other.guards):
+            if other.guards and all(self._taken(g, other.scope, depth) for g in other.guards):
                 self._deciding[slot] = None  # reached by default as well: two values, unknown
                 break
         return self._deciding[slot]
 
-    def _taken(self, guard: Guard, reads: list[EnvRead], depth: int) -> bool:
-        """Whether the default run takes ``guard``'s branch (a world-size test counts as taken)."""
+    def _taken(self, guard: Guard, scope: str | None, depth: int) -> bool:
+        """Whether the default run may take ``guard``'s branch, which sits in ``scope``: unless
+        the defaults decide the test against it. A world-size test counts as taken, and so does
+        an undecided one (a test on data, ``isinstance(m, GPT)``), as the gates assume."""
+        reads: list[EnvRead] = []
         outer_line, self._line = self._line, guard.line
+        outer_scope, self._scope = self._scope, scope
         try:
             value = self._eval(guard.test, reads, depth + 1)
         finally:
-            self._line = outer_line
+            self._line, self._scope = outer_line, outer_scope
         on = truth(value)
-        return value is WORLD or (on is not None and on != guard.negated)
+        return on is None or on != guard.negated
 
     def _eval(self, node: cst.BaseExpression, reads: list[EnvRead], depth: int) -> Any:
         if depth > 40:
@@ -275,6 +296,10 @@ class Evaluator:
                 return WORLD
             if node.value == "__name__":
                 return "__main__"  # the script is run, not imported
+            if self._scope is not None and self._argument is not None:
+                parameter, default = self._argument(self._scope, node.value)
+                if parameter:
+                    return UNKNOWN if default is None else self._resolve(default, reads, depth)
             expr = self._assigned(False, node.value, reads, depth)
             return UNKNOWN if expr is None else self._resolve(expr, reads, depth)
         if isinstance(node, cst.Attribute):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import LOSS, TGT, TRAIN, VAL, Facts
+from pgolf_cli.audit.facts import LOSS, NG, TGT, TRAIN, VAL, Facts
 from pgolf_cli.audit.positions import statement_lines
 
 
@@ -514,3 +514,44 @@ def test_a_wrapper_or_an_alias_passes_the_positions_read_on() -> None:
     )
     assert [table for _, table in _lookups(code)] == ["full_counts"]
     assert _facts(code).functions["wrapped"].position_reads == {"A0.1": 5}
+
+
+_NUMPY_PASS = """import numpy as np
+
+
+def fill(table, keys):
+    counts = np.bincount(keys, minlength=len(table))
+    table += counts[: len(table)].astype(table.dtype)
+
+
+def fill_direct(table, keys):
+    table += np.bincount(keys, minlength=len(table))
+
+
+def grow(table, extra):
+    table += extra
+
+
+def rescore(p):
+    nll = -np.log(p)
+    loss_sum = nll.sum()
+    mean_p = p.sum()
+    return loss_sum / len(p), mean_p
+"""
+
+
+def test_a_table_incremented_by_a_bincount_of_keys_is_a_count_update() -> None:
+    facts = _facts(_NUMPY_PASS)
+    for name in ("fill", "fill_direct"):
+        (update,) = facts.functions[name].updates
+        assert update.table == "table"
+        assert "P0" in update.owner and "P1" in update.labels
+    # Adding another array is not counting keys.
+    assert facts.functions["grow"].updates == []
+
+
+def test_a_numpy_log_loss_summed_at_once_is_a_gradient_free_total() -> None:
+    fn = _facts(_NUMPY_PASS).functions["rescore"]
+    (total,) = fn.accumulations
+    assert total.target == "loss_sum"
+    assert {LOSS, NG} <= total.labels

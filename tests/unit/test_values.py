@@ -117,6 +117,10 @@ def apply_preset(config):
         return
     if "NGRAM_ENABLED" not in os.environ:
         config.eval.ngram_enabled = True
+
+
+def load():
+    return Config.from_env()
 """
 
 
@@ -158,3 +162,40 @@ def test_a_switch_tested_for_presence_is_unset_by_default() -> None:
     value, reads = _facts_value("import os\n", '"TTT_ENABLED" in os.environ')
     assert value is False
     assert reads == ["TTT_ENABLED"]
+
+
+def test_a_preset_passed_by_a_caller_is_not_known() -> None:
+    code = _PRESET.replace("DEFAULT", "baseline").replace(
+        "return Config.from_env()", 'return Config.from_env(preset="leader")'
+    )
+    assert _facts_value(code, "config.preset")[0] is UNKNOWN
+    assert _facts_value(code, "config.eval.ngram_enabled")[0] is UNKNOWN
+
+
+def test_a_caller_argument_of_a_function_nobody_calls_is_not_known() -> None:
+    code = _PRESET.replace("DEFAULT", "baseline").replace(
+        "def load():\n    return Config.from_env()\n", ""
+    )
+    assert "def load" not in code
+    assert _facts_value(code, "config.preset")[0] is UNKNOWN
+
+
+_DATA_TEST = """import os
+USE_TTT = bool(int(os.environ.get("USE_TTT", "1")))
+
+
+def evaluate(model, tokens):
+    inner = None
+    if USE_TTT:
+        if isinstance(model, Wrapper):
+            inner = model.module
+    return inner
+"""
+
+
+def test_a_value_set_under_a_test_on_data_is_not_known() -> None:
+    # `isinstance(model, Wrapper)` cannot be decided from the defaults: it may hold, so `inner`
+    # may be the module, not only its declared None.
+    assert _facts_value(_DATA_TEST, "inner is not None")[0] is UNKNOWN
+    off = _DATA_TEST.replace('"USE_TTT", "1"', '"USE_TTT", "0"')
+    assert _facts_value(off, "inner is not None") == (False, [])

@@ -578,10 +578,12 @@ class ScoringAnalysis:
         for fn in self.facts.ordered_functions():
             if not self.facts.gates[fn.qualname].reachable:
                 continue
+            # At one line, state built from the tokens (a filled cache, adapted weights) is the
+            # more specific account than the first pass's results fed to the second.
             found = [
                 *self._better_of(fn, oracle),
-                *self._fitted(fn),
                 *self._after_adaptation(fn),
+                *self._fitted(fn),
             ]
             for item in found:
                 if item.line not in seen:
