@@ -2116,6 +2116,10 @@ class _Scopes(Flow[None]):
                 fn.params = fn.params + free
 
 
+_TargetBinder = cst.AugAssign | cst.AnnAssign | cst.NamedExpr | cst.For | cst.CompFor
+_TARGET_BINDERS = frozenset({cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor})
+
+
 def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str, str]:
     bindings: dict[str, int] = {}
     aliases: dict[str, str] = {}
@@ -2130,9 +2134,11 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
             bound(target.value)
 
     stack: list[cst.CSTNode] = [node.body]
+    # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node.
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Assign):
+        kind = type(current)
+        if type(current) is cst.Assign:
             for assigned in current.targets:
                 bound(assigned.target)
             if (
@@ -2142,17 +2148,15 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
                 and current.value.value in params
             ):
                 aliases[current.targets[0].target.value] = current.value.value
-        elif isinstance(
-            current, cst.AugAssign | cst.AnnAssign | cst.NamedExpr | cst.For | cst.CompFor
-        ):
-            bound(current.target)
-        elif isinstance(current, cst.AsName):
+        elif kind in _TARGET_BINDERS:
+            bound(cast(_TargetBinder, current).target)
+        elif type(current) is cst.AsName:
             if isinstance(current.name, cst.BaseExpression):
                 bound(current.name)
-        elif isinstance(current, cst.FunctionDef | cst.ClassDef):
+        elif type(current) is cst.FunctionDef or type(current) is cst.ClassDef:
             bound(current.name)
             continue
-        if not isinstance(current, cst.Lambda):
+        if kind is not cst.Lambda:
             stack.extend(children(current))
     return {
         alias: param

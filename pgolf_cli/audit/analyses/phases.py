@@ -620,19 +620,18 @@ class Phases:
     def _subtracted(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         """The right operands of every ``a - b`` and ``a -= b`` in ``node``."""
         stack: list[cst.CSTNode] = [node]
+        # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node.
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.BinaryOperation) and isinstance(
-                current.operator, cst.Subtract
-            ):
+            if type(current) is cst.BinaryOperation and type(current.operator) is cst.Subtract:
                 yield current.right
-            elif isinstance(current, cst.AugAssign) and isinstance(
-                current.operator, cst.SubtractAssign
-            ):
+            elif type(current) is cst.AugAssign and type(current.operator) is cst.SubtractAssign:
                 yield current.value
-            if isinstance(current, cst.FunctionDef | cst.ClassDef) and current is not node:
+            elif (
+                type(current) is cst.FunctionDef or type(current) is cst.ClassDef
+            ) and current is not node:
                 continue
-            stack.extend(current.children)
+            stack.extend(children(current))
 
     def _mentions_reserve(self, node: cst.CSTNode, depth: int) -> bool:
         """A name, attribute or environment key with "reserve" in it, directly or through the

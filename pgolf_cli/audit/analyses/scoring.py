@@ -124,6 +124,9 @@ def _parameter_owners(node: cst.CSTNode) -> set[str]:
     return out
 
 
+_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+
+
 def _filled_from_parameters(body: cst.CSTNode, name: str) -> set[str]:
     """The modules whose parameters are put into the list ``name`` in ``body``:
     ``params = [p for p in model.parameters()]``, or ``params.append(p)`` inside
@@ -133,9 +136,10 @@ def _filled_from_parameters(body: cst.CSTNode, name: str) -> set[str]:
     items_of: dict[str, str] = {}
     """``block`` -> ``model`` for ``for block in model.blocks[-2:]``: a part of the model."""
     stack: list[cst.CSTNode] = [body]
+    # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node.
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.For):
+        if type(current) is cst.For:
             owners = _parameter_owners(current.iter)
             if owners:
                 loops.append((current, owners))
@@ -144,11 +148,11 @@ def _filled_from_parameters(body: cst.CSTNode, name: str) -> set[str]:
                 root = root.value
             if isinstance(current.target, cst.Name) and isinstance(root, cst.Name):
                 items_of[current.target.value] = root.value
-        elif isinstance(current, cst.Assign) and any(
+        elif type(current) is cst.Assign and any(
             isinstance(t.target, cst.Name) and t.target.value == name for t in current.targets
         ):
             out |= _parameter_owners(current.value)
-        if not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda) or current is body:
+        if type(current) not in _SCOPES or current is body:
             stack.extend(children(current))
     for loop, owners in loops:
         if any(
