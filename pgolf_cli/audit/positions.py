@@ -184,12 +184,17 @@ class _LineState(CodegenState):
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
     ) -> AbstractContextManager[None]:
-        if not isinstance(node, _SPANNED):
+        kind = type(node)
+        spanned = _SPANNED_TYPES.get(kind)
+        if spanned is None:  # isinstance on a libcst class is an ABC check: asked once per type
+            spanned = _SPANNED_TYPES[kind] = isinstance(node, _SPANNED)
+        if not spanned:
             return _NO_SPAN
         return _Span(self, node, start_node, end_node)
 
 
 _NO_SPAN: AbstractContextManager[None] = nullcontext()
+_SPANNED_TYPES: dict[type, bool] = {}
 
 
 class _Span:
