@@ -2924,7 +2924,6 @@ __all__ = [
     "TableUpdate",
     "TrainUse",
     "callee_name",
-    "children",
     "code_of",
     "dotted",
     "grad_labels",

@@ -27,8 +27,8 @@ from pgolf_cli.audit.facts import (
     Function,
     Lookup,
     callee_name,
-    children,
 )
+from pgolf_cli.audit.nodes import children
 
 _LOGS = {"log", "log2", "log10"}
 _GATHERS = {"gather", "take_along_axis", "take_along_dim"}

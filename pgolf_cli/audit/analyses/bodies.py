@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import Facts, Function, callee_name, children, last_name
+from pgolf_cli.audit.facts import Facts, Function, callee_name, last_name
 from pgolf_cli.audit.flow import Flow, element_pairs
+from pgolf_cli.audit.nodes import children
 
 
 @dataclass(frozen=True, slots=True)

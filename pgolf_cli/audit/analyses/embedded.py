@@ -26,10 +26,10 @@ from pgolf_cli.audit.facts import (
     Facts,
     Function,
     Gate,
-    children,
     code_of,
     mentions_val,
 )
+from pgolf_cli.audit.nodes import children
 
 MIN_CONSTANT_CHARS = 32_768
 """About 16k token ids as base85 uint16: larger than any tokenizer table in 16-bit form

@@ -50,9 +50,9 @@ from pgolf_cli.audit.facts import (
     Gate,
     Guard,
     TrainUse,
-    children,
 )
 from pgolf_cli.audit.findings import Reachability
+from pgolf_cli.audit.nodes import children
 from pgolf_cli.audit.values import truth
 
 Kind = Literal["backward", "train-use", "save", "score", "condition"]

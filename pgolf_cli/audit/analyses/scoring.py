@@ -35,12 +35,12 @@ from pgolf_cli.audit.facts import (
     Function,
     Gate,
     Labels,
-    children,
     code_of,
     grad_labels,
     names_read,
 )
 from pgolf_cli.audit.findings import Confidence, Evidence, Reachability, Switch
+from pgolf_cli.audit.nodes import children
 
 _PARAMETER_VIEWS = frozenset({"parameters", "named_parameters"})
 

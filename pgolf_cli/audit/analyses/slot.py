@@ -33,11 +33,11 @@ from pgolf_cli.audit.facts import (
     Function,
     Guard,
     Labels,
-    children,
     code_of,
     grad_labels,
 )
 from pgolf_cli.audit.findings import Evidence
+from pgolf_cli.audit.nodes import children
 
 
 @dataclass(frozen=True, slots=True)

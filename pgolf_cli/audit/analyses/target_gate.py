@@ -32,11 +32,11 @@ from pgolf_cli.audit.facts import (
     Function,
     Lookup,
     callee_name,
-    children,
     is_score_accumulator,
     receiver_of,
 )
 from pgolf_cli.audit.flow import NamesFlow
+from pgolf_cli.audit.nodes import children
 
 Taint = frozenset[str]
 _NONE: Taint = frozenset()

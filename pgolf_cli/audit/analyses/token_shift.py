@@ -26,9 +26,10 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from pgolf_cli.audit.facts import Facts, Function, Gate, children, code_of, receiver_of
+from pgolf_cli.audit.facts import Facts, Function, Gate, code_of, receiver_of
 from pgolf_cli.audit.flow import Guard, NamesFlow
 from pgolf_cli.audit.module_reach import ModuleReach
+from pgolf_cli.audit.nodes import children
 
 _CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
 _PRESERVING = {

@@ -40,17 +40,16 @@ import libcst as cst
 
 from pgolf_cli.audit.analyses.scoring import _is_optimizer, _parameter_owners
 from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verdict
+from pgolf_cli.audit.context import Context
 from pgolf_cli.audit.facts import (
     TRAIN,
     UNREACHABLE,
     CallSite,
-    Context,
     Facts,
     Function,
     Gate,
     Labels,
     callee_name,
-    children,
     code_of,
     is_accumulator,
     mentions_val,
@@ -59,6 +58,7 @@ from pgolf_cli.audit.facts import (
 )
 from pgolf_cli.audit.findings import Evidence
 from pgolf_cli.audit.flow import Flow, Guard
+from pgolf_cli.audit.nodes import children
 
 
 class Pass(StrEnum):
