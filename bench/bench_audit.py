@@ -15,6 +15,7 @@ Usage (from the repository root):
     .venv/bin/python bench/bench_audit.py                 # both benchmarks, markdown tables
     .venv/bin/python bench/bench_audit.py --json out.json # also write the numbers as JSON
     .venv/bin/python bench/bench_audit.py --profile       # cProfile of one audit_file call only
+    .venv/bin/python bench/bench_audit.py --profile FILE  # ... of FILE (e.g. a record's script)
     .venv/bin/python bench/bench_audit.py --records ../shared/data/parameter-golf-records-full \
         --repeat 3                                        # the real record scripts
 """
@@ -362,8 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--profile",
-        action="store_true",
-        help="only profile one audit_file call and print the top 25 cumulative entries",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="only profile one audit_file call (of FILE, or of a generated script) and print "
+        "the top 25 cumulative entries",
     )
     ns = parser.parse_args(argv)
     if ns.repeat < 1 or ns.dir_repeat < 1 or ns.files < 1 or ns.dir_files < 1:
@@ -372,8 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     _use_this_checkout()
     with tempfile.TemporaryDirectory(prefix="pgolf-bench-") as tmp:
         work = ns.workdir or Path(tmp)
-        if ns.profile:
-            (path,) = gen_scripts.write_scripts(work / "profile", 1, ns.seed, ns.size_kb)
+        if ns.profile is not None:
+            if ns.profile:
+                path = Path(ns.profile)
+            else:
+                (path,) = gen_scripts.write_scripts(work / "profile", 1, ns.seed, ns.size_kb)
             print(profile_one(path), end="")
             return 0
         machine = _machine()
