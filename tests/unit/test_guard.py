@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,71 @@ def test_the_bound_admits_everything_up_to_it() -> None:
     # A statement adds levels above the expression (module, assignment): stay under the bound.
     guard.parse("x = a" + "[0]" * (guard.MAX_DEPTH - 5) + "\n")
     guard.parse("flag = " + " or ".join(["a"] * 150) + "\n")
+
+
+def _heights(tree: ast.AST) -> Iterator[tuple[ast.AST, int]]:
+    """Every node with its height: the levels below it as ``_too_deep`` counts them (the
+    operands of ``a or b or c`` counting the operators in front of them)."""
+    found: list[tuple[ast.AST, int]] = []
+
+    def height(node: ast.AST) -> int:
+        if isinstance(node, ast.BoolOp):
+            n = len(node.values)
+            below = max(height(v) + n - i for i, v in enumerate(node.values))
+        else:
+            kids = [c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]
+            below = max((height(c) + 1 for c in kids), default=0)
+        found.append((node, below))
+        return below
+
+    height(tree)
+    return iter(found)
+
+
+_NARROW_SHAPES = [
+    "x = " + "-" * 40 + "1",
+    "x = " + "not " * 20 + "a",
+    "x = a" + ".b" * 30,
+    "x = f" + "()" * 30,
+    "x = a" + "[0]" * 25,
+    "x = " + " + ".join(["a"] * 30),
+    "x = " + " or ".join(["a"] * 30),
+    "x = " + " < ".join(["a"] * 30),
+    "x = " + "lambda: " * 12 + "1",
+    "x = " + "lambda a, *b, c=1, **d: " * 4 + "1",
+    "x = f'{" + "-" * 20 + "a!r:>{w}}'",
+    "x = f'{f\"{a}\"}'",
+    "x = " + "[" * 30 + "]" * 30,
+    "x = {a: {b: {c: (d, e)}}}",
+    "x = [y for y in z if y for w in y]",
+    "x = a if b else c if d else e if f else g",
+    "x = (y := (z := 1))",
+    "x = a[1:2:3, ::, ...]",
+    "async def f():\n    await g(await h(await i()))",
+    "def f(*, a=lambda: 1, b: int = 2) -> int: return a",
+    "with a as b, c as d: pass",
+    "match x:\n    case [1, {'a': b}, C(d=e)] | None if e: pass",
+    "x = *a, *b",
+    "del a[0], b.c",
+    "assert a, b",
+]
+
+
+@pytest.mark.parametrize("code", _NARROW_SHAPES)
+def test_a_node_on_one_line_holds_no_more_levels_than_its_width_allows(code: str) -> None:
+    # `_too_deep` skips narrow one-line nodes on this bound: it must hold for every shape.
+    for node, below in _heights(ast.parse(code)):
+        lineno, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if lineno is not None and lineno == end:
+            width = node.end_col_offset - node.col_offset  # type: ignore[attr-defined]
+            assert below <= guard._narrow_height(width), ast.dump(node)
+
+
+def test_skipping_narrow_nodes_finds_what_a_full_walk_finds() -> None:
+    # A deep expression inside an f-string, a lambda and a narrow neighbour are still measured.
+    assert _refusal("y = 1\nx = f'{" + "-" * 300 + "1}'\n") == ("PG906", 2)
+    assert _refusal("x = (1, lambda: " + "-" * 300 + "1)\n") == ("PG906", 1)
+    assert _refusal("def f():\n    a = 1\n    b = " + "~" * 300 + "1\n") == ("PG906", 3)
 
 
 def test_the_tree_cpython_built_is_kept_for_the_positions() -> None:
