@@ -43,11 +43,14 @@ _PAIRS: dict[type[cst.CSTNode], tuple[type[ast.AST], ...]] = {
 
 def _cst_statements(body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> Iterator[cst.CSTNode]:
     """The statements of a suite as ``ast`` lists them: small statements one by one."""
+    # Exact type tests: libcst's classes are ABCs, whose isinstance is slow, and a suite or a
+    # statement line is always one of these concrete classes.
+    kind = type(body)
     items: Sequence[cst.CSTNode] = (
-        body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
+        body.body if kind is cst.IndentedBlock or kind is cst.SimpleStatementSuite else body  # type: ignore[union-attr, assignment]
     )
     for item in items:
-        if isinstance(item, cst.SimpleStatementLine):
+        if type(item) is cst.SimpleStatementLine:
             yield from item.body
         else:
             yield item
@@ -68,6 +71,9 @@ def _pair(
 
 
 def _pair_children(c: cst.CSTNode, a: ast.AST, out: LineMap) -> None:
+    kind = type(c)
+    if kind not in _PAIRS:
+        return  # a small statement: nothing nested (and libcst's isinstance is slow)
     if isinstance(c, cst.FunctionDef | cst.ClassDef | cst.With) and isinstance(
         a, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.With | ast.AsyncWith
     ):
