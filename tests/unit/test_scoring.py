@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from checks.examples import pg104
 from pgolf_cli.audit.analyses.scoring import ScoringAnalysis
 from pgolf_cli.audit.engine import audit_source
 from pgolf_cli.audit.facts import TGT, Facts
@@ -365,3 +366,16 @@ def test_a_buffer_placed_on_a_device_of_a_parameter_adapts_nothing() -> None:
     assert _findings(_PLACED_BUFFER, "PG104") == []
     owned = _PLACED_BUFFER.replace("device=d.device", "device=d.cache")
     assert _facts(owned).analysis(ScoringAnalysis).adapts["score"] == {2}
+
+
+def test_a_second_pass_points_at_the_functions_that_score() -> None:
+    # The scoring happens in the functions the passes call: the evidence says where they are.
+    code = next(e.code for e in pg104.INVALID if e.title.startswith("vectorised two-pass"))
+    lines = code.splitlines()
+    result = audit_source(source_from_bytes("probe.py", code.encode()))
+    (rescoring,) = [f for f in result.findings if f.rule_id == "PG104"]
+    labels = {e.line: e.label for e in rescoring.evidence}
+    first = 1 + next(i for i, line in enumerate(lines) if line.startswith("def model_pass("))
+    second = 1 + next(i for i, line in enumerate(lines) if line.startswith("def blend_pass("))
+    assert labels[first] == "the first pass: model_pass() scores the tokens"
+    assert labels[second] == "the second pass: blend_pass() scores the tokens"

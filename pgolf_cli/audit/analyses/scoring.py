@@ -659,6 +659,7 @@ class ScoringAnalysis:
                     fn,
                     (source.line, "a first pass over the validation tokens"),
                     (second.where.line, "the same tokens scored again with what it fitted"),
+                    *self._pass_function(second, "the second pass"),
                 ),
             )
 
@@ -730,8 +731,10 @@ class ScoringAnalysis:
                     if kind != "epochs"
                     else "the loop that repeats the pass",
                 ),
+                *self._pass_function(first if kind != "epochs" else None, "the first pass"),
                 (adaptation.where.line, adaptation.what),
                 (second.where.line, "the same tokens are scored again"),
+                *self._pass_function(second, "the second pass"),
             ),
             None if second.call is None or objects_known else Confidence.MEDIUM,
         )
@@ -767,6 +770,14 @@ class ScoringAnalysis:
                 return None  # a single pass, whatever the name of the loop
             return loop.line, tuple(Switch(r.env, r.default, r.line) for r in reads)
         return loop.line, ()
+
+    def _pass_function(self, scored: Pass | None, which: str) -> list[tuple[int, str]]:
+        """Where the script defines the function a pass calls: the code that does the scoring
+        is there, not at the call."""
+        if scored is None or scored.call is None:
+            return []
+        callee = self.facts.functions[scored.call.callee]
+        return [(callee.line, f"{which}: {callee.name}() scores the tokens")]
 
     def _evidence(self, fn: Function, *items: tuple[int, str]) -> tuple[Evidence, ...]:
         found = (
