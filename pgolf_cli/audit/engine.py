@@ -222,7 +222,8 @@ class _FileAudit:
 
     def _run(self) -> FileResult:
         parsed = self.parse()
-        if parsed is not None:
+        # A file without a statement (empty, or only comments) holds nothing a rule can judge.
+        if parsed is not None and parsed.module.body:
             try:
                 lines = statement_lines(parsed.module, self.source.text, parsed.tree)
                 facts = _facts(parsed.module, lines, self.source.text, self.source.path)

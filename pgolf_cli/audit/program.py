@@ -31,6 +31,7 @@ import libcst as cst
 
 from pgolf_cli.audit.facts import callee_name, dotted
 from pgolf_cli.audit.flow import Flow, Guard
+from pgolf_cli.audit.nodes import children
 from pgolf_cli.audit.positions import LineMap, statement_lines
 from pgolf_cli.audit.source import read_source
 from pgolf_cli.errors import PgolfInputError
@@ -292,11 +293,13 @@ def _imports(
 
 
 def _nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``root`` and its semantic descendants in source order (whitespace and punctuation hold
+    no call and no string)."""
     stack = [root]
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed(node.children))
+        stack.extend(reversed(children(node)))
 
 
 def _calls(
@@ -307,7 +310,7 @@ def _calls(
     files: dict[str, str | None],
 ) -> Iterator[Reference]:
     for node in _nodes(root):
-        if not isinstance(node, cst.Call):
+        if type(node) is not cst.Call:
             continue
         name = callee_name(node.func)
         positional = [a.value for a in node.args if a.keyword is None and not a.star]

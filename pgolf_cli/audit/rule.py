@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class Rule:
         return self.check(facts)
 
     @classmethod
+    @functools.cache  # every finding carries it: clean the text once
     def documentation(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
 

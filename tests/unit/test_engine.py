@@ -130,6 +130,16 @@ def test_unused_suppression_is_reported() -> None:
     assert _audit(code) == [("PG904", 1, "note")]
 
 
+@pytest.mark.parametrize("code", ["", "\n\n", "# a comment\n", "#!/usr/bin/env python3\n\n# x\n"])
+def test_a_file_without_statements_has_no_findings(code: str) -> None:
+    assert _audit(code) == []
+
+
+def test_a_file_of_comments_still_reports_its_suppressions() -> None:
+    assert _audit("# pgolf: ignore[PG201] nothing here\n") == [("PG904", 1, "note")]
+    assert _audit("# pgolf: ignore[PG201]\n") == [("PG905", 1, "warning")]
+
+
 def test_select_and_ignore() -> None:
     assert _audit(_script(), AuditOptions(select=("PG2",))) == []
     assert _audit(_script(), AuditOptions(ignore=("PG101",))) == []
