@@ -16,6 +16,7 @@ Usage (from the repository root):
     .venv/bin/python bench/bench_audit.py --json out.json # also write the numbers as JSON
     .venv/bin/python bench/bench_audit.py --profile       # cProfile of one audit_file call only
     .venv/bin/python bench/bench_audit.py --profile FILE  # ... of FILE (e.g. a record's script)
+    .venv/bin/python bench/bench_audit.py --breakdown FILE --repeat 5  # ms per stage and rule
     .venv/bin/python bench/bench_audit.py --records ../shared/data/parameter-golf-records-full \
         --repeat 3                                        # the real record scripts
 """
@@ -208,7 +209,7 @@ def breakdown(path: Path, repeat: int) -> list[tuple[str, float]]:
 
     Facts computed lazily (cached properties) are billed to the first rule that asks for them.
     """
-    from pgolf_cli.audit import suppress
+    from pgolf_cli.audit import guard, suppress
     from pgolf_cli.audit.facts import Facts
     from pgolf_cli.audit.positions import statement_lines
     from pgolf_cli.audit.registry import all_rules
@@ -230,9 +231,13 @@ def breakdown(path: Path, repeat: int) -> list[tuple[str, float]]:
         lap("load (read, unpack wrappers)")
         suppress.parse(source.text)
         lap("suppression comments")
+        tree = guard.python_tree(source.text)
+        lap("guard: CPython's parse (ast)")
+        guard._too_deep(tree)
+        lap("guard: nesting depth")
         module = libcst.parse_module(source.text)
         lap("libcst.parse_module")
-        lines = statement_lines(module, source.text)
+        lines = statement_lines(module, source.text, tree)
         lap("statement positions")
         facts = Facts(module, lines, source.text)
         lap("facts pre-pass")
@@ -270,13 +275,15 @@ def render(
     summary: tuple[int, int, dict[str, int]] | None,
     repeat: int,
     dir_repeat: int,
+    *,
+    files_table: bool = True,
 ) -> str:
     out = [
         f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, libcst {machine['libcst']}, "
         f"{machine['platform']}",
         "",
     ]
-    if files:
+    if files and files_table:
         rows = [
             [
                 f.path,
@@ -310,11 +317,16 @@ def render(
         out.append("")
     if stages:
         total = sum(sec for _, sec in stages)
-        rows = [[stage, f"{1000 * sec:.1f}", f"{100 * sec / total:.0f}%"] for stage, sec in stages]
-        rows.append(["**sum of stages**", f"{1000 * total:.1f}", "100%"])
+        # The bound is on the audit against libcst's parse: each stage as a fraction of it.
+        parse = dict(stages).get("libcst.parse_module") or float("nan")
+        rows = [
+            [stage, f"{1000 * sec:.1f}", f"{100 * sec / total:.0f}%", f"{sec / parse:.3f}"]
+            for stage, sec in stages
+        ]
+        rows.append(["**sum of stages**", f"{1000 * total:.1f}", "100%", f"{total / parse:.2f}"])
         out.append(f"Breakdown of {files[0].path if files else 'one file'} (median of {repeat}):")
         out.append("")
-        out.append(_table(["stage", "ms", "share"], rows))
+        out.append(_table(["stage", "ms", "share", "/ parse"], rows))
         out.append("")
     if directory:
         rows = [[d.label, f"{d.seconds:.2f}", f"{d.ratio_to_parse:.2f}"] for d in directory]
@@ -362,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
         help="benchmark the train_gpt.py scripts of this records tree instead of generated ones",
     )
     parser.add_argument(
+        "--breakdown",
+        type=Path,
+        metavar="FILE",
+        help="only time each stage of auditing FILE (guard, parse, positions, facts, each "
+        "rule), median of --repeat",
+    )
+    parser.add_argument(
         "--profile",
         nargs="?",
         const="",
@@ -385,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
             print(profile_one(path), end="")
             return 0
         machine = _machine()
+        if ns.breakdown is not None:
+            steps = breakdown(ns.breakdown, ns.repeat)
+            timing = FileTiming(str(ns.breakdown), ns.breakdown.stat().st_size / 1024, 0, 0, 0)
+            print(render(machine, [timing], steps, [], None, ns.repeat, 0, files_table=False))
+            return 0
         files: list[FileTiming] = []
         directory: list[DirTiming] = []
         stages: list[tuple[str, float]] = []
