@@ -216,14 +216,15 @@ def _destination(call: ExternalCall) -> cst.BaseExpression | None:
     return positional[index] if len(positional) > index else None
 
 
-def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
-    """Whether ``node`` uses the value of one of ``names``, not counting a mere measure of its
-    size (``len(buf.getvalue())``, ``buf.tell()``, ``buf.getbuffer().nbytes``)."""
+def _mentioned(node: cst.CSTNode) -> frozenset[str]:
+    """The names whose values ``node`` uses, not counting a mere measure of a value's size
+    (``len(buf.getvalue())``, ``buf.tell()``, ``buf.getbuffer().nbytes``)."""
+    out: set[str] = set()
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name) and current.value in names:
-            return True
+        if isinstance(current, cst.Name):
+            out.add(current.value)
         if (
             isinstance(current, cst.Call)
             and isinstance(current.func, cst.Name)
@@ -233,7 +234,7 @@ def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
         if isinstance(current, cst.Attribute) and current.attr.value in _MEASURES:
             continue
         stack.extend(children(current))
-    return False
+    return frozenset(out)
 
 
 class _Stores(flow.Flow[None]):
@@ -291,6 +292,8 @@ class Phases:
         self._local: dict[str, list[tuple[int, object]]] = {}
         self._flows: dict[str, dict[str, list[Flow]]] = {}
         self._gates: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
+        self._mention_sets: dict[int, frozenset[str]] = {}
+        self._ifs: dict[str, dict[int, cst.If]] = {}
         root = facts.functions["<module>"]
         if root.calls:  # no entry point (a library file, a snippet): no run to order
             self._visit(Frame(root, Gate(Reachability.DEFAULT_ON), None, None, 0))
@@ -341,13 +344,13 @@ class Phases:
             changed = False
             for name, bound in flows.items():
                 for f in bound:
-                    if _mentions(f.value, carried):
+                    if not self._mentioned(f.value).isdisjoint(carried):
                         flow_values.add(id(f.value))
                         if name not in carried:
                             carried.add(name)
                             changed = True
         if any(
-            _is_file_write(fn, e) and _mentions(e.node, carried)
+            _is_file_write(fn, e) and not self._mentioned(e.node).isdisjoint(carried)
             for e in fn.externals
             if e.name not in _SAVES
         ):
@@ -359,18 +362,34 @@ class Phases:
             if (
                 isinstance(current, cst.Return)
                 and current.value is not None
-                and _mentions(current.value, carried)
+                and not self._mentioned(current.value).isdisjoint(carried)
             ):
                 return True
             if (
                 isinstance(current, cst.Call)
                 and id(current) not in flow_values
                 and self.facts.resolve_call(current.func, fn)
-                and any(_mentions(a.value, carried) for a in current.args)
+                and any(not self._mentioned(a.value).isdisjoint(carried) for a in current.args)
             ):
                 return True  # handed to the script's own code, which may write it
             stack.extend(children(current))
         return False
+
+    def _if_statements(self, fn: Function) -> dict[int, cst.If]:
+        """The ``if`` statements of ``fn`` by test (none for the module's own statements),
+        collected once per function: a loop holds several clock tests."""
+        found = self._ifs.get(fn.qualname)
+        if found is None:
+            found = self._ifs[fn.qualname] = {} if fn.node is None else _if_statements(fn.node)
+        return found
+
+    def _mentioned(self, node: cst.CSTNode) -> frozenset[str]:
+        """:func:`_mentioned`, remembered per node: the search for where a buffer's bytes go
+        asks about the same assignments on every round until the names it follows settle."""
+        found = self._mention_sets.get(id(node))
+        if found is None:
+            found = self._mention_sets[id(node)] = _mentioned(node)
+        return found
 
     def _visit(self, frame: Frame) -> None:
         depth = 0
@@ -574,7 +593,8 @@ class Phases:
             labels = self.resolve(condition.labels, item.frame)
             if not self._clocked(labels, self.clock_functions):
                 continue
-            if _only_rearms_timer(item.frame.fn, condition.test):
+            found = self._if_statements(item.frame.fn).get(id(condition.test))
+            if found is not None and _only_rearms_timer(found):
                 continue
             value, _ = self.facts.evaluator.evaluate(condition.test, item.line)
             off = item.gate.reach == Reachability.OFF_BY_DEFAULT and (
@@ -821,23 +841,48 @@ class Phases:
         return uses[0].line if uses else None
 
 
-def _only_rearms_timer(fn: Function, test: cst.BaseExpression) -> bool:
-    """Whether the ``if`` testing ``test`` only throttles: its body neither leaves the loop nor
-    sets a flag, it just moves the timestamp the test measures from (``if now - last_log > 30:
-    print(...); last_log = now``), so it never stops anything. A value that is not a clock
-    reading (``stop_after = step``) is a stop flag."""
-    root: cst.CSTNode | None = fn.node
-    stack: list[cst.CSTNode] = [root] if root is not None else []
-    found: cst.If | None = None
-    while stack and found is None:
+_HOLDS_STATEMENTS: dict[type, bool] = {}
+"""Per node type, whether it may hold an ``if`` statement (see :func:`_if_statements`)."""
+
+
+def _holds_statements(node: cst.CSTNode) -> bool:
+    kind = type(node)
+    known = _HOLDS_STATEMENTS.get(kind)
+    if known is None:
+        known = _HOLDS_STATEMENTS[kind] = issubclass(
+            kind,
+            cst.BaseCompoundStatement
+            | cst.IndentedBlock
+            | cst.Else
+            | cst.ExceptHandler
+            | cst.ExceptStarHandler
+            | cst.Finally
+            | cst.MatchCase,
+        )
+    return known
+
+
+def _if_statements(root: cst.CSTNode) -> dict[int, cst.If]:
+    """Every ``if`` statement under ``root``, nested functions' included, by its test (id).
+
+    An ``if`` is a statement: it sits in a block of a compound statement, never in a simple
+    statement line or an expression, so the walk skips those (most of a function's nodes)."""
+    out: dict[int, cst.If] = {}
+    stack: list[cst.CSTNode] = [root]
+    while stack:
         node = stack.pop()
-        if isinstance(node, cst.If) and node.test is test:
-            found = node
-        else:
-            stack.extend(children(node))
-    if found is None:
-        return False
-    intervals = _intervals(test)
+        if type(node) is cst.If:
+            out[id(node.test)] = node
+        stack.extend(child for child in children(node) if _holds_statements(child))
+    return out
+
+
+def _only_rearms_timer(found: cst.If) -> bool:
+    """Whether the ``if`` statement ``found`` only throttles: its body neither leaves the loop
+    nor sets a flag, it just moves the timestamp the test measures from (``if now - last_log >
+    30: print(...); last_log = now``), so it never stops anything. A value that is not a clock
+    reading (``stop_after = step``) is a stop flag."""
+    intervals = _intervals(found.test)
     assigned = False
     for small in flow.statements(found.body):
         if isinstance(small, cst.Break | cst.Return | cst.Raise | cst.BaseCompoundStatement):
