@@ -14,6 +14,7 @@ a rule asks (``facts.analysis(ModuleReach)``).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -43,6 +44,22 @@ class _Sites(Flow[None]):
         self.pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\s*\(")
         self.found: list[tuple[str, str, tuple[Guard, ...]]] = []
         self.qualname = "<module>"
+        # The lines where a match of the pattern starts in the whole text. A match in the text
+        # of some lines (a statement, a function) is one of these: it starts with a name at a
+        # word boundary, which no earlier match can cover. Lines without one are skipped.
+        self.named_lines: list[int] = []
+        text = "\n".join(facts.text.splitlines())
+        line, at = 1, 0
+        for match in self.pattern.finditer(text):
+            line += text.count("\n", at, match.start())
+            at = match.start()
+            self.named_lines.append(line)
+
+    def names_on(self, node: cst.CSTNode) -> bool:
+        """Whether a match of the pattern starts on one of the lines of ``node``."""
+        first, last = self.facts.span_of(node)
+        index = bisect.bisect_left(self.named_lines, first)
+        return index < len(self.named_lines) and self.named_lines[index] <= last
 
     def text(self, node: cst.CSTNode) -> str:
         first, last = self.facts.span_of(node)
@@ -53,6 +70,8 @@ class _Sites(Flow[None]):
         self.block(body)
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
+        if not self.names_on(stmt):
+            return
         names = set(self.pattern.findall(self.text(stmt)))
         if not names:
             return
@@ -84,7 +103,7 @@ def _solve(facts: Facts) -> dict[str, Gate]:
     sites = _Sites(facts, sorted(set(methods) | set(bases)))
     sites.walk("<module>", facts.module.body)
     for fn in facts.functions.values():
-        if fn.node is not None:
+        if fn.node is not None and sites.names_on(fn.node):
             sites.walk(fn.qualname, fn.node.body)
 
     def reach(qualname: str, via: Gate) -> bool:
@@ -94,12 +113,18 @@ def _solve(facts: Facts) -> dict[str, Gate]:
         gates[qualname] = best
         return True
 
+    # A gate only ever moves up (to reachable, or to a more enabled reach), so following a site
+    # or a function's calls again from the gate it was last followed from changes nothing: each
+    # round follows only those whose gate moved since.
+    site_from: dict[int, Gate] = {}
+    calls_from: dict[str, Gate] = {}
     changed = True
     while changed:
         changed = False
-        for qualname, name, guards in sites.found:
-            if not gates[qualname].reachable:
+        for index, (qualname, name, guards) in enumerate(sites.found):
+            if not gates[qualname].reachable or site_from.get(index) is gates[qualname]:
                 continue
+            site_from[index] = gates[qualname]
             via = facts.combine(gates[qualname], guards)
             pending, seen = [name], set()
             while pending:
@@ -111,8 +136,12 @@ def _solve(facts: Facts) -> dict[str, Gate]:
                     changed = reach(method, via) or changed
                 pending.extend(bases.get(cls, ()))
         for fn in facts.functions.values():
-            if not gates[fn.qualname].reachable:
+            if (
+                not gates[fn.qualname].reachable
+                or calls_from.get(fn.qualname) is gates[fn.qualname]
+            ):
                 continue
+            calls_from[fn.qualname] = gates[fn.qualname]
             for call in fn.calls:
                 via = facts.combine(gates[fn.qualname], call.where.guards)
                 changed = reach(call.callee, via) or changed
