@@ -41,18 +41,25 @@ class _Sites(Flow[None]):
     def __init__(self, facts: Facts, names: Sequence[str]) -> None:
         super().__init__(facts.line_of)
         self.facts = facts
-        self.pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\s*\(")
+        alternatives = "(" + "|".join(map(re.escape, names)) + r")\s*\("
+        self.pattern = re.compile(r"\b" + alternatives)
         self.found: list[tuple[str, str, tuple[Guard, ...]]] = []
         self.qualname = "<module>"
         # The lines where a match of the pattern starts in the whole text. A match in the text
         # of some lines (a statement, a function) is one of these: it starts with a name at a
         # word boundary, which no earlier match can cover. Lines without one are skipped.
+        # The text is scanned without the leading \b, which keeps the regex engine from
+        # searching for the names' first letters fast (~10x slower on a 150 KB script); each
+        # hit is then tested with it. A hit inside a longer word cannot cover a real match (that
+        # starts a word), so every real match is among the hits.
         self.named_lines: list[int] = []
         text = "\n".join(facts.text.splitlines())
         line, at = 1, 0
-        for match in self.pattern.finditer(text):
-            line += text.count("\n", at, match.start())
-            at = match.start()
+        for hit in re.finditer(alternatives, text):
+            if self.pattern.match(text, hit.start()) is None:
+                continue
+            line += text.count("\n", at, hit.start())
+            at = hit.start()
             self.named_lines.append(line)
 
     def names_on(self, node: cst.CSTNode) -> bool:

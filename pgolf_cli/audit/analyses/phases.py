@@ -221,17 +221,16 @@ def _mentioned(node: cst.CSTNode) -> frozenset[str]:
     (``len(buf.getvalue())``, ``buf.tell()``, ``buf.getbuffer().nbytes``)."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = [node]
+    # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node of
+    # the values assigned in a function, and Name, Call and Attribute have no subclasses.
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             out.add(current.value)
-        if (
-            isinstance(current, cst.Call)
-            and isinstance(current.func, cst.Name)
-            and current.func.value == "len"
-        ):
-            continue
-        if isinstance(current, cst.Attribute) and current.attr.value in _MEASURES:
+        elif type(current) is cst.Call:
+            if type(current.func) is cst.Name and current.func.value == "len":
+                continue
+        elif type(current) is cst.Attribute and current.attr.value in _MEASURES:
             continue
         stack.extend(children(current))
     return frozenset(out)
@@ -291,7 +290,7 @@ class Phases:
         self.items: list[Item] = []
         self._local: dict[str, list[tuple[int, object]]] = {}
         self._flows: dict[str, dict[str, list[Flow]]] = {}
-        self._gates: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
+        self._gates: dict[tuple[int, ...], tuple[Gate, Gate]] = {}
         self._mention_sets: dict[int, frozenset[str]] = {}
         self._ifs: dict[str, dict[int, cst.If]] = {}
         root = facts.functions["<module>"]
@@ -424,12 +423,18 @@ class Phases:
             self.items.append(Item(len(self.items), kind, frame, event.where, gate, event))
 
     def combine(self, gate: Gate, guards: tuple[Guard, ...]) -> Gate:
-        """:meth:`Facts.combine`, remembered: the events of one function share their guards."""
-        key = (gate, guards)
+        """:meth:`Facts.combine`, remembered: the events of one function share their guards.
+
+        Remembered by identity: the timeline asks with the same few objects (a frame's gate, the
+        guard of one ``if``, in a tuple of each event's own) about a thousand times, and hashing
+        them by value (a dataclass holding an enum, a libcst node) costs more than the look-up
+        saves. The entry holds the gate, so no id in a key can be reused while it is kept; the
+        guards are held by the facts' events."""
+        key = (id(gate), *map(id, guards))
         found = self._gates.get(key)
         if found is None:
-            found = self._gates[key] = self.facts.combine(gate, guards)
-        return found
+            found = self._gates[key] = (gate, self.facts.combine(gate, guards))
+        return found[1]
 
     def resolve(self, labels: Iterable[str], frame: Frame) -> set[str]:
         """``labels`` with each parameter label replaced by what this call path passes to it."""
@@ -486,10 +491,15 @@ class Phases:
 
     @staticmethod
     def _inside(item: Item, region: Region) -> bool:
-        return any(
-            frame is region.frame and region.loop_id in where.loops
-            for frame, where in item.frame.chain(item.where)
-        )
+        """Whether ``item`` runs inside the region's loop: the place its call path has in the
+        region's frame (a frame is on a path once) is in that loop."""
+        frame, where = item.frame, item.where
+        while frame is not region.frame:
+            parent, call = frame.parent, frame.call
+            if parent is None or call is None:
+                return False
+            frame, where = parent, call.where
+        return region.loop_id in where.loops
 
     @staticmethod
     def exclusive(a: Item, b: Item) -> bool:

@@ -21,6 +21,7 @@ A *mix* is an addition (or ``lerp``) of a tensor's shifted copy and the same ten
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field, replace
 
@@ -31,7 +32,11 @@ from pgolf_cli.audit.flow import Guard, NamesFlow
 from pgolf_cli.audit.module_reach import ModuleReach
 from pgolf_cli.audit.nodes import children
 
-_CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
+_PREVIOUS_SLICE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b")
+"""``[:, :-1]`` / ``[:, 0:-1]`` in a line of text: a function holding one may shift tokens."""
+_ROLL = re.compile(r"\broll\s*\(")
+"""``roll(`` in a line of text (searched only in lines holding ``roll``: the leading ``\b`` makes
+the regex engine try every position of the line)."""
 _PRESERVING = {
     "cat",
     "concat",
@@ -385,8 +390,17 @@ class _Walk(NamesFlow[_Value]):
 class TokenShiftAnalysis:
     facts: Facts
     mixes: list[Mix] = field(default_factory=list)
+    _lines: list[int] = field(default_factory=list, init=False, repr=False)
+    """The lines holding a previous-position slice or a ``roll(``, in order."""
 
     def __post_init__(self) -> None:
+        # One pass over the lines of the text, not one per function: methods and nested
+        # functions would search their lines again for every function around them.
+        self._lines = [
+            i
+            for i, text in enumerate(self.facts.text.splitlines(), 1)
+            if _PREVIOUS_SLICE.search(text) or ("roll" in text and _ROLL.search(text))
+        ]
         for fn in self.facts.ordered_functions():
             if fn.node is None or not self._candidate(fn.node):
                 continue
@@ -395,8 +409,10 @@ class TokenShiftAnalysis:
             self.mixes.extend(walk.mixes)
 
     def _candidate(self, node: cst.FunctionDef) -> bool:
+        """Whether a line of the function holds a previous-position slice or a ``roll(``."""
         first, last = self.facts.span_of(node)
-        return any(_CANDIDATE.search(self.facts.code_line(i)) for i in range(first, last + 1))
+        index = bisect.bisect_left(self._lines, first)
+        return index < len(self._lines) and self._lines[index] <= last
 
     def gate(self, mix: Mix) -> Gate:
         reach = self.facts.analysis(ModuleReach).gates[mix.function.qualname]
