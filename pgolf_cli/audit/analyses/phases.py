@@ -646,9 +646,9 @@ class Phases:
                 return amount, False
         return zero, zero is not None
 
-    @staticmethod
-    def _subtracted(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    def _subtracted(self, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         """The right operands of every ``a - b`` and ``a -= b`` in ``node``."""
+        minus = self._minus_lines
         stack: list[cst.CSTNode] = [node]
         # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node.
         while stack:
@@ -661,28 +661,42 @@ class Phases:
                 type(current) is cst.FunctionDef or type(current) is cst.ClassDef
             ) and current is not node:
                 continue
+            else:
+                # A statement none of whose lines holds a "-" holds no subtraction.
+                first, last = self.facts.span_of(current)
+                if first and minus[last] == minus[first - 1]:
+                    continue
             stack.extend(children(current))
+
+    @cached_property
+    def _minus_lines(self) -> list[int]:
+        """Per line number, how many lines up to it hold a "-" (index 0: none)."""
+        out = [0]
+        for text in self.facts.text.splitlines():
+            out.append(out[-1] + ("-" in text))
+        return out
 
     def _mentions_reserve(self, node: cst.CSTNode, depth: int) -> bool:
         """A name, attribute or environment key with "reserve" in it, directly or through the
         one value assigned to a name (``R = float(os.environ.get("GPTQ_RESERVE_SECONDS", 4))``)."""
         stack: list[cst.CSTNode] = [node]
+        # Exact types: Name, Attribute and SimpleString have no subclasses.
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.Name | cst.Attribute):
-                name = current.value if isinstance(current, cst.Name) else current.attr.value
+            named: tuple[str, dict[str, cst.BaseExpression | None]] | None = None
+            if type(current) is cst.Name:
+                named = current.value, self.facts.assigned_names
+            elif type(current) is cst.Attribute:
+                named = current.attr.value, self.facts.assigned_attrs
+            elif type(current) is cst.SimpleString and _RESERVE.search(current.value):
+                return True
+            if named is not None:
+                name, table = named
                 if _RESERVE.search(name):
                     return True
-                table = (
-                    self.facts.assigned_names
-                    if isinstance(current, cst.Name)
-                    else self.facts.assigned_attrs
-                )
                 value = table.get(name)
                 if value is not None and depth < 4 and self._mentions_reserve(value, depth + 1):
                     return True
-            elif isinstance(current, cst.SimpleString) and _RESERVE.search(current.value):
-                return True
             stack.extend(children(current))
         return False
 

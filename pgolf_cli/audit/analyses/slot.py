@@ -184,6 +184,7 @@ class SlotAnalysis:
         self._lifted: dict[tuple[str, str], list[Event]] = {}
         self._leaves: dict[str, Labels] = {}
         self._leaves_of: dict[Labels, Labels] = {}
+        self._slots: list[Slot] | None = None
         self._restricted: dict[tuple[int, int, int, int], frozenset[_Restriction]] = {}
         self.created: dict[str, int] = {
             leaf.label: leaf.where.line
@@ -275,6 +276,12 @@ class SlotAnalysis:
 
     # -- verdicts --------------------------------------------------------------------------
     def slots(self) -> list[Slot]:
+        """The SLOT shapes of the file, found once (the training verdicts ask for them too)."""
+        if self._slots is None:
+            self._slots = self._find()
+        return self._slots
+
+    def _find(self) -> list[Slot]:
         out: list[Slot] = []
         if not self.created:
             return out
