@@ -63,8 +63,11 @@ class _Sites(Flow[None]):
             self.named_lines.append(line)
 
     def names_on(self, node: cst.CSTNode) -> bool:
-        """Whether a match of the pattern starts on one of the lines of ``node``."""
+        """Whether a match of the pattern starts on one of the lines of ``node`` (True when its
+        lines are not known)."""
         first, last = self.facts.span_of(node)
+        if not first:
+            return True
         index = bisect.bisect_left(self.named_lines, first)
         return index < len(self.named_lines) and self.named_lines[index] <= last
 
@@ -76,10 +79,17 @@ class _Sites(Flow[None]):
         self.qualname = qualname
         self.block(body)
 
+    def compound(self, node: cst.CSTNode) -> None:
+        # Only the guards are walked here (pushed and popped inside the statement, an early
+        # exit's by the block around it): a statement whose lines hold no instantiation has
+        # nothing to find inside.
+        if self.names_on(node):
+            super().compound(node)
+
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         if not self.names_on(stmt):
             return
-        names = set(self.pattern.findall(self.text(stmt)))
+        names = set(self.pattern.findall(self.text(stmt)))  # none when its lines are not known
         if not names:
             return
         guards = tuple(self.guards)
