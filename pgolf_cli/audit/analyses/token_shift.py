@@ -74,6 +74,10 @@ _HASHING = (
     cst.FloorDivide,
 )
 _SEQUENCE_DIMS = {"1", "-2"}
+_OPAQUE: frozenset[type[cst.CSTNode]] = frozenset(
+    {cst.Lambda, cst.SimpleString, cst.Integer, cst.Float}
+)
+"""Expressions that hold no tensor (a lambda's body runs elsewhere)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,13 +198,17 @@ class _Walk(NamesFlow[_Value]):
         )
 
     def ev(self, node: cst.CSTNode) -> _Value:
-        if isinstance(node, cst.Name):
+        # Exact types, not isinstance (an ABC check on libcst nodes): every node of the walked
+        # expressions comes here, and none of these node classes has a subclass.
+        if type(node) in _OPAQUE:
+            return _EMPTY
+        if type(node) is cst.Name:
             return _EMPTY if node.value in _CONSTANT_NAMES else self.name(node.value)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             code = code_of(node)
             held = self.state.get(code, _EMPTY)
             return replace(held, current=held.current | {code})
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             base = self.ev(node.value)
             index = _EMPTY
             for element in node.slice:
@@ -208,19 +216,17 @@ class _Walk(NamesFlow[_Value]):
             if _is_previous_positions(node) and isinstance(node.value, cst.Name | cst.Attribute):
                 return self.shifted(node.value, base)
             return replace(base | index.without_shift(), cmp=base.cmp)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self.call(node)
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             return self.binary(node)
-        if isinstance(node, cst.Comparison):
+        if type(node) is cst.Comparison:
             out = _EMPTY
             for child in children(node):
                 out = out | self.ev(child)
             return _Value(current=out.current, outside=out.outside, cmp=True)
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             return self.ev(node.body) | self.ev(node.orelse)
-        if isinstance(node, cst.Lambda | cst.SimpleString | cst.Integer | cst.Float):
-            return _EMPTY
         out = _EMPTY
         for child in children(node):
             out = out | self.ev(child)
