@@ -123,6 +123,18 @@ def _solve(facts: Facts) -> dict[str, Gate]:
         if fn.node is not None and sites.names_on(fn.node):
             sites.walk(fn.qualname, fn.node.body)
 
+    combined: dict[tuple[int, int], tuple[Gate, Sequence[Guard], Gate]] = {}
+
+    def combine(gate: Gate, guards: Sequence[Guard]) -> Gate:
+        """:meth:`Facts.combine`, remembered by identity: the same gates and guard tuples come
+        back on every round, and hashing them by value (a dataclass holding an enum, libcst
+        nodes) costs more than combining. The entry holds both, so their ids stay unique."""
+        key = (id(gate), id(guards))
+        found = combined.get(key)
+        if found is None:
+            found = combined[key] = (gate, guards, facts.combine(gate, guards))
+        return found[2]
+
     def reach(qualname: str, via: Gate) -> bool:
         best = more_enabled(gates[qualname], via)
         if best == gates[qualname]:
@@ -142,7 +154,7 @@ def _solve(facts: Facts) -> dict[str, Gate]:
             if not gates[qualname].reachable or site_from.get(index) is gates[qualname]:
                 continue
             site_from[index] = gates[qualname]
-            via = facts.combine(gates[qualname], guards)
+            via = combine(gates[qualname], guards)
             pending, seen = [name], set()
             while pending:
                 cls = pending.pop()
@@ -160,7 +172,7 @@ def _solve(facts: Facts) -> dict[str, Gate]:
                 continue
             calls_from[fn.qualname] = gates[fn.qualname]
             for call in fn.calls:
-                via = facts.combine(gates[fn.qualname], call.where.guards)
+                via = combine(gates[fn.qualname], call.where.guards)
                 changed = reach(call.callee, via) or changed
     return gates
 
