@@ -14,6 +14,7 @@ a rule asks (``facts.analysis(ModuleReach)``).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -40,9 +41,35 @@ class _Sites(Flow[None]):
     def __init__(self, facts: Facts, names: Sequence[str]) -> None:
         super().__init__(facts.line_of)
         self.facts = facts
-        self.pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\s*\(")
+        alternatives = "(" + "|".join(map(re.escape, names)) + r")\s*\("
+        self.pattern = re.compile(r"\b" + alternatives)
         self.found: list[tuple[str, str, tuple[Guard, ...]]] = []
         self.qualname = "<module>"
+        # The lines where a match of the pattern starts in the whole text. A match in the text
+        # of some lines (a statement, a function) is one of these: it starts with a name at a
+        # word boundary, which no earlier match can cover. Lines without one are skipped.
+        # The text is scanned without the leading \b (with it, the regex engine cannot skip
+        # ahead to the names' first letters: ~10x slower on a 150 KB script), and each hit is
+        # tested with it. A hit inside a longer word cannot cover a real match (that starts a
+        # word), so every real match is among the hits.
+        self.named_lines: list[int] = []
+        text = "\n".join(facts.text.splitlines())
+        line, at = 1, 0
+        for hit in re.finditer(alternatives, text):
+            if self.pattern.match(text, hit.start()) is None:
+                continue
+            line += text.count("\n", at, hit.start())
+            at = hit.start()
+            self.named_lines.append(line)
+
+    def names_on(self, node: cst.CSTNode) -> bool:
+        """Whether a match of the pattern starts on one of the lines of ``node`` (True when its
+        lines are not known)."""
+        first, last = self.facts.span_of(node)
+        if not first:
+            return True
+        index = bisect.bisect_left(self.named_lines, first)
+        return index < len(self.named_lines) and self.named_lines[index] <= last
 
     def text(self, node: cst.CSTNode) -> str:
         first, last = self.facts.span_of(node)
@@ -52,8 +79,17 @@ class _Sites(Flow[None]):
         self.qualname = qualname
         self.block(body)
 
+    def compound(self, node: cst.CSTNode) -> None:
+        # Only the guards are walked here (pushed and popped inside the statement, an early
+        # exit's by the block around it): a statement whose lines hold no instantiation has
+        # nothing to find inside.
+        if self.names_on(node):
+            super().compound(node)
+
     def small(self, stmt: cst.BaseSmallStatement) -> None:
-        names = set(self.pattern.findall(self.text(stmt)))
+        if not self.names_on(stmt):
+            return
+        names = set(self.pattern.findall(self.text(stmt)))  # none when its lines are not known
         if not names:
             return
         guards = tuple(self.guards)
@@ -84,8 +120,20 @@ def _solve(facts: Facts) -> dict[str, Gate]:
     sites = _Sites(facts, sorted(set(methods) | set(bases)))
     sites.walk("<module>", facts.module.body)
     for fn in facts.functions.values():
-        if fn.node is not None:
+        if fn.node is not None and sites.names_on(fn.node):
             sites.walk(fn.qualname, fn.node.body)
+
+    combined: dict[tuple[int, int], tuple[Gate, Sequence[Guard], Gate]] = {}
+
+    def combine(gate: Gate, guards: Sequence[Guard]) -> Gate:
+        """:meth:`Facts.combine`, remembered by identity: the same gates and guard tuples come
+        back on every round, and hashing them by value (a dataclass holding an enum, libcst
+        nodes) costs more than combining. The entry holds both, so their ids stay unique."""
+        key = (id(gate), id(guards))
+        found = combined.get(key)
+        if found is None:
+            found = combined[key] = (gate, guards, facts.combine(gate, guards))
+        return found[2]
 
     def reach(qualname: str, via: Gate) -> bool:
         best = more_enabled(gates[qualname], via)
@@ -94,13 +142,19 @@ def _solve(facts: Facts) -> dict[str, Gate]:
         gates[qualname] = best
         return True
 
+    # A gate only ever moves up (to reachable, or to a more enabled reach), so following a site
+    # or a function's calls again from the gate it was last followed from changes nothing: each
+    # round follows only those whose gate moved since.
+    site_from: dict[int, Gate] = {}
+    calls_from: dict[str, Gate] = {}
     changed = True
     while changed:
         changed = False
-        for qualname, name, guards in sites.found:
-            if not gates[qualname].reachable:
+        for index, (qualname, name, guards) in enumerate(sites.found):
+            if not gates[qualname].reachable or site_from.get(index) is gates[qualname]:
                 continue
-            via = facts.combine(gates[qualname], guards)
+            site_from[index] = gates[qualname]
+            via = combine(gates[qualname], guards)
             pending, seen = [name], set()
             while pending:
                 cls = pending.pop()
@@ -111,10 +165,14 @@ def _solve(facts: Facts) -> dict[str, Gate]:
                     changed = reach(method, via) or changed
                 pending.extend(bases.get(cls, ()))
         for fn in facts.functions.values():
-            if not gates[fn.qualname].reachable:
+            if (
+                not gates[fn.qualname].reachable
+                or calls_from.get(fn.qualname) is gates[fn.qualname]
+            ):
                 continue
+            calls_from[fn.qualname] = gates[fn.qualname]
             for call in fn.calls:
-                via = facts.combine(gates[fn.qualname], call.where.guards)
+                via = combine(gates[fn.qualname], call.where.guards)
                 changed = reach(call.callee, via) or changed
     return gates
 

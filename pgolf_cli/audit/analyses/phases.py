@@ -216,24 +216,24 @@ def _destination(call: ExternalCall) -> cst.BaseExpression | None:
     return positional[index] if len(positional) > index else None
 
 
-def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
-    """Whether ``node`` uses the value of one of ``names``, not counting a mere measure of its
-    size (``len(buf.getvalue())``, ``buf.tell()``, ``buf.getbuffer().nbytes``)."""
+def _mentioned(node: cst.CSTNode) -> frozenset[str]:
+    """The names whose values ``node`` uses, not counting a mere measure of a value's size
+    (``len(buf.getvalue())``, ``buf.tell()``, ``buf.getbuffer().nbytes``)."""
+    out: set[str] = set()
     stack: list[cst.CSTNode] = [node]
+    # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node of
+    # the values assigned in a function, and Name, Call and Attribute have no subclasses.
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name) and current.value in names:
-            return True
-        if (
-            isinstance(current, cst.Call)
-            and isinstance(current.func, cst.Name)
-            and current.func.value == "len"
-        ):
-            continue
-        if isinstance(current, cst.Attribute) and current.attr.value in _MEASURES:
+        if type(current) is cst.Name:
+            out.add(current.value)
+        elif type(current) is cst.Call:
+            if type(current.func) is cst.Name and current.func.value == "len":
+                continue
+        elif type(current) is cst.Attribute and current.attr.value in _MEASURES:
             continue
         stack.extend(children(current))
-    return False
+    return frozenset(out)
 
 
 class _Stores(flow.Flow[None]):
@@ -290,7 +290,9 @@ class Phases:
         self.items: list[Item] = []
         self._local: dict[str, list[tuple[int, object]]] = {}
         self._flows: dict[str, dict[str, list[Flow]]] = {}
-        self._gates: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
+        self._gates: dict[tuple[int, ...], tuple[Gate, Gate]] = {}
+        self._mention_sets: dict[int, frozenset[str]] = {}
+        self._ifs: dict[str, dict[int, cst.If]] = {}
         root = facts.functions["<module>"]
         if root.calls:  # no entry point (a library file, a snippet): no run to order
             self._visit(Frame(root, Gate(Reachability.DEFAULT_ON), None, None, 0))
@@ -341,13 +343,13 @@ class Phases:
             changed = False
             for name, bound in flows.items():
                 for f in bound:
-                    if _mentions(f.value, carried):
+                    if not self._mentioned(f.value).isdisjoint(carried):
                         flow_values.add(id(f.value))
                         if name not in carried:
                             carried.add(name)
                             changed = True
         if any(
-            _is_file_write(fn, e) and _mentions(e.node, carried)
+            _is_file_write(fn, e) and not self._mentioned(e.node).isdisjoint(carried)
             for e in fn.externals
             if e.name not in _SAVES
         ):
@@ -359,18 +361,34 @@ class Phases:
             if (
                 isinstance(current, cst.Return)
                 and current.value is not None
-                and _mentions(current.value, carried)
+                and not self._mentioned(current.value).isdisjoint(carried)
             ):
                 return True
             if (
                 isinstance(current, cst.Call)
                 and id(current) not in flow_values
                 and self.facts.resolve_call(current.func, fn)
-                and any(_mentions(a.value, carried) for a in current.args)
+                and any(not self._mentioned(a.value).isdisjoint(carried) for a in current.args)
             ):
                 return True  # handed to the script's own code, which may write it
             stack.extend(children(current))
         return False
+
+    def _if_statements(self, fn: Function) -> dict[int, cst.If]:
+        """The ``if`` statements of ``fn`` by test (none for the module's own statements),
+        collected once per function: a loop holds several clock tests."""
+        found = self._ifs.get(fn.qualname)
+        if found is None:
+            found = self._ifs[fn.qualname] = {} if fn.node is None else _if_statements(fn.node)
+        return found
+
+    def _mentioned(self, node: cst.CSTNode) -> frozenset[str]:
+        """:func:`_mentioned`, remembered per node: the search for where a buffer's bytes go
+        asks about the same assignments on every round until the names it follows settle."""
+        found = self._mention_sets.get(id(node))
+        if found is None:
+            found = self._mention_sets[id(node)] = _mentioned(node)
+        return found
 
     def _visit(self, frame: Frame) -> None:
         depth = 0
@@ -405,12 +423,18 @@ class Phases:
             self.items.append(Item(len(self.items), kind, frame, event.where, gate, event))
 
     def combine(self, gate: Gate, guards: tuple[Guard, ...]) -> Gate:
-        """:meth:`Facts.combine`, remembered: the events of one function share their guards."""
-        key = (gate, guards)
+        """:meth:`Facts.combine`, remembered: the events of one function share their guards.
+
+        Remembered by identity: the timeline asks with the same few objects (a frame's gate, the
+        guard of one ``if``, in a tuple of each event's own) about a thousand times, and hashing
+        them by value (a dataclass holding an enum, a libcst node) costs more than the look-up
+        saves. The entry holds the gate, so no id in a key can be reused while it is kept; the
+        guards are held by the facts' events."""
+        key = (id(gate), *map(id, guards))
         found = self._gates.get(key)
         if found is None:
-            found = self._gates[key] = self.facts.combine(gate, guards)
-        return found
+            found = self._gates[key] = (gate, self.facts.combine(gate, guards))
+        return found[1]
 
     def resolve(self, labels: Iterable[str], frame: Frame) -> set[str]:
         """``labels`` with each parameter label replaced by what this call path passes to it."""
@@ -467,10 +491,15 @@ class Phases:
 
     @staticmethod
     def _inside(item: Item, region: Region) -> bool:
-        return any(
-            frame is region.frame and region.loop_id in where.loops
-            for frame, where in item.frame.chain(item.where)
-        )
+        """Whether ``item`` runs inside the region's loop: the place its call path has in the
+        region's frame (a frame is on a path once) is in that loop."""
+        frame, where = item.frame, item.where
+        while frame is not region.frame:
+            parent, call = frame.parent, frame.call
+            if parent is None or call is None:
+                return False
+            frame, where = parent, call.where
+        return region.loop_id in where.loops
 
     @staticmethod
     def exclusive(a: Item, b: Item) -> bool:
@@ -574,7 +603,8 @@ class Phases:
             labels = self.resolve(condition.labels, item.frame)
             if not self._clocked(labels, self.clock_functions):
                 continue
-            if _only_rearms_timer(item.frame.fn, condition.test):
+            found = self._if_statements(item.frame.fn).get(id(condition.test))
+            if found is not None and _only_rearms_timer(found):
                 continue
             value, _ = self.facts.evaluator.evaluate(condition.test, item.line)
             off = item.gate.reach == Reachability.OFF_BY_DEFAULT and (
@@ -616,9 +646,9 @@ class Phases:
                 return amount, False
         return zero, zero is not None
 
-    @staticmethod
-    def _subtracted(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    def _subtracted(self, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         """The right operands of every ``a - b`` and ``a -= b`` in ``node``."""
+        minus = self._minus_lines
         stack: list[cst.CSTNode] = [node]
         # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node.
         while stack:
@@ -631,28 +661,42 @@ class Phases:
                 type(current) is cst.FunctionDef or type(current) is cst.ClassDef
             ) and current is not node:
                 continue
+            else:
+                # A statement none of whose lines holds a "-" holds no subtraction.
+                first, last = self.facts.span_of(current)
+                if first and minus[last] == minus[first - 1]:
+                    continue
             stack.extend(children(current))
+
+    @cached_property
+    def _minus_lines(self) -> list[int]:
+        """Per line number, how many lines up to it hold a "-" (index 0: none)."""
+        out = [0]
+        for text in self.facts.text.splitlines():
+            out.append(out[-1] + ("-" in text))
+        return out
 
     def _mentions_reserve(self, node: cst.CSTNode, depth: int) -> bool:
         """A name, attribute or environment key with "reserve" in it, directly or through the
         one value assigned to a name (``R = float(os.environ.get("GPTQ_RESERVE_SECONDS", 4))``)."""
         stack: list[cst.CSTNode] = [node]
+        # Exact types: Name, Attribute and SimpleString have no subclasses.
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.Name | cst.Attribute):
-                name = current.value if isinstance(current, cst.Name) else current.attr.value
+            named: tuple[str, dict[str, cst.BaseExpression | None]] | None = None
+            if type(current) is cst.Name:
+                named = current.value, self.facts.assigned_names
+            elif type(current) is cst.Attribute:
+                named = current.attr.value, self.facts.assigned_attrs
+            elif type(current) is cst.SimpleString and _RESERVE.search(current.value):
+                return True
+            if named is not None:
+                name, table = named
                 if _RESERVE.search(name):
                     return True
-                table = (
-                    self.facts.assigned_names
-                    if isinstance(current, cst.Name)
-                    else self.facts.assigned_attrs
-                )
                 value = table.get(name)
                 if value is not None and depth < 4 and self._mentions_reserve(value, depth + 1):
                     return True
-            elif isinstance(current, cst.SimpleString) and _RESERVE.search(current.value):
-                return True
             stack.extend(children(current))
         return False
 
@@ -821,23 +865,48 @@ class Phases:
         return uses[0].line if uses else None
 
 
-def _only_rearms_timer(fn: Function, test: cst.BaseExpression) -> bool:
-    """Whether the ``if`` testing ``test`` only throttles: its body neither leaves the loop nor
-    sets a flag, it just moves the timestamp the test measures from (``if now - last_log > 30:
-    print(...); last_log = now``), so it never stops anything. A value that is not a clock
-    reading (``stop_after = step``) is a stop flag."""
-    root: cst.CSTNode | None = fn.node
-    stack: list[cst.CSTNode] = [root] if root is not None else []
-    found: cst.If | None = None
-    while stack and found is None:
+_HOLDS_STATEMENTS: dict[type, bool] = {}
+"""Per node type, whether it may hold an ``if`` statement (see :func:`_if_statements`)."""
+
+
+def _holds_statements(node: cst.CSTNode) -> bool:
+    kind = type(node)
+    known = _HOLDS_STATEMENTS.get(kind)
+    if known is None:
+        known = _HOLDS_STATEMENTS[kind] = issubclass(
+            kind,
+            cst.BaseCompoundStatement
+            | cst.IndentedBlock
+            | cst.Else
+            | cst.ExceptHandler
+            | cst.ExceptStarHandler
+            | cst.Finally
+            | cst.MatchCase,
+        )
+    return known
+
+
+def _if_statements(root: cst.CSTNode) -> dict[int, cst.If]:
+    """Every ``if`` statement under ``root``, nested functions' included, by its test (id).
+
+    An ``if`` is a statement: it sits in a block of a compound statement, never in a simple
+    statement line or an expression, so the walk skips those (most of a function's nodes)."""
+    out: dict[int, cst.If] = {}
+    stack: list[cst.CSTNode] = [root]
+    while stack:
         node = stack.pop()
-        if isinstance(node, cst.If) and node.test is test:
-            found = node
-        else:
-            stack.extend(children(node))
-    if found is None:
-        return False
-    intervals = _intervals(test)
+        if type(node) is cst.If:
+            out[id(node.test)] = node
+        stack.extend(child for child in children(node) if _holds_statements(child))
+    return out
+
+
+def _only_rearms_timer(found: cst.If) -> bool:
+    """Whether the ``if`` statement ``found`` only throttles: its body neither leaves the loop
+    nor sets a flag, it just moves the timestamp the test measures from (``if now - last_log >
+    30: print(...); last_log = now``), so it never stops anything. A value that is not a clock
+    reading (``stop_after = step``) is a stop flag."""
+    intervals = _intervals(found.test)
     assigned = False
     for small in flow.statements(found.body):
         if isinstance(small, cst.Break | cst.Return | cst.Raise | cst.BaseCompoundStatement):

@@ -166,15 +166,8 @@ def _show(restriction: _Restriction) -> str:
     return " ".join(restriction[1:])
 
 
-def _coverage(
-    opt_code: Body, opt: Event, score_code: Body, score: Event, enclosing: Body | None = None
-) -> tuple[Coverage, str]:
-    optimised: set[_Restriction] = set()
-    for loss in opt_code.differentiated(opt.line):
-        optimised |= _restrictions(opt_code, loss, enclosing)
-    scored: set[_Restriction] = set()
-    for added in score_code.accumulated(score.line, score.target):
-        scored |= _restrictions(score_code, added)
+def _coverage(optimised: set[_Restriction], scored: set[_Restriction]) -> tuple[Coverage, str]:
+    """How the restrictions of the optimisation loss compare with those of the score."""
     own = optimised - scored
     for o in own:
         for s in scored - optimised:
@@ -190,6 +183,9 @@ class SlotAnalysis:
         self.facts = facts
         self._lifted: dict[tuple[str, str], list[Event]] = {}
         self._leaves: dict[str, Labels] = {}
+        self._leaves_of: dict[Labels, Labels] = {}
+        self._slots: list[Slot] | None = None
+        self._restricted: dict[tuple[int, int, int, int], frozenset[_Restriction]] = {}
         self.created: dict[str, int] = {
             leaf.label: leaf.where.line
             for fn in facts.functions.values()
@@ -204,6 +200,14 @@ class SlotAnalysis:
             if lbl.startswith("C") and lbl[1:] in self.facts.functions:
                 out |= self._returned_leaves(lbl[1:])
         return frozenset(out)
+
+    def _event_leaves(self, event: Event) -> Labels:
+        """:meth:`leaves` of an event's labels, remembered: each optimisation is compared with
+        every score and update of its function, which share a few label sets."""
+        found = self._leaves_of.get(event.labels)
+        if found is None:
+            found = self._leaves_of[event.labels] = self.leaves(event.labels)
+        return found
 
     def _returned_leaves(self, qualname: str) -> Labels:
         found = self._leaves.get(qualname)
@@ -272,6 +276,12 @@ class SlotAnalysis:
 
     # -- verdicts --------------------------------------------------------------------------
     def slots(self) -> list[Slot]:
+        """The SLOT shapes of the file, found once (the training verdicts ask for them too)."""
+        if self._slots is None:
+            self._slots = self._find()
+        return self._slots
+
+    def _find(self) -> list[Slot]:
         out: list[Slot] = []
         if not self.created:
             return out
@@ -285,15 +295,15 @@ class SlotAnalysis:
         return out
 
     def _judge(self, fn: Function, opt: Event) -> Slot | None:
-        leaves = self.leaves(opt.labels)
+        leaves = self._event_leaves(opt)
         if (
             not leaves
             or TGT not in opt.labels
             or not self.facts.carries_val(opt.labels, fn.qualname)
         ):
             return None
-        scores = [s for s in self.events(fn, "score") if leaves & self.leaves(s.labels)]
-        updates = [u for u in self.events(fn, "update") if leaves & self.leaves(u.labels)]
+        scores = [s for s in self.events(fn, "score") if leaves & self._event_leaves(s)]
+        updates = [u for u in self.events(fn, "update") if leaves & self._event_leaves(u)]
         # The tensor changes at the first update after the backward pass (``opt.step()``); a
         # score recorded between the two still saw the tensor as it was.
         pivot = min(
@@ -316,10 +326,27 @@ class SlotAnalysis:
         enclosing = (
             bodies.of(self.facts.functions[parent]) if parent in self.facts.functions else None
         )
-        coverage, detail = _coverage(
-            bodies.of(opt.origin), opt, bodies.of(score.origin), score, enclosing
-        )
+        opt_code = bodies.of(opt.origin)
+        optimised: set[_Restriction] = set()
+        for loss in opt_code.differentiated(opt.line):
+            optimised |= self._restrictions(opt_code, loss, enclosing)
+        score_code = bodies.of(score.origin)
+        scored: set[_Restriction] = set()
+        for added in score_code.accumulated(score.line, score.target):
+            scored |= self._restrictions(score_code, added)
+        coverage, detail = _coverage(optimised, scored)
         return Slot(fn, opt, score, leaves, updated, coverage, detail)
+
+    def _restrictions(
+        self, code: Body, start: Assignment, enclosing: Body | None = None
+    ) -> frozenset[_Restriction]:
+        """:func:`_restrictions`, remembered: the optimisations a function's helpers lift
+        into it share their loss and score expressions."""
+        key = (id(code), id(start.value), start.order, id(enclosing))
+        found = self._restricted.get(key)
+        if found is None:
+            found = self._restricted[key] = frozenset(_restrictions(code, start, enclosing))
+        return found
 
 
 def _score_first(score: Event, opt: Event, pivot: int) -> bool:

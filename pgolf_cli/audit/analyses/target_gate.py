@@ -52,6 +52,10 @@ _MAX_WALKS_PER_FUNCTION = 6
 _MAX_ON_DEMAND_DEPTH = 2
 """How deep helpers are walked just to learn what they return (``p = model_prob(...)``)."""
 _GATE_PREFIXES = ("G", "LG", "M", "D")
+_OPAQUE: frozenset[type[cst.CSTNode]] = frozenset(
+    {cst.Lambda, cst.SimpleString, cst.Integer, cst.Float}
+)
+"""Expressions that carry nothing (a lambda's body runs elsewhere)."""
 _WEIGHTS_DISTRIBUTION = (
     "weights, per position, the distribution the scored token is then taken from"
 )
@@ -165,11 +169,15 @@ class _Walk(NamesFlow[Taint]):
 
     # -- expressions ---------------------------------------------------------------------
     def ev(self, node: cst.CSTNode) -> Taint:
-        if isinstance(node, cst.Name):
+        # Exact types, not isinstance (an ABC check on libcst nodes): every node of the walked
+        # expressions comes here, and none of these node classes has a subclass.
+        if type(node) in _OPAQUE:
+            return _NONE
+        if type(node) is cst.Name:
             return self.state.get(node.value, _NONE)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             return self.ev(node.value) | self.state.get("." + node.attr.value, _NONE)
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             read = self.analysis.gate_nodes.get(id(node))
             if read is not None:
                 return frozenset({f"G{read}"})
@@ -177,14 +185,14 @@ class _Walk(NamesFlow[Taint]):
             for element in node.slice:
                 out |= self.ev(element.slice)
             return self.taken_at_target(out) if id(node) in self.analysis.prob_nodes else out
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             # a table read written as a call: `lut.get(tgt)`, `lut.index_select(0, y)`
             read = self.analysis.gate_nodes.get(id(node))
             if read is not None:
                 return frozenset({f"G{read}"})
             out = self.call(node)
             return self.taken_at_target(out) if id(node) in self.analysis.prob_nodes else out
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             left, right = self.ev(node.left), self.ev(node.right)
             if isinstance(node.operator, cst.Divide):
                 # Dividing by a per-token byte count normalises the loss (BPB); it weights nothing.
@@ -195,7 +203,7 @@ class _Walk(NamesFlow[Taint]):
             elif isinstance(node.operator, cst.Add | cst.Subtract):
                 out |= self.mix(left, right, "is added to a log-probability", prefix="LG")
             return out
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             test, body, orelse = self.ev(node.test), self.ev(node.body), self.ev(node.orelse)
             gates = frozenset(t for t in test if t.startswith("G"))
             return (
@@ -204,8 +212,6 @@ class _Walk(NamesFlow[Taint]):
                 | gates
                 | self.mix(gates, body | orelse, "selects between probabilities")
             )
-        if isinstance(node, cst.Lambda | cst.SimpleString | cst.Integer | cst.Float):
-            return _NONE
         out = _NONE
         for child in children(node):
             out |= self.ev(child)

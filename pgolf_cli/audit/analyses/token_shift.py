@@ -21,6 +21,7 @@ A *mix* is an addition (or ``lerp``) of a tensor's shifted copy and the same ten
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field, replace
 
@@ -31,7 +32,11 @@ from pgolf_cli.audit.flow import Guard, NamesFlow
 from pgolf_cli.audit.module_reach import ModuleReach
 from pgolf_cli.audit.nodes import children
 
-_CANDIDATE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b|\broll\s*\(")
+_PREVIOUS_SLICE = re.compile(r":\s*,\s*(?:0\s*)?:\s*-\s*1\b")
+"""``[:, :-1]`` / ``[:, 0:-1]`` in a line of text: a function holding one may shift tokens."""
+_ROLL = re.compile(r"\broll\s*\(")
+"""``roll(`` in a line of text (searched only in lines holding ``roll``: the leading ``\b`` makes
+the regex engine try every position of the line)."""
 _PRESERVING = {
     "cat",
     "concat",
@@ -69,6 +74,10 @@ _HASHING = (
     cst.FloorDivide,
 )
 _SEQUENCE_DIMS = {"1", "-2"}
+_OPAQUE: frozenset[type[cst.CSTNode]] = frozenset(
+    {cst.Lambda, cst.SimpleString, cst.Integer, cst.Float}
+)
+"""Expressions that hold no tensor (a lambda's body runs elsewhere)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,13 +198,17 @@ class _Walk(NamesFlow[_Value]):
         )
 
     def ev(self, node: cst.CSTNode) -> _Value:
-        if isinstance(node, cst.Name):
+        # Exact types, not isinstance (an ABC check on libcst nodes): every node of the walked
+        # expressions comes here, and none of these node classes has a subclass.
+        if type(node) in _OPAQUE:
+            return _EMPTY
+        if type(node) is cst.Name:
             return _EMPTY if node.value in _CONSTANT_NAMES else self.name(node.value)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             code = code_of(node)
             held = self.state.get(code, _EMPTY)
             return replace(held, current=held.current | {code})
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             base = self.ev(node.value)
             index = _EMPTY
             for element in node.slice:
@@ -203,19 +216,17 @@ class _Walk(NamesFlow[_Value]):
             if _is_previous_positions(node) and isinstance(node.value, cst.Name | cst.Attribute):
                 return self.shifted(node.value, base)
             return replace(base | index.without_shift(), cmp=base.cmp)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self.call(node)
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             return self.binary(node)
-        if isinstance(node, cst.Comparison):
+        if type(node) is cst.Comparison:
             out = _EMPTY
             for child in children(node):
                 out = out | self.ev(child)
             return _Value(current=out.current, outside=out.outside, cmp=True)
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             return self.ev(node.body) | self.ev(node.orelse)
-        if isinstance(node, cst.Lambda | cst.SimpleString | cst.Integer | cst.Float):
-            return _EMPTY
         out = _EMPTY
         for child in children(node):
             out = out | self.ev(child)
@@ -385,8 +396,17 @@ class _Walk(NamesFlow[_Value]):
 class TokenShiftAnalysis:
     facts: Facts
     mixes: list[Mix] = field(default_factory=list)
+    _lines: list[int] = field(default_factory=list, init=False, repr=False)
+    """The lines holding a previous-position slice or a ``roll(``, in order."""
 
     def __post_init__(self) -> None:
+        # One pass over the lines of the text, not one per function: methods and nested
+        # functions would search their lines again for every function around them.
+        self._lines = [
+            i
+            for i, text in enumerate(self.facts.text.splitlines(), 1)
+            if _PREVIOUS_SLICE.search(text) or ("roll" in text and _ROLL.search(text))
+        ]
         for fn in self.facts.ordered_functions():
             if fn.node is None or not self._candidate(fn.node):
                 continue
@@ -395,8 +415,10 @@ class TokenShiftAnalysis:
             self.mixes.extend(walk.mixes)
 
     def _candidate(self, node: cst.FunctionDef) -> bool:
+        """Whether a line of the function holds a previous-position slice or a ``roll(``."""
         first, last = self.facts.span_of(node)
-        return any(_CANDIDATE.search(self.facts.code_line(i)) for i in range(first, last + 1))
+        index = bisect.bisect_left(self._lines, first)
+        return index < len(self._lines) and self._lines[index] <= last
 
     def gate(self, mix: Mix) -> Gate:
         reach = self.facts.analysis(ModuleReach).gates[mix.function.qualname]
