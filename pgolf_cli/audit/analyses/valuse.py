@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import cast
 
 import libcst as cst
 
@@ -302,6 +303,13 @@ class Body(Flow[None]):
         self._loop_lines: list[int] = []
         self._headers: list[Stmt] = []
         self._variant: dict[int, set[str]] = {}
+        # Per expression (keyed by the node: libcst nodes compare and hash by identity). The
+        # closures below ask about every bound value once per round, and the rules ask again
+        # about the same statements: each expression is walked once.
+        self._val_reads: dict[cst.CSTNode, tuple[bool, frozenset[str]]] = {}
+        self._feeds: dict[cst.CSTNode, bool] = {}
+        self._runs: dict[cst.CSTNode, cst.Call | None] = {}
+        self._read: dict[cst.CSTNode, frozenset[str]] = {}
         if fn.node is None:
             self.block(facts.module.body)
         else:
@@ -424,23 +432,36 @@ class Body(Flow[None]):
         return self._carries(node, self.val_names)
 
     def _carries(self, node: cst.CSTNode, names: set[str] | frozenset[str]) -> bool:
-        if mentions_val(node):
-            return True
+        direct, reads = self._reads_val(node)
+        return direct or not reads.isdisjoint(names)
+
+    def _reads_val(self, node: cst.CSTNode) -> tuple[bool, frozenset[str]]:
+        """Whether ``node`` carries validation data whatever its local names hold (it names the
+        data, reads a validation global or attribute, or calls a function that returns it), and
+        the keys through which it carries it when one of them holds it: every name in it, and
+        ``.attr`` for each attribute it reads."""
+        found = self._val_reads.get(node)
+        if found is not None:
+            return found
         facts = self.facts
+        direct = mentions_val(node)
+        reads: set[str] = set()
         for current in _walk(node):
-            if isinstance(current, cst.Name):
-                name = current.value
-                if name in names or (name in facts.val_globals and name not in self._bound):
-                    return True
-            elif isinstance(current, cst.Attribute):
-                attr = current.attr.value
-                if attr in facts.val_attrs or "." + attr in names:
-                    return True
-            elif isinstance(current, cst.Call) and any(
-                q in facts.returns_val for q in facts.resolve_call(current.func, self.fn)
-            ):
-                return True
-        return False
+            # Exact types: libcst's isinstance is an ABC check, and this visits every node.
+            kind = type(current)
+            if kind is cst.Name:
+                name = cast(cst.Name, current).value
+                reads.add(name)
+                direct = direct or (name in facts.val_globals and name not in self._bound)
+            elif kind is cst.Attribute:
+                attr = cast(cst.Attribute, current).attr.value
+                reads.add("." + attr)
+                direct = direct or attr in facts.val_attrs
+            elif kind is cst.Call and not direct:
+                func = cast(cst.Call, current).func
+                direct = any(q in facts.returns_val for q in facts.resolve_call(func, self.fn))
+        found = self._val_reads[node] = (direct, frozenset(reads))
+        return found
 
     def runs_on_val(self, node: cst.CSTNode) -> cst.Call | None:
         """A call that feeds validation data to the model or to one of the script's functions.
@@ -449,23 +470,39 @@ class Body(Flow[None]):
         (``.cuda()``, ``.numel()``) and validation loaders move, measure or produce the tokens;
         they do not compute results from them.
         """
+        if node in self._runs:
+            return self._runs[node]
+        found = self._runs[node] = next((c for c in _calls(node) if self._feeds_val(c)), None)
+        return found
+
+    def _feeds_val(self, call: cst.Call) -> bool:
+        known = self._feeds.get(call)
+        if known is None:
+            known = self._feeds[call] = self._passes_val(call)
+        return known
+
+    def _passes_val(self, call: cst.Call) -> bool:
         facts = self.facts
-        for call in _calls(node):
-            func = call.func
-            base = func
-            while isinstance(base, cst.Attribute | cst.Call | cst.Subscript):
-                base = base.func if isinstance(base, cst.Call) else base.value
-            if isinstance(base, cst.Name) and (
-                base.value in facts.imports or (base is func and base.value in _BUILTINS)
-            ):
-                continue
-            if isinstance(func, cst.Attribute) and self.carries_val(func.value):
-                continue
-            if mentions_val(cst.Call(func)):
-                continue  # a validation loader (`load_validation_tokens(...)`)
-            if any(self.carries_val(a.value) for a in call.args):
-                return call
-        return None
+        func = call.func
+        base = func
+        while isinstance(base, cst.Attribute | cst.Call | cst.Subscript):
+            base = base.func if isinstance(base, cst.Call) else base.value
+        if isinstance(base, cst.Name) and (
+            base.value in facts.imports or (base is func and base.value in _BUILTINS)
+        ):
+            return False
+        if isinstance(func, cst.Attribute) and self.carries_val(func.value):
+            return False
+        if mentions_val(cst.Call(func)):
+            return False  # a validation loader (`load_validation_tokens(...)`)
+        return any(self.carries_val(a.value) for a in call.args)
+
+    def names(self, node: cst.CSTNode) -> frozenset[str]:
+        """:func:`_names` of ``node``, computed once."""
+        found = self._read.get(node)
+        if found is None:
+            found = self._read[node] = frozenset(_names(node))
+        return found
 
     @cached_property
     def result_names(self) -> frozenset[str]:
@@ -474,10 +511,12 @@ class Body(Flow[None]):
         for stmt in self.stmts:
             if stmt.targets and stmt.value is not None and self.runs_on_val(stmt.value):
                 seeds |= stmt.targets
-        return self._closure(seeds, lambda node, names: bool(_names(node) & names))
+        return self._closure(seeds, lambda node, names: not self.names(node).isdisjoint(names))
 
     def carries_result(self, node: cst.CSTNode) -> bool:
-        return bool(_names(node) & self.result_names) or self.runs_on_val(node) is not None
+        return (
+            not self.names(node).isdisjoint(self.result_names) or self.runs_on_val(node) is not None
+        )
 
     # -- does a loop walk over validation data? ----------------------------------------------
     def walks(self, span: LoopSpan) -> Stmt | None:
@@ -515,7 +554,7 @@ class Body(Flow[None]):
                 if (
                     stmt.value is not None
                     and not stmt.targets <= variant
-                    and (_names(stmt.value) & variant or self._draws(stmt.value, variant))
+                    and (self.names(stmt.value) & variant or self._draws(stmt.value, variant))
                 ):
                     variant |= stmt.targets
                     changed = True
@@ -525,7 +564,7 @@ class Body(Flow[None]):
         for current in _walk(node):
             if isinstance(current, cst.Subscript):
                 if self.carries_val(current.value) and any(
-                    _names(e.slice) & variant for e in current.slice
+                    self.names(e.slice) & variant for e in current.slice
                 ):
                     return True  # `val_tokens[s : s + n]`
             elif isinstance(current, cst.Call):
@@ -541,7 +580,7 @@ class Body(Flow[None]):
                 ):
                     return True  # `val_loader.next_batch(...)`
                 if any(self.carries_val(a) for a in args) and any(
-                    _names(a) & variant for a in args
+                    self.names(a) & variant for a in args
                 ):
                     return True  # `get_batch(val_tokens, step)`
         return False
@@ -1305,7 +1344,7 @@ class ValUse:
             return None
         # `if loss < best: best, best_clip = loss, clip`: the running best is updated and the
         # candidate of this pass is kept. The cheap structural tests come first.
-        compared = _names(node)
+        compared = body.names(node)
         guarded = [
             inner
             for inner in body.stmts[stmt.index + 1 : span.last + 1]
@@ -1315,7 +1354,7 @@ class ValUse:
         if not any(inner.targets & compared for inner in guarded):
             return None
         variant = body.variant(span)
-        kept = next((i.line for i in guarded if _names(i.value or i.node) & variant), None)
+        kept = next((i.line for i in guarded if body.names(i.value or i.node) & variant), None)
         if kept is None or not body.carries_result(node):
             return None
         return kept
