@@ -31,7 +31,7 @@ statement is judged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -406,27 +406,21 @@ class Body(Flow[None]):
             out |= stmt.targets
         return frozenset(out)
 
-    def _closure(
-        self, seeds: set[str], carries: Callable[[cst.CSTNode, set[str]], bool]
-    ) -> frozenset[str]:
-        """Seeds plus every name bound from an expression that ``carries`` (flow-insensitive)."""
-        names = set(seeds)
+    @cached_property
+    def val_names(self) -> frozenset[str]:
+        """Names that hold validation data somewhere in the function: the parameters fed it,
+        plus every name bound from an expression that carries it (flow-insensitive)."""
+        fed = self.facts.val_params.get(self.fn.qualname, set())
+        names = {p for i, p in enumerate(self.fn.params) if i in fed}
         pending = [(s.targets, s.value) for s in self.stmts if s.targets and s.value is not None]
         changed = True
         while changed:
             changed = False
             for targets, value in pending:
-                if value is not None and not targets <= names and carries(value, names):
+                if value is not None and not targets <= names and self._carries(value, names):
                     names |= targets
                     changed = True
         return frozenset(names)
-
-    @cached_property
-    def val_names(self) -> frozenset[str]:
-        """Names that hold validation data somewhere in the function."""
-        fed = self.facts.val_params.get(self.fn.qualname, set())
-        seeds = {p for i, p in enumerate(self.fn.params) if i in fed}
-        return self._closure(seeds, self._carries)
 
     def carries_val(self, node: cst.CSTNode) -> bool:
         return self._carries(node, self.val_names)
@@ -505,18 +499,35 @@ class Body(Flow[None]):
         return found
 
     @cached_property
-    def result_names(self) -> frozenset[str]:
-        """Names that hold something computed by running code on validation tokens."""
-        seeds: set[str] = set()
+    def _bound_from(self) -> dict[str, list[cst.CSTNode]]:
+        """Per name, every value a statement of the function binds it from."""
+        out: dict[str, list[cst.CSTNode]] = {}
         for stmt in self.stmts:
-            if stmt.targets and stmt.value is not None and self.runs_on_val(stmt.value):
-                seeds |= stmt.targets
-        return self._closure(seeds, lambda node, names: not self.names(node).isdisjoint(names))
+            if stmt.value is not None:
+                for target in stmt.targets:
+                    out.setdefault(target, []).append(stmt.value)
+        return out
+
+    def holds_result(self, names: frozenset[str]) -> bool:
+        """Whether one of ``names`` holds something computed by running code on validation
+        tokens: it is bound (anywhere in the function, flow-insensitive) from such a run, or
+        from a name that holds one.
+
+        Searched back from the names asked about through the values that bind them: the few
+        candidates a calibration search compares never need every statement judged."""
+        pending = list(names)
+        seen = set(names)
+        while pending:
+            for value in self._bound_from.get(pending.pop(), ()):
+                if self.runs_on_val(value) is not None:
+                    return True
+                for read in self.names(value) - seen:
+                    seen.add(read)
+                    pending.append(read)
+        return False
 
     def carries_result(self, node: cst.CSTNode) -> bool:
-        return (
-            not self.names(node).isdisjoint(self.result_names) or self.runs_on_val(node) is not None
-        )
+        return self.holds_result(self.names(node)) or self.runs_on_val(node) is not None
 
     # -- does a loop walk over validation data? ----------------------------------------------
     def walks(self, span: LoopSpan) -> Stmt | None:
