@@ -530,10 +530,9 @@ class ScoringAnalysis:
             for selection in fn.selections:
                 if not self._is_choice_among_predictions(fn, selection):
                     continue
-                if _is_stabilising_shift(self.facts, fn, selection):
-                    continue
                 found = self._oracle(fn, selection)
-                if found is not None:
+                # The shift test walks the whole function: asked only of a choice that counts.
+                if found is not None and not _is_stabilising_shift(self.facts, fn, selection):
                     out.append(found)
         return out
 
