@@ -249,17 +249,19 @@ def _root(node: cst.CSTNode) -> str | None:
 
 def _bound_names(target: cst.CSTNode) -> frozenset[str]:
     """Names a target binds; ``.attr`` for an attribute (``self.calib = ...``)."""
-    if isinstance(target, cst.Name):
-        return frozenset({target.value})
-    if isinstance(target, cst.Attribute):
-        return frozenset({"." + target.attr.value})
-    if isinstance(target, cst.Tuple | cst.List):
+    # Exact types (none of these has subclasses): libcst's isinstance is an ABC check.
+    kind = type(target)
+    if kind is cst.Name:
+        return frozenset({cast(cst.Name, target).value})
+    if kind is cst.Attribute:
+        return frozenset({"." + cast(cst.Attribute, target).attr.value})
+    if kind is cst.Tuple or kind is cst.List:
         out: frozenset[str] = frozenset()
-        for element in target.elements:
+        for element in cast(cst.Tuple | cst.List, target).elements:
             out |= _bound_names(element.value)
         return out
-    if isinstance(target, cst.StarredElement):
-        return _bound_names(target.value)
+    if kind is cst.StarredElement:
+        return _bound_names(cast(cst.StarredElement, target).value)
     return frozenset()
 
 
@@ -310,6 +312,7 @@ class Body(Flow[None]):
         self._feeds: dict[cst.CSTNode, bool] = {}
         self._runs: dict[cst.CSTNode, cst.Call | None] = {}
         self._read: dict[cst.CSTNode, frozenset[str]] = {}
+        self._val_keys: dict[str, bool] = {}
         if fn.node is None:
             self.block(facts.module.body)
         else:
@@ -340,13 +343,13 @@ class Body(Flow[None]):
     # -- the flow walker's hooks ---------------------------------------------------------------
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         line = self.line
-        if isinstance(stmt, cst.Assign):
+        if type(stmt) is cst.Assign:
             targets: frozenset[str] = frozenset()
             for t in stmt.targets:
                 targets |= _bound_names(t.target)
             self._add(stmt, line, targets, stmt.value)
-        elif isinstance(stmt, cst.AugAssign) or (
-            isinstance(stmt, cst.AnnAssign) and stmt.value is not None
+        elif type(stmt) is cst.AugAssign or (
+            type(stmt) is cst.AnnAssign and stmt.value is not None
         ):
             self._add(stmt, line, _bound_names(stmt.target), stmt.value)
         else:
@@ -407,27 +410,62 @@ class Body(Flow[None]):
         return frozenset(out)
 
     @cached_property
-    def val_names(self) -> frozenset[str]:
-        """Names that hold validation data somewhere in the function: the parameters fed it,
-        plus every name bound from an expression that carries it (flow-insensitive)."""
+    def _fed(self) -> frozenset[str]:
+        """The parameters the callers pass validation data to."""
         fed = self.facts.val_params.get(self.fn.qualname, set())
-        names = {p for i, p in enumerate(self.fn.params) if i in fed}
-        pending = [(s.targets, s.value) for s in self.stmts if s.targets and s.value is not None]
-        changed = True
-        while changed:
-            changed = False
-            for targets, value in pending:
-                if value is not None and not targets <= names and self._carries(value, names):
-                    names |= targets
-                    changed = True
-        return frozenset(names)
+        return frozenset(p for i, p in enumerate(self.fn.params) if i in fed)
 
     def carries_val(self, node: cst.CSTNode) -> bool:
-        return self._carries(node, self.val_names)
-
-    def _carries(self, node: cst.CSTNode, names: set[str] | frozenset[str]) -> bool:
         direct, reads = self._reads_val(node)
-        return direct or not reads.isdisjoint(names)
+        return direct or self._holds_val(reads)
+
+    def _holds_val(self, keys: frozenset[str]) -> bool:
+        """Whether one of ``keys`` holds validation data somewhere in the function: a parameter
+        fed it, or a name bound (flow-insensitive) from an expression that carries it.
+
+        Searched back from the keys asked about through the values that bind them, so only
+        those values are read. A key whose search failed had everything it is bound from
+        searched: it is remembered as not holding the data (``_val_keys``), as is each key on
+        the way to one that does."""
+        known = self._val_keys
+        via: dict[str, str | None] = {}  # each key searched, and the key it was reached from
+        pending: list[str] = []
+        for key in keys:
+            state = known.get(key)
+            if state:
+                return True
+            if state is None and key not in via:
+                via[key] = None
+                pending.append(key)
+        while pending:
+            key = pending.pop()
+            if not (key in self._fed or self._bound_from_val(key, via, pending)):
+                continue
+            step: str | None = key
+            while step is not None:
+                known[step] = True
+                step = via[step]
+            return True
+        for key in via:
+            known[key] = False
+        return False
+
+    def _bound_from_val(self, key: str, via: dict[str, str | None], pending: list[str]) -> bool:
+        """Whether a value ``key`` is bound from carries validation data by itself or through
+        a key known to hold it; the keys it reads that are still open join the search."""
+        known = self._val_keys
+        for value in self._bound_from.get(key, ()):
+            direct, reads = self._reads_val(value)
+            if direct:
+                return True
+            for read in reads:
+                state = known.get(read)
+                if state:
+                    return True
+                if state is None and read not in via:
+                    via[read] = key
+                    pending.append(read)
+        return False
 
     def _reads_val(self, node: cst.CSTNode) -> tuple[bool, frozenset[str]]:
         """Whether ``node`` carries validation data whatever its local names hold (it names the
@@ -1424,13 +1462,14 @@ def _accumulated(stmt: Stmt) -> cst.CSTNode | None:
     node = stmt.node
     target: cst.CSTNode | None = None
     value: cst.CSTNode | None = None
-    if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
+    # Exact types: libcst's isinstance is an ABC check, and this asks it of every statement.
+    if type(node) is cst.AugAssign and type(node.operator) is cst.AddAssign:
         target, value = node.target, node.value
-    elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+    elif type(node) is cst.Expr and type(node.value) is cst.Call:
         call = node.value
         if _method(call) in _COLLECTING_METHODS and isinstance(call.func, cst.Attribute):
             target, value = call.func.value, cst.Tuple([cst.Element(a.value) for a in call.args])
-    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+    elif type(node) is cst.Assign and len(node.targets) == 1:
         target = node.targets[0].target
         update = node.value
         operands: list[cst.BaseExpression] = []
