@@ -1532,10 +1532,11 @@ def _statistic(value: cst.CSTNode, body: Body) -> str | None:
     ):
         return None
     for node in _walk(value):
+        # Exact types: libcst's isinstance is an ABC check, and this visits every node.
         pair: tuple[cst.CSTNode, cst.CSTNode] | None = None
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+        if type(node) is cst.BinaryOperation and type(node.operator) is cst.MatrixMultiply:
             pair = (node.left, node.right)
-        elif isinstance(node, cst.Call) and _callee(node) in _GRAM_CALLS:
+        elif type(node) is cst.Call and _callee(node) in _GRAM_CALLS:
             positional = [a.value for a in node.args if a.keyword is None]
             if len(positional) >= 2:
                 pair = (positional[-2], positional[-1])
@@ -1544,15 +1545,15 @@ def _statistic(value: cst.CSTNode, body: Body) -> str | None:
             base = left if _callee_is(node, "einsum") else _transposed(left)
             if base is not None and code_of(base) == code_of(right) and body.carries_result(right):
                 return _GRAM
-        if isinstance(node, cst.Call) and _callee(node) in _SQUARING_METHODS:
+        if type(node) is cst.Call and _callee(node) in _SQUARING_METHODS:
             operand = node.func.value if isinstance(node.func, cst.Attribute) else None
             if operand is None or (isinstance(operand, cst.Name) and operand.value == "torch"):
                 operand = node.args[0].value if node.args else None
             if operand is not None and body.carries_result(operand):
                 return _MAGNITUDE
         if (
-            isinstance(node, cst.BinaryOperation)
-            and isinstance(node.operator, cst.Power)
+            type(node) is cst.BinaryOperation
+            and type(node.operator) is cst.Power
             and body.carries_result(node.left)
         ):
             return _MAGNITUDE
