@@ -421,11 +421,12 @@ class ScoringAnalysis:
             if self._val(fn, u.labels)
         ]
         for call in fn.calls:
-            if call.reference or not self._val(fn, _labels_of(call)):
+            if call.reference:
                 continue
             adapted = self.adapts[call.callee]
             trains = call.callee in self.trains_val
-            if not adapted and not trains:
+            # Most callees adapt nothing: that test is a look-up, the validation test is not.
+            if (not adapted and not trains) or not self._val(fn, _labels_of(call)):
                 continue
             scores = call.callee in self.training.scorers
             if (q, call.where.seq) in self._not_score_first or (
