@@ -40,7 +40,12 @@ from typing import cast
 import libcst as cst
 
 from pgolf_cli.audit.analyses.scoring import _is_optimizer, _parameter_owners
-from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verdict
+from pgolf_cli.audit.analyses.training import (
+    HOLDS_STATEMENTS,
+    TrainEvent,
+    TrainingAnalysis,
+    Verdict,
+)
 from pgolf_cli.audit.context import Context
 from pgolf_cli.audit.facts import (
     TRAIN,
@@ -204,6 +209,7 @@ _COLLECTING_METHODS = frozenset({"add_", "addmm_", "addcmul_", "append", "extend
 _SQUARING_METHODS = frozenset({"abs", "abs_", "square", "pow"})
 _GRAM_CALLS = frozenset({"matmul", "mm", "einsum", "addmm", "addmm_"})
 _RUNNING_MAX = frozenset({"maximum", "max", "fmax"})
+_STATISTIC_CALLS = _GRAM_CALLS | _SQUARING_METHODS
 _ORDERING = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 _MODULE_SELF_USES = frozenset(
     {"parameters", "named_parameters", "train", "eval", "to", "cuda", "float", "half", "bfloat16"}
@@ -1072,6 +1078,8 @@ class ValUse:
             q = fn.qualname
             if not (fn.val_lines or facts.val_params.get(q)) or not facts.gates[q].reachable:
                 continue
+            if not self._may_calibrate(fn, hooks, choosing):
+                continue
             body = self.body(fn)
             found = (
                 self._hooked_forward(fn, body, *hooks)
@@ -1081,6 +1089,50 @@ class ValUse:
             if found is not None:
                 out.append(found)
         return out
+
+    def _may_calibrate(
+        self, fn: Function, hooks: tuple[set[str], set[str], set[str]], choosing: set[int]
+    ) -> bool:
+        """Whether ``fn`` has what one of the three searches needs before it judges any data:
+        hooks registered in it or installed anywhere (:meth:`_hooked_forward`), a line that
+        chooses by key or ``argmin``, an accumulation of a product, power or magnitude
+        (:meth:`_statistics`), or an ``if`` inside a loop whose test orders two values
+        (:meth:`_selection`).
+
+        Read from the syntax alone, a superset of what the searches can find: most functions
+        that see validation data have none of these shapes, and are never walked into a
+        :class:`Body`."""
+        registrars, installers, _ = hooks
+        if fn.qualname in registrars or installers or fn.node is None:
+            return True
+        first, last = self.facts.span_of(fn.node)
+        if any(first <= line <= last for line in choosing):
+            return True
+        stack: list[tuple[cst.CSTNode, bool]] = [(fn.node.body, False)]
+        while stack:
+            node, looped = stack.pop()
+            if type(node) is cst.SimpleStatementLine or type(node) is cst.SimpleStatementSuite:
+                for small in node.body:
+                    value = _accumulated(small)
+                    if value is not None and _may_be_statistic(value):
+                        return True
+                continue
+            # The tests that guard statements (an `if`, a `match` subject a case compares).
+            if looped and type(node) is cst.If and _orders(node.test):
+                return True
+            if looped and type(node) is cst.Match and _orders(node.subject):
+                return True
+            inside = looped or type(node) is cst.For or type(node) is cst.While
+            for child in children(node):
+                kind = type(child)
+                # A nested function or class is a scope of its own: its Body is separate.
+                if (
+                    kind in HOLDS_STATEMENTS
+                    and kind is not cst.FunctionDef
+                    and kind is not cst.ClassDef
+                ):
+                    stack.append((child, inside))
+        return False
 
     def val_gate(self, fn: Function, seen: frozenset[str] = frozenset()) -> Gate:
         """How the official run reaches ``fn`` with validation data in hand."""
@@ -1329,7 +1381,7 @@ class ValUse:
 
     def _statistics(self, fn: Function, body: Body) -> Calibration | None:
         for stmt in body.stmts:
-            value = _accumulated(stmt)
+            value = _accumulated(stmt.node)
             kind = None if value is None else _statistic(value, body)
             if kind is not None:
                 return self._calibration(
@@ -1382,11 +1434,7 @@ class ValUse:
                     return 0
         if not stmt.loops or not isinstance(node, cst.BaseExpression) or stmt.value is not None:
             return None  # only the test of an `if` inside a loop
-        if not any(
-            isinstance(n, cst.Comparison)
-            and any(isinstance(c.operator, _ORDERING) for c in n.comparisons)
-            for n in _walk(node)
-        ):
+        if not _orders(node):
             return None
         span = body.loops_at.get(stmt.loops[-1])
         if span is None:
@@ -1452,14 +1500,13 @@ def _stores(node: cst.CSTNode) -> bool:
     return False
 
 
-def _accumulated(stmt: Stmt) -> cst.CSTNode | None:
+def _accumulated(node: cst.CSTNode) -> cst.CSTNode | None:
     """What a statement adds into running state that it does not itself read from.
 
     ``H += v``, ``H[k] = H.get(k, 0) + v``, ``H.add_(v)``, ``stats.append(v)``,
     ``amax = torch.maximum(amax, v)``. A residual update (``x += f(x)``, ``x = x + f(x)``) reads
     its own target in ``v`` and is not an accumulation.
     """
-    node = stmt.node
     target: cst.CSTNode | None = None
     value: cst.CSTNode | None = None
     # Exact types: libcst's isinstance is an ABC check, and this asks it of every statement.
@@ -1486,6 +1533,28 @@ def _accumulated(stmt: Stmt) -> cst.CSTNode | None:
     if root is None or is_accumulator(root) or root in _names(value):
         return None  # a score accumulator (`nll_sq_sum`), or a residual update
     return value
+
+
+def _may_be_statistic(value: cst.CSTNode) -> bool:
+    """Whether ``value`` has the shape :func:`_statistic` looks for (a product, a power, a
+    magnitude), before it asks where the operands come from."""
+    for node in _walk(value):
+        if type(node) is cst.BinaryOperation and (
+            type(node.operator) is cst.MatrixMultiply or type(node.operator) is cst.Power
+        ):
+            return True
+        if type(node) is cst.Call and _callee(node) in _STATISTIC_CALLS:
+            return True
+    return False
+
+
+def _orders(test: cst.CSTNode) -> bool:
+    """A comparison by ``<``, ``<=``, ``>`` or ``>=`` in ``test``."""
+    return any(
+        isinstance(n, cst.Comparison)
+        and any(isinstance(c.operator, _ORDERING) for c in n.comparisons)
+        for n in _walk(test)
+    )
 
 
 def _reads_back(operand: cst.CSTNode, target: cst.CSTNode) -> bool:
