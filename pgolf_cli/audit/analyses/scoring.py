@@ -25,7 +25,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.training import TrainingAnalysis, Verdict
+from pgolf_cli.audit.analyses.training import HOLDS_STATEMENTS, TrainingAnalysis, Verdict
 from pgolf_cli.audit.choices import Selection
 from pgolf_cli.audit.facts import (
     EMPTY,
@@ -136,7 +136,8 @@ def _filled_from_parameters(body: cst.CSTNode, name: str) -> set[str]:
     items_of: dict[str, str] = {}
     """``block`` -> ``model`` for ``for block in model.blocks[-2:]``: a part of the model."""
     stack: list[cst.CSTNode] = [body]
-    # Exact types, not isinstance (an ABC check on libcst nodes): this visits every node.
+    # Exact types, not isinstance (an ABC check on libcst nodes): this visits every statement.
+    # Only statements are opened: a loop or an assignment is never inside an expression.
     while stack:
         current = stack.pop()
         if type(current) is cst.For:
@@ -152,7 +153,7 @@ def _filled_from_parameters(body: cst.CSTNode, name: str) -> set[str]:
             isinstance(t.target, cst.Name) and t.target.value == name for t in current.targets
         ):
             out |= _parameter_owners(current.value)
-        if type(current) not in _SCOPES or current is body:
+        if type(current) in HOLDS_STATEMENTS and (type(current) not in _SCOPES or current is body):
             stack.extend(children(current))
     for loop, owners in loops:
         if any(
@@ -199,6 +200,8 @@ class ScoringAnalysis:
         self.training = facts.analysis(TrainingAnalysis)
         self._param_predicts: dict[tuple[str, int], bool] = {}
         self._scored_seqs: dict[str, set[int]] = {}
+        self._optimised_in: dict[str, tuple[set[int], set[str]]] = {}
+        self._tests: dict[cst.BaseExpression, tuple[str, bool]] = {}
 
     # -- summaries -----------------------------------------------------------------------
     def predicts_target(self, labels: Iterable[str]) -> bool:
@@ -265,19 +268,26 @@ class ScoringAnalysis:
         ``SGD(model.parameters())`` names ``model``; an optimizer over a list built elsewhere is
         followed by what the list carries, unless it holds fresh trainable tensors
         (``AdamW([delta])``: a per-window SLOT delta adapts nothing that outlives the call).
+        Asked for every function by both :attr:`adapts` and :meth:`adaptations`: computed once.
         """
+        found = self._optimised_in.get(fn.qualname)
+        if found is None:
+            found = self._optimised_in[fn.qualname] = self._find_optimised(fn)
+        return found
+
+    def _find_optimised(self, fn: Function) -> tuple[set[int], set[str]]:
         indices: set[int] = set()
         names: set[str] = set()
         for external in fn.externals:
             if not _is_optimizer(external.name):
                 continue
-            aliases = self.facts.parameter_aliases(fn)
-            owners = {aliases.get(n, n) for n in _parameter_owners(external.node)}
+            owners = _parameter_owners(external.node)
             first = external.node.args[0].value if external.node.args else None
             if not owners and isinstance(first, cst.Name) and fn.node is not None:
-                owners = {
-                    aliases.get(n, n) for n in _filled_from_parameters(fn.node.body, first.value)
-                }
+                owners = _filled_from_parameters(fn.node.body, first.value)
+            if owners:  # the aliases scan the whole body: only for names to resolve
+                aliases = self.facts.parameter_aliases(fn)
+                owners = {aliases.get(n, n) for n in owners}
             names |= owners
             if owners:
                 carried = frozenset(f"P{fn.params.index(n)}" for n in owners if n in fn.params)
@@ -411,11 +421,12 @@ class ScoringAnalysis:
             if self._val(fn, u.labels)
         ]
         for call in fn.calls:
-            if call.reference or not self._val(fn, _labels_of(call)):
+            if call.reference:
                 continue
             adapted = self.adapts[call.callee]
             trains = call.callee in self.trains_val
-            if not adapted and not trains:
+            # Most callees adapt nothing: that test is a look-up, the validation test is not.
+            if (not adapted and not trains) or not self._val(fn, _labels_of(call)):
                 continue
             scores = call.callee in self.training.scorers
             if (q, call.where.seq) in self._not_score_first or (
@@ -520,10 +531,9 @@ class ScoringAnalysis:
             for selection in fn.selections:
                 if not self._is_choice_among_predictions(fn, selection):
                     continue
-                if _is_stabilising_shift(self.facts, fn, selection):
-                    continue
                 found = self._oracle(fn, selection)
-                if found is not None:
+                # The shift test walks the whole function: asked only of a choice that counts.
+                if found is not None and not _is_stabilising_shift(self.facts, fn, selection):
                     out.append(found)
         return out
 
@@ -643,7 +653,7 @@ class ScoringAnalysis:
                     for where in (earlier.get(lbl), chosen.get(lbl))
                     if where is not None
                     and where.seq < second.where.seq
-                    and not _exclusive(where, second.where)
+                    and not self._exclusive(where, second.where)
                 ),
                 None,
             )
@@ -684,7 +694,7 @@ class ScoringAnalysis:
         self, fn: Function, second: Pass, adaptation: Adaptation, passes: list[Pass]
     ) -> Rescoring | None:
         facts = self.facts
-        if _exclusive(adaptation.where, second.where):
+        if self._exclusive(adaptation.where, second.where):
             return None  # `if TTT: ttt(...) else: plain(...)`: never both
         objects_known = bool(adaptation.objects)
         if (
@@ -778,6 +788,30 @@ class ScoringAnalysis:
             return []
         callee = self.facts.functions[scored.call.callee]
         return [(callee.line, f"{which}: {callee.name}() scores the tokens")]
+    def _exclusive(self, a: Context, b: Context) -> bool:
+        """Two places in opposite branches of one ``if`` (or conditional expression), or under
+        tests that contradict each other (``if args.ttt: ...`` and a later ``if not args.ttt: ...``)."""
+        if not a.guards or not b.guards:
+            return False
+        required = {self._polarity(ga.test, ga.negated) for ga in a.guards}
+        return any(
+            (code, not must) in required
+            for code, must in (self._polarity(gb.test, gb.negated) for gb in b.guards)
+        )
+
+    def _polarity(self, test: cst.BaseExpression, negated: bool) -> tuple[str, bool]:
+        """A test as (the code it checks, whether it must be true): ``not x`` is ``x`` negated.
+
+        The code of each test is printed once: the same guards are compared for every pair
+        of passes and adaptations."""
+        known = self._tests.get(test)
+        if known is None:
+            inner, flipped = test, False
+            while isinstance(inner, cst.UnaryOperation) and isinstance(inner.operator, cst.Not):
+                inner, flipped = inner.expression, not flipped
+            known = self._tests[test] = (code_of(inner), flipped)
+        code, flipped = known
+        return code, negated == flipped
 
     def _evidence(self, fn: Function, *items: tuple[int, str]) -> tuple[Evidence, ...]:
         found = (
@@ -880,24 +914,6 @@ def _shifted_exponents(node: cst.CSTNode, shift: str) -> set[str]:
                 out |= names_read(operand.left)
         stack.extend(children(current))
     return out
-
-
-def _exclusive(a: Context, b: Context) -> bool:
-    """Two places in opposite branches of one ``if`` (or conditional expression), or under
-    tests that contradict each other (``if args.ttt: ...`` and a later ``if not args.ttt: ...``)."""
-    return any(
-        _polarity(ga.test, ga.negated)[0] == _polarity(gb.test, gb.negated)[0]
-        and _polarity(ga.test, ga.negated)[1] != _polarity(gb.test, gb.negated)[1]
-        for ga in a.guards
-        for gb in b.guards
-    )
-
-
-def _polarity(test: cst.BaseExpression, negated: bool) -> tuple[str, bool]:
-    """A test as (the code it checks, whether it must be true): ``not x`` is ``x`` negated."""
-    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        test, negated = test.expression, not negated
-    return code_of(test), not negated
 
 
 def _unique(items: Iterable[Evidence]) -> Iterator[Evidence]:

@@ -39,6 +39,7 @@ from pgolf_cli.audit.facts import (
     names_read,
 )
 from pgolf_cli.audit.findings import Evidence
+from pgolf_cli.audit.nodes import children
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +257,12 @@ class TrainingAnalysis:
         return any(params & fn.loops[loop_id].iter_labels for loop_id in event.where.loops)
 
     def verdicts(self) -> list[Verdict]:
+        """Every training event on validation data, judged where the data originates."""
+        return list(self._verdicts)
+
+    @cached_property
+    def _verdicts(self) -> tuple[Verdict, ...]:
+        """Computed once: two rules and two analyses ask for them."""
         out: list[Verdict] = []
         # A tensor fitted at eval time and then used to score (SLOT) is the SLOT analysis's to describe.
         slot_lines = {
@@ -276,7 +283,7 @@ class TrainingAnalysis:
                     continue
                 gate = self.facts.combine(self.facts.gate(fn, event.where), event.inner_guards)
                 out.append(self._judge(fn, event, gate))
-        return out
+        return tuple(out)
 
     def _later_score(self, fn: Function, event: TrainEvent) -> ScoreEvent | None:
         """A score recorded after the update in a loop around both: the order is reversed."""
@@ -354,6 +361,32 @@ def _split_bound(bound: str) -> tuple[str, int]:
 
 _FLAG_TESTS = (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)
 
+HOLDS_STATEMENTS = frozenset(
+    {
+        cst.Module,
+        cst.IndentedBlock,
+        cst.SimpleStatementSuite,
+        cst.SimpleStatementLine,
+        cst.If,
+        cst.Else,
+        cst.For,
+        cst.While,
+        cst.With,
+        cst.Try,
+        cst.TryStar,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+        cst.Match,
+        cst.MatchCase,
+        cst.FunctionDef,
+        cst.ClassDef,
+    }
+)
+"""The node types with statements below them. Python has no statement inside an expression
+(a lambda's body is an expression), so a scan for assignments or loops opens only these: the
+exact type test skips the expressions, most of a function's nodes, unvisited."""
+
 
 def _flags_of(body: cst.BaseSuite | None, counters: frozenset[str]) -> frozenset[str]:
     """Names bound in ``body`` to a test of ``counters`` (``final = ep == epochs - 1``).
@@ -368,12 +401,12 @@ def _flags_of(body: cst.BaseSuite | None, counters: frozenset[str]) -> frozenset
     while stack:
         current = stack.pop()
         if (
-            isinstance(current, cst.Assign)
+            type(current) is cst.Assign
             and isinstance(current.value, _FLAG_TESTS)
             and names_read(current.value) & (counters | flags)
         ):
             flags |= {t.target.value for t in current.targets if isinstance(t.target, cst.Name)}
-        elif isinstance(current, cst.BaseExpression):
-            continue  # statements only: the expressions below hold no assignment
-        stack.extend(reversed(current.children))
+        elif type(current) in HOLDS_STATEMENTS:
+            # In source order (a flag may test an earlier flag): reversed onto the stack.
+            stack.extend(reversed(children(current)))
     return frozenset(flags)

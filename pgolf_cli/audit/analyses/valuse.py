@@ -31,15 +31,21 @@ statement is judged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import cast
 
 import libcst as cst
 
 from pgolf_cli.audit.analyses.scoring import _is_optimizer, _parameter_owners
-from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verdict
+from pgolf_cli.audit.analyses.training import (
+    HOLDS_STATEMENTS,
+    TrainEvent,
+    TrainingAnalysis,
+    Verdict,
+)
 from pgolf_cli.audit.context import Context
 from pgolf_cli.audit.facts import (
     TRAIN,
@@ -203,6 +209,7 @@ _COLLECTING_METHODS = frozenset({"add_", "addmm_", "addcmul_", "append", "extend
 _SQUARING_METHODS = frozenset({"abs", "abs_", "square", "pow"})
 _GRAM_CALLS = frozenset({"matmul", "mm", "einsum", "addmm", "addmm_"})
 _RUNNING_MAX = frozenset({"maximum", "max", "fmax"})
+_STATISTIC_CALLS = _GRAM_CALLS | _SQUARING_METHODS
 _ORDERING = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 _MODULE_SELF_USES = frozenset(
     {"parameters", "named_parameters", "train", "eval", "to", "cuda", "float", "half", "bfloat16"}
@@ -248,17 +255,19 @@ def _root(node: cst.CSTNode) -> str | None:
 
 def _bound_names(target: cst.CSTNode) -> frozenset[str]:
     """Names a target binds; ``.attr`` for an attribute (``self.calib = ...``)."""
-    if isinstance(target, cst.Name):
-        return frozenset({target.value})
-    if isinstance(target, cst.Attribute):
-        return frozenset({"." + target.attr.value})
-    if isinstance(target, cst.Tuple | cst.List):
+    # Exact types (none of these has subclasses): libcst's isinstance is an ABC check.
+    kind = type(target)
+    if kind is cst.Name:
+        return frozenset({cast(cst.Name, target).value})
+    if kind is cst.Attribute:
+        return frozenset({"." + cast(cst.Attribute, target).attr.value})
+    if kind is cst.Tuple or kind is cst.List:
         out: frozenset[str] = frozenset()
-        for element in target.elements:
+        for element in cast(cst.Tuple | cst.List, target).elements:
             out |= _bound_names(element.value)
         return out
-    if isinstance(target, cst.StarredElement):
-        return _bound_names(target.value)
+    if kind is cst.StarredElement:
+        return _bound_names(cast(cst.StarredElement, target).value)
     return frozenset()
 
 
@@ -302,6 +311,14 @@ class Body(Flow[None]):
         self._loop_lines: list[int] = []
         self._headers: list[Stmt] = []
         self._variant: dict[int, set[str]] = {}
+        # Per expression (keyed by the node: libcst nodes compare and hash by identity). The
+        # closures below ask about every bound value once per round, and the rules ask again
+        # about the same statements: each expression is walked once.
+        self._val_reads: dict[cst.CSTNode, tuple[bool, frozenset[str]]] = {}
+        self._feeds: dict[cst.CSTNode, bool] = {}
+        self._runs: dict[cst.CSTNode, cst.Call | None] = {}
+        self._read: dict[cst.CSTNode, frozenset[str]] = {}
+        self._val_keys: dict[str, bool] = {}
         if fn.node is None:
             self.block(facts.module.body)
         else:
@@ -332,13 +349,13 @@ class Body(Flow[None]):
     # -- the flow walker's hooks ---------------------------------------------------------------
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         line = self.line
-        if isinstance(stmt, cst.Assign):
+        if type(stmt) is cst.Assign:
             targets: frozenset[str] = frozenset()
             for t in stmt.targets:
                 targets |= _bound_names(t.target)
             self._add(stmt, line, targets, stmt.value)
-        elif isinstance(stmt, cst.AugAssign) or (
-            isinstance(stmt, cst.AnnAssign) and stmt.value is not None
+        elif type(stmt) is cst.AugAssign or (
+            type(stmt) is cst.AnnAssign and stmt.value is not None
         ):
             self._add(stmt, line, _bound_names(stmt.target), stmt.value)
         else:
@@ -398,49 +415,91 @@ class Body(Flow[None]):
             out |= stmt.targets
         return frozenset(out)
 
-    def _closure(
-        self, seeds: set[str], carries: Callable[[cst.CSTNode, set[str]], bool]
-    ) -> frozenset[str]:
-        """Seeds plus every name bound from an expression that ``carries`` (flow-insensitive)."""
-        names = set(seeds)
-        pending = [(s.targets, s.value) for s in self.stmts if s.targets and s.value is not None]
-        changed = True
-        while changed:
-            changed = False
-            for targets, value in pending:
-                if value is not None and not targets <= names and carries(value, names):
-                    names |= targets
-                    changed = True
-        return frozenset(names)
-
     @cached_property
-    def val_names(self) -> frozenset[str]:
-        """Names that hold validation data somewhere in the function."""
+    def _fed(self) -> frozenset[str]:
+        """The parameters the callers pass validation data to."""
         fed = self.facts.val_params.get(self.fn.qualname, set())
-        seeds = {p for i, p in enumerate(self.fn.params) if i in fed}
-        return self._closure(seeds, self._carries)
+        return frozenset(p for i, p in enumerate(self.fn.params) if i in fed)
 
     def carries_val(self, node: cst.CSTNode) -> bool:
-        return self._carries(node, self.val_names)
+        direct, reads = self._reads_val(node)
+        return direct or self._holds_val(reads)
 
-    def _carries(self, node: cst.CSTNode, names: set[str] | frozenset[str]) -> bool:
-        if mentions_val(node):
-            return True
-        facts = self.facts
-        for current in _walk(node):
-            if isinstance(current, cst.Name):
-                name = current.value
-                if name in names or (name in facts.val_globals and name not in self._bound):
-                    return True
-            elif isinstance(current, cst.Attribute):
-                attr = current.attr.value
-                if attr in facts.val_attrs or "." + attr in names:
-                    return True
-            elif isinstance(current, cst.Call) and any(
-                q in facts.returns_val for q in facts.resolve_call(current.func, self.fn)
-            ):
+    def _holds_val(self, keys: frozenset[str]) -> bool:
+        """Whether one of ``keys`` holds validation data somewhere in the function: a parameter
+        fed it, or a name bound (flow-insensitive) from an expression that carries it.
+
+        Searched back from the keys asked about through the values that bind them, so only
+        those values are read. A key whose search failed had everything it is bound from
+        searched: it is remembered as not holding the data (``_val_keys``), as is each key on
+        the way to one that does."""
+        known = self._val_keys
+        via: dict[str, str | None] = {}  # each key searched, and the key it was reached from
+        pending: list[str] = []
+        for key in keys:
+            state = known.get(key)
+            if state:
                 return True
+            if state is None and key not in via:
+                via[key] = None
+                pending.append(key)
+        while pending:
+            key = pending.pop()
+            if not (key in self._fed or self._bound_from_val(key, via, pending)):
+                continue
+            step: str | None = key
+            while step is not None:
+                known[step] = True
+                step = via[step]
+            return True
+        for key in via:
+            known[key] = False
         return False
+
+    def _bound_from_val(self, key: str, via: dict[str, str | None], pending: list[str]) -> bool:
+        """Whether a value ``key`` is bound from carries validation data by itself or through
+        a key known to hold it; the keys it reads that are still open join the search."""
+        known = self._val_keys
+        for value in self._bound_from.get(key, ()):
+            direct, reads = self._reads_val(value)
+            if direct:
+                return True
+            for read in reads:
+                state = known.get(read)
+                if state:
+                    return True
+                if state is None and read not in via:
+                    via[read] = key
+                    pending.append(read)
+        return False
+
+    def _reads_val(self, node: cst.CSTNode) -> tuple[bool, frozenset[str]]:
+        """Whether ``node`` carries validation data whatever its local names hold (it names the
+        data, reads a validation global or attribute, or calls a function that returns it), and
+        the keys through which it carries it when one of them holds it: every name in it, and
+        ``.attr`` for each attribute it reads."""
+        found = self._val_reads.get(node)
+        if found is not None:
+            return found
+        facts = self.facts
+        direct = mentions_val(node)
+        reads: set[str] = set()
+        for current in _walk(node):
+            # Exact types: libcst's isinstance is an ABC check, and this visits every node.
+            kind = type(current)
+            if kind is cst.Name:
+                name = cast(cst.Name, current).value
+                reads.add(name)
+                direct = direct or (name in facts.val_globals and name not in self._bound)
+            elif kind is cst.Attribute:
+                attr = cast(cst.Attribute, current).attr.value
+                reads.add("." + attr)
+                direct = direct or attr in facts.val_attrs
+            elif kind is cst.Call and not direct:
+                func = cast(cst.Call, current).func
+                direct = any(q in facts.returns_val for q in facts.resolve_call(func, self.fn))
+        found = self._val_reads[node] = (direct, frozenset(reads))
+        return found
 
     def runs_on_val(self, node: cst.CSTNode) -> cst.Call | None:
         """A call that feeds validation data to the model or to one of the script's functions.
@@ -449,35 +508,70 @@ class Body(Flow[None]):
         (``.cuda()``, ``.numel()``) and validation loaders move, measure or produce the tokens;
         they do not compute results from them.
         """
+        if node in self._runs:
+            return self._runs[node]
+        found = self._runs[node] = next((c for c in _calls(node) if self._feeds_val(c)), None)
+        return found
+
+    def _feeds_val(self, call: cst.Call) -> bool:
+        known = self._feeds.get(call)
+        if known is None:
+            known = self._feeds[call] = self._passes_val(call)
+        return known
+
+    def _passes_val(self, call: cst.Call) -> bool:
         facts = self.facts
-        for call in _calls(node):
-            func = call.func
-            base = func
-            while isinstance(base, cst.Attribute | cst.Call | cst.Subscript):
-                base = base.func if isinstance(base, cst.Call) else base.value
-            if isinstance(base, cst.Name) and (
-                base.value in facts.imports or (base is func and base.value in _BUILTINS)
-            ):
-                continue
-            if isinstance(func, cst.Attribute) and self.carries_val(func.value):
-                continue
-            if mentions_val(cst.Call(func)):
-                continue  # a validation loader (`load_validation_tokens(...)`)
-            if any(self.carries_val(a.value) for a in call.args):
-                return call
-        return None
+        func = call.func
+        base = func
+        while isinstance(base, cst.Attribute | cst.Call | cst.Subscript):
+            base = base.func if isinstance(base, cst.Call) else base.value
+        if isinstance(base, cst.Name) and (
+            base.value in facts.imports or (base is func and base.value in _BUILTINS)
+        ):
+            return False
+        if isinstance(func, cst.Attribute) and self.carries_val(func.value):
+            return False
+        if mentions_val(cst.Call(func)):
+            return False  # a validation loader (`load_validation_tokens(...)`)
+        return any(self.carries_val(a.value) for a in call.args)
+
+    def names(self, node: cst.CSTNode) -> frozenset[str]:
+        """:func:`_names` of ``node``, computed once."""
+        found = self._read.get(node)
+        if found is None:
+            found = self._read[node] = frozenset(_names(node))
+        return found
 
     @cached_property
-    def result_names(self) -> frozenset[str]:
-        """Names that hold something computed by running code on validation tokens."""
-        seeds: set[str] = set()
+    def _bound_from(self) -> dict[str, list[cst.CSTNode]]:
+        """Per name, every value a statement of the function binds it from."""
+        out: dict[str, list[cst.CSTNode]] = {}
         for stmt in self.stmts:
-            if stmt.targets and stmt.value is not None and self.runs_on_val(stmt.value):
-                seeds |= stmt.targets
-        return self._closure(seeds, lambda node, names: bool(_names(node) & names))
+            if stmt.value is not None:
+                for target in stmt.targets:
+                    out.setdefault(target, []).append(stmt.value)
+        return out
+
+    def holds_result(self, names: frozenset[str]) -> bool:
+        """Whether one of ``names`` holds something computed by running code on validation
+        tokens: it is bound (anywhere in the function, flow-insensitive) from such a run, or
+        from a name that holds one.
+
+        Searched back from the names asked about through the values that bind them: the few
+        candidates a calibration search compares never need every statement judged."""
+        pending = list(names)
+        seen = set(names)
+        while pending:
+            for value in self._bound_from.get(pending.pop(), ()):
+                if self.runs_on_val(value) is not None:
+                    return True
+                for read in self.names(value) - seen:
+                    seen.add(read)
+                    pending.append(read)
+        return False
 
     def carries_result(self, node: cst.CSTNode) -> bool:
-        return bool(_names(node) & self.result_names) or self.runs_on_val(node) is not None
+        return self.holds_result(self.names(node)) or self.runs_on_val(node) is not None
 
     # -- does a loop walk over validation data? ----------------------------------------------
     def walks(self, span: LoopSpan) -> Stmt | None:
@@ -515,7 +609,7 @@ class Body(Flow[None]):
                 if (
                     stmt.value is not None
                     and not stmt.targets <= variant
-                    and (_names(stmt.value) & variant or self._draws(stmt.value, variant))
+                    and (self.names(stmt.value) & variant or self._draws(stmt.value, variant))
                 ):
                     variant |= stmt.targets
                     changed = True
@@ -525,7 +619,7 @@ class Body(Flow[None]):
         for current in _walk(node):
             if isinstance(current, cst.Subscript):
                 if self.carries_val(current.value) and any(
-                    _names(e.slice) & variant for e in current.slice
+                    self.names(e.slice) & variant for e in current.slice
                 ):
                     return True  # `val_tokens[s : s + n]`
             elif isinstance(current, cst.Call):
@@ -541,7 +635,7 @@ class Body(Flow[None]):
                 ):
                     return True  # `val_loader.next_batch(...)`
                 if any(self.carries_val(a) for a in args) and any(
-                    _names(a) & variant for a in args
+                    self.names(a) & variant for a in args
                 ):
                     return True  # `get_batch(val_tokens, step)`
         return False
@@ -984,6 +1078,8 @@ class ValUse:
             q = fn.qualname
             if not (fn.val_lines or facts.val_params.get(q)) or not facts.gates[q].reachable:
                 continue
+            if not self._may_calibrate(fn, hooks, choosing):
+                continue
             body = self.body(fn)
             found = (
                 self._hooked_forward(fn, body, *hooks)
@@ -993,6 +1089,50 @@ class ValUse:
             if found is not None:
                 out.append(found)
         return out
+
+    def _may_calibrate(
+        self, fn: Function, hooks: tuple[set[str], set[str], set[str]], choosing: set[int]
+    ) -> bool:
+        """Whether ``fn`` has what one of the three searches needs before it judges any data:
+        hooks registered in it or installed anywhere (:meth:`_hooked_forward`), a line that
+        chooses by key or ``argmin``, an accumulation of a product, power or magnitude
+        (:meth:`_statistics`), or an ``if`` inside a loop whose test orders two values
+        (:meth:`_selection`).
+
+        Read from the syntax alone, a superset of what the searches can find: most functions
+        that see validation data have none of these shapes, and are never walked into a
+        :class:`Body`."""
+        registrars, installers, _ = hooks
+        if fn.qualname in registrars or installers or fn.node is None:
+            return True
+        first, last = self.facts.span_of(fn.node)
+        if any(first <= line <= last for line in choosing):
+            return True
+        stack: list[tuple[cst.CSTNode, bool]] = [(fn.node.body, False)]
+        while stack:
+            node, looped = stack.pop()
+            if type(node) is cst.SimpleStatementLine or type(node) is cst.SimpleStatementSuite:
+                for small in node.body:
+                    value = _accumulated(small)
+                    if value is not None and _may_be_statistic(value):
+                        return True
+                continue
+            # The tests that guard statements (an `if`, a `match` subject a case compares).
+            if looped and type(node) is cst.If and _orders(node.test):
+                return True
+            if looped and type(node) is cst.Match and _orders(node.subject):
+                return True
+            inside = looped or type(node) is cst.For or type(node) is cst.While
+            for child in children(node):
+                kind = type(child)
+                # A nested function or class is a scope of its own: its Body is separate.
+                if (
+                    kind in HOLDS_STATEMENTS
+                    and kind is not cst.FunctionDef
+                    and kind is not cst.ClassDef
+                ):
+                    stack.append((child, inside))
+        return False
 
     def val_gate(self, fn: Function, seen: frozenset[str] = frozenset()) -> Gate:
         """How the official run reaches ``fn`` with validation data in hand."""
@@ -1241,7 +1381,7 @@ class ValUse:
 
     def _statistics(self, fn: Function, body: Body) -> Calibration | None:
         for stmt in body.stmts:
-            value = _accumulated(stmt)
+            value = _accumulated(stmt.node)
             kind = None if value is None else _statistic(value, body)
             if kind is not None:
                 return self._calibration(
@@ -1294,18 +1434,14 @@ class ValUse:
                     return 0
         if not stmt.loops or not isinstance(node, cst.BaseExpression) or stmt.value is not None:
             return None  # only the test of an `if` inside a loop
-        if not any(
-            isinstance(n, cst.Comparison)
-            and any(isinstance(c.operator, _ORDERING) for c in n.comparisons)
-            for n in _walk(node)
-        ):
+        if not _orders(node):
             return None
         span = body.loops_at.get(stmt.loops[-1])
         if span is None:
             return None
         # `if loss < best: best, best_clip = loss, clip`: the running best is updated and the
         # candidate of this pass is kept. The cheap structural tests come first.
-        compared = _names(node)
+        compared = body.names(node)
         guarded = [
             inner
             for inner in body.stmts[stmt.index + 1 : span.last + 1]
@@ -1315,7 +1451,7 @@ class ValUse:
         if not any(inner.targets & compared for inner in guarded):
             return None
         variant = body.variant(span)
-        kept = next((i.line for i in guarded if _names(i.value or i.node) & variant), None)
+        kept = next((i.line for i in guarded if body.names(i.value or i.node) & variant), None)
         if kept is None or not body.carries_result(node):
             return None
         return kept
@@ -1364,23 +1500,23 @@ def _stores(node: cst.CSTNode) -> bool:
     return False
 
 
-def _accumulated(stmt: Stmt) -> cst.CSTNode | None:
+def _accumulated(node: cst.CSTNode) -> cst.CSTNode | None:
     """What a statement adds into running state that it does not itself read from.
 
     ``H += v``, ``H[k] = H.get(k, 0) + v``, ``H.add_(v)``, ``stats.append(v)``,
     ``amax = torch.maximum(amax, v)``. A residual update (``x += f(x)``, ``x = x + f(x)``) reads
     its own target in ``v`` and is not an accumulation.
     """
-    node = stmt.node
     target: cst.CSTNode | None = None
     value: cst.CSTNode | None = None
-    if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
+    # Exact types: libcst's isinstance is an ABC check, and this asks it of every statement.
+    if type(node) is cst.AugAssign and type(node.operator) is cst.AddAssign:
         target, value = node.target, node.value
-    elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+    elif type(node) is cst.Expr and type(node.value) is cst.Call:
         call = node.value
         if _method(call) in _COLLECTING_METHODS and isinstance(call.func, cst.Attribute):
             target, value = call.func.value, cst.Tuple([cst.Element(a.value) for a in call.args])
-    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+    elif type(node) is cst.Assign and len(node.targets) == 1:
         target = node.targets[0].target
         update = node.value
         operands: list[cst.BaseExpression] = []
@@ -1397,6 +1533,28 @@ def _accumulated(stmt: Stmt) -> cst.CSTNode | None:
     if root is None or is_accumulator(root) or root in _names(value):
         return None  # a score accumulator (`nll_sq_sum`), or a residual update
     return value
+
+
+def _may_be_statistic(value: cst.CSTNode) -> bool:
+    """Whether ``value`` has the shape :func:`_statistic` looks for (a product, a power, a
+    magnitude), before it asks where the operands come from."""
+    for node in _walk(value):
+        if type(node) is cst.BinaryOperation and (
+            type(node.operator) is cst.MatrixMultiply or type(node.operator) is cst.Power
+        ):
+            return True
+        if type(node) is cst.Call and _callee(node) in _STATISTIC_CALLS:
+            return True
+    return False
+
+
+def _orders(test: cst.CSTNode) -> bool:
+    """A comparison by ``<``, ``<=``, ``>`` or ``>=`` in ``test``."""
+    return any(
+        isinstance(n, cst.Comparison)
+        and any(isinstance(c.operator, _ORDERING) for c in n.comparisons)
+        for n in _walk(test)
+    )
 
 
 def _reads_back(operand: cst.CSTNode, target: cst.CSTNode) -> bool:
@@ -1443,10 +1601,11 @@ def _statistic(value: cst.CSTNode, body: Body) -> str | None:
     ):
         return None
     for node in _walk(value):
+        # Exact types: libcst's isinstance is an ABC check, and this visits every node.
         pair: tuple[cst.CSTNode, cst.CSTNode] | None = None
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+        if type(node) is cst.BinaryOperation and type(node.operator) is cst.MatrixMultiply:
             pair = (node.left, node.right)
-        elif isinstance(node, cst.Call) and _callee(node) in _GRAM_CALLS:
+        elif type(node) is cst.Call and _callee(node) in _GRAM_CALLS:
             positional = [a.value for a in node.args if a.keyword is None]
             if len(positional) >= 2:
                 pair = (positional[-2], positional[-1])
@@ -1455,15 +1614,15 @@ def _statistic(value: cst.CSTNode, body: Body) -> str | None:
             base = left if _callee_is(node, "einsum") else _transposed(left)
             if base is not None and code_of(base) == code_of(right) and body.carries_result(right):
                 return _GRAM
-        if isinstance(node, cst.Call) and _callee(node) in _SQUARING_METHODS:
+        if type(node) is cst.Call and _callee(node) in _SQUARING_METHODS:
             operand = node.func.value if isinstance(node.func, cst.Attribute) else None
             if operand is None or (isinstance(operand, cst.Name) and operand.value == "torch"):
                 operand = node.args[0].value if node.args else None
             if operand is not None and body.carries_result(operand):
                 return _MAGNITUDE
         if (
-            isinstance(node, cst.BinaryOperation)
-            and isinstance(node.operator, cst.Power)
+            type(node) is cst.BinaryOperation
+            and type(node.operator) is cst.Power
             and body.carries_result(node.left)
         ):
             return _MAGNITUDE
