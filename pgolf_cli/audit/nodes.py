@@ -88,3 +88,30 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
             if known:
                 out.append(value)
     return out
+
+
+HOLDS_STATEMENTS: frozenset[type[cst.CSTNode]] = frozenset(
+    {
+        cst.Module,
+        cst.IndentedBlock,
+        cst.SimpleStatementSuite,
+        cst.SimpleStatementLine,
+        cst.If,
+        cst.Else,
+        cst.For,
+        cst.While,
+        cst.With,
+        cst.Try,
+        cst.TryStar,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+        cst.Match,
+        cst.MatchCase,
+        cst.FunctionDef,
+        cst.ClassDef,
+    }
+)
+"""The node types with statements below them. Python has no statement inside an expression
+(a lambda's body is an expression), so a scan for assignments or loops opens only these: the
+exact type test skips the expressions, most of a function's nodes, unvisited."""

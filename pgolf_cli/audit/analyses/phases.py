@@ -52,7 +52,7 @@ from pgolf_cli.audit.facts import (
     TrainUse,
 )
 from pgolf_cli.audit.findings import Reachability
-from pgolf_cli.audit.nodes import children
+from pgolf_cli.audit.nodes import HOLDS_STATEMENTS, children
 from pgolf_cli.audit.values import truth
 
 Kind = Literal["backward", "train-use", "save", "score", "condition"]
@@ -865,27 +865,6 @@ class Phases:
         return uses[0].line if uses else None
 
 
-_HOLDS_STATEMENTS: dict[type, bool] = {}
-"""Per node type, whether it may hold an ``if`` statement (see :func:`_if_statements`)."""
-
-
-def _holds_statements(node: cst.CSTNode) -> bool:
-    kind = type(node)
-    known = _HOLDS_STATEMENTS.get(kind)
-    if known is None:
-        known = _HOLDS_STATEMENTS[kind] = issubclass(
-            kind,
-            cst.BaseCompoundStatement
-            | cst.IndentedBlock
-            | cst.Else
-            | cst.ExceptHandler
-            | cst.ExceptStarHandler
-            | cst.Finally
-            | cst.MatchCase,
-        )
-    return known
-
-
 def _if_statements(root: cst.CSTNode) -> dict[int, cst.If]:
     """Every ``if`` statement under ``root``, nested functions' included, by its test (id).
 
@@ -897,7 +876,7 @@ def _if_statements(root: cst.CSTNode) -> dict[int, cst.If]:
         node = stack.pop()
         if type(node) is cst.If:
             out[id(node.test)] = node
-        stack.extend(child for child in children(node) if _holds_statements(child))
+        stack.extend(child for child in children(node) if type(child) in HOLDS_STATEMENTS)
     return out
 
 

@@ -25,7 +25,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from pgolf_cli.audit.analyses.training import HOLDS_STATEMENTS, TrainingAnalysis, Verdict
+from pgolf_cli.audit.analyses.training import TrainingAnalysis, Verdict
 from pgolf_cli.audit.choices import Selection
 from pgolf_cli.audit.facts import (
     EMPTY,
@@ -40,7 +40,7 @@ from pgolf_cli.audit.facts import (
     names_read,
 )
 from pgolf_cli.audit.findings import Confidence, Evidence, Reachability, Switch
-from pgolf_cli.audit.nodes import children
+from pgolf_cli.audit.nodes import HOLDS_STATEMENTS, children
 
 _PARAMETER_VIEWS = frozenset({"parameters", "named_parameters"})
 
@@ -788,6 +788,7 @@ class ScoringAnalysis:
             return []
         callee = self.facts.functions[scored.call.callee]
         return [(callee.line, f"{which}: {callee.name}() scores the tokens")]
+
     def _exclusive(self, a: Context, b: Context) -> bool:
         """Two places in opposite branches of one ``if`` (or conditional expression), or under
         tests that contradict each other (``if args.ttt: ...`` and a later ``if not args.ttt: ...``)."""

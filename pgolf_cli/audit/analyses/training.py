@@ -39,7 +39,7 @@ from pgolf_cli.audit.facts import (
     names_read,
 )
 from pgolf_cli.audit.findings import Evidence
-from pgolf_cli.audit.nodes import children
+from pgolf_cli.audit.nodes import HOLDS_STATEMENTS, children
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,32 +360,6 @@ def _split_bound(bound: str) -> tuple[str, int]:
 
 
 _FLAG_TESTS = (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation)
-
-HOLDS_STATEMENTS = frozenset(
-    {
-        cst.Module,
-        cst.IndentedBlock,
-        cst.SimpleStatementSuite,
-        cst.SimpleStatementLine,
-        cst.If,
-        cst.Else,
-        cst.For,
-        cst.While,
-        cst.With,
-        cst.Try,
-        cst.TryStar,
-        cst.ExceptHandler,
-        cst.ExceptStarHandler,
-        cst.Finally,
-        cst.Match,
-        cst.MatchCase,
-        cst.FunctionDef,
-        cst.ClassDef,
-    }
-)
-"""The node types with statements below them. Python has no statement inside an expression
-(a lambda's body is an expression), so a scan for assignments or loops opens only these: the
-exact type test skips the expressions, most of a function's nodes, unvisited."""
 
 
 def _flags_of(body: cst.BaseSuite | None, counters: frozenset[str]) -> frozenset[str]:

@@ -40,12 +40,7 @@ from typing import cast
 import libcst as cst
 
 from pgolf_cli.audit.analyses.scoring import _is_optimizer, _parameter_owners
-from pgolf_cli.audit.analyses.training import (
-    HOLDS_STATEMENTS,
-    TrainEvent,
-    TrainingAnalysis,
-    Verdict,
-)
+from pgolf_cli.audit.analyses.training import TrainEvent, TrainingAnalysis, Verdict
 from pgolf_cli.audit.context import Context
 from pgolf_cli.audit.facts import (
     TRAIN,
@@ -64,7 +59,7 @@ from pgolf_cli.audit.facts import (
 )
 from pgolf_cli.audit.findings import Evidence
 from pgolf_cli.audit.flow import Flow, Guard
-from pgolf_cli.audit.nodes import children
+from pgolf_cli.audit.nodes import HOLDS_STATEMENTS, children
 
 
 class Pass(StrEnum):
