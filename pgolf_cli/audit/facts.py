@@ -249,6 +249,28 @@ def _plus_one(node: cst.BaseExpression | None) -> bool:
     )
 
 
+#: Nodes the scans of this module never look inside: names and literals have no children, and
+#: whitespace, newlines and semicolons hold no code (a third of a file's nodes). Skipping them
+#: by exact type saves a `children` call each; each scan tests the types it reads first.
+_OPAQUE: frozenset[type[cst.CSTNode]] = frozenset(
+    {
+        cst.Name,
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.SimpleString,
+        cst.FormattedStringText,
+        cst.SimpleWhitespace,
+        cst.ParenthesizedWhitespace,
+        cst.TrailingWhitespace,
+        cst.EmptyLine,
+        cst.Comment,
+        cst.Newline,
+        cst.Semicolon,
+    }
+)
+
+
 def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
     """``(sequence, position)`` of each context window of a scope: ``seq[pos - n : pos]``,
     ``seq[max(0, pos - n) : pos]`` or the whole prefix ``seq[:pos]``, the tokens before a
@@ -260,7 +282,7 @@ def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
     while stack:
         node = stack.pop()
         kind = type(node)
-        if kind is cst.FunctionDef or kind is cst.ClassDef:
+        if kind is cst.FunctionDef or kind is cst.ClassDef or kind in _OPAQUE:
             continue
         if kind is cst.Subscript:
             window = cast(cst.Subscript, node)
@@ -671,9 +693,6 @@ class _Walker(NamesFlow[Labels]):
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
         self.tuple_items: dict[str, tuple[Labels, ...] | None] = {}
         """Per list built by appending tuples of one arity, the labels at each position."""
-        self.context_ends = facts.context_ends(fn)
-        """``(sequence, position)`` of the context windows of the function (see
-        :func:`_context_ends`): ``sequence[position]`` is the target."""
         self.table_parts: dict[str, str] = {}
         """Local names bound to a part of a table (``d = counts[n].get(ctx)``), to the table's
         id (see :meth:`table_id` and :meth:`note_table_part`)."""
@@ -693,6 +712,13 @@ class _Walker(NamesFlow[Labels]):
             if _TARGET_NAME.match(param):
                 labels.add(TGT)
             self.state[param] = frozenset(labels)
+
+    @cached_property
+    def context_ends(self) -> frozenset[tuple[str, str]]:
+        """``(sequence, position)`` of the context windows of the function (see
+        :func:`_context_ends`): ``sequence[position]`` is the target. Asked only where an index
+        read could be one (a scan of the whole body, skipped for functions without such reads)."""
+        return self.facts.context_ends(self.fn)
 
     # -- context -------------------------------------------------------------------------
     def where(self) -> Context:
@@ -837,8 +863,10 @@ class _Walker(NamesFlow[Labels]):
                         and inner.value.value in self.next_positions
                     )
                     or (
-                        bool(self.context_ends)
-                        and len(node.slice) == 1
+                        len(node.slice) == 1
+                        # a constant index is no window's end (see `_context_ends`)
+                        and _moves(inner.value)
+                        and bool(self.context_ends)
                         and (code_of(node.value), code_of(inner.value)) in self.context_ends
                     )
                 )
@@ -1179,17 +1207,19 @@ class _Walker(NamesFlow[Labels]):
             return  # a method is resolved by its name alone: `opt.step(closure)` may be torch's
         own = len(target.params) - len(target.free)
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        node_by_key = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        if not any(
+            self._names_a_function(value) for value in (*positional, *node_by_key.values())
+        ):
+            return  # no function of the script is passed: skip the scan of the callee's body
         nodes: list[cst.BaseExpression | None] = [None] * offset + list(positional)
         labels: list[Labels] = ([receiver] if offset else []) + list(args)
         by_key = dict(kwargs)
-        node_by_key = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         for index, invocation in self.facts.invocations(callee):
             passed = nodes[index] if index < len(nodes) else node_by_key.get(target.params[index])
-            if not isinstance(passed, cst.Name) or passed.value in self.state:
-                continue  # not a function of the script named where it is passed
-            runs = self.facts.resolve_call(passed, self.fn)
-            if not runs:
+            if passed is None or not self._names_a_function(passed):
                 continue
+            runs = self.facts.resolve_call(passed, self.fn)
             forwarded = _forwarded(
                 target, invocation, own, labels, nodes, by_key, node_by_key, self.passed_id
             )
@@ -1212,6 +1242,15 @@ class _Walker(NamesFlow[Labels]):
                         unpacked=forwarded.unknown or any(a.star for a in node.args),
                     )
                 )
+
+    def _names_a_function(self, value: cst.BaseExpression) -> bool:
+        """``value`` is a bare name of one of the script's functions (not a local of the
+        caller's): a function passed as a value, which a wrapper may call."""
+        return (
+            type(value) is cst.Name
+            and cast(cst.Name, value).value not in self.state
+            and bool(self.facts.resolve_call(value, self.fn))
+        )
 
     def note_train_use(self, node: cst.CSTNode) -> None:
         names = self._train_names(node)
@@ -1855,11 +1894,12 @@ def names_read(node: cst.CSTNode, *, members: bool = True) -> set[str]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
-            out.add(current.value)
-        elif not members and isinstance(current, cst.Attribute | cst.Arg):
-            stack.append(current.value)
-        else:
+        kind = type(current)
+        if kind is cst.Name:
+            out.add(cast(cst.Name, current).value)
+        elif not members and (kind is cst.Attribute or kind is cst.Arg):
+            stack.append(cast(cst.Attribute | cst.Arg, current).value)
+        elif kind not in _OPAQUE:
             stack.extend(children(current))
     return out
 
@@ -2156,7 +2196,7 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
         elif type(current) is cst.FunctionDef or type(current) is cst.ClassDef:
             bound(current.name)
             continue
-        if kind is not cst.Lambda:
+        if kind is not cst.Lambda and kind not in _OPAQUE:
             stack.extend(children(current))
     return {
         alias: param
@@ -2165,16 +2205,24 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
     }
 
 
+_OWN_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+
+
 def _returned_names(node: cst.FunctionDef) -> set[str]:
     """The plain names a function returns, in its own scope (``return inner``)."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = [node.body]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Return) and isinstance(current.value, cst.Name):
-            out.add(current.value.value)
-        elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            stack.extend(children(current))
+        kind = type(current)
+        if kind is cst.Return:
+            value = cast(cst.Return, current).value
+            if type(value) is cst.Name:
+                out.add(cast(cst.Name, value).value)
+        elif kind in _OWN_SCOPES or kind in _OPAQUE:
+            continue
+        stack.extend(children(current))
     return out
 
 
@@ -2191,7 +2239,8 @@ def _names_read_in(node: cst.CSTNode) -> set[str]:
             stack.append(cast(cst.Attribute, current).value)
         elif kind is cst.Arg:
             stack.append(cast(cst.Arg, current).value)
-        elif isinstance(current, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+        elif kind in _COMPREHENSIONS:
+            current = cast(cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp, current)
             # A comprehension's own variables (`for b, d, r in grid`) are its locals, not reads
             # of the enclosing function's names.
             clauses = list(comprehension_scopes(current))
@@ -2200,7 +2249,7 @@ def _names_read_in(node: cst.CSTNode) -> set[str]:
             for child in children(current):
                 inner |= _names_read_in(child)
             out |= inner - own
-        else:
+        elif kind not in _OPAQUE:
             stack.extend(children(current))
     return out
 
@@ -2341,11 +2390,12 @@ class Facts:
             called: set[str] = set()
             while stack:
                 current = stack.pop()
+                kind = type(current)
                 # Exact types: libcst's isinstance is an ABC check, asked of every node here.
-                if type(current) is cst.FunctionDef:
+                if kind is cst.FunctionDef:
                     nested[current.name.value] = current
-                elif type(current) is not cst.Lambda and type(current) is not cst.ClassDef:
-                    if type(current) is cst.Call and type(current.func) is cst.Name:
+                elif kind is not cst.Lambda and kind is not cst.ClassDef and kind not in _OPAQUE:
+                    if kind is cst.Call and type(current.func) is cst.Name:
                         name = current.func.value
                         if name in own:
                             found.append((own.index(name), current))
@@ -2449,7 +2499,8 @@ class Facts:
                             out.append(code_of(element.slice.upper))
             elif kind is cst.Name:
                 out.extend(walker.name_slices.get(cast(cst.Name, node).value, ()))
-            stack.extend(children(node))
+            if kind not in _OPAQUE:
+                stack.extend(children(node))
         return tuple(out)
 
     def binding(self, fn: Function, name: str) -> str:
@@ -2861,14 +2912,15 @@ def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Subscript):
-            yield current.value
-        elif (
-            isinstance(current, cst.Call)
-            and isinstance(current.func, cst.Attribute)
-            and current.func.attr.value == "get"
-        ):
-            yield current.func.value
+        kind = type(current)
+        if kind is cst.Subscript:
+            yield cast(cst.Subscript, current).value
+        elif kind is cst.Call:
+            func = cast(cst.Call, current).func
+            if type(func) is cst.Attribute and cast(cst.Attribute, func).attr.value == "get":
+                yield cast(cst.Attribute, func).value
+        elif kind in _OPAQUE:
+            continue
         stack.extend(children(current))
 
 
@@ -2880,15 +2932,17 @@ def _mentions_data(node: cst.CSTNode) -> tuple[bool, bool]:
     while stack and not (val and train):
         current = stack.pop()
         kind = type(current)
+        if kind is cst.Name:
+            val = val or _is_val_name(cast(cst.Name, current).value)
+            continue
         text = _string_text(current)
         if text is not None:
             val = val or "fineweb_val_" in text
             train = train or "fineweb_train_" in text
-        elif kind is cst.Name:
-            val = val or _is_val_name(cast(cst.Name, current).value)
         elif kind is cst.Call:
             val = val or callee_name(cast(cst.Call, current).func) in _VAL_LOADERS
-        stack.extend(children(current))
+        if kind not in _OPAQUE:
+            stack.extend(children(current))
     return val, train
 
 
