@@ -919,8 +919,9 @@ class _Walker(NamesFlow[Labels]):
         labels = self.state.get(name, EMPTY)
         if name in self.facts.train_globals and name not in self.state:
             labels = labels | {TRAIN}
-        named_val = _is_val_name(name) and (name in self.named_params or name not in self.fn.params)
-        if _is_val_name(name) and not named_val:
+        val_name = _is_val_name(name)
+        named_val = val_name and (name in self.named_params or name not in self.fn.params)
+        if val_name and not named_val:
             self.fn.named_val_reads.append((self.fn.params.index(name), self.line))
         if named_val or (name in self.facts.val_globals and name not in self.state):
             labels = labels | self.val_enters()

@@ -268,13 +268,13 @@ class Flow(Generic[S]):
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
         pushed = 0
         for item in statements(body):
-            self.line = self.line_of(item)
+            self.line = line = self.line_of(item)
             self.statement = item
             if _is_small(item):
                 self.small(item)  # type: ignore[arg-type]
                 continue
             self.compound(item)
-            exit_guard = early_exit(item, self.line_of(item))
+            exit_guard = early_exit(item, line)
             if exit_guard is not None:
                 self.guards.append(exit_guard)
                 pushed += 1
