@@ -1029,6 +1029,9 @@ class _Walker(NamesFlow[Labels]):
 
     def subscript(self, node: cst.Subscript) -> Labels:
         base = self.ev(node.value)
+        # Only data (validation tokens, or what a parameter holds) read at the scored position
+        # is the target: the context windows are looked up for such reads alone.
+        holds_data = VAL in base or any(lbl.startswith("P") for lbl in base)
         index = EMPTY
         scored_position = False
         for element in node.slice:
@@ -1040,7 +1043,8 @@ class _Walker(NamesFlow[Labels]):
                     or _plus_one(inner.value)
                     or (type(inner.value) is cst.Name and inner.value.value in self.next_positions)
                     or (
-                        len(node.slice) == 1
+                        holds_data
+                        and len(node.slice) == 1
                         # a constant index is no window's end (see `_context_ends`)
                         and _moves(inner.value)
                         and bool(self.context_ends)
@@ -1065,7 +1069,7 @@ class _Walker(NamesFlow[Labels]):
         labels = base | index | self.position_read(node, base)
         if TRAIN in base:
             self.note_train_use(node)
-        if scored_position and (VAL in base or any(lbl.startswith("P") for lbl in base)):
+        if scored_position and holds_data:
             labels = labels | {TGT}
         if TGT in index:
             labels = labels | {self.lookup(node.value, index, node, base)}
