@@ -27,6 +27,9 @@ from pgolf_cli.audit.context import Context
 Labels = frozenset[str]
 _NOTHING: Labels = frozenset()
 
+# Node tests are exact (`type(x) is cst.Name`): libcst's concrete node classes are never
+# subclassed, and isinstance on them pays for an ABC check (see `nodes._is_node`).
+
 _ORDERING = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 _ELEMENTWISE = frozenset({"minimum", "maximum", "fmin", "fmax"})
 _REDUCTIONS = frozenset({"min", "max", "amin", "amax", "nanmin", "nanmax", "argmin", "argmax"})
@@ -114,13 +117,13 @@ def _root(node: cst.BaseExpression) -> str | None:
     """``nll_a`` for ``nll_a``, ``nll_a.item()``, ``nll_a[0]``, ``self.nll_a.float()``,
     ``nll_a / count``."""
     while True:
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             return node.value
-        if isinstance(node, cst.Attribute | cst.Subscript):
+        if type(node) is cst.Attribute or type(node) is cst.Subscript:
             node = node.value
-        elif isinstance(node, cst.BinaryOperation):
+        elif type(node) is cst.BinaryOperation:
             node = node.left
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        elif type(node) is cst.Call and type(node.func) is cst.Attribute:
             node = node.func.value
         else:
             return None
@@ -129,20 +132,20 @@ def _root(node: cst.BaseExpression) -> str | None:
 def _is_size(node: cst.BaseExpression) -> bool:
     """Numbers, sizes and positions (``len(y)``, ``y.numel()``, ``x.shape[1]``,
     ``doc.numel() - 1``, ``(k + 1) * chunk``): bounds, not predictions."""
-    if isinstance(node, cst.Integer | cst.Float):
+    if type(node) is cst.Integer or type(node) is cst.Float:
         return True
-    if isinstance(node, cst.UnaryOperation):
+    if type(node) is cst.UnaryOperation:
         return _is_size(node.expression)
-    if isinstance(node, cst.BinaryOperation):
+    if type(node) is cst.BinaryOperation:
         return _is_position(node)
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return node.attr.value in _SIZES
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         return _is_size(node.value)
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         func = node.func
-        name = func.value if isinstance(func, cst.Name) else None
-        if isinstance(func, cst.Attribute):
+        name = func.value if type(func) is cst.Name else None
+        if type(func) is cst.Attribute:
             name = func.attr.value
         return name in _SIZES
     return False
@@ -155,8 +158,8 @@ def _is_position(node: cst.BinaryOperation) -> bool:
     ``end - start`` of two plain values is the length of a span (a document, a segment): the
     difference of two candidates is never the loss of either, so it cannot be a prediction kept
     for its loss."""
-    if isinstance(node.operator, cst.Subtract) and all(
-        isinstance(side, cst.Name | cst.Attribute | cst.Subscript)
+    if type(node.operator) is cst.Subtract and all(
+        (type(side) is cst.Name or type(side) is cst.Attribute or type(side) is cst.Subscript)
         for side in (node.left, node.right)
     ):
         return True
@@ -164,20 +167,20 @@ def _is_position(node: cst.BinaryOperation) -> bool:
     stack: list[cst.BaseExpression] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.BinaryOperation):
+        if type(current) is cst.BinaryOperation:
             stack.extend((current.left, current.right))
-        elif isinstance(current, cst.Float):
+        elif type(current) is cst.Float:
             return False
-        elif isinstance(current, cst.Integer) or _is_size(current):
+        elif type(current) is cst.Integer or _is_size(current):
             anchored = True
-        elif not isinstance(current, cst.Name | cst.Attribute):
+        elif not (type(current) is cst.Name or type(current) is cst.Attribute):
             return False
     return anchored
 
 
 def _is_dimension(node: cst.BaseExpression, labels: Labels) -> bool:
     """The second positional argument of ``torch.min(x, 0)`` is a dimension, not a tensor."""
-    return not labels or isinstance(node, cst.Integer | cst.UnaryOperation)
+    return not labels or (type(node) is cst.Integer or type(node) is cst.UnaryOperation)
 
 
 class Chooser:
@@ -217,13 +220,13 @@ class Chooser:
         found = self._collections.get(id(node))
         if found is not None:
             return found
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             named = self._named.get(node.value)
             return None if named is None else named[0]
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             func = node.func
-            name = func.attr.value if isinstance(func, cst.Attribute) else None
-            if isinstance(func, cst.Name):
+            name = func.attr.value if type(func) is cst.Attribute else None
+            if type(func) is cst.Name:
                 name = func.value
             if name in _COLLECTORS:
                 first = next((a.value for a in node.args if a.keyword is None and not a.star), None)
@@ -232,10 +235,14 @@ class Chooser:
 
     def bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``losses = torch.stack([a, b])`` / ``losses = []`` name a collection."""
-        if not isinstance(target, cst.Name):
+        if type(target) is not cst.Name:
             return
         found = self._resolve(value)
-        if found is None and isinstance(value, cst.List | cst.Tuple) and not value.elements:
+        if (
+            found is None
+            and (type(value) is cst.List or type(value) is cst.Tuple)
+            and not value.elements
+        ):
             found = ()
         if found is None:
             if self._named:
@@ -260,7 +267,7 @@ class Chooser:
         if any(_is_size(e) for e in exprs) or not any(self._may_score(s) for s in sides):
             return _NOTHING
         # The other side must be a value too, or a name the branch may rebind (a running best).
-        if not all(s or isinstance(e, cst.Name) for e, s in zip(exprs, sides, strict=True)):
+        if not all(s or type(e) is cst.Name for e, s in zip(exprs, sides, strict=True)):
             return _NOTHING
         self._compared[id(node)] = len(self._walker.fn.selections)
         names = tuple(map(_root, exprs))
@@ -311,8 +318,8 @@ class Chooser:
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         if (
             name == "append"
-            and isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
+            and type(func) is cst.Attribute
+            and type(func.value) is cst.Name
             and func.value.value in self._named
             and positional
             and args
@@ -322,7 +329,7 @@ class Chooser:
         if name not in _ELEMENTWISE and name not in _REDUCTIONS:
             return _NOTHING
         operands = list(zip(positional, args, strict=False))
-        if method and isinstance(func, cst.Attribute):
+        if method and type(func) is cst.Attribute:
             operands.insert(0, (func.value, receiver))
         candidates: tuple[Candidate, ...] | None
         if name in _ELEMENTWISE or (

@@ -144,7 +144,7 @@ _LEAF_UPDATES = {"step", "sub_", "add_", "copy_", "addcmul_", "addcdiv_", "lerp_
 
 def _is_sum(value: cst.BaseExpression) -> bool:
     """``x.sum()`` / ``np.sum(x)`` / ``torch.sum(x)``, converted or not (``.item()``)."""
-    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+    while type(value) is cst.Call and type(value.func) is cst.Attribute:
         if value.func.attr.value == "sum":
             return True
         value = value.func.value
@@ -197,9 +197,9 @@ def _calls_a_model(func: cst.BaseExpression, args: Sequence[Labels]) -> bool:
     as the challenge's ``GPT.forward(x, y)`` does; its result is a log-loss whatever the names.
     The inputs carry data: ``logits.gather(-1, y)`` or ``lut.index_select(0, y)`` read the
     targets' entries with a constant beside them, and are no loss."""
-    if isinstance(func, cst.Name) and func.value in _BUILTINS:
+    if type(func) is cst.Name and func.value in _BUILTINS:
         return False
-    if not isinstance(func, cst.Name | cst.Attribute):
+    if not (type(func) is cst.Name or type(func) is cst.Attribute):
         return False
     return any(TGT in a for a in args) and any(TGT not in a and a - {NG} for a in args)
 
@@ -209,9 +209,9 @@ _BUILTINS = frozenset(dir(builtins))
 
 def _root_name(node: cst.BaseExpression) -> str | None:
     """``delta`` for ``delta``, ``delta.data``, ``delta[0]``."""
-    while isinstance(node, cst.Attribute | cst.Subscript):
+    while type(node) is cst.Attribute or type(node) is cst.Subscript:
         node = node.value
-    return node.value if isinstance(node, cst.Name) else None
+    return node.value if type(node) is cst.Name else None
 
 
 def _is_val_name(name: str) -> bool:
@@ -219,34 +219,54 @@ def _is_val_name(name: str) -> bool:
 
 
 def _is_one(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Integer) and node.value == "1"
+    return type(node) is cst.Integer and node.value == "1"
 
 
 def _is_offset(node: cst.BaseExpression | None) -> bool:
     """A positive constant: how far the targets run ahead of a window's start."""
-    return isinstance(node, cst.Integer) and node.evaluated_value > 0
+    return type(node) is cst.Integer and node.evaluated_value > 0
 
 
 def _is_input_window(node: cst.BaseExpression) -> bool:
     """``tokens[:-1]`` (also ``tokens[:, :-1]``): every position but the last, the inputs."""
-    if not isinstance(node, cst.Subscript) or not node.slice:
+    if type(node) is not cst.Subscript or not node.slice:
         return False
     last = node.slice[-1].slice
     return (
-        isinstance(last, cst.Slice)
+        type(last) is cst.Slice
         and last.lower is None
-        and isinstance(last.upper, cst.UnaryOperation)
-        and isinstance(last.upper.operator, cst.Minus)
+        and type(last.upper) is cst.UnaryOperation
+        and type(last.upper.operator) is cst.Minus
         and _is_one(last.upper.expression)
     )
 
 
 def _plus_one(node: cst.BaseExpression | None) -> bool:
     return (
-        isinstance(node, cst.BinaryOperation)
-        and isinstance(node.operator, cst.Add)
-        and _is_one(node.right)
+        type(node) is cst.BinaryOperation and type(node.operator) is cst.Add and _is_one(node.right)
     )
+
+
+#: Nodes the scans of this module never look inside: names and literals have no children, and
+#: whitespace, newlines and semicolons hold no code (a third of a file's nodes). Skipping them
+#: by exact type saves a `children` call each; each scan tests the types it reads first.
+_OPAQUE: frozenset[type[cst.CSTNode]] = frozenset(
+    {
+        cst.Name,
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.SimpleString,
+        cst.FormattedStringText,
+        cst.SimpleWhitespace,
+        cst.ParenthesizedWhitespace,
+        cst.TrailingWhitespace,
+        cst.EmptyLine,
+        cst.Comment,
+        cst.Newline,
+        cst.Semicolon,
+    }
+)
 
 
 def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
@@ -260,7 +280,7 @@ def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
     while stack:
         node = stack.pop()
         kind = type(node)
-        if kind is cst.FunctionDef or kind is cst.ClassDef:
+        if kind is cst.FunctionDef or kind is cst.ClassDef or kind in _OPAQUE:
             continue
         if kind is cst.Subscript:
             window = cast(cst.Subscript, node)
@@ -279,7 +299,7 @@ def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
 
 def _moves(node: cst.BaseExpression) -> bool:
     """Not a constant (``i``, ``pos + k``; not ``8`` or ``-1``)."""
-    while isinstance(node, cst.UnaryOperation):
+    while type(node) is cst.UnaryOperation:
         node = node.expression
     return type(node) is not cst.Integer
 
@@ -301,19 +321,19 @@ def _ends_before(lower: cst.BaseExpression | None, upper: str) -> bool:
 def _next_positions(node: cst.BaseExpression, known: set[str]) -> bool:
     """Positions one past a start, as an array: ``np.arange(ws + s + 1, ws + end + 1)`` (the
     targets of the window), or a selection of such an array (``global_j[idx]``)."""
-    if isinstance(node, cst.Subscript):
-        return isinstance(node.value, cst.Name) and node.value.value in known
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name | cst.Attribute):
-        name = node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value
+    if type(node) is cst.Subscript:
+        return type(node.value) is cst.Name and node.value.value in known
+    if type(node) is cst.Call and (type(node.func) is cst.Name or type(node.func) is cst.Attribute):
+        name = callee_name(node.func)
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         return name == "arange" and len(positional) >= 2 and _plus_one(positional[0])
     return False
 
 
 def dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         inner = dotted(node.value)
         return None if inner is None else f"{inner}.{node.attr.value}"
     return None
@@ -341,8 +361,8 @@ def last_name(node: cst.BaseExpression) -> str | None:
 def receiver_of(node: cst.BaseExpression, methods: Collection[str]) -> cst.BaseExpression | None:
     """What ``node`` calls one of ``methods`` on (``parts.append(x)`` gives ``parts``), or None."""
     if (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
         and node.func.attr.value in methods
     ):
         return node.func.value
@@ -369,8 +389,187 @@ _CODE = cst.Module(body=[])
 
 
 def code_of(node: cst.CSTNode) -> str:
-    """Source text of an expression with all whitespace removed (for comparing bounds)."""
+    """Source text of an expression with all whitespace removed (for comparing bounds).
+
+    Removing whitespace is a filter on each character, so the text of a node is that of its
+    tokens and parts in libcst's order: names, attributes, calls, subscripts and operations are
+    put together here (the analyses compare thousands of tests and bounds per file, and
+    libcst's code generator costs ~100 times more), anything else is generated by libcst."""
+    kind = type(node)
+    if kind is cst.Name or kind is cst.Integer or kind is cst.Float or kind is cst.Imaginary:
+        text = cast(cst.Name | cst.Integer | cst.Float | cst.Imaginary, node).value
+    elif kind is cst.SimpleString:
+        text = "".join(cast(cst.SimpleString, node).value.split())
+    elif kind is cst.Attribute:
+        attribute = cast(cst.Attribute, node)
+        text = code_of(attribute.value) + _token(attribute.dot) + code_of(attribute.attr)
+    elif kind is cst.Call:
+        call = cast(cst.Call, node)
+        last = len(call.args) - 1
+        text = "".join(
+            (
+                code_of(call.func),
+                _space(call.whitespace_after_func),
+                "(",
+                _space(call.whitespace_before_args),
+                *(_argument(arg, i != last) for i, arg in enumerate(call.args)),
+                ")",
+            )
+        )
+    elif kind is cst.Subscript:
+        subscript = cast(cst.Subscript, node)
+        last = len(subscript.slice) - 1
+        text = "".join(
+            (
+                code_of(subscript.value),
+                _space(subscript.whitespace_after_value),
+                "[",
+                _space(subscript.lbracket.whitespace_after),
+                *(_element(e, i != last) for i, e in enumerate(subscript.slice)),
+                _space(subscript.rbracket.whitespace_before),
+                "]",
+            )
+        )
+    elif kind is cst.BinaryOperation or kind is cst.BooleanOperation:
+        operation = cast(cst.BinaryOperation | cst.BooleanOperation, node)
+        text = code_of(operation.left) + _token(operation.operator) + code_of(operation.right)
+    elif kind is cst.UnaryOperation:
+        unary = cast(cst.UnaryOperation, node)
+        text = _token(unary.operator) + code_of(unary.expression)
+    elif kind is cst.Comparison:
+        comparison = cast(cst.Comparison, node)
+        text = code_of(comparison.left) + "".join(
+            _token(target.operator) + code_of(target.comparator)
+            for target in comparison.comparisons
+        )
+    else:
+        return _generated(node)
+    parenthesized = cast(cst.Name, node)  # every node above carries `lpar` / `rpar`
+    if parenthesized.lpar or parenthesized.rpar:
+        text = (
+            "".join("(" + _space(p.whitespace_after) for p in parenthesized.lpar)
+            + text
+            + "".join(_space(p.whitespace_before) + ")" for p in parenthesized.rpar)
+        )
+    return text
+
+
+def _generated(node: cst.CSTNode) -> str:
     return "".join(_CODE.code_for_node(node).split())
+
+
+def _space(node: cst.BaseParenthesizableWhitespace) -> str:
+    """Whitespace between tokens: nothing once removed, unless it holds a comment or a line
+    continuation (inside brackets), which libcst prints."""
+    if type(node) is cst.SimpleWhitespace:
+        return "".join(node.value.split())
+    return _generated(node)
+
+
+#: The text of the one-token operators and punctuation (`NotEqual` keeps its own, `!=` or `<>`).
+_TOKENS: dict[type[cst.CSTNode], str] = {
+    cst.Add: "+",
+    cst.Subtract: "-",
+    cst.Multiply: "*",
+    cst.Divide: "/",
+    cst.FloorDivide: "//",
+    cst.Modulo: "%",
+    cst.Power: "**",
+    cst.LeftShift: "<<",
+    cst.RightShift: ">>",
+    cst.BitOr: "|",
+    cst.BitAnd: "&",
+    cst.BitXor: "^",
+    cst.MatrixMultiply: "@",
+    cst.LessThan: "<",
+    cst.GreaterThan: ">",
+    cst.Equal: "==",
+    cst.LessThanEqual: "<=",
+    cst.GreaterThanEqual: ">=",
+    cst.In: "in",
+    cst.Is: "is",
+    cst.And: "and",
+    cst.Or: "or",
+    cst.Dot: ".",
+    cst.Comma: ",",
+    cst.Colon: ":",
+    cst.AssignEqual: "=",
+}
+_UNARY_TOKENS: dict[type[cst.CSTNode], str] = {
+    cst.Plus: "+",
+    cst.Minus: "-",
+    cst.BitInvert: "~",
+    cst.Not: "not",
+}
+_TWO_TOKENS: dict[type[cst.CSTNode], tuple[str, str]] = {
+    cst.NotIn: ("not", "in"),
+    cst.IsNot: ("is", "not"),
+}
+
+
+def _token(node: cst.CSTNode) -> str:
+    """An operator or punctuation with the whitespace it owns, as :func:`code_of` writes it."""
+    kind = type(node)
+    token = _TOKENS.get(kind)
+    if token is not None or kind is cst.NotEqual:
+        op = cast(cst.Add, node)  # every one-token operator owns the space on both sides
+        if token is None:
+            token = cast(cst.NotEqual, node).value
+        return _space(op.whitespace_before) + token + _space(op.whitespace_after)
+    token = _UNARY_TOKENS.get(kind)
+    if token is not None:
+        return token + _space(cast(cst.Minus, node).whitespace_after)
+    pair = _TWO_TOKENS.get(kind)
+    if pair is not None:
+        two = cast(cst.NotIn, node)
+        return (
+            _space(two.whitespace_before)
+            + pair[0]
+            + _space(two.whitespace_between)
+            + pair[1]
+            + _space(two.whitespace_after)
+        )
+    return _generated(node)
+
+
+def _argument(arg: cst.Arg, default_comma: bool) -> str:
+    """An argument as libcst writes it (a missing comma between arguments is written)."""
+    text = arg.star + _space(arg.whitespace_after_star)
+    if arg.keyword is not None:
+        text += code_of(arg.keyword)
+    if arg.equal is cst.MaybeSentinel.DEFAULT and arg.keyword is not None:
+        text += "="
+    elif type(arg.equal) is cst.AssignEqual:
+        text += _token(arg.equal)
+    text += code_of(arg.value) + _comma(arg.comma, default_comma)
+    return text + _space(arg.whitespace_after_arg)
+
+
+def _element(element: cst.SubscriptElement, default_comma: bool) -> str:
+    inner = element.slice
+    if type(inner) is cst.Index:
+        text: str = inner.star or ""
+        if inner.whitespace_after_star is not None:
+            text += _space(inner.whitespace_after_star)
+        text += code_of(inner.value)
+    elif type(inner) is cst.Slice:
+        text = code_of(inner.lower) if inner.lower is not None else ""
+        text += _token(inner.first_colon)
+        text += code_of(inner.upper) if inner.upper is not None else ""
+        if inner.second_colon is cst.MaybeSentinel.DEFAULT and inner.step is not None:
+            text += ":"
+        elif type(inner.second_colon) is cst.Colon:
+            text += _token(inner.second_colon)
+        text += code_of(inner.step) if inner.step is not None else ""
+    else:
+        text = _generated(inner)
+    return text + _comma(element.comma, default_comma)
+
+
+def _comma(comma: cst.Comma | cst.MaybeSentinel, default: bool) -> str:
+    if comma is cst.MaybeSentinel.DEFAULT and default:
+        return ","
+    return _token(comma) if type(comma) is cst.Comma else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -671,9 +870,6 @@ class _Walker(NamesFlow[Labels]):
         """Names bound to ``<position> + 1``: indexing tokens with them reads the scored token."""
         self.tuple_items: dict[str, tuple[Labels, ...] | None] = {}
         """Per list built by appending tuples of one arity, the labels at each position."""
-        self.context_ends = facts.context_ends(fn)
-        """``(sequence, position)`` of the context windows of the function (see
-        :func:`_context_ends`): ``sequence[position]`` is the target."""
         self.table_parts: dict[str, str] = {}
         """Local names bound to a part of a table (``d = counts[n].get(ctx)``), to the table's
         id (see :meth:`table_id` and :meth:`note_table_part`)."""
@@ -693,6 +889,13 @@ class _Walker(NamesFlow[Labels]):
             if _TARGET_NAME.match(param):
                 labels.add(TGT)
             self.state[param] = frozenset(labels)
+
+    @cached_property
+    def context_ends(self) -> frozenset[tuple[str, str]]:
+        """``(sequence, position)`` of the context windows of the function (see
+        :func:`_context_ends`): ``sequence[position]`` is the target. Asked only where an index
+        read could be one (a scan of the whole body, skipped for functions without such reads)."""
+        return self.facts.context_ends(self.fn)
 
     # -- context -------------------------------------------------------------------------
     def where(self) -> Context:
@@ -716,8 +919,9 @@ class _Walker(NamesFlow[Labels]):
         labels = self.state.get(name, EMPTY)
         if name in self.facts.train_globals and name not in self.state:
             labels = labels | {TRAIN}
-        named_val = _is_val_name(name) and (name in self.named_params or name not in self.fn.params)
-        if _is_val_name(name) and not named_val:
+        val_name = _is_val_name(name)
+        named_val = val_name and (name in self.named_params or name not in self.fn.params)
+        if val_name and not named_val:
             self.fn.named_val_reads.append((self.fn.params.index(name), self.line))
         if named_val or (name in self.facts.val_globals and name not in self.state):
             labels = labels | self.val_enters()
@@ -736,19 +940,19 @@ class _Walker(NamesFlow[Labels]):
             p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)
         }
         for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
+            if type(star) is cst.Param:
                 shadowed.add(star.name.value)
         stack: list[cst.CSTNode] = [node.body]
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.Call):
+            if type(current) is cst.Call:
                 func = current.func
-                if not (isinstance(func, cst.Name) and func.value in shadowed):
+                if not (type(func) is cst.Name and func.value in shadowed):
                     for callee in self.facts.resolve_call(func, self.fn):
                         self.fn.calls.append(
                             CallSite(self.where(), callee, (), (), (), reference=True)
                         )
-            if not isinstance(current, cst.Lambda):
+            if type(current) is not cst.Lambda:
                 stack.extend(children(current))
 
     def _reference(self, name: str) -> Labels:
@@ -791,6 +995,8 @@ class _Walker(NamesFlow[Labels]):
             labels = self.ev(comp.key) | self.ev(comp.value) | clauses
             self.leave_comprehension(saved)
             return labels
+        if kind in _OPAQUE:
+            return EMPTY  # a literal or whitespace (names and strings are read above)
         labels = EMPTY
         for child in children(node):
             labels = labels | self.ev(child)
@@ -823,26 +1029,29 @@ class _Walker(NamesFlow[Labels]):
 
     def subscript(self, node: cst.Subscript) -> Labels:
         base = self.ev(node.value)
+        # Only data (validation tokens, or what a parameter holds) read at the scored position
+        # is the target: the context windows are looked up for such reads alone.
+        holds_data = VAL in base or any(lbl.startswith("P") for lbl in base)
         index = EMPTY
         scored_position = False
         for element in node.slice:
             inner = element.slice
-            if isinstance(inner, cst.Index):
+            if type(inner) is cst.Index:
                 index = index | self.ev(inner.value)
                 scored_position = (
                     scored_position
                     or _plus_one(inner.value)
+                    or (type(inner.value) is cst.Name and inner.value.value in self.next_positions)
                     or (
-                        isinstance(inner.value, cst.Name)
-                        and inner.value.value in self.next_positions
-                    )
-                    or (
-                        bool(self.context_ends)
+                        holds_data
                         and len(node.slice) == 1
+                        # a constant index is no window's end (see `_context_ends`)
+                        and _moves(inner.value)
+                        and bool(self.context_ends)
                         and (code_of(node.value), code_of(inner.value)) in self.context_ends
                     )
                 )
-            elif isinstance(inner, cst.Slice):
+            elif type(inner) is cst.Slice:
                 for part in (inner.lower, inner.upper, inner.step):
                     if part is not None:
                         index = index | self.ev(part)
@@ -860,7 +1069,7 @@ class _Walker(NamesFlow[Labels]):
         labels = base | index | self.position_read(node, base)
         if TRAIN in base:
             self.note_train_use(node)
-        if scored_position and (VAL in base or any(lbl.startswith("P") for lbl in base)):
+        if scored_position and holds_data:
             labels = labels | {TGT}
         if TGT in index:
             labels = labels | {self.lookup(node.value, index, node, base)}
@@ -870,10 +1079,10 @@ class _Walker(NamesFlow[Labels]):
         """``tokens[pos]`` with ``pos`` a parameter of the function (or an alias of one),
         unshifted: the data at the positions a caller passes (``A<d>.<j>``, resolved at each call
         site)."""
-        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        if len(node.slice) != 1 or type(node.slice[0].slice) is not cst.Index:
             return EMPTY
         index = node.slice[0].slice.value
-        if not isinstance(index, cst.Name) or index.value not in self.param_aliases:
+        if type(index) is not cst.Name or index.value not in self.param_aliases:
             return EMPTY
         j = self.param_aliases[index.value]
         data = [
@@ -900,7 +1109,7 @@ class _Walker(NamesFlow[Labels]):
         reads = [lbl for lbl in fn.returns if lbl[0] == "A" and "." in lbl]
         if not reads:
             return EMPTY, {}
-        offset = 1 if isinstance(node.func, cst.Attribute) and fn.class_name else 0
+        offset = 1 if type(node.func) is cst.Attribute and fn.class_name else 0
         own = len(fn.params) - len(fn.free)
         positional: list[cst.BaseExpression | None] = [None] * offset
         positional += [a.value for a in node.args if a.keyword is None and not a.star]
@@ -918,12 +1127,12 @@ class _Walker(NamesFlow[Labels]):
             if passed is None:
                 continue
             data = args[int(d)] if d and int(d) < len(args) else EMPTY
-            if (isinstance(passed, cst.Name) and passed.value in self.next_positions) or (
+            if (type(passed) is cst.Name and passed.value in self.next_positions) or (
                 _next_positions(passed, self.next_positions)
             ):
                 if not d or VAL in data or any(lbl[0] == "P" and lbl[1:].isdigit() for lbl in data):
                     scored.add(label)
-            elif isinstance(passed, cst.Name) and passed.value in self.param_aliases:
+            elif type(passed) is cst.Name and passed.value in self.param_aliases:
                 mine = self.param_aliases[passed.value]
                 sources = [
                     lbl[1:]
@@ -957,18 +1166,18 @@ class _Walker(NamesFlow[Labels]):
     def call(self, node: cst.Call) -> Labels:
         func = node.func
         receiver = EMPTY
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = self.ev(func.value)
-        elif not isinstance(func, cst.Name):
+        elif type(func) is not cst.Name:
             receiver = self.ev(func)
         args: list[Labels] = []
         kwargs: list[tuple[str, Labels]] = []
         everything = receiver
         name = callee_name(func)
         for arg in node.args:
-            if name in _COLLECTION_ADDS and isinstance(func, cst.Attribute):
+            if name in _COLLECTION_ADDS and type(func) is cst.Attribute:
                 labels = self.add_to_collection(func.value, arg.value, one_item=name != "extend")
-                if isinstance(func.value, cst.Name) and name in ("append", "extend"):
+                if type(func.value) is cst.Name and name in ("append", "extend"):
                     self.record(func.value.value, labels, arg.value)
             else:
                 labels = self.ev(arg.value)
@@ -986,13 +1195,13 @@ class _Walker(NamesFlow[Labels]):
             name in _LEAF_MAKERS or (kwargs and any(k == "requires_grad" for k, _ in kwargs))
         ) and _makes_leaf(node, name):
             # `delta.requires_grad_()` as a statement makes `delta` itself the leaf.
-            owner = func.value if isinstance(func, cst.Attribute) else None
-            result = result | self.grad_leaf(owner.value if isinstance(owner, cst.Name) else None)
-        if name == "step" and isinstance(func, cst.Attribute):
+            owner = func.value if type(func) is cst.Attribute else None
+            result = result | self.grad_leaf(owner.value if type(owner) is cst.Name else None)
+        if name == "step" and type(func) is cst.Attribute:
             # `opt.step(closure)` calls the closure there, before the update (L-BFGS evaluates
             # it several times): what the closure does happens at this step.
             for arg in node.args:
-                if isinstance(arg.value, cst.Name) and (
+                if type(arg.value) is cst.Name and (
                     arg.keyword is None or arg.keyword.value == "closure"
                 ):
                     for callee in self.facts.resolve_call(arg.value, self.fn):
@@ -1000,9 +1209,9 @@ class _Walker(NamesFlow[Labels]):
                             CallSite(self.where(), callee, self._closure_args(callee, ()), (), ())
                         )
                         result = result | {f"C{callee}"}
-        if name in _LEAF_UPDATES and isinstance(func, cst.Attribute):
+        if name in _LEAF_UPDATES and type(func) is cst.Attribute:
             self.leaf_step(receiver)
-        if name == "backward" and isinstance(func, cst.Attribute):
+        if name == "backward" and type(func) is cst.Attribute:
             target = self.ev(func.value) if not args else args[0] | receiver
             self.fn.backwards.append(
                 Backward(self.where(), target, self.facts.slices_in(func.value, self))
@@ -1026,21 +1235,21 @@ class _Walker(NamesFlow[Labels]):
                     (args[1] if len(args) > 1 else EMPTY)
                     | next((v for k, v in kwargs if k == "inputs"), EMPTY)
                 )
-        elif name == "get" and isinstance(func, cst.Attribute) and args and TGT in args[0]:
+        elif name == "get" and type(func) is cst.Attribute and args and TGT in args[0]:
             result = result | {self.lookup(func.value, args[0], node, receiver)}
         elif (
             name == "index_select"
-            and isinstance(func, cst.Attribute)
+            and type(func) is cst.Attribute
             and len(args) == 2
             and TGT in args[1]
         ):
             # `lut.index_select(0, y)` reads the table at the targets, as `lut[y]` does
             result = result | {self.lookup(func.value, args[1], node, receiver)}
-        elif name in _COUNT_UPDATES and isinstance(func, cst.Attribute):
+        elif name in _COUNT_UPDATES and type(func) is cst.Attribute:
             self._note_count_call(node, func, name, receiver, args, everything)
         elif (
             name in ("eval", "train")
-            and isinstance(func, cst.Attribute)
+            and type(func) is cst.Attribute
             and dotted(func.value) not in ("torch", "np")
         ):
             self.eval_mode = name == "eval" or (
@@ -1051,7 +1260,7 @@ class _Walker(NamesFlow[Labels]):
         callees = self.facts.resolve_call(func, self.fn)
         for callee in callees:
             result = result | self.split_listed(node, callee)
-            bound = isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name
+            bound = type(func) is cst.Attribute and self.facts.functions[callee].class_name
             scored, forwarded = self.position_reads_at(
                 node,
                 callee,
@@ -1073,12 +1282,12 @@ class _Walker(NamesFlow[Labels]):
             result = result | {LOSS}
         if TRAIN in everything and external not in _PATH_CALLS and name != "sorted":
             self.note_train_use(node)  # listing or joining shard paths reads no tokens
-        if (isinstance(func, cst.Attribute) and name in _SIZE_METHODS) or (
-            isinstance(func, cst.Name) and name == "len"
+        if (type(func) is cst.Attribute and name in _SIZE_METHODS) or (
+            type(func) is cst.Name and name == "len"
         ):
             # A count of training tokens is not training data, nor that of losses a loss.
             result = result - {TRAIN, LOSS}
-        elif TRAIN in result and isinstance(func, cst.Attribute) and name == "item":
+        elif TRAIN in result and type(func) is cst.Attribute and name == "item":
             # One Python number (a loss logged during training) is a figure, not training data;
             # the read it came from was recorded where it happened.
             result = result - {TRAIN}
@@ -1094,7 +1303,7 @@ class _Walker(NamesFlow[Labels]):
             for callee in callees:
                 offset = (
                     1
-                    if isinstance(func, cst.Attribute) and self.facts.functions[callee].class_name
+                    if type(func) is cst.Attribute and self.facts.functions[callee].class_name
                     else 0
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
@@ -1116,7 +1325,7 @@ class _Walker(NamesFlow[Labels]):
                         ids,
                         receiver_name=(
                             last_name(func.value)
-                            if offset and isinstance(func, cst.Attribute)
+                            if offset and type(func) is cst.Attribute
                             else None
                         ),
                         kwarg_names=tuple(
@@ -1179,17 +1388,17 @@ class _Walker(NamesFlow[Labels]):
             return  # a method is resolved by its name alone: `opt.step(closure)` may be torch's
         own = len(target.params) - len(target.free)
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        node_by_key = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        if not any(self._names_a_function(value) for value in (*positional, *node_by_key.values())):
+            return  # no function of the script is passed: skip the scan of the callee's body
         nodes: list[cst.BaseExpression | None] = [None] * offset + list(positional)
         labels: list[Labels] = ([receiver] if offset else []) + list(args)
         by_key = dict(kwargs)
-        node_by_key = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         for index, invocation in self.facts.invocations(callee):
             passed = nodes[index] if index < len(nodes) else node_by_key.get(target.params[index])
-            if not isinstance(passed, cst.Name) or passed.value in self.state:
-                continue  # not a function of the script named where it is passed
-            runs = self.facts.resolve_call(passed, self.fn)
-            if not runs:
+            if passed is None or not self._names_a_function(passed):
                 continue
+            runs = self.facts.resolve_call(passed, self.fn)
             forwarded = _forwarded(
                 target, invocation, own, labels, nodes, by_key, node_by_key, self.passed_id
             )
@@ -1213,6 +1422,15 @@ class _Walker(NamesFlow[Labels]):
                     )
                 )
 
+    def _names_a_function(self, value: cst.BaseExpression) -> bool:
+        """``value`` is a bare name of one of the script's functions (not a local of the
+        caller's): a function passed as a value, which a wrapper may call."""
+        return (
+            type(value) is cst.Name
+            and value.value not in self.state
+            and bool(self.facts.resolve_call(value, self.fn))
+        )
+
     def note_train_use(self, node: cst.CSTNode) -> None:
         names = self._train_names(node)
         if names:
@@ -1224,25 +1442,25 @@ class _Walker(NamesFlow[Labels]):
         stack: list[cst.CSTNode] = [node]
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.SimpleString | cst.FormattedString):
+            if type(current) is cst.SimpleString or type(current) is cst.FormattedString:
                 # The path itself is a source; names formatted into a message are not read.
                 text = code_of(current)
                 if "fineweb_train_" in text:
                     out.add(text)
                 continue
-            if isinstance(current, cst.Call):
+            if type(current) is cst.Call:
                 func = current.func
-                if isinstance(func, cst.Name) and func.value in _NOT_DATA_CALLS:
+                if type(func) is cst.Name and func.value in _NOT_DATA_CALLS:
                     continue
-                if isinstance(func, cst.Attribute) and func.attr.value in _SIZE_METHODS:
+                if type(func) is cst.Attribute and func.attr.value in _SIZE_METHODS:
                     continue
-            if isinstance(current, cst.Attribute):
+            if type(current) is cst.Attribute:
                 attr = current.attr.value
                 if attr in _SIZE_ATTRS or attr in _PLACEMENT_ATTRS:
                     continue
                 if attr in self.facts.train_attrs or TRAIN in self.state.get("." + attr, EMPTY):
                     out.add("." + attr)
-            elif isinstance(current, cst.Name):
+            elif type(current) is cst.Name:
                 name = current.value
                 local = self.state.get(name)
                 if (local is not None and TRAIN in local) or (
@@ -1286,14 +1504,14 @@ class _Walker(NamesFlow[Labels]):
         """
         if (
             one_item
-            and isinstance(item, cst.Tuple)
-            and not any(isinstance(e, cst.StarredElement) for e in item.elements)
+            and type(item) is cst.Tuple
+            and not any(type(e) is cst.StarredElement for e in item.elements)
         ):
             parts = tuple(self.ev(e.value) for e in item.elements)
             labels = frozenset().union(*parts)
         else:
             parts, labels = None, self.ev(item)
-        if isinstance(collection, cst.Name):
+        if type(collection) is cst.Name:
             name = collection.value
             self.state[name] = self.state.get(name, EMPTY) | labels
             known = self.tuple_items.get(name, ())
@@ -1310,18 +1528,18 @@ class _Walker(NamesFlow[Labels]):
         each name to its own position; anything else binds every name to the whole."""
         source = node.iter
         if (
-            isinstance(source, cst.Call)
+            type(source) is cst.Call
             and callee_name(source.func) in ("reversed", "list", "sorted")
             and len(source.args) == 1
         ):
             source = source.args[0].value
-        items = self.tuple_items.get(source.value) if isinstance(source, cst.Name) else None
+        items = self.tuple_items.get(source.value) if type(source) is cst.Name else None
         target = node.target
         if (
             items
-            and isinstance(target, cst.Tuple | cst.List)
+            and (type(target) is cst.Tuple or type(target) is cst.List)
             and len(target.elements) == len(items)
-            and not any(isinstance(e, cst.StarredElement) for e in target.elements)
+            and not any(type(e) is cst.StarredElement for e in target.elements)
         ):
             for element, item_labels in zip(target.elements, items, strict=True):
                 self.assign(element.value, item_labels)
@@ -1334,7 +1552,7 @@ class _Walker(NamesFlow[Labels]):
         if index is None:
             return EMPTY
         fn = self.facts.functions[callee]
-        if fn.class_name is not None and isinstance(node.func, cst.Attribute):
+        if fn.class_name is not None and type(node.func) is cst.Attribute:
             index -= 1  # `self` is the receiver, not a written argument
         positional = [a for a in node.args if a.keyword is None and not a.star]
         chosen = next(
@@ -1352,16 +1570,16 @@ class _Walker(NamesFlow[Labels]):
     def external_name(self, func: cst.BaseExpression) -> str | None:
         """The import-resolved dotted name of a callee, or None when it is not imported."""
         attrs: list[str] = []
-        while isinstance(func, cst.Attribute):
+        while type(func) is cst.Attribute:
             attrs.append(func.attr.value)
             func = func.value
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             root = self.origins.get(func.value)
             if root is None and func.value not in self.state:  # a local shadows the import
                 root = self.facts.imports.get(func.value)
                 if root is None and func.value in _BUILTIN_CALLS:
                     root = "builtins." + func.value
-        elif isinstance(func, cst.Call):
+        elif type(func) is cst.Call:
             inner = self.external_name(func.func)
             root = None if inner is None else inner + "()"
         else:
@@ -1371,10 +1589,10 @@ class _Walker(NamesFlow[Labels]):
         return ".".join((root, *reversed(attrs)))
 
     def note_origin(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if not isinstance(target, cst.Name):
+        if type(target) is not cst.Name:
             return
         origin = None
-        if isinstance(value, cst.Call) and self.facts.imports:
+        if type(value) is cst.Call and self.facts.imports:
             inner = self.external_name(value.func)
             origin = None if inner is None else inner + "()"
         if origin is None:
@@ -1419,7 +1637,7 @@ class _Walker(NamesFlow[Labels]):
             return self.table_id(cast(cst.Subscript, table).value)
         if kind is cst.Call:
             func = cast(cst.Call, table).func
-            if isinstance(func, cst.Attribute):
+            if type(func) is cst.Attribute:
                 return self.table_id(func.value)
         return "?"
 
@@ -1429,17 +1647,17 @@ class _Walker(NamesFlow[Labels]):
         not a value computed from it). A plain ``d = t[idx]`` may be a copy (an array indexed
         with an array of positions), so it is not taken for one."""
         part, whole = target, value
-        if isinstance(target, cst.Subscript) and isinstance(value, cst.Name):
+        if type(target) is cst.Subscript and type(value) is cst.Name:
             part, whole = value, target
         elif receiver_of(value, _PART_READS) is None:
             return
         table = self.table_id(whole)
-        if isinstance(part, cst.Name) and table != "?":
+        if type(part) is cst.Name and table != "?":
             self.table_parts[part.value] = table
 
     def note_count_update(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``t[k] = t[k] + 1`` / ``t[k] = t.get(k, 0) + 1`` make ``t`` a count table."""
-        if isinstance(target, cst.Subscript) and last_name(target.value) is not None:
+        if type(target) is cst.Subscript and last_name(target.value) is not None:
             table = self.table_id(target.value)
             if table in {self.table_id(n) for n in _subscript_bases(value)}:
                 self.facts.count_tables.add(table)
@@ -1456,7 +1674,7 @@ class _Walker(NamesFlow[Labels]):
         """``loss_sum = nll.sum()``: a log-loss computed without gradients and summed at once
         (the whole pass in one array) is a score total, as a running ``loss_sum += ...`` would
         be, whatever the name it is kept under."""
-        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0].target, cst.Name):
+        if len(stmt.targets) != 1 or type(stmt.targets[0].target) is not cst.Name:
             return
         name = stmt.targets[0].target.value
         labels = self.state.get(name, EMPTY)
@@ -1470,45 +1688,49 @@ class _Walker(NamesFlow[Labels]):
         ``torch.bincount(k)``, ``k.bincount()``), directly or through a local name bound to one,
         sliced or converted (``counts[:n].astype(t.dtype)``)."""
         while True:
-            if isinstance(value, cst.Subscript):
+            if type(value) is cst.Subscript:
                 value = value.value
-            elif isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            elif type(value) is cst.Call and type(value.func) is cst.Attribute:
                 if value.func.attr.value == "bincount":
                     return True
                 value = value.func.value  # a method of the counts: `.astype(...)`, `.to(...)`
-            elif isinstance(value, cst.Attribute):
+            elif type(value) is cst.Attribute:
                 value = value.value
-            elif isinstance(value, cst.Name):
+            elif type(value) is cst.Name:
                 return self.origins.get(value.value) in _HISTOGRAMS
             else:
                 return False
 
     def _is_method(self, func: cst.BaseExpression) -> bool:
         """``x.min(...)`` on a value, as opposed to ``torch.min(...)`` on an imported module."""
-        if not isinstance(func, cst.Attribute):
+        if type(func) is not cst.Attribute:
             return False
         root = func.value
-        while isinstance(root, cst.Attribute):
+        while type(root) is cst.Attribute:
             root = root.value
         return not (
-            isinstance(root, cst.Name)
+            type(root) is cst.Name
             and root.value in self.facts.imports
             and root.value not in self.state
         )
 
     def choice_parts(self, node: cst.CSTNode) -> Labels:
         """Comparisons and collections, evaluated part by part so choices among them are seen."""
-        if isinstance(node, cst.Comparison):
+        if type(node) is cst.Comparison:
             sides = [self.ev(node.left)] + [self.ev(c.comparator) for c in node.comparisons]
             # A comparison of losses is a truth value (which loss is lower), not a loss.
             return (EMPTY.union(*sides) - {LOSS}) | self.choices.comparison(node, sides)
-        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+        if (
+            type(node) is cst.ListComp
+            or type(node) is cst.GeneratorExp
+            or type(node) is cst.SetComp
+        ):
             clauses, saved = self.comprehension_clauses(node)
             element = self.ev(node.elt)
             self.choices.comprehension(node, node.elt, element)
             self.leave_comprehension(saved)
             return element | clauses
-        assert isinstance(node, cst.List | cst.Tuple | cst.Set)
+        assert type(node) is cst.List or type(node) is cst.Tuple or type(node) is cst.Set
         return EMPTY.union(*self.collection_items(node))
 
     def collection_items(self, node: cst.List | cst.Tuple | cst.Set) -> list[Labels]:
@@ -1544,19 +1766,19 @@ class _Walker(NamesFlow[Labels]):
 
     # -- statements ----------------------------------------------------------------------
     def assign(self, target: cst.BaseExpression, labels: Labels) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.state[target.value] = labels
             self.table_parts.pop(target.value, None)
             self.tuple_items[target.value] = () if not labels else None
             self.choices.rebound(target.value)
-        elif isinstance(target, cst.Tuple | cst.List):
+        elif type(target) is cst.Tuple or type(target) is cst.List:
             for element in target.elements:
                 self.assign(element.value, labels)
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             self.assign(target.value, labels)
-        elif isinstance(target, cst.Attribute):
+        elif type(target) is cst.Attribute:
             self.state["." + target.attr.value] = labels
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             # A read-modify-write of a table (`c = t.get(k, 0); ...; t[k] = c + 1`) makes it a
             # count table, and must not carry that read's label into the table: later
             # context-only reads of it would look target-keyed.
@@ -1584,9 +1806,9 @@ class _Walker(NamesFlow[Labels]):
             for element, part in pairs:
                 self.assign(element, self.ev(part))
         elif (
-            isinstance(target, cst.Tuple | cst.List)
-            and isinstance(value, cst.Call)
-            and not any(isinstance(e, cst.StarredElement) for e in target.elements)
+            (type(target) is cst.Tuple or type(target) is cst.List)
+            and type(value) is cst.Call
+            and not any(type(e) is cst.StarredElement for e in target.elements)
         ):
             labels = self.ev(value)
             items = self.unpacked_result(value, len(target.elements), labels)
@@ -1660,32 +1882,34 @@ class _Walker(NamesFlow[Labels]):
         value = stmt.value
         alias = (
             self.param_aliases.get(value.value)
-            if isinstance(stmt, cst.Assign) and isinstance(value, cst.Name)
+            if type(stmt) is cst.Assign and type(value) is cst.Name
             else None
         )
         targets = (
-            [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+            [t.target for t in stmt.targets]
+            if type(stmt) is cst.Assign
+            else [cast(cst.AugAssign | cst.AnnAssign, stmt).target]
         )
         for target in targets:
             for name in _names_in(target):
                 self.param_aliases.pop(name, None)
-            if alias is not None and isinstance(target, cst.Name):
+            if alias is not None and type(target) is cst.Name:
                 self.param_aliases[target.value] = alias
 
     def note_input_window(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         for name, bound in element_pairs(target, value) or [(target, value)]:
-            if isinstance(name, cst.Name):
+            if type(name) is cst.Name:
                 if _is_input_window(bound):
                     self.input_windows.add(name.value)
                 else:
                     self.input_windows.discard(name.value)
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
-        if isinstance(stmt, cst.Assign | cst.AugAssign | cst.AnnAssign):
+        if type(stmt) is cst.Assign or type(stmt) is cst.AugAssign or type(stmt) is cst.AnnAssign:
             self.note_alias(stmt)
-        if isinstance(stmt, cst.Assign):
+        if type(stmt) is cst.Assign:
             for t in stmt.targets:
-                if isinstance(t.target, cst.Name):
+                if type(t.target) is cst.Name:
                     if _plus_one(stmt.value) or _next_positions(stmt.value, self.next_positions):
                         self.next_positions.add(t.target.value)
                     else:
@@ -1703,7 +1927,7 @@ class _Walker(NamesFlow[Labels]):
             self.choices.assigning = frozenset()
             self.note_total(stmt)
             for t in stmt.targets:
-                if isinstance(t.target, cst.Name):
+                if type(t.target) is cst.Name:
                     # Only a value carrying validation data or a parameter can hold the slices
                     # slices_in looks for; skipping the rest saves a second walk of most values.
                     bound = self.state.get(t.target.value, EMPTY)
@@ -1714,18 +1938,18 @@ class _Walker(NamesFlow[Labels]):
                     )
                 self.note_count_update(t.target, stmt.value)
                 if (
-                    isinstance(t.target, cst.Attribute)
+                    type(t.target) is cst.Attribute
                     and t.target.attr.value == "requires_grad"
                     and code_of(stmt.value) == "True"
                 ):
                     self.grad_leaf(_root_name(t.target))
-        elif isinstance(stmt, cst.AnnAssign):
+        elif type(stmt) is cst.AnnAssign:
             if stmt.value is not None:
                 self.assign(stmt.target, self.ev(stmt.value))
-        elif isinstance(stmt, cst.AugAssign):
+        elif type(stmt) is cst.AugAssign:
             labels = self.ev(stmt.value)
             name = last_name(stmt.target)
-            if isinstance(stmt.target, cst.Subscript):
+            if type(stmt.target) is cst.Subscript:
                 # An update (`table[key] += 1`) is not a look-up: evaluate the key, record nothing.
                 key = EMPTY
                 for element in stmt.target.slice:
@@ -1734,7 +1958,7 @@ class _Walker(NamesFlow[Labels]):
                 self.note_update(stmt.target.value, self.state.get(root or "", EMPTY), key | labels)
             elif (
                 name is not None
-                and isinstance(stmt.operator, cst.AddAssign)
+                and type(stmt.operator) is cst.AddAssign
                 and self.histogram(stmt.value)
             ):
                 # `table += np.bincount(keys, minlength=n)`: every key counted at once, the
@@ -1746,24 +1970,24 @@ class _Walker(NamesFlow[Labels]):
                     Accumulation(self.where(), name, labels, self.facts.slices_in(stmt.value, self))
                 )
             else:
-                if isinstance(stmt.target, cst.Name) and isinstance(stmt.operator, cst.AddAssign):
+                if type(stmt.target) is cst.Name and type(stmt.operator) is cst.AddAssign:
                     self.record(stmt.target.value, labels, stmt.value)
                 root = _root_name(stmt.target)  # `delta -= lr * g`, `delta.data -= ...`
                 self.leaf_step(self.state.get(root, EMPTY) if root is not None else EMPTY)
-            if isinstance(stmt.target, cst.Name):
+            if type(stmt.target) is cst.Name:
                 self.state[stmt.target.value] = self.state.get(stmt.target.value, EMPTY) | labels
-        elif isinstance(stmt, cst.Expr):
+        elif type(stmt) is cst.Expr:
             self.ev(stmt.value)
-        elif isinstance(stmt, cst.Return):
+        elif type(stmt) is cst.Return:
             if stmt.value is not None:
                 value = stmt.value
-                if isinstance(value, cst.Tuple) and not any(
-                    isinstance(e, cst.StarredElement) for e in value.elements
+                if type(value) is cst.Tuple and not any(
+                    type(e) is cst.StarredElement for e in value.elements
                 ):
                     items = tuple(self.collection_items(value))
                     self.fn.return_items.append(items)
                     self.fn.returns.update(EMPTY.union(*items))
-                elif isinstance(value, cst.Call):
+                elif type(value) is cst.Call:
                     labels = self.ev(value)
                     passed_on = self.unpacked_result(value, None, labels)
                     self.fn.return_items.append(None if passed_on is None else tuple(passed_on))
@@ -1771,9 +1995,9 @@ class _Walker(NamesFlow[Labels]):
                 else:
                     self.fn.return_items.append(None)
                     self.fn.returns.update(self.ev(value))
-        elif isinstance(stmt, cst.Assert):
+        elif type(stmt) is cst.Assert:
             self.ev(stmt.test)
-        elif isinstance(stmt, cst.Raise) and stmt.exc is not None:
+        elif type(stmt) is cst.Raise and stmt.exc is not None:
             self.ev(stmt.exc)
 
     # -- the flow walker's hooks ---------------------------------------------------------
@@ -1784,7 +2008,7 @@ class _Walker(NamesFlow[Labels]):
         self.assign(target, value if isinstance(value, frozenset) else EMPTY)
 
     def condition(self, node: cst.If | cst.While, value: object) -> None:
-        if not isinstance(node, cst.If):
+        if type(node) is not cst.If:
             return  # a `while` test is recorded once its body has been read (exit_loop)
         labels = cast(Labels, value)
         if labels:
@@ -1801,24 +2025,24 @@ class _Walker(NamesFlow[Labels]):
 
     def iterate(self, node: cst.For, value: object) -> None:
         labels = cast(Labels, value)
-        if TRAIN in labels and isinstance(node.iter, cst.Name | cst.Attribute):
+        if TRAIN in labels and (type(node.iter) is cst.Name or type(node.iter) is cst.Attribute):
             self.note_train_use(node.iter)  # iterating the batches themselves
         self.assign_loop_target(node, labels)
 
     def enter_loop(self, node: cst.For | cst.While, value: object) -> None:
         loop_id = self.facts.next_seq()
-        if isinstance(node, cst.For):
+        if type(node) is cst.For:
             targets, iter_node = _names_in(node.target), node.iter
         else:
             targets, iter_node = frozenset(), None
         labels = cast(Labels, value)
         self.fn.loops[loop_id] = Loop(loop_id, self.line, targets, labels, iter_node, node.body)
         self.loop_ids.append(loop_id)
-        self.loop_starts.append(self.where() if isinstance(node, cst.While) else None)
+        self.loop_starts.append(self.where() if type(node) is cst.While else None)
 
     def exit_loop(self, node: cst.For | cst.While, value: object) -> None:
         where = self.loop_starts.pop()
-        if isinstance(node, cst.While) and where is not None:
+        if type(node) is cst.While and where is not None:
             # A `while` test is read again after each pass: names the body rebinds
             # (`elapsed = time.time() - t0`) count with what the body gave them.
             labels = cast(Labels, value)
@@ -1855,11 +2079,12 @@ def names_read(node: cst.CSTNode, *, members: bool = True) -> set[str]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
-            out.add(current.value)
-        elif not members and isinstance(current, cst.Attribute | cst.Arg):
-            stack.append(current.value)
-        else:
+        kind = type(current)
+        if kind is cst.Name:
+            out.add(cast(cst.Name, current).value)
+        elif not members and (kind is cst.Attribute or kind is cst.Arg):
+            stack.append(cast(cst.Attribute | cst.Arg, current).value)
+        elif kind not in _OPAQUE:
             stack.extend(children(current))
     return out
 
@@ -1867,19 +2092,23 @@ def names_read(node: cst.CSTNode, *, members: bool = True) -> set[str]:
 def _stops_or_flags(body: cst.BaseSuite) -> bool:
     """Whether an ``if`` body leaves the loop or function, or sets a flag for a later exit."""
     for item in body.body:
-        smalls = item.body if isinstance(item, cst.SimpleStatementLine) else (item,)
+        smalls = item.body if type(item) is cst.SimpleStatementLine else (item,)
         for small in smalls:
-            if isinstance(small, cst.Break | cst.Return | cst.Raise):
+            if type(small) is cst.Break or type(small) is cst.Return or type(small) is cst.Raise:
                 return True
-            if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
+            if (
+                type(small) is cst.Assign
+                or type(small) is cst.AugAssign
+                or type(small) is cst.AnnAssign
+            ):
                 return True
     return False
 
 
 def _names_in(target: cst.BaseExpression) -> frozenset[str]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return frozenset({target.value})
-    if isinstance(target, cst.Tuple | cst.List):
+    if type(target) is cst.Tuple or type(target) is cst.List:
         out: set[str] = set()
         for element in target.elements:
             out |= _names_in(element.value)
@@ -1888,7 +2117,7 @@ def _names_in(target: cst.BaseExpression) -> frozenset[str]:
 
 
 def _context_name(expr: cst.BaseExpression) -> str | None:
-    if isinstance(expr, cst.Call):
+    if type(expr) is cst.Call:
         return callee_name(expr.func)
     return callee_name(expr)
 
@@ -1923,7 +2152,7 @@ def _forwarded(
     assert wrapper.node is not None
     params = wrapper.params[:own]
     star = wrapper.node.params.star_arg
-    star_name = star.name.value if isinstance(star, cst.Param) else None
+    star_name = star.name.value if type(star) is cst.Param else None
     kwstar = wrapper.node.params.star_kwarg
     kwstar_name = kwstar.name.value if kwstar is not None else None
 
@@ -1944,7 +2173,7 @@ def _forwarded(
     unknown = False
     for arg in invocation.args:
         value = arg.value
-        name = value.value if isinstance(value, cst.Name) else None
+        name = value.value if type(value) is cst.Name else None
         if arg.star == "*" and name is not None and name == star_name:
             args += labels[own:]
             names += [name_of(n) for n in nodes[own:]]
@@ -1991,7 +2220,7 @@ def _all_params(node: cst.FunctionDef) -> Iterator[str]:
     p = node.params
     yield from _params(node)
     for param in (*p.kwonly_params, p.star_arg, p.star_kwarg):
-        if isinstance(param, cst.Param):
+        if type(param) is cst.Param:
             yield param.name.value
 
 
@@ -2018,25 +2247,26 @@ class _Scopes(Flow[None]):
             self.bound.setdefault(self.function.qualname, set()).update(_names_in(target))
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
-        if isinstance(stmt, cst.Import | cst.ImportFrom):
+        if type(stmt) is cst.Import or type(stmt) is cst.ImportFrom:
             self.facts._note_import(stmt)
             return
-        self.facts._note_assignment(
-            stmt,
-            in_class=self.class_name is not None,
-            top_level=self.prefix is None,
-            guards=tuple(self.guards),
-            scope=self.function.qualname if self.function is not None else None,
-        )
-        if isinstance(stmt, cst.Assign):
+        if type(stmt) is cst.Assign or type(stmt) is cst.AnnAssign:  # what assigns a value
+            self.facts._note_assignment(
+                stmt,
+                in_class=self.class_name is not None,
+                top_level=self.prefix is None,
+                guards=tuple(self.guards),
+                scope=self.function.qualname if self.function is not None else None,
+            )
+        if type(stmt) is cst.Assign:
             for target in stmt.targets:
                 self._binds(target.target)
-        elif isinstance(stmt, cst.AugAssign | cst.AnnAssign):
+        elif type(stmt) is cst.AugAssign or type(stmt) is cst.AnnAssign:
             self._binds(stmt.target)
-        elif isinstance(stmt, cst.Nonlocal | cst.Global) and self.function is not None:
+        elif (type(stmt) is cst.Nonlocal or type(stmt) is cst.Global) and self.function is not None:
             declared = self.nonlocal_.setdefault(self.function.qualname, set())
             declared.update(item.name.value for item in stmt.names)
-            if isinstance(stmt, cst.Global):
+            if type(stmt) is cst.Global:
                 self.global_.setdefault(self.function.qualname, set()).update(declared)
 
     def bind(self, target: cst.BaseExpression, value: object) -> None:
@@ -2051,7 +2281,7 @@ class _Scopes(Flow[None]):
         )
         name = node.name.value
         qualname = f"{prefix}.{name}" if prefix else name
-        if isinstance(node, cst.FunctionDef):
+        if type(node) is cst.FunctionDef:
             fn = Function(
                 qualname,
                 name,
@@ -2125,12 +2355,12 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
     aliases: dict[str, str] = {}
 
     def bound(target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             bindings[target.value] = bindings.get(target.value, 0) + 1
-        elif isinstance(target, cst.Tuple | cst.List):
+        elif type(target) is cst.Tuple or type(target) is cst.List:
             for element in target.elements:
                 bound(element.value)
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             bound(target.value)
 
     stack: list[cst.CSTNode] = [node.body]
@@ -2143,8 +2373,8 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
                 bound(assigned.target)
             if (
                 len(current.targets) == 1
-                and isinstance(current.targets[0].target, cst.Name)
-                and isinstance(current.value, cst.Name)
+                and type(current.targets[0].target) is cst.Name
+                and type(current.value) is cst.Name
                 and current.value.value in params
             ):
                 aliases[current.targets[0].target.value] = current.value.value
@@ -2156,7 +2386,7 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
         elif type(current) is cst.FunctionDef or type(current) is cst.ClassDef:
             bound(current.name)
             continue
-        if kind is not cst.Lambda:
+        if kind is not cst.Lambda and kind not in _OPAQUE:
             stack.extend(children(current))
     return {
         alias: param
@@ -2165,16 +2395,24 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
     }
 
 
+_OWN_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+
+
 def _returned_names(node: cst.FunctionDef) -> set[str]:
     """The plain names a function returns, in its own scope (``return inner``)."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = [node.body]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Return) and isinstance(current.value, cst.Name):
-            out.add(current.value.value)
-        elif not isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            stack.extend(children(current))
+        kind = type(current)
+        if kind is cst.Return:
+            value = cast(cst.Return, current).value
+            if type(value) is cst.Name:
+                out.add(value.value)
+        elif kind in _OWN_SCOPES or kind in _OPAQUE:
+            continue
+        stack.extend(children(current))
     return out
 
 
@@ -2191,7 +2429,8 @@ def _names_read_in(node: cst.CSTNode) -> set[str]:
             stack.append(cast(cst.Attribute, current).value)
         elif kind is cst.Arg:
             stack.append(cast(cst.Arg, current).value)
-        elif isinstance(current, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+        elif kind in _COMPREHENSIONS:
+            current = cast(cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp, current)
             # A comprehension's own variables (`for b, d, r in grid`) are its locals, not reads
             # of the enclosing function's names.
             clauses = list(comprehension_scopes(current))
@@ -2200,7 +2439,7 @@ def _names_read_in(node: cst.CSTNode) -> set[str]:
             for child in children(current):
                 inner |= _names_read_in(child)
             out |= inner - own
-        else:
+        elif kind not in _OPAQUE:
             stack.extend(children(current))
     return out
 
@@ -2341,10 +2580,11 @@ class Facts:
             called: set[str] = set()
             while stack:
                 current = stack.pop()
+                kind = type(current)
                 # Exact types: libcst's isinstance is an ABC check, asked of every node here.
                 if type(current) is cst.FunctionDef:
                     nested[current.name.value] = current
-                elif type(current) is not cst.Lambda and type(current) is not cst.ClassDef:
+                elif kind is not cst.Lambda and kind is not cst.ClassDef and kind not in _OPAQUE:
                     if type(current) is cst.Call and type(current.func) is cst.Name:
                         name = current.func.value
                         if name in own:
@@ -2445,11 +2685,12 @@ class Facts:
                 )
                 if VAL in base or any(lbl.startswith("P") for lbl in base):
                     for element in subscript.slice:
-                        if isinstance(element.slice, cst.Slice) and element.slice.upper is not None:
+                        if type(element.slice) is cst.Slice and element.slice.upper is not None:
                             out.append(code_of(element.slice.upper))
             elif kind is cst.Name:
                 out.extend(walker.name_slices.get(cast(cst.Name, node).value, ()))
-            stack.extend(children(node))
+            if kind not in _OPAQUE:
+                stack.extend(children(node))
         return tuple(out)
 
     def binding(self, fn: Function, name: str) -> str:
@@ -2467,7 +2708,7 @@ class Facts:
         return f"{scope.qualname}:{name}"
 
     def resolve_call(self, func: cst.BaseExpression, caller: Function) -> list[str]:
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             nested = f"{caller.qualname}.{func.value}"
             if nested in self.functions:
                 return [nested]
@@ -2476,7 +2717,7 @@ class Facts:
                 for q in self.functions_by_name.get(func.value, [])
                 if self.functions[q].class_name is None
             ]
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             if self.local_modules and self._module_named(func.value) in self.local_modules:
                 return [
                     q
@@ -2506,7 +2747,11 @@ class Facts:
 
     # -- collection ----------------------------------------------------------------------
     def _module_statements(self) -> list[cst.CSTNode]:
-        return [s for s in self.module.body if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
+        return [
+            s
+            for s in self.module.body
+            if not (type(s) is cst.FunctionDef or type(s) is cst.ClassDef)
+        ]
 
     def _collect_scopes(self) -> None:
         module_fn = Function("<module>", "<module>", (), 1, None)
@@ -2534,7 +2779,7 @@ class Facts:
                 full = dotted(alias.name)
                 if full is None:
                     continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
                     self.imports[alias.asname.name.value] = full
                 else:
                     root = full.split(".", 1)[0]
@@ -2550,7 +2795,7 @@ class Facts:
             if name is None:
                 continue
             bound = alias.asname.name if alias.asname is not None else alias.name
-            if isinstance(bound, cst.Name):
+            if type(bound) is cst.Name:
                 self.imports[bound.value] = f"{module}.{name}"
 
     def _note_assignment(
@@ -2570,10 +2815,10 @@ class Facts:
         """
         targets: list[cst.BaseExpression] = []
         value: cst.BaseExpression | None = None
-        if isinstance(small, cst.Assign):
+        if type(small) is cst.Assign:
             targets = [t.target for t in small.targets]
             value = small.value
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        elif type(small) is cst.AnnAssign and small.value is not None:
             targets = [small.target]
             value = small.value
         if value is None:
@@ -2581,19 +2826,19 @@ class Facts:
         self._value_lines[id(value)] = self.line_of(small)
         # Only globals and attributes are looked up by name from other scopes; locals are
         # followed by the walker, so there is no need to scan their values here.
-        visible = top_level or in_class or any(isinstance(t, cst.Attribute) for t in targets)
+        visible = top_level or in_class or any(type(t) is cst.Attribute for t in targets)
         reads_val, reads_train = _mentions_data(value) if visible else (False, False)
         for target in targets:
             if reads_val and reads_train:  # only globals and attributes are scanned
                 self.both_splits.setdefault(last_name(target) or "", self.line_of(small))
-            if isinstance(target, cst.Name) and not in_class:
+            if type(target) is cst.Name and not in_class:
                 table, key = self.assigned_names, target.value
                 choices = self._name_choices
                 if reads_val and top_level:
                     self.val_globals.add(key)
                 if reads_train and top_level:
                     self.train_globals.add(key)
-            elif isinstance(target, cst.Name | cst.Attribute):
+            elif type(target) is cst.Name or type(target) is cst.Attribute:
                 table, key = self.assigned_attrs, last_name(target) or ""
                 choices = self._attr_choices
                 if reads_val:
@@ -2695,22 +2940,31 @@ class Facts:
     def val_params(self) -> dict[str, set[int]]:
         """For each function, the parameters that receive validation data at some call site."""
         out: dict[str, set[int]] = {q: set() for q in self.functions}
-        changed = True
-        while changed:
-            changed = False
-            for q, fn in self.functions.items():
-                for call in fn.calls:
-                    for i, labels in enumerate(call.args):
-                        if i not in out[call.callee] and self.carries_val(labels, q, out):
-                            out[call.callee].add(i)
-                            changed = True
-                    callee = self.functions[call.callee]
-                    for key, labels in call.kwargs:
-                        if key in callee.params:
-                            i = callee.params.index(key)
-                            if i not in out[call.callee] and self.carries_val(labels, q, out):
-                                out[call.callee].add(i)
-                                changed = True
+        # A parameter receives validation data where a call passes it directly, or passes a
+        # parameter of the caller that receives it: solved from the direct ones, following
+        # each parameter found to the arguments it is passed on as (one look at each call).
+        work: list[tuple[str, int]] = []
+        passed_on: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        for q, fn in self.functions.items():
+            for call in fn.calls:
+                callee = self.functions[call.callee]
+                received = list(enumerate(call.args)) + [
+                    (callee.params.index(key), labels)
+                    for key, labels in call.kwargs
+                    if key in callee.params
+                ]
+                for i, labels in received:
+                    if self.has_val(labels):
+                        work.append((call.callee, i))
+                        continue
+                    for lbl in labels:
+                        if lbl.startswith("P") and lbl[1:].isdigit():
+                            passed_on.setdefault((q, int(lbl[1:])), []).append((call.callee, i))
+        while work:
+            q, i = work.pop()
+            if i not in out[q]:
+                out[q].add(i)
+                work.extend(passed_on.get((q, i), ()))
         return out
 
     def carries_val(
@@ -2861,14 +3115,15 @@ def _subscript_bases(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Subscript):
-            yield current.value
-        elif (
-            isinstance(current, cst.Call)
-            and isinstance(current.func, cst.Attribute)
-            and current.func.attr.value == "get"
-        ):
-            yield current.func.value
+        kind = type(current)
+        if kind is cst.Subscript:
+            yield cast(cst.Subscript, current).value
+        elif kind is cst.Call:
+            func = cast(cst.Call, current).func
+            if type(func) is cst.Attribute and func.attr.value == "get":
+                yield func.value
+        elif kind in _OPAQUE:
+            continue
         stack.extend(children(current))
 
 
@@ -2880,15 +3135,17 @@ def _mentions_data(node: cst.CSTNode) -> tuple[bool, bool]:
     while stack and not (val and train):
         current = stack.pop()
         kind = type(current)
+        if kind is cst.Name:
+            val = val or _is_val_name(cast(cst.Name, current).value)
+            continue
         text = _string_text(current)
         if text is not None:
             val = val or "fineweb_val_" in text
             train = train or "fineweb_train_" in text
-        elif kind is cst.Name:
-            val = val or _is_val_name(cast(cst.Name, current).value)
         elif kind is cst.Call:
             val = val or callee_name(cast(cst.Call, current).func) in _VAL_LOADERS
-        stack.extend(children(current))
+        if kind not in _OPAQUE:
+            stack.extend(children(current))
     return val, train
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
 from pgolf_cli.audit.flow.walker import Guard
 from pgolf_cli.audit.nodes import children
+
+# Node tests are exact (`type(x) is cst.Name`): libcst's concrete node classes are never
+# subclassed, and isinstance on them pays for an ABC check (see `nodes._is_node`).
 
 
 class _Marker:
@@ -73,12 +76,10 @@ def is_world_name(name: str) -> bool:
 def _reads_env(call: cst.Call) -> bool:
     """``os.environ.get(...)`` / ``os.getenv(...)``."""
     func = call.func
-    if not isinstance(func, cst.Attribute) or func.attr.value not in _ENV_GETTERS:
+    if type(func) is not cst.Attribute or func.attr.value not in _ENV_GETTERS:
         return False
     owner = func.value
-    owner_name = (
-        owner.attr.value if isinstance(owner, cst.Attribute) else getattr(owner, "value", None)
-    )
+    owner_name = owner.attr.value if type(owner) is cst.Attribute else getattr(owner, "value", None)
     return owner_name == ("environ" if func.attr.value == "get" else "os")
 
 
@@ -86,7 +87,7 @@ def env_key(call: cst.Call) -> tuple[str, cst.BaseExpression | None] | None:
     """``os.environ.get("X", d)`` / ``os.getenv("X", d)`` -> ("X", d); anything else -> None."""
     if not _reads_env(call):
         return None
-    if not call.args or not isinstance(call.args[0].value, cst.SimpleString):
+    if not call.args or type(call.args[0].value) is not cst.SimpleString:
         return None
     key = call.args[0].value.evaluated_value
     default = call.args[1].value if len(call.args) > 1 else None
@@ -103,19 +104,19 @@ def env_helper(node: cst.FunctionDef, params: Sequence[str]) -> tuple[int, int] 
     stack: list[cst.CSTNode] = [node.body]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Call) and _reads_env(current) and current.args:
+        if type(current) is cst.Call and _reads_env(current) and current.args:
             first = current.args[0].value
-            if isinstance(first, cst.Name) and first.value in params:
+            if type(first) is cst.Name and first.value in params:
                 key = params.index(first.value)
                 second = current.args[1].value if len(current.args) > 1 else None
-                if isinstance(second, cst.Name) and second.value in params:
+                if type(second) is cst.Name and second.value in params:
                     default = params.index(second.value)
-        elif isinstance(current, cst.Return) and current.value is not None and default is None:
+        elif type(current) is cst.Return and current.value is not None and default is None:
             # `return default`, or `return default if raw is None else ...`
             value = current.value
-            returned = [value.body, value.orelse] if isinstance(value, cst.IfExp) else [value]
+            returned = [value.body, value.orelse] if type(value) is cst.IfExp else [value]
             for item in returned:
-                if isinstance(item, cst.Name) and item.value in params:
+                if type(item) is cst.Name and item.value in params:
                     default = params.index(item.value)
                     break
         stack.extend(children(current))
@@ -125,38 +126,38 @@ def env_helper(node: cst.FunctionDef, params: Sequence[str]) -> tuple[int, int] 
 
 
 def _constant(node: cst.BaseExpression) -> Any:
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         return node.evaluated_value
-    if isinstance(node, cst.Integer | cst.Float):
+    if type(node) is cst.Integer or type(node) is cst.Float:
         return node.evaluated_value
-    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+    if type(node) is cst.Name and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
-    if isinstance(node, cst.ConcatenatedString):
+    if type(node) is cst.ConcatenatedString:
         return node.evaluated_value
     return UNKNOWN
 
 
 def _compare(op: cst.BaseCompOp, left: Any, right: Any) -> Any:
     try:
-        if isinstance(op, cst.Equal):
+        if type(op) is cst.Equal:
             return left == right
-        if isinstance(op, cst.NotEqual):
+        if type(op) is cst.NotEqual:
             return left != right
-        if isinstance(op, cst.GreaterThan):
+        if type(op) is cst.GreaterThan:
             return left > right
-        if isinstance(op, cst.GreaterThanEqual):
+        if type(op) is cst.GreaterThanEqual:
             return left >= right
-        if isinstance(op, cst.LessThan):
+        if type(op) is cst.LessThan:
             return left < right
-        if isinstance(op, cst.LessThanEqual):
+        if type(op) is cst.LessThanEqual:
             return left <= right
-        if isinstance(op, cst.In):
+        if type(op) is cst.In:
             return left in right
-        if isinstance(op, cst.NotIn):
+        if type(op) is cst.NotIn:
             return left not in right
-        if isinstance(op, cst.Is):
+        if type(op) is cst.Is:
             return left is right
-        if isinstance(op, cst.IsNot):
+        if type(op) is cst.IsNot:
             return left is not right
     except TypeError:
         return UNKNOWN
@@ -291,7 +292,7 @@ class Evaluator:
         const = _constant(node)
         if const is not UNKNOWN:
             return const
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             if is_world_name(node.value):
                 return WORLD
             if node.value == "__name__":
@@ -302,26 +303,26 @@ class Evaluator:
                     return UNKNOWN if default is None else self._resolve(default, reads, depth)
             expr = self._assigned(False, node.value, reads, depth)
             return UNKNOWN if expr is None else self._resolve(expr, reads, depth)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             if is_world_name(node.attr.value):
                 return WORLD
             expr = self._assigned(True, node.attr.value, reads, depth)
             return UNKNOWN if expr is None else self._resolve(expr, reads, depth)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self._call(node, reads, depth)
-        if isinstance(node, cst.UnaryOperation):
+        if type(node) is cst.UnaryOperation:
             operand = self._eval(node.expression, reads, depth + 1)
             if operand is UNKNOWN or operand is WORLD:
                 return operand
-            if isinstance(node.operator, cst.Not):
+            if type(node.operator) is cst.Not:
                 return not operand
-            if isinstance(node.operator, cst.Minus) and isinstance(operand, int | float):
+            if type(node.operator) is cst.Minus and isinstance(operand, int | float):
                 return -operand
             return UNKNOWN
-        if isinstance(node, cst.BooleanOperation):
+        if type(node) is cst.BooleanOperation:
             left = self._eval(node.left, reads, depth + 1)
             right = self._eval(node.right, reads, depth + 1)
-            is_and = isinstance(node.operator, cst.And)
+            is_and = type(node.operator) is cst.And
             for side in (left, right):
                 if side is not UNKNOWN and side is not WORLD and bool(side) is not is_and:
                     return side  # a falsy `and` operand (truthy `or` operand) decides alone
@@ -330,7 +331,7 @@ class Evaluator:
             if UNKNOWN in (left, right):
                 return UNKNOWN
             return (left and right) if is_and else (left or right)
-        if isinstance(node, cst.Comparison):
+        if type(node) is cst.Comparison:
             left = self._eval(node.left, reads, depth + 1)
             result: Any = True
             for target in node.comparisons:
@@ -350,7 +351,7 @@ class Evaluator:
                 result = result and step
                 left = right
             return result
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             test = self._eval(node.test, reads, depth + 1)
             if test is WORLD:
                 body = self._eval(node.body, reads, depth + 1)
@@ -359,16 +360,16 @@ class Evaluator:
             if test is UNKNOWN:
                 return UNKNOWN
             return self._eval(node.body if test else node.orelse, reads, depth + 1)
-        if isinstance(node, cst.Tuple | cst.List | cst.Set):
+        if type(node) is cst.Tuple or type(node) is cst.List or type(node) is cst.Set:
             items = [
                 self._eval(e.value, reads, depth + 1)
                 for e in node.elements
-                if isinstance(e, cst.Element)
+                if type(e) is cst.Element
             ]
             if any(i is UNKNOWN or i is WORLD for i in items):
                 return UNKNOWN
             return tuple(items)
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             return self._binary(node, reads, depth)
         return UNKNOWN
 
@@ -409,7 +410,7 @@ class Evaluator:
             reads.append(EnvRead(key, shown, self._line))
             return value
         func = node.func
-        helper = self._env_helper(func.value) if isinstance(func, cst.Name) else None
+        helper = self._env_helper(func.value) if type(func) is cst.Name else None
         if helper is not None:
             key_at, default_at = helper
             positional = [a.value for a in node.args if a.keyword is None and not a.star]
@@ -428,16 +429,16 @@ class Evaluator:
             shown = "depends on world_size" if value is WORLD else repr(value)
             reads.append(EnvRead(name, shown, self._line))
             return value
-        if isinstance(func, cst.Name | cst.Attribute) and _last(func) == "field":
+        if (type(func) is cst.Name or type(func) is cst.Attribute) and _last(func) == "field":
             # A dataclass field: `field(default=x)` / `field(default_factory=lambda: x)` is x.
             for arg in node.args:
                 keyword = arg.keyword.value if arg.keyword is not None else None
                 if keyword == "default":
                     return self._eval(arg.value, reads, depth + 1)
-                if keyword == "default_factory" and isinstance(arg.value, cst.Lambda):
+                if keyword == "default_factory" and type(arg.value) is cst.Lambda:
                     return self._eval(arg.value.body, reads, depth + 1)
             return UNKNOWN
-        if isinstance(func, cst.Name) and func.value == "getattr" and len(node.args) in (2, 3):
+        if type(func) is cst.Name and func.value == "getattr" and len(node.args) in (2, 3):
             # `getattr(args, "slot_enabled", False)` reads the attribute `args.slot_enabled`.
             name = _constant(node.args[1].value)
             if isinstance(name, str) and name.isidentifier():
@@ -447,7 +448,7 @@ class Evaluator:
                 if expr is not None:
                     return self._resolve(expr, reads, depth)
             return UNKNOWN
-        if isinstance(func, cst.Name) and func.value in _PURE and len(node.args) == 1:
+        if type(func) is cst.Name and func.value in _PURE and len(node.args) == 1:
             arg = self._eval(node.args[0].value, reads, depth + 1)
             if arg is UNKNOWN or arg is WORLD:
                 return arg
@@ -455,7 +456,7 @@ class Evaluator:
                 return _PURE[func.value](arg)
             except (TypeError, ValueError, OverflowError):
                 return UNKNOWN
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             if func.attr.value in _WORLD_CALLS:
                 return WORLD
             if func.attr.value in _STR_METHODS and not node.args:
@@ -468,13 +469,13 @@ class Evaluator:
 
 def _is_environ(node: cst.BaseExpression) -> bool:
     """``os.environ`` (or a bare ``environ`` imported from os)."""
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return node.attr.value == "environ" and getattr(node.value, "value", None) == "os"
-    return isinstance(node, cst.Name) and node.value == "environ"
+    return type(node) is cst.Name and node.value == "environ"
 
 
 def _last(func: cst.Name | cst.Attribute) -> str:
-    return func.value if isinstance(func, cst.Name) else func.attr.value
+    return func.value if type(func) is cst.Name else cast(cst.Attribute, func).attr.value
 
 
 def truth(value: Any) -> bool | None:

@@ -37,7 +37,21 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import libcst as cst
 
-_STOPPING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+# Node tests here are exact (`type(x) is cst.If`): libcst's concrete node classes are never
+# subclassed, and isinstance on them pays for an ABC check, asked for every statement walked.
+_STOPPING = frozenset({cst.Return, cst.Raise, cst.Continue, cst.Break})
+_SMALL: dict[type, bool] = {}
+"""Per node type, whether it is a small statement (the dict-cached subclass test of
+:func:`pgolf_cli.audit.nodes.children`: ``BaseSmallStatement`` is abstract)."""
+
+
+def _is_small(node: cst.CSTNode) -> bool:
+    kind = type(node)
+    known = _SMALL.get(kind)
+    if known is None:
+        known = _SMALL[kind] = issubclass(kind, cst.BaseSmallStatement)
+    return known
+
 
 S = TypeVar("S")
 """A subclass's snapshot of its state (what :meth:`Flow.fork` returns)."""
@@ -67,7 +81,9 @@ def statements(body: cst.BaseSuite | Sequence[cst.CSTNode]) -> Iterator[cst.CSTN
     """A block's statements in order: each part of an ``a; b`` line on its own, compound
     statements (``if``, ``for``, ``with``, ...) whole."""
     items: Sequence[cst.CSTNode] = (
-        body.body if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) else body  # type: ignore[assignment]
+        body.body
+        if (type(body) is cst.IndentedBlock or type(body) is cst.SimpleStatementSuite)
+        else body  # type: ignore[assignment]
     )
     for item in items:
         if type(item) is cst.SimpleStatementLine:
@@ -78,13 +94,13 @@ def statements(body: cst.BaseSuite | Sequence[cst.CSTNode]) -> Iterator[cst.CSTN
 
 def early_exit(item: cst.CSTNode, line: int) -> Guard | None:
     """``if not enabled: return`` guards the rest of the block by the negated test."""
-    if not isinstance(item, cst.If) or item.orelse is not None:
+    if type(item) is not cst.If or item.orelse is not None:
         return None
     body = item.body.body
     last = body[-1] if body else None
-    if isinstance(last, cst.SimpleStatementLine):
+    if type(last) is cst.SimpleStatementLine:
         last = last.body[-1]
-    if isinstance(last, _STOPPING):
+    if type(last) in _STOPPING:
         return Guard(item.test, True, line)
     return None
 
@@ -94,9 +110,9 @@ def pattern_names(pattern: cst.MatchPattern) -> Iterator[cst.Name]:
     stack: list[cst.CSTNode] = [pattern]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.MatchAs | cst.MatchStar) and node.name is not None:
+        if (type(node) is cst.MatchAs or type(node) is cst.MatchStar) and node.name is not None:
             yield node.name
-        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+        elif type(node) is cst.MatchMapping and node.rest is not None:
             yield node.rest
         stack.extend(reversed(node.children))
 
@@ -104,41 +120,41 @@ def pattern_names(pattern: cst.MatchPattern) -> Iterator[cst.Name]:
 def irrefutable(case: cst.MatchCase) -> bool:
     """``case _:`` / ``case name:`` without an ``if``: the case always matches."""
     pattern = case.pattern
-    while isinstance(pattern, cst.MatchAs) and pattern.pattern is not None:
+    while type(pattern) is cst.MatchAs and pattern.pattern is not None:
         pattern = pattern.pattern
-    return case.guard is None and isinstance(pattern, cst.MatchAs)
+    return case.guard is None and type(pattern) is cst.MatchAs
 
 
 def case_test(subject: cst.BaseExpression, pattern: cst.MatchPattern) -> cst.BaseExpression | None:
     """The comparison a value pattern makes: ``case "ttt":`` is ``subject == "ttt"``,
     ``case None:`` is ``subject is None``, ``case 1 | 2:`` is ``subject in (1, 2)``."""
-    if isinstance(pattern, cst.MatchValue):
+    if type(pattern) is cst.MatchValue:
         return cst.Comparison(subject, [cst.ComparisonTarget(cst.Equal(), pattern.value)])
-    if isinstance(pattern, cst.MatchSingleton):
+    if type(pattern) is cst.MatchSingleton:
         return cst.Comparison(subject, [cst.ComparisonTarget(cst.Is(), pattern.value)])
-    if isinstance(pattern, cst.MatchOr) and all(
-        isinstance(p.pattern, cst.MatchValue) for p in pattern.patterns
+    if type(pattern) is cst.MatchOr and all(
+        type(p.pattern) is cst.MatchValue for p in pattern.patterns
     ):
         values = [
             cst.Element(p.pattern.value)
             for p in pattern.patterns
-            if isinstance(p.pattern, cst.MatchValue)
+            if type(p.pattern) is cst.MatchValue
         ]
         return cst.Comparison(subject, [cst.ComparisonTarget(cst.In(), cst.Tuple(values))])
     return None
 
 
 def _int(node: cst.BaseExpression) -> int | None:
-    return int(node.value, 0) if isinstance(node, cst.Integer) else None
+    return int(node.value, 0) if type(node) is cst.Integer else None
 
 
 def runs_once(iterable: cst.BaseExpression) -> bool:
     """``range(1)``, ``range(0, 1)``, ``[x]``, ``(x,)``: a loop over it runs its body once."""
-    if isinstance(iterable, cst.List | cst.Tuple | cst.Set):
-        return len(iterable.elements) == 1 and isinstance(iterable.elements[0], cst.Element)
+    if type(iterable) is cst.List or type(iterable) is cst.Tuple or type(iterable) is cst.Set:
+        return len(iterable.elements) == 1 and type(iterable.elements[0]) is cst.Element
     if not (
-        isinstance(iterable, cst.Call)
-        and isinstance(iterable.func, cst.Name)
+        type(iterable) is cst.Call
+        and type(iterable.func) is cst.Name
         and iterable.func.value == "range"
         and all(a.keyword is None and not a.star for a in iterable.args)
     ):
@@ -170,10 +186,10 @@ def element_pairs(
     None when the two sides are not literal sequences of one length free of ``*`` (the value is
     then bound as a whole)."""
     if not (
-        isinstance(target, cst.Tuple | cst.List)
-        and isinstance(value, cst.Tuple | cst.List)
+        (type(target) is cst.Tuple or type(target) is cst.List)
+        and (type(value) is cst.Tuple or type(value) is cst.List)
         and len(target.elements) == len(value.elements)
-    ) or any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)):
+    ) or any(type(e) is cst.StarredElement for e in (*target.elements, *value.elements)):
         return None
     return [(t.value, v.value) for t, v in zip(target.elements, value.elements, strict=True)]
 
@@ -252,13 +268,13 @@ class Flow(Generic[S]):
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
         pushed = 0
         for item in statements(body):
-            self.line = self.line_of(item)
+            self.line = line = self.line_of(item)
             self.statement = item
-            if isinstance(item, cst.BaseSmallStatement):
-                self.small(item)
+            if _is_small(item):
+                self.small(item)  # type: ignore[arg-type]
                 continue
             self.compound(item)
-            exit_guard = early_exit(item, self.line_of(item))
+            exit_guard = early_exit(item, line)
             if exit_guard is not None:
                 self.guards.append(exit_guard)
                 pushed += 1
@@ -298,7 +314,7 @@ class Flow(Generic[S]):
             self.restore(before)
         if node.orelse is not None:
             self.guards.append(Guard(node.test, True, line))
-            if isinstance(node.orelse, cst.If):
+            if type(node.orelse) is cst.If:
                 self.compound(node.orelse)
             else:
                 self.block(node.orelse.body)
@@ -432,4 +448,8 @@ class NamesFlow(Flow[dict[str, V]]):
         state, empty = self.state, self.empty
         for end in ends:
             for name, value in end.items():
-                state[name] = state.get(name, empty) | value
+                old = state.get(name)
+                # A name no branch rebound holds the very same value on both sides: a join
+                # with itself changes nothing (and most names are left alone by a branch).
+                if old is not value:
+                    state[name] = (empty if old is None else old) | value
