@@ -32,6 +32,10 @@ import libcst as cst
 MAX_DEPTH = 200
 
 
+_NO_STATEMENTS = cst.Module(body=[])
+"""The tree of code without a statement (libcst's trees are immutable: one serves every file)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Parsed:
     module: cst.Module
@@ -78,7 +82,7 @@ def parse(text: str) -> Parsed:
     if not tree.body:
         # No statement: nothing for libcst to parse, and its tokenizer rejects some such files
         # that CPython takes (blank lines ending in a lone line continuation).
-        return Parsed(cst.Module(body=[]), tree)
+        return Parsed(_NO_STATEMENTS, tree)
     try:
         module = _parse(text)
     except cst.CSTValidationError as error:

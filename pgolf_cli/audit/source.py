@@ -26,6 +26,7 @@ import base64
 import bz2
 import io
 import lzma
+import os
 import re
 import tokenize
 import zlib
@@ -135,21 +136,19 @@ def read_source(path: Path, display: str | None = None) -> Source:
     """
     shown = display if display is not None else str(path)
     try:
-        if path.is_dir():
-            raise SourceError(
-                shown,
-                "is a directory, not a Python file",
-                "Pass the path of the train_gpt.py inside it",
-            )
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _too_large(shown, size)
         with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise _too_large(shown, size)
             # Bounded even when stat lies (pipes, /proc files, a file growing meanwhile).
             data = handle.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise _directory(shown) from None
     except FileNotFoundError:
         raise SourceError(shown, "no such file", "Check the path") from None
     except PermissionError:
+        if path.is_dir():  # what opening a directory raises on Windows
+            raise _directory(shown) from None
         raise SourceError(
             shown, "permission denied", "Make the file readable for your user (chmod u+r)"
         ) from None
@@ -176,6 +175,12 @@ def source_from_bytes(display: str, data: bytes) -> Source:
     return Source(display, inner, len(data), layers, undecodable)
 
 
+def _directory(display: str) -> SourceError:
+    return SourceError(
+        display, "is a directory, not a Python file", "Pass the path of the train_gpt.py inside it"
+    )
+
+
 def _too_large(display: str, size: int) -> SourceError:
     return SourceError(
         display,
@@ -188,6 +193,12 @@ def _too_large(display: str, size: int) -> SourceError:
 
 def _decode_text(display: str, data: bytes) -> str:
     """Decode like the Python interpreter would: PEP 263 cookie or BOM, else UTF-8."""
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first != -1 else -1
+    if not data.startswith(_UTF8_BOM) and b"coding" not in data[: second if second != -1 else None]:
+        # No BOM and no cookie in the two lines PEP 263 reads: UTF-8, as detect_encoding would
+        # say (it raises only on what the decode below reports better), without its cost.
+        return _decoded(display, data, "utf-8")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
@@ -200,6 +211,10 @@ def _decode_text(display: str, data: bytes) -> str:
                 "Fix the '# -*- coding: ... -*-' line, or remove it and save the file as UTF-8",
             ) from None
         encoding = "utf-8"
+    return _decoded(display, data, encoding)
+
+
+def _decoded(display: str, data: bytes, encoding: str) -> str:
     skip = len(_UTF8_BOM) if encoding == "utf-8-sig" else 0
     codec = "utf-8" if skip else encoding
     try:

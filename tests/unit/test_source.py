@@ -678,6 +678,14 @@ def test_latin1_with_coding_cookie(tmp_path: Path) -> None:
     assert read_source(path).text == "# -*- coding: latin-1 -*-\nname = 'café'\n"
 
 
+def test_a_cookie_counts_on_the_first_two_lines_only(tmp_path: Path) -> None:
+    path = tmp_path / "train_gpt.py"
+    path.write_bytes(b"#!/usr/bin/env python\n# coding: latin-1\nname = 'caf\xe9'\n")
+    assert read_source(path).text.endswith("name = 'café'\n")
+    path.write_bytes(b"import os\n\n# coding: latin-1\nname = 'caf\xc3\xa9'\n")
+    assert read_source(path).text.endswith("name = 'café'\n")  # line 3: UTF-8 as usual
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "train_gpt.py"
     path.write_bytes(b"")
