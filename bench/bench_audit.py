@@ -206,50 +206,59 @@ def _findings_summary(report: AuditReport) -> tuple[int, int, dict[str, int]]:
 
 
 def breakdown(path: Path, repeat: int) -> list[tuple[str, float]]:
-    """Median seconds of each stage of the engine's pipeline, run stage by stage like audit_file.
+    """Median seconds of each stage of the engine's pipeline, run stage by stage like audit_file
+    (without the cyclic garbage collector, as the engine runs).
 
     Facts computed lazily (cached properties) are billed to the first rule that asks for them.
     """
+    from pgolf_cli.audit.engine import _collector_paused
+
+    samples: defaultdict[str, list[float]] = defaultdict(list)
+    for _ in range(repeat):
+        gc.collect()
+        with _collector_paused():
+            _stages(path, samples)
+    return [(stage, statistics.median(times)) for stage, times in samples.items()]
+
+
+def _stages(path: Path, samples: defaultdict[str, list[float]]) -> None:
+    """One audit of ``path``, stage by stage: each stage's seconds appended to ``samples``."""
     from pgolf_cli.audit import guard, suppress
     from pgolf_cli.audit.facts import Facts
     from pgolf_cli.audit.positions import statement_lines
     from pgolf_cli.audit.registry import all_rules
     from pgolf_cli.audit.source import read_source
 
-    rules = [r for r in all_rules() if not r.id.startswith("PG9")]
-    samples: defaultdict[str, list[float]] = defaultdict(list)
-    for _ in range(repeat):
-        gc.collect()
-        clock = time.perf_counter()
+    clock = time.perf_counter()
 
-        def lap(stage: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            samples[stage].append(now - clock)
-            clock = now
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        samples[stage].append(now - clock)
+        clock = now
 
-        source = read_source(path)
-        lap("load (read, unpack wrappers)")
-        suppress.parse(source.text)
-        lap("suppression comments")
-        try:
-            tree: ast.Module | None = guard.python_tree(source.text)
-        except guard.Refused:
-            tree = None  # a newer Python's grammar: the positions come from libcst's codegen
-        lap("guard: CPython's parse (ast)")
-        if tree is not None:
-            guard._too_deep(tree)
-        lap("guard: nesting depth")
-        module = libcst.parse_module(source.text)
-        lap("libcst.parse_module")
-        lines = statement_lines(module, source.text, tree)
-        lap("statement positions")
-        facts = Facts(module, lines, source.text)
-        lap("facts pre-pass")
-        for rule in rules:
+    source = read_source(path)
+    lap("load (read, unpack wrappers)")
+    suppress.parse(source.text)
+    lap("suppression comments")
+    try:
+        tree: ast.Module | None = guard.python_tree(source.text)
+    except guard.Refused:
+        tree = None  # a newer Python's grammar: the positions come from libcst's codegen
+    lap("guard: CPython's parse (ast)")
+    if tree is not None:
+        guard._too_deep(tree)
+    lap("guard: nesting depth")
+    module = libcst.parse_module(source.text)
+    lap("libcst.parse_module")
+    lines = statement_lines(module, source.text, tree)
+    lap("statement positions")
+    facts = Facts(module, lines, source.text)
+    lap("facts pre-pass")
+    for rule in all_rules():
+        if not rule.id.startswith("PG9"):
             list(rule().run(facts, None))
             lap(f"rule {rule.id}")
-    return [(stage, statistics.median(times)) for stage, times in samples.items()]
 
 
 def profile_one(path: Path, top: int = 25) -> str:
