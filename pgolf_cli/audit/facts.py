@@ -916,18 +916,23 @@ class _Walker(NamesFlow[Labels]):
         return frozenset({VAL})
 
     def name_labels(self, name: str) -> Labels:
-        labels = self.state.get(name, EMPTY)
-        if name in self.facts.train_globals and name not in self.state:
+        # The walk reads ~5k names per file: one look-up of the state, and the name's own
+        # tests (a target's name, a function's) asked of the file once per name.
+        facts = self.facts
+        found = self.state.get(name)
+        unbound = found is None
+        labels = EMPTY if found is None else found
+        if unbound and name in facts.train_globals:
             labels = labels | {TRAIN}
         val_name = _is_val_name(name)
         named_val = val_name and (name in self.named_params or name not in self.fn.params)
         if val_name and not named_val:
             self.fn.named_val_reads.append((self.fn.params.index(name), self.line))
-        if named_val or (name in self.facts.val_globals and name not in self.state):
+        if named_val or (unbound and name in facts.val_globals):
             labels = labels | self.val_enters()
-        if _TARGET_NAME.match(name):
+        if facts.target_name(name):
             labels = labels | {TGT}
-        if name in self.facts.functions_by_name:
+        if name in facts.functions_by_name:
             labels = labels | self._reference(name)
         return labels
 
@@ -2465,6 +2470,7 @@ class Facts:
         self._text_lines = text.splitlines()
         self._mentions_split_paths = "fineweb_{" in text
         self._seq = 0
+        self._target_names: dict[str, bool] = {}
         self.functions: dict[str, Function] = {}
         self.functions_by_name: dict[str, list[str]] = {}
         self.methods_by_name: dict[str, list[str]] = {}
@@ -2639,6 +2645,14 @@ class Facts:
         return cast(A, found)
 
     # -- helpers used by the walker ------------------------------------------------------
+    def target_name(self, name: str) -> bool:
+        """Whether ``name`` is one the targets go by (``y``, ``targets``), kept per name: the
+        walk asks it of every name it reads."""
+        found = self._target_names.get(name)
+        if found is None:
+            found = self._target_names[name] = _TARGET_NAME.match(name) is not None
+        return found
+
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq

@@ -555,3 +555,31 @@ def test_a_numpy_log_loss_summed_at_once_is_a_gradient_free_total() -> None:
     (total,) = fn.accumulations
     assert total.target == "loss_sum"
     assert {LOSS, NG} <= total.labels
+
+
+def test_a_name_the_targets_go_by_carries_the_target_at_every_read() -> None:
+    code = (
+        "def score(table, seq):\n"
+        "    y = seq\n"
+        "    a = table[y]\n"
+        "    b = table[y]\n"
+        "    z = seq\n"
+        "    c = table[z]\n"
+        "    return a, b, c\n"
+    )
+    # The second read of `y` asks the same question of the name again: same answer.
+    assert _lookups(code) == [(3, "table"), (4, "table")]
+
+
+def test_a_global_of_training_shards_is_training_data_until_a_local_shadows_it() -> None:
+    code = (
+        'files = "fineweb_train_*.bin"\n'
+        "def read():\n"
+        "    return files\n"
+        "def shadowed():\n"
+        '    files = "notes.txt"\n'
+        "    return files\n"
+    )
+    facts = _facts(code)
+    assert TRAIN in facts.functions["read"].returns
+    assert TRAIN not in facts.functions["shadowed"].returns
