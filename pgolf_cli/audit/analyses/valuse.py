@@ -230,7 +230,8 @@ def _names(node: cst.CSTNode) -> set[str]:
 
 
 def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
-    return (n for n in _walk(node) if isinstance(n, cst.Call))
+    # Exact type (Call has no subclass): isinstance on libcst nodes is an ABC check.
+    return (n for n in _walk(node) if type(n) is cst.Call)
 
 
 def _callee(call: cst.Call) -> str | None:
