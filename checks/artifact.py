@@ -15,6 +15,7 @@ from pgolf_cli.audit.analyses.embedded import embedded_ids, val_writes
 from pgolf_cli.audit.facts import ExternalCall, Facts, Gate
 from pgolf_cli.audit.findings import Confidence, Severity
 from pgolf_cli.audit.native import NATIVE_SUFFIXES
+from pgolf_cli.audit.nodes import children
 from pgolf_cli.audit.program import (
     Program,
     Reference,
@@ -129,11 +130,16 @@ def _literal_words(call: cst.Call) -> list[str]:
     stack: list[cst.CSTNode] = [arg.value for arg in reversed(call.args)]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.SimpleString):
+        if type(node) is cst.SimpleString:  # a final class: an exact test skips the ABC check
             value = node.evaluated_value
             if isinstance(value, str):
                 words.extend(value.split())
-        stack.extend(reversed(node.children))
+        elif type(node) is cst.IfExp:
+            # The only expression whose fields are not in source order (`body if test else
+            # orelse`): the words keep the order they are written in.
+            stack.extend((node.orelse, node.test, node.body))
+            continue
+        stack.extend(reversed(children(node)))
     return list(dict.fromkeys(words))
 
 

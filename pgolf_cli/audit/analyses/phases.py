@@ -328,8 +328,10 @@ class Phases:
         """``{name}`` when ``dest`` is a local name only ever bound to ``io.BytesIO()``."""
         if not isinstance(dest, cst.Name):
             return set()
-        bound = self._assignments(fn).get(dest.value, [])
         in_memory = {id(e.node) for e in fn.externals if e.name == "io.BytesIO"}
+        if not in_memory:
+            return set()  # no buffer in the function: no need to walk its stores
+        bound = self._assignments(fn).get(dest.value, [])
         if bound and all(id(f.value) in in_memory for f in bound):
             return {dest.value}
         return set()
@@ -484,22 +486,30 @@ class Phases:
                 break
         found = list(regions.values())
         for region in found:
-            inside = [i.index for i in self.items if self._inside(i, region)]
+            inside: list[int] = []
+            # The timeline is depth first: the items under the region's frame follow its entry
+            # in one run, so the scan starts there and stops at the first item outside it.
+            for item in self.items[region.frame.start :]:
+                place = self._where_in(item, region.frame)
+                if place is None:
+                    break
+                if region.loop_id in place.loops:
+                    inside.append(item.index)
             region.start, region.end = min(inside), max(inside)
         found.sort(key=lambda r: r.start)
         return found
 
     @staticmethod
-    def _inside(item: Item, region: Region) -> bool:
-        """Whether ``item`` runs inside the region's loop: the place its call path has in the
-        region's frame (a frame is on a path once) is in that loop."""
-        frame, where = item.frame, item.where
-        while frame is not region.frame:
-            parent, call = frame.parent, frame.call
+    def _where_in(item: Item, frame: Frame) -> Context | None:
+        """The place ``item``'s call path has in ``frame`` (a frame is on a path once), or None
+        when the path does not pass through it."""
+        at, where = item.frame, item.where
+        while at is not frame:
+            parent, call = at.parent, at.call
             if parent is None or call is None:
-                return False
-            frame, where = parent, call.where
-        return region.loop_id in where.loops
+                return None
+            at, where = parent, call.where
+        return where
 
     @staticmethod
     def exclusive(a: Item, b: Item) -> bool:

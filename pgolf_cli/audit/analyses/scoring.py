@@ -127,58 +127,81 @@ def _parameter_owners(node: cst.CSTNode) -> set[str]:
 _SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
-def _filled_from_parameters(body: cst.CSTNode, name: str) -> set[str]:
-    """The modules whose parameters are put into the list ``name`` in ``body``:
-    ``params = [p for p in model.parameters()]``, or ``params.append(p)`` inside
-    ``for p in model.blocks[i].parameters():`` (unfreezing some blocks for TTT)."""
-    out: set[str] = set()
-    loops: list[tuple[cst.For, set[str]]] = []
-    items_of: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class _ListFills:
+    """How the lists of one function body are filled with parameters, read in one walk: an
+    optimizer over a list (``AdamW(params)``) asks which modules the list holds, and a body with
+    several optimizers over lists asks once per optimizer."""
+
+    assigned: dict[str, list[cst.BaseExpression]]
+    """The values assigned to each plain name (``params = [p for p in model.parameters()]``)."""
+    loops: list[tuple[set[str], set[str]]]
+    """Per loop over parameters, their owners and the lists its body appends to or extends."""
+    items_of: dict[str, str]
     """``block`` -> ``model`` for ``for block in model.blocks[-2:]``: a part of the model."""
-    stack: list[cst.CSTNode] = [body]
-    # Exact types, not isinstance (an ABC check on libcst nodes): this visits every statement.
-    # Only statements are opened: a loop or an assignment is never inside an expression.
-    while stack:
-        current = stack.pop()
-        if type(current) is cst.For:
-            owners = _parameter_owners(current.iter)
-            if owners:
-                loops.append((current, owners))
-            root = current.iter
-            while isinstance(root, cst.Attribute | cst.Subscript):
-                root = root.value
-            if isinstance(current.target, cst.Name) and isinstance(root, cst.Name):
-                items_of[current.target.value] = root.value
-        elif type(current) is cst.Assign and any(
-            isinstance(t.target, cst.Name) and t.target.value == name for t in current.targets
-        ):
-            out |= _parameter_owners(current.value)
-        if type(current) in HOLDS_STATEMENTS and (type(current) not in _SCOPES or current is body):
-            stack.extend(children(current))
-    for loop, owners in loops:
-        if any(
-            isinstance(call.func, cst.Attribute)
-            and call.func.attr.value in ("append", "extend")
-            and isinstance(call.func.value, cst.Name)
-            and call.func.value.value == name
-            for call in _calls(loop.body)
-        ):
-            out |= owners
-    resolved: set[str] = set()
-    for owner in out:
-        seen = {owner}
-        while owner in items_of and items_of[owner] not in seen:
-            owner = items_of[owner]
-            seen.add(owner)
-        resolved.add(owner)
-    return resolved
+
+    @staticmethod
+    def of(body: cst.CSTNode) -> _ListFills:
+        assigned: dict[str, list[cst.BaseExpression]] = {}
+        loops: list[tuple[set[str], set[str]]] = []
+        items_of: dict[str, str] = {}
+        stack: list[cst.CSTNode] = [body]
+        # Exact types, not isinstance (an ABC check on libcst nodes): this visits every
+        # statement. Only statements are opened: a loop or an assignment is never inside an
+        # expression.
+        while stack:
+            current = stack.pop()
+            if type(current) is cst.For:
+                owners = _parameter_owners(current.iter)
+                if owners:
+                    filled = {
+                        call.func.value.value
+                        for call in _calls(current.body)
+                        if isinstance(call.func, cst.Attribute)
+                        and call.func.attr.value in ("append", "extend")
+                        and isinstance(call.func.value, cst.Name)
+                    }
+                    loops.append((owners, filled))
+                root = current.iter
+                while isinstance(root, cst.Attribute | cst.Subscript):
+                    root = root.value
+                if isinstance(current.target, cst.Name) and isinstance(root, cst.Name):
+                    items_of[current.target.value] = root.value
+            elif type(current) is cst.Assign:
+                for t in current.targets:
+                    if isinstance(t.target, cst.Name):
+                        assigned.setdefault(t.target.value, []).append(current.value)
+            if type(current) in HOLDS_STATEMENTS and (
+                type(current) not in _SCOPES or current is body
+            ):
+                stack.extend(children(current))
+        return _ListFills(assigned, loops, items_of)
+
+    def filled_from_parameters(self, name: str) -> set[str]:
+        """The modules whose parameters are put into the list ``name``:
+        ``params = [p for p in model.parameters()]``, or ``params.append(p)`` inside
+        ``for p in model.blocks[i].parameters():`` (unfreezing some blocks for TTT)."""
+        out: set[str] = set()
+        for value in self.assigned.get(name, ()):
+            out |= _parameter_owners(value)
+        for owners, filled in self.loops:
+            if name in filled:
+                out |= owners
+        resolved: set[str] = set()
+        for owner in out:
+            seen = {owner}
+            while owner in self.items_of and self.items_of[owner] not in seen:
+                owner = self.items_of[owner]
+                seen.add(owner)
+            resolved.add(owner)
+        return resolved
 
 
 def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Call):
+        if type(current) is cst.Call:  # exact (no subclass): isinstance is an ABC check
             yield current
         stack.extend(children(current))
 
@@ -202,6 +225,7 @@ class ScoringAnalysis:
         self._scored_seqs: dict[str, set[int]] = {}
         self._optimised_in: dict[str, tuple[set[int], set[str]]] = {}
         self._tests: dict[cst.BaseExpression, tuple[str, bool]] = {}
+        self._fills: dict[int, tuple[cst.CSTNode, _ListFills]] = {}
 
     # -- summaries -----------------------------------------------------------------------
     def predicts_target(self, labels: Iterable[str]) -> bool:
@@ -275,6 +299,13 @@ class ScoringAnalysis:
             found = self._optimised_in[fn.qualname] = self._find_optimised(fn)
         return found
 
+    def _list_fills(self, body: cst.CSTNode) -> _ListFills:
+        """:meth:`_ListFills.of`, once per body (the entry holds the body: its id stays unique)."""
+        found = self._fills.get(id(body))
+        if found is None:
+            found = self._fills[id(body)] = (body, _ListFills.of(body))
+        return found[1]
+
     def _find_optimised(self, fn: Function) -> tuple[set[int], set[str]]:
         indices: set[int] = set()
         names: set[str] = set()
@@ -284,7 +315,7 @@ class ScoringAnalysis:
             owners = _parameter_owners(external.node)
             first = external.node.args[0].value if external.node.args else None
             if not owners and isinstance(first, cst.Name) and fn.node is not None:
-                owners = _filled_from_parameters(fn.node.body, first.value)
+                owners = self._list_fills(fn.node.body).filled_from_parameters(first.value)
             if owners:  # the aliases scan the whole body: only for names to resolve
                 aliases = self.facts.parameter_aliases(fn)
                 owners = {aliases.get(n, n) for n in owners}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 
 import libcst as cst
 
@@ -194,13 +195,14 @@ class _Walk(NamesFlow[Taint]):
             return self.taken_at_target(out) if id(node) in self.analysis.prob_nodes else out
         if type(node) is cst.BinaryOperation:
             left, right = self.ev(node.left), self.ev(node.right)
-            if isinstance(node.operator, cst.Divide):
+            operator = type(node.operator)
+            if operator is cst.Divide:
                 # Dividing by a per-token byte count normalises the loss (BPB); it weights nothing.
                 right = frozenset(t for t in right if not t.startswith(("G", "LG")))
             out = left | right
-            if isinstance(node.operator, cst.Multiply | cst.MatrixMultiply | cst.Power):
+            if operator is cst.Multiply or operator is cst.MatrixMultiply or operator is cst.Power:
                 out |= self.mix(left, right, "weights a probability of the scored token")
-            elif isinstance(node.operator, cst.Add | cst.Subtract):
+            elif operator is cst.Add or operator is cst.Subtract:
                 out |= self.mix(left, right, "is added to a log-probability", prefix="LG")
             return out
         if type(node) is cst.IfExp:
@@ -220,8 +222,10 @@ class _Walk(NamesFlow[Taint]):
     def call(self, node: cst.Call) -> Taint:
         func = node.func
         name = callee_name(func)
-        receiver = self.ev(func.value) if isinstance(func, cst.Attribute) else _NONE
-        parts = [receiver] if isinstance(func, cst.Attribute) else []
+        # Exact type (Attribute has no subclass): isinstance on libcst nodes is an ABC check.
+        method = type(func) is cst.Attribute
+        receiver = self.ev(cast(cst.Attribute, func).value) if method else _NONE
+        parts = [receiver] if method else []
         positional: list[Taint] = []
         keywords: dict[str, Taint] = {}
         for arg in node.args:
@@ -249,7 +253,7 @@ class _Walk(NamesFlow[Taint]):
         out = _NONE
         for callee in callees:
             target = self.facts.functions[callee]
-            bound = [receiver] if isinstance(func, cst.Attribute) and target.class_name else []
+            bound = [receiver] if method and target.class_name else []
             args = {i: t for i, t in enumerate([*bound, *positional]) if t}
             for key, taint in keywords.items():
                 if taint and key in target.params:
