@@ -2673,11 +2673,15 @@ class Facts:
         return "\n".join(self._text_lines)
 
     def lines_with(self, *needles: str) -> list[int]:
-        """Lines of the text that contain one of ``needles``: a cheap filter before walking code."""
-        present = [n for n in needles if n in self._text]
-        if not present:
-            return []
-        return [i for i, text in enumerate(self._text_lines, 1) if any(n in text for n in present)]
+        """Lines of the text that contain one of ``needles``: a cheap filter before walking code.
+
+        One ``in`` test per line and needle present in the text: a per-line generator over the
+        needles costs several times more on a 3,000-line script."""
+        found: set[int] = set()
+        for needle in needles:
+            if needle in self._text:
+                found.update(i for i, text in enumerate(self._text_lines, 1) if needle in text)
+        return sorted(found)
 
     def evidence(self, line: int, label: str) -> Evidence:
         return Evidence(line, label, self.code_line(line).strip())

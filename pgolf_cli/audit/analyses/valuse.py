@@ -1065,24 +1065,10 @@ class ValUse:
 
     # -- calibration ---------------------------------------------------------------------------
     @cached_property
-    def _text_lines(self) -> list[str]:
-        return self.facts.text.splitlines()  # the numbering Facts uses
-
-    def _lines_with(self, *needles: str) -> list[int]:
-        """Lines of the text that contain one of ``needles``: ``Facts.lines_with`` with one
-        ``in`` test per line and needle, over lines split once. That method's per-line
-        generator costs ~4 ms a call on a 3,000-line script, a third of this analysis.
-        (Local until facts.py takes it.)"""
-        found: set[int] = set()
-        for needle in needles:
-            found.update(i for i, text in enumerate(self._text_lines, 1) if needle in text)
-        return sorted(found)
-
-    @cached_property
     def calibrations(self) -> list[Calibration]:
         facts = self.facts
         hooks = self._hooks()
-        choosing = set(self._lines_with("key=", "argmin"))
+        choosing = set(self.facts.lines_with("key=", "argmin"))
         out: list[Calibration] = []
         for fn in facts.ordered_functions():
             q = fn.qualname
@@ -1251,11 +1237,11 @@ class ValUse:
         Only the functions around a line that mentions a hook registration are read.
         """
         facts = self.facts
-        lines = self._lines_with("register_forward", "register_module_forward")
+        lines = self.facts.lines_with("register_forward", "register_module_forward")
         if not lines:
             return set(), set(), set()
         # The hooks may be removed elsewhere (a `close()` method of the collecting class).
-        lines += self._lines_with(".remove()")
+        lines += self.facts.lines_with(".remove()")
         starts = sorted((fn.line, q) for q, fn in facts.functions.items() if fn.node is not None)
         scanned: set[str] = {"<module>"}
         for line in lines:
