@@ -180,7 +180,7 @@ class _Lines:
         self.end = 0  # the last row of the last small statement so far
 
     def module(self, module: cst.Module) -> None:
-        self.block(module.body)
+        self.statements(module.body)
         if self.next != len(self.layout):
             raise _Mismatch
 
@@ -195,7 +195,7 @@ class _Lines:
             raise _Mismatch
         return parts
 
-    def block(self, body: Sequence[cst.BaseStatement]) -> None:
+    def statements(self, body: Sequence[cst.BaseStatement]) -> None:
         for statement in body:
             if type(statement) is cst.SimpleStatementLine:
                 self.small(statement.body, self.take(None))
@@ -242,7 +242,7 @@ class _Lines:
         if type(body) is cst.IndentedBlock:
             if rest != [(0, 0, "")]:  # nothing but a comment after the colon
                 raise _Mismatch
-            self.block(body.body)
+            self.statements(body.body)
         else:
             self.small(cast(cst.SimpleStatementSuite, body).body, rest)
 
