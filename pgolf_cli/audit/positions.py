@@ -4,10 +4,11 @@ libcst's ``PositionProvider`` derives positions by regenerating the whole source
 tracking, which costs more than parsing the file in the first place. Findings only need the
 lines of statements, and CPython's own parser (``ast``) computes those at a fraction of the
 cost, so we parse once more with ``ast`` and pair its statements with libcst's: both trees list
-the same statements in the same order. If the pairing ever disagrees (a grammar difference
-between the two parsers, or code of a newer Python that CPython cannot parse), we fall back to
-:func:`_codegen_lines`: the lines libcst's provider would give, from a codegen pass that counts
-lines and records statements only.
+the same statements in the same order. Code of a newer Python, which CPython cannot parse, is
+paired instead with the logical lines the guard's tokenizer pass delimited (:class:`_Lines`). If
+a pairing ever disagrees (a grammar difference between the parsers, a misread token), we fall
+back to :func:`_codegen_lines`: the lines libcst's provider would give, from a codegen pass that
+counts lines and records statements only.
 """
 
 from __future__ import annotations
