@@ -241,17 +241,20 @@ def _stages(path: Path, samples: defaultdict[str, list[float]]) -> None:
     lap("load (read, unpack wrappers)")
     suppress.parse(source.text)
     lap("suppression comments")
+    layout = None
     try:
         tree: ast.Module | None = guard.python_tree(source.text)
     except guard.Refused:
-        tree = None  # a newer Python's grammar: the positions come from libcst's codegen
+        tree = None  # a newer Python's grammar: measured, and its lines found, on tokens
     lap("guard: CPython's parse (ast)")
     if tree is not None:
         guard._too_deep(tree)
+    else:
+        layout = guard._shallow(source.text)
     lap("guard: nesting depth")
     module = libcst.parse_module(source.text)
     lap("libcst.parse_module")
-    lines = statement_lines(module, source.text, tree)
+    lines = statement_lines(module, source.text, tree, layout)
     lap("statement positions")
     facts = Facts(module, lines, source.text)
     lap("facts pre-pass")

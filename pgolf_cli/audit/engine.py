@@ -225,7 +225,7 @@ class _FileAudit:
         # A file without a statement (empty, or only comments) holds nothing a rule can judge.
         if parsed is not None and parsed.module.body:
             try:
-                lines = statement_lines(parsed.module, self.source.text, parsed.tree)
+                lines = statement_lines(parsed.module, self.source.text, parsed.tree, parsed.layout)
                 facts = _facts(parsed.module, lines, self.source.text, self.source.path)
                 for rule, hit in _hits(facts, self.source.path, self.options):
                     self.hit(rule, hit)
@@ -443,7 +443,7 @@ class _ProgramAudit:
             return []
         module = parsed.module
         try:
-            lines = statement_lines(module, source.text, parsed.tree)
+            lines = statement_lines(module, source.text, parsed.tree, parsed.layout)
             refs = references(module, lambda node: lines.get(id(node), (0, 0)), source.text)
         except RecursionError:
             audit.cannot_analyse()

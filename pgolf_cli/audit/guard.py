@@ -20,11 +20,14 @@ from __future__ import annotations
 import ast
 import io
 import keyword
+import re
 import tokenize
 from dataclasses import dataclass
 from typing import cast
 
 import libcst as cst
+
+from pgolf_cli.audit.positions import Layout, LogicalLine, Part
 
 #: Deepest syntax tree (statements and expressions, as ``ast`` nests them) that is parsed. The
 #: deepest of 162 real submissions and record scripts nests 22 levels; CPython's tokenizer
@@ -41,6 +44,9 @@ class Parsed:
     module: cst.Module
     tree: ast.Module | None
     """The same code as CPython parsed it; None for grammar this Python does not know."""
+    layout: Layout | None = None
+    """For grammar this Python does not know, its logical lines as this Python's tokenizer
+    delimits them (:func:`_shallow`), to find the statement lines without a CPython tree."""
 
 
 class Refused(Exception):
@@ -65,12 +71,13 @@ def parse(text: str) -> Parsed:
     try:
         tree = python_tree(text)
     except Refused as refused:
-        if not refused.grammar or not _shallow(text):
+        layout = _shallow(text) if refused.grammar else None
+        if layout is None:
             raise
         # Grammar of a newer Python than this one (3.12's nested f-string quotes, which real
         # records use): libcst knows it. Shallow by a bracket and indentation count, it cannot
         # overflow libcst, and the engine's worker bounds its time and memory.
-        return _newer_grammar(text, refused)
+        return _newer_grammar(text, refused, layout)
     line = _too_deep(tree)
     if line is not None:
         raise Refused(
@@ -139,25 +146,44 @@ _OPERATORS = frozenset(
 )
 
 
-def _shallow(text: str) -> bool:
-    """Whether ``text``, which CPython's parser rejected, stays inside the bounds libcst is safe
-    within: at most :data:`MAX_DEPTH` nested brackets, :data:`MAX_INDENT` indentation levels and
-    operators in one logical line (a chain of them nests as deep as it is long). Measured on
-    tokens, without parsing; what cannot be tokenized is out of bounds."""
+def _shallow(text: str) -> Layout | None:
+    """The logical lines of ``text``, which CPython's parser rejected, when it stays inside the
+    bounds libcst is safe within: at most :data:`MAX_DEPTH` nested brackets, :data:`MAX_INDENT`
+    indentation levels and operators in one logical line (a chain of them nests as deep as it is
+    long); None when it does not. Measured on tokens, without parsing; what cannot be tokenized is
+    out of bounds.
+
+    The same pass delimits the logical lines that :func:`positions.statement_lines` takes the
+    statement lines from when there is no CPython tree (see :data:`positions.Layout`). This
+    Python's tokenizer reads a newer f-string that nests its own quotes inside out (the nested
+    string as code, the code around it as strings); the lines are kept only when what it misreads
+    cannot move a line's end or a statement's bounds (see :func:`_inside_out`). Else the layout is
+    empty, and the lines come from libcst's codegen.
+    """
     depth = indent = operators = 0
+    lines: list[LogicalLine] = []
+    parts: list[Part] = []
+    first = ""  # the current logical line's first token; "" before it
+    start = end = 0  # rows of the current part of the line; start is 0 while it is empty
+    lambdas = 0  # `lambda`s at bracket depth 0 whose colon is still to come
+    fields, quote = 0, ""  # replacement fields open in an f-string read inside out, its quote
+    # libcst ends a line at a lone "\r" too; this tokenizer does not.
+    trusted = text.count("\r") == text.count("\r\n")
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             kind, string = token.type, token.string
             if kind == tokenize.OP and string in "([{":
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return False
+                    return None
             elif kind == tokenize.OP and string in ")]}":
+                if depth == 0:
+                    trusted = False  # a bracket closed before it was opened: misread
                 depth = max(depth - 1, 0)
             elif kind == tokenize.INDENT:
                 indent += 1
                 if indent > MAX_INDENT:
-                    return False
+                    return None
             elif kind == tokenize.DEDENT:
                 indent -= 1
             elif kind == tokenize.NEWLINE:
@@ -165,17 +191,122 @@ def _shallow(text: str) -> bool:
             elif string in _OPERATORS:
                 operators += 1
                 if operators > MAX_DEPTH:
-                    return False
+                    return None
+            if not trusted:
+                continue
+            if fields:
+                fields = _inside_out(token, fields, quote)
+                trusted = fields >= 0
+                end = token.end[0]
+            elif kind == tokenize.NEWLINE:
+                parts.append((start, end if start else 0, ""))
+                lines.append((first, parts))
+                parts, first, start, lambdas = [], "", 0, 0
+            elif kind in _NOT_CODE:
+                pass
+            elif kind == tokenize.ERRORTOKEN:
+                trusted = False
+            else:
+                if depth == 0 and kind == tokenize.OP and string in _SEPARATORS:
+                    if string == ";" or not lambdas:
+                        parts.append((start, end if start else 0, string))
+                        start = 0
+                        continue
+                    lambdas -= 1  # a lambda's own colon
+                elif depth == 0 and kind == tokenize.NAME and string == "lambda":
+                    lambdas += 1
+                if not first:
+                    first = string
+                if not start:
+                    start = token.start[0]
+                end = token.end[0]
+                if kind == tokenize.STRING:
+                    fields, quote = _open_fields(string)
+                    trusted = fields >= 0
     except (tokenize.TokenError, SyntaxError):
-        return False
-    return True
+        return None
+    return lines if trusted and not fields else []
 
 
-def _newer_grammar(text: str, refused: Refused) -> Parsed:
+#: Tokens of no statement's span: layout, comments, the end.
+_NOT_CODE = frozenset(
+    [tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER]
+)
+#: What divides a logical line into its parts at bracket depth 0 (a lambda's colon aside).
+_SEPARATORS = frozenset([";", ":"])
+#: Tokens that would change a logical line's bounds or parts if misread as code.
+_STRUCTURE = frozenset(["(", ")", "[", "]", "{", "}", ":", ";"])
+_QUOTES = re.compile("[\"']")
+_MARKS = re.compile("[{}\"']")
+
+
+def _open_fields(token: str) -> tuple[int, str]:
+    """How many replacement fields an f-string token leaves open, and its quote; (0, "") for
+    another string. An open field means that a newer grammar nests the f-string's own quote in
+    it, which this tokenizer read as the string's end. -1 for what is not understood."""
+    at = _QUOTES.search(token)
+    if at is None or "f" not in token[: at.start()].lower():
+        return 0, ""
+    return _fields(token, at.start(), 0)
+
+
+def _inside_out(token: tokenize.TokenInfo, fields: int, quote: str) -> int:
+    """The replacement fields still open after ``token``, read inside an f-string's open field
+    (that f-string quoted with ``quote``); -1 when the token can change the lines.
+
+    Up to the nested string's closing quote, the tokens are that string's text, read as code:
+    names, numbers and operators cannot change the lines, a bracket, colon, semicolon, line
+    break, comment or continuation can. The next string token, from that quote to the next
+    one, is the field's code, read as a string: it closes the field or opens another nested
+    string."""
+    kind, string = token.type, token.string
+    if kind == tokenize.STRING:
+        if string[0] != quote[0]:
+            return -1  # prefixed, or in other quotes: a string inside the nested string's text
+        fields, closing = _fields(string, 0, fields)
+        return fields if closing == quote else -1
+    if kind in _NESTED_TEXT and string not in _STRUCTURE:
+        return fields
+    return -1
+
+
+_NESTED_TEXT = frozenset([tokenize.NAME, tokenize.NUMBER, tokenize.OP])
+
+
+def _fields(token: str, at: int, fields: int) -> tuple[int, str]:
+    """The replacement fields open at the end of the string ``token`` (its quote at ``at``),
+    starting with ``fields`` open, and its quote; -1 for a nested string left unclosed."""
+    mark = token[at]
+    quote = mark * 3 if token.startswith(mark * 3, at) and len(token) - at >= 6 else mark
+    body = token[at + len(quote) : len(token) - len(quote)]
+    inner = ""  # the quote of a string inside a field
+    doubled = -1  # the second brace of a doubled (literal) one
+    for found in _MARKS.finditer(body):
+        i, char = found.start(), found.group()
+        if inner:
+            if char == inner:
+                inner = ""
+        elif i == doubled:
+            pass
+        elif fields == 0:
+            if char in "{}" and body.startswith(char, i + 1):
+                doubled = i + 1
+            elif char == "{":
+                fields = 1
+        elif char == "{":
+            fields += 1
+        elif char == "}":
+            fields -= 1
+        else:
+            inner = char
+    return (-1 if inner else fields), quote
+
+
+def _newer_grammar(text: str, refused: Refused, layout: Layout) -> Parsed:
     """libcst's parse of code CPython rejected; CPython's own :class:`Refused` when libcst
     rejects it too (invalid code keeps CPython's message and line)."""
     try:
-        return Parsed(_parse(text), None)
+        return Parsed(_parse(text), None, layout)
     except (cst.ParserSyntaxError, cst.CSTValidationError):
         raise refused from None
     except RecursionError:

@@ -4,10 +4,11 @@ libcst's ``PositionProvider`` derives positions by regenerating the whole source
 tracking, which costs more than parsing the file in the first place. Findings only need the
 lines of statements, and CPython's own parser (``ast``) computes those at a fraction of the
 cost, so we parse once more with ``ast`` and pair its statements with libcst's: both trees list
-the same statements in the same order. If the pairing ever disagrees (a grammar difference
-between the two parsers, or code of a newer Python that CPython cannot parse), we fall back to
-:func:`_codegen_lines`: the lines libcst's provider would give, from a codegen pass that counts
-lines and records statements only.
+the same statements in the same order. Code of a newer Python, which CPython cannot parse, is
+paired instead with the logical lines the guard's tokenizer pass delimited (:class:`_Lines`). If
+a pairing ever disagrees (a grammar difference between the parsers, a misread token), we fall
+back to :func:`_codegen_lines`: the lines libcst's provider would give, from a codegen pass that
+counts lines and records statements only.
 """
 
 from __future__ import annotations
@@ -16,12 +17,22 @@ import ast
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
+from typing import cast
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 #: id(libcst statement) -> (first line, last line)
 LineMap = dict[int, tuple[int, int]]
+
+#: A part of a logical line between separators at bracket depth 0: (first row, last row, the
+#: separator after it: ";", ":" or "" at the line's end); rows are 0 for a part without a token.
+Part = tuple[int, int, str]
+#: A logical line: its first token (a keyword, "@", ...) and its parts.
+LogicalLine = tuple[str, list[Part]]
+#: The logical lines of a module in order, as the tokenizer delimits them (see
+#: :func:`pgolf_cli.audit.guard._shallow`); empty when its reading cannot be trusted.
+Layout = list[LogicalLine]
 
 
 class _Mismatch(Exception):
@@ -105,14 +116,20 @@ def _pair_children(c: cst.CSTNode, a: ast.AST, out: LineMap) -> None:
             _pair(cc.body, ac.body, out)
 
 
-def statement_lines(module: cst.Module, text: str, tree: ast.Module | None = None) -> LineMap:
+def statement_lines(
+    module: cst.Module, text: str, tree: ast.Module | None = None, layout: Layout | None = None
+) -> LineMap:
     """Map every statement of ``module`` (small statements individually) to its lines.
 
-    ``tree`` is CPython's tree of ``text`` when the caller already has it.
+    ``tree`` is CPython's tree of ``text`` when the caller already has it; ``layout`` its logical
+    lines when CPython cannot parse it (see :class:`pgolf_cli.audit.guard.Parsed`).
     """
     out: LineMap = {}
     try:
-        _pair(module.body, (tree or ast.parse(text)).body, out)
+        if tree is None and layout is not None:
+            _Lines(layout, out).module(module)
+        else:
+            _pair(module.body, (tree or ast.parse(text)).body, out)
         return out
     except RecursionError:
         # libcst's provider nests deeper than ast: it would overflow too, sometimes with a
@@ -121,6 +138,142 @@ def statement_lines(module: cst.Module, text: str, tree: ast.Module | None = Non
     except (_Mismatch, SyntaxError, ValueError):
         pass
     return _codegen_lines(module)
+
+
+#: The first token of a compound statement's header or clause: no simple statement starts so.
+_COMPOUND = frozenset(
+    {"@", "async", "class", "def", "elif", "else", "except", "finally", "for", "if", "try"}
+    | {"while", "with"}
+)
+_HEADERS: dict[type[cst.CSTNode], frozenset[str]] = {
+    cst.FunctionDef: frozenset(["def", "async"]),
+    cst.ClassDef: frozenset(["class"]),
+    cst.If: frozenset(["if"]),
+    cst.For: frozenset(["for", "async"]),
+    cst.While: frozenset(["while"]),
+    cst.With: frozenset(["with", "async"]),
+    cst.Try: frozenset(["try"]),
+    cst.TryStar: frozenset(["try"]),
+    cst.Match: frozenset(["match"]),
+}
+_DECORATOR, _ELIF, _ELSE = frozenset(["@"]), frozenset(["elif"]), frozenset(["else"])
+_EXCEPT, _FINALLY, _CASE = frozenset(["except"]), frozenset(["finally"]), frozenset(["case"])
+
+
+class _Lines:
+    """Statement lines from a module's logical lines, without a CPython tree: libcst's
+    statements, in order, with the logical lines the tokenizer delimits.
+
+    Each decorator, compound header, clause (``else:``, ``except E:``, ``case p:``) and simple
+    statement line is one logical line; the small statements of a line (or of a header's
+    one-line body) are its parts between semicolons. A small statement spans from its first
+    token to its last, and a compound statement, as libcst's ``end_node`` chain has it, from its
+    keyword (after its decorators) to the end of the last small statement inside it. Any
+    disagreement between the two (a keyword where none belongs, too few or too many lines or
+    statements) is a :class:`_Mismatch`.
+    """
+
+    __slots__ = ("end", "layout", "next", "out")
+
+    def __init__(self, layout: Layout, out: LineMap) -> None:
+        self.layout, self.out = layout, out
+        self.next = 0
+        self.end = 0  # the last row of the last small statement so far
+
+    def module(self, module: cst.Module) -> None:
+        self.statements(module.body)
+        if self.next != len(self.layout):
+            raise _Mismatch
+
+    def take(self, first: frozenset[str] | None) -> list[Part]:
+        """The next logical line's parts; it must start with one of ``first`` (or, for None,
+        none of a compound statement's keywords)."""
+        if self.next == len(self.layout):
+            raise _Mismatch
+        token, parts = self.layout[self.next]
+        self.next += 1
+        if (token in _COMPOUND) if first is None else (token not in first):
+            raise _Mismatch
+        return parts
+
+    def statements(self, body: Sequence[cst.BaseStatement]) -> None:
+        for statement in body:
+            if type(statement) is cst.SimpleStatementLine:
+                self.small(statement.body, self.take(None))
+            else:
+                self.compound(statement, _HEADERS.get(type(statement)))
+
+    def compound(self, statement: cst.BaseStatement, header: frozenset[str] | None) -> None:
+        if header is None:
+            raise _Mismatch  # a statement kind this pairing does not know
+        for _ in getattr(statement, "decorators", ()):
+            self.take(_DECORATOR)
+        parts = self.take(header)
+        start = parts[0][0]
+        kind = type(statement)
+        if kind is cst.Match:
+            if self.colon(parts) != [(0, 0, "")]:
+                raise _Mismatch
+            for case in statement.cases:  # type: ignore[attr-defined]
+                self.suite(case.body, self.take(_CASE))
+            self.out[id(statement)] = (start, self.end)
+            return
+        self.suite(statement.body, parts)  # type: ignore[attr-defined]
+        if kind is cst.If:
+            orelse = statement.orelse  # type: ignore[attr-defined]
+            if type(orelse) is cst.If:
+                self.compound(orelse, _ELIF)
+            elif orelse is not None:
+                self.suite(orelse.body, self.take(_ELSE))
+        elif kind is cst.For or kind is cst.While:
+            if statement.orelse is not None:  # type: ignore[attr-defined]
+                self.suite(statement.orelse.body, self.take(_ELSE))  # type: ignore[attr-defined]
+        elif kind is cst.Try or kind is cst.TryStar:
+            for handler in statement.handlers:  # type: ignore[attr-defined]
+                self.suite(handler.body, self.take(_EXCEPT))
+            if statement.orelse is not None:  # type: ignore[attr-defined]
+                self.suite(statement.orelse.body, self.take(_ELSE))  # type: ignore[attr-defined]
+            if statement.finalbody is not None:  # type: ignore[attr-defined]
+                self.suite(statement.finalbody.body, self.take(_FINALLY))  # type: ignore[attr-defined]
+        self.out[id(statement)] = (start, self.end)
+
+    def suite(self, body: cst.BaseSuite, parts: list[Part]) -> None:
+        """The statements of a header's suite; ``parts`` are the header's logical line."""
+        rest = self.colon(parts)
+        if type(body) is cst.IndentedBlock:
+            if rest != [(0, 0, "")]:  # nothing but a comment after the colon
+                raise _Mismatch
+            self.statements(body.body)
+        else:
+            self.small(cast(cst.SimpleStatementSuite, body).body, rest)
+
+    @staticmethod
+    def colon(parts: list[Part]) -> list[Part]:
+        """The parts of a header's logical line after the colon that ends the header."""
+        for i, part in enumerate(parts):
+            if part[2] == ":":
+                return parts[i + 1 :]
+        raise _Mismatch
+
+    def small(self, statements: Sequence[cst.BaseSmallStatement], parts: list[Part]) -> None:
+        """Pairs small statements with a line's parts: one statement up to each semicolon (a
+        colon inside one, as in ``x: int = 1``, joins its parts), the last may end with one."""
+        spans: list[tuple[int, int]] = []
+        start = end = 0
+        for first, last, separator in parts:
+            if first:
+                start = start or first
+                end = last
+            if separator != ":":
+                spans.append((start, end))
+                start = 0
+        if spans and spans[-1][0] == 0 and parts[-1] == (0, 0, "") and len(spans) > 1:
+            spans.pop()  # after a trailing semicolon
+        if len(spans) != len(statements) or any(first == 0 for first, _ in spans):
+            raise _Mismatch
+        for statement, span in zip(statements, spans, strict=True):
+            self.out[id(statement)] = span
+        self.end = spans[-1][1]
 
 
 def _codegen_lines(module: cst.Module) -> LineMap:
