@@ -29,6 +29,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from pgolf_cli.audit import guard
 from pgolf_cli.audit.facts import callee_name, dotted
 from pgolf_cli.audit.flow import Flow, Guard
 from pgolf_cli.audit.nodes import children
@@ -664,12 +665,11 @@ def followed_by(path: Path, folder: Folder, candidate: re.Pattern[str] | None) -
     if candidate is None or not candidate.search(source.text):
         return set()
     try:
-        module = cst.parse_module(source.text)
-    except (cst.ParserSyntaxError, RecursionError):
-        return set()
-    try:
-        lines = statement_lines(module, source.text)
-    except RecursionError:
+        # Through the guard like any audited file: a followed file may be hostile too.
+        parsed = guard.parse(source.text)
+        module = parsed.module
+        lines = statement_lines(module, source.text, parsed.tree, parsed.layout)
+    except (guard.Refused, RecursionError):
         return set()
     out: set[Path] = set()
     for ref in references(module, lambda n: lines.get(id(n), (0, 0)), source.text):

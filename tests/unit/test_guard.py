@@ -240,3 +240,15 @@ def test_code_cpython_rejects_is_not_handed_to_libcst_when_deep() -> None:
     wide = NEWER_GRAMMAR + "x = " + " + ".join(["1"] * 100_000) + "\n"
     assert _refusal(wide)[0] in {"PG901", "PG906"}
     assert time.monotonic() - started < 5
+
+
+def test_a_hostile_file_the_script_imports_is_refused_not_parsed(tmp_path: Path) -> None:
+    # Finding what an entry point pulls in parses the files it names: through the guard too.
+    (tmp_path / "train_gpt.py").write_text("import helpers\n\nhelpers.run()\n")
+    (tmp_path / "helpers.py").write_text(
+        "import train_gpt\n\nx = " + "(" * 3000 + "1" + ")" * 3000 + "\n"
+    )
+    report = audit_paths([tmp_path], AuditOptions(), jobs=1)
+    assert all(r.error is None for r in report.files)
+    found = {(Path(f.path).name, f.rule_id) for f in report.findings}
+    assert ("helpers.py", "PG901") in found
