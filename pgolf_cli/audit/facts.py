@@ -36,6 +36,7 @@ Nothing here executes or imports the audited code.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from pgolf_cli.audit.flow import (
     comprehension_scopes,
     element_pairs,
 )
-from pgolf_cli.audit.nodes import children
+from pgolf_cli.audit.nodes import LAYOUT, children
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Assigned, Evaluator, env_helper, truth
 
@@ -250,22 +251,18 @@ def _plus_one(node: cst.BaseExpression | None) -> bool:
 #: Nodes the scans of this module never look inside: names and literals have no children, and
 #: whitespace, newlines and semicolons hold no code (a third of a file's nodes). Skipping them
 #: by exact type saves a `children` call each; each scan tests the types it reads first.
-_OPAQUE: frozenset[type[cst.CSTNode]] = frozenset(
-    {
-        cst.Name,
-        cst.Integer,
-        cst.Float,
-        cst.Imaginary,
-        cst.SimpleString,
-        cst.FormattedStringText,
-        cst.SimpleWhitespace,
-        cst.ParenthesizedWhitespace,
-        cst.TrailingWhitespace,
-        cst.EmptyLine,
-        cst.Comment,
-        cst.Newline,
-        cst.Semicolon,
-    }
+_OPAQUE: frozenset[type[cst.CSTNode]] = (
+    frozenset[type[cst.CSTNode]](
+        {
+            cst.Name,
+            cst.Integer,
+            cst.Float,
+            cst.Imaginary,
+            cst.SimpleString,
+            cst.FormattedStringText,
+        }
+    )
+    | LAYOUT
 )
 
 
@@ -344,11 +341,10 @@ def dotted(node: cst.BaseExpression) -> str | None:
 
 def last_name(node: cst.BaseExpression) -> str | None:
     """``self.full_table`` -> "full_table"; ``counts`` -> "counts"."""
+    named = callee_name(node)
+    if named is not None:
+        return named
     kind = type(node)
-    if kind is cst.Name:
-        return cast(cst.Name, node).value
-    if kind is cst.Attribute:
-        return cast(cst.Attribute, node).attr.value
     if kind is cst.Subscript:
         return last_name(cast(cst.Subscript, node).value)
     if kind is cst.Call:
@@ -406,29 +402,23 @@ def code_of(node: cst.CSTNode) -> str:
     elif kind is cst.Call:
         call = cast(cst.Call, node)
         last = len(call.args) - 1
-        text = "".join(
-            (
-                code_of(call.func),
-                _space(call.whitespace_after_func),
-                "(",
-                _space(call.whitespace_before_args),
-                *(_argument(arg, i != last) for i, arg in enumerate(call.args)),
-                ")",
-            )
+        text = _enclosed(
+            code_of(call.func) + _space(call.whitespace_after_func),
+            "(",
+            _space(call.whitespace_before_args),
+            *(_argument(arg, i != last) for i, arg in enumerate(call.args)),
+            ")",
         )
     elif kind is cst.Subscript:
         subscript = cast(cst.Subscript, node)
         last = len(subscript.slice) - 1
-        text = "".join(
-            (
-                code_of(subscript.value),
-                _space(subscript.whitespace_after_value),
-                "[",
-                _space(subscript.lbracket.whitespace_after),
-                *(_element(e, i != last) for i, e in enumerate(subscript.slice)),
-                _space(subscript.rbracket.whitespace_before),
-                "]",
-            )
+        text = _enclosed(
+            code_of(subscript.value) + _space(subscript.whitespace_after_value),
+            "[",
+            _space(subscript.lbracket.whitespace_after),
+            *(_element(e, i != last) for i, e in enumerate(subscript.slice)),
+            _space(subscript.rbracket.whitespace_before),
+            "]",
         )
     elif kind is cst.BinaryOperation or kind is cst.BooleanOperation:
         operation = cast(cst.BinaryOperation | cst.BooleanOperation, node)
@@ -456,6 +446,11 @@ def code_of(node: cst.CSTNode) -> str:
 
 def _generated(node: cst.CSTNode) -> str:
     return "".join(_CODE.code_for_node(node).split())
+
+
+def _enclosed(head: str, *parts: str) -> str:
+    """A call's or a subscript's text: what is called or indexed, then its bracketed parts."""
+    return head + "".join(parts)
 
 
 def _space(node: cst.BaseParenthesizableWhitespace) -> str:
@@ -1317,9 +1312,7 @@ class _Walker(NamesFlow[Labels]):
                     last_name(a) for a in positional
                 )
                 ids = ((None,) if offset else ()) + tuple(self.passed_id(a) for a in positional)
-                padded = self._closure_args(callee, padded)
-                names = self._closure_names(callee, names)
-                self.fn.calls.append(
+                self._add_call(
                     CallSite(
                         where,
                         callee,
@@ -1409,23 +1402,30 @@ class _Walker(NamesFlow[Labels]):
             )
             where = self.where()
             for run in runs:
-                run_args, run_names = forwarded.args, forwarded.names
-                # A closure handed on reads the values its names have where it is handed.
-                run_args = self._closure_args(run, run_args)
-                run_names = self._closure_names(run, run_names)
-                self.fn.calls.append(
+                self._add_call(
                     CallSite(
                         where,
                         run,
-                        run_args,
+                        forwarded.args,
                         forwarded.kwargs,
                         slices,
-                        run_names,
+                        forwarded.names,
                         forwarded.ids,
                         kwarg_names=forwarded.kwarg_names,
                         unpacked=forwarded.unknown or any(a.star for a in node.args),
                     )
                 )
+
+    def _add_call(self, site: CallSite) -> None:
+        """Record a call site. A closure handed on reads the values its names have where it is
+        handed: its arguments and their names are resolved here."""
+        self.fn.calls.append(
+            dataclasses.replace(
+                site,
+                args=self._closure_args(site.callee, site.args),
+                arg_names=self._closure_names(site.callee, site.arg_names),
+            )
+        )
 
     def _names_a_function(self, value: cst.BaseExpression) -> bool:
         """``value`` is a bare name of one of the script's functions (not a local of the

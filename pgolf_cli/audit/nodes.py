@@ -44,7 +44,7 @@ _SKIP_FIELDS = frozenset(
         "whitespace_after_indicator",
     }
 )
-_LAYOUT: frozenset[type[cst.CSTNode]] = frozenset(
+LAYOUT: frozenset[type[cst.CSTNode]] = frozenset(
     {
         cst.SimpleWhitespace,
         cst.ParenthesizedWhitespace,
@@ -69,7 +69,7 @@ def _is_node(value: object) -> bool:
     kind = type(value)
     known = _IS_NODE.get(kind)
     if known is None:
-        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode) and kind not in _LAYOUT
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode) and kind not in LAYOUT
     return known
 
 
