@@ -433,12 +433,8 @@ class Body(Flow[None]):
         via: dict[str, str | None] = {}  # each key searched, and the key it was reached from
         pending: list[str] = []
         for key in keys:
-            state = known.get(key)
-            if state:
+            if self._reached(key, None, via, pending):
                 return True
-            if state is None and key not in via:
-                via[key] = None
-                pending.append(key)
         while pending:
             key = pending.pop()
             if not (key in self._fed or self._bound_from_val(key, via, pending)):
@@ -455,18 +451,26 @@ class Body(Flow[None]):
     def _bound_from_val(self, key: str, via: dict[str, str | None], pending: list[str]) -> bool:
         """Whether a value ``key`` is bound from carries validation data by itself or through
         a key known to hold it; the keys it reads that are still open join the search."""
-        known = self._val_keys
         for value in self._bound_from.get(key, ()):
             direct, reads = self._reads_val(value)
             if direct:
                 return True
             for read in reads:
-                state = known.get(read)
-                if state:
+                if self._reached(read, key, via, pending):
                     return True
-                if state is None and read not in via:
-                    via[read] = key
-                    pending.append(read)
+        return False
+
+    def _reached(
+        self, key: str, parent: str | None, via: dict[str, str | None], pending: list[str]
+    ) -> bool:
+        """Whether ``key`` is known to hold validation data; if not known either way and not yet
+        searched, it joins the search, reached from ``parent``."""
+        state = self._val_keys.get(key)
+        if state:
+            return True
+        if state is None and key not in via:
+            via[key] = parent
+            pending.append(key)
         return False
 
     def _reads_val(self, node: cst.CSTNode) -> tuple[bool, frozenset[str]]:
