@@ -136,12 +136,7 @@ def read_source(path: Path, display: str | None = None) -> Source:
     """
     shown = display if display is not None else str(path)
     try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise _too_large(shown, size)
-            # Bounded even when stat lies (pipes, /proc files, a file growing meanwhile).
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = _read_bounded(path, shown)
     except IsADirectoryError:
         raise _directory(shown) from None
     except FileNotFoundError:
@@ -157,6 +152,33 @@ def read_source(path: Path, display: str | None = None) -> Source:
             shown, f"cannot be read ({exc.strerror or exc})", "Check the path and the file"
         ) from None
     return source_from_bytes(shown, data)
+
+
+def _read_bounded(path: Path, shown: str) -> bytes:
+    """The bytes of ``path``, at most one more than :data:`MAX_FILE_BYTES`.
+
+    Plain descriptors, not a buffered file object: a record folder holds stubs of a few bytes
+    (a one-line ``exec`` shim, an empty script), where building the file object costs more
+    than parsing the code. A directory opens on POSIX and fails at the read (EISDIR).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_large(shown, size)
+        # Bounded even when stat lies (pipes, /proc files, a file growing meanwhile), and a
+        # read may return less than asked for: read until the end or the bound.
+        chunks: list[bytes] = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, size + 1 if not chunks else 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)  # one chunk is returned as it is, not copied
+    finally:
+        os.close(fd)
 
 
 def source_from_bytes(display: str, data: bytes) -> Source:

@@ -8,6 +8,7 @@ import builtins
 import bz2
 import gzip
 import lzma
+import os
 import pickle
 import tracemalloc
 import zlib
@@ -623,11 +624,11 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     path = tmp_path / "train_gpt.py"
     path.write_text(CODE)
 
-    def denied(self: Path, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(13, "Permission denied", str(self))
+    def denied(name: Path, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(name))
 
     # Simulated: the tests may run as root, which chmod cannot lock out.
-    monkeypatch.setattr(Path, "open", denied)
+    monkeypatch.setattr(os, "open", denied)
     error = _error(path)
     assert error.problem == "permission denied"
     assert "chmod" in error.fix
@@ -642,6 +643,20 @@ def test_too_large(tmp_path: Path) -> None:
     assert "16,000,000-byte artifact limit" in problem
     with pytest.raises(SourceError, match="artifact limit"):
         source_from_bytes("blob", b"#" * (MAX_FILE_BYTES + 1))
+
+
+def test_a_size_that_stat_understates_is_read_to_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /proc files and pipes report 0 bytes: the read goes on to the end, and to the bound.
+    path = tmp_path / "train_gpt.py"
+    path.write_bytes(CODE.encode() * 3000)
+    real_fstat = os.fstat
+    monkeypatch.setattr(os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 0, 0, 0, 0)))
+    assert read_source(path).text == CODE * 3000
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    assert f"{MAX_FILE_BYTES + 1:,} bytes" in _error(path).problem
 
 
 def test_binary(tmp_path: Path) -> None:
