@@ -48,7 +48,8 @@ MAX_LAYERS = 8
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 # A wrapper has an exec call and a decoder name; everything else skips the ast parse.
-_EXEC_CALL = re.compile(r"\bexec\s*\(")
+_EXEC_CALL = re.compile(r"exec\s*\(")
+_WORD_CHAR = re.compile(r"\w")
 _CODEC_WORDS = ("decompress", "decode", "unhexlify", "a2b", "loads")
 _CODEC_HINT = re.compile("|".join(_CODEC_WORDS))
 # Names the first parameter of the supported codec functions has, for keyword calls.
@@ -372,8 +373,20 @@ def _short_name(step: _Codec) -> str:
     return step.name
 
 
+def _calls_exec(text: str) -> bool:
+    """Whether ``text`` has ``exec(`` as a word (what ``\\bexec\\s*\\(`` matches).
+
+    The word boundary is checked on each match: written into the pattern, it rules out the
+    regex engine's fast scan for the literal ``exec``, which costs ~4 ms on a 100 KB script."""
+    for found in _EXEC_CALL.finditer(text):
+        at = found.start()
+        if at == 0 or _WORD_CHAR.match(text, at - 1) is None:
+            return True
+    return False
+
+
 def _find_wrapper(text: str) -> _Wrapper | None:
-    if _EXEC_CALL.search(text) is None or _CODEC_HINT.search(text) is None:
+    if not _calls_exec(text) or _CODEC_HINT.search(text) is None:
         return None
     try:
         module = ast.parse(text)

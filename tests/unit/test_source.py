@@ -10,6 +10,7 @@ import gzip
 import lzma
 import os
 import pickle
+import re
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from typing import Any
 
 import brotli  # type: ignore[import-untyped]
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pgolf_cli.audit import source
 from pgolf_cli.audit.source import (
@@ -721,3 +724,19 @@ def test_source_error_is_an_input_error_and_pickles() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.path, copy.problem, copy.fix) == ("a.py", "no such file", "Check the path")
     assert str(copy) == "a.py: no such file. Check the path"
+
+
+_EXEC_AS_A_WORD = re.compile(r"\bexec\s*\(")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["exec(x)", "y = 1\nexec (x)", "a.exec(x)", "myexec(x)", "exec_(x)", "éexec(x)", "2exec(", ""],
+)
+def test_an_exec_call_is_found_as_a_word(text: str) -> None:
+    assert source._calls_exec(text) == (_EXEC_AS_A_WORD.search(text) is not None)
+
+
+@given(st.lists(st.sampled_from(["exec", "(", " ", "\n", "_", "x", ".", "é", "1"])).map("".join))
+def test_the_exec_prefilter_matches_the_word_bounded_pattern(text: str) -> None:
+    assert source._calls_exec(text) == (_EXEC_AS_A_WORD.search(text) is not None)
