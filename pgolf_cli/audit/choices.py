@@ -16,6 +16,7 @@ evaluated once, by the walker.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -187,7 +188,10 @@ class Chooser:
     """The walker's record of collections and choices in the function it interprets."""
 
     def __init__(self, walker: Interpreter, target_label: str) -> None:
-        self._walker = walker
+        # A weak reference: the walker holds its chooser, and a cycle would keep the walker,
+        # its function and that function's part of the tree alive after the walk, for the
+        # cyclic garbage collector to find (see Facts.release).
+        self._walker: Interpreter = weakref.proxy(walker)
         self._target = target_label
         self._collections: dict[int, tuple[Candidate, ...]] = {}
         """``[a, b]`` / ``(a, b)`` / comprehensions, by node, with two or more labelled items."""

@@ -227,8 +227,11 @@ class _FileAudit:
             try:
                 lines = statement_lines(parsed.module, self.source.text, parsed.tree, parsed.layout)
                 facts = _facts(parsed.module, lines, self.source.text, self.source.path)
-                for rule, hit in _hits(facts, self.source.path, self.options):
-                    self.hit(rule, hit)
+                try:
+                    for rule, hit in _hits(facts, self.source.path, self.options):
+                        self.hit(rule, hit)
+                finally:
+                    facts.release()
             except RecursionError:
                 self.cannot_analyse()
         return self.finish()
@@ -474,8 +477,11 @@ class _ProgramAudit:
             facts = _facts(
                 program.module, program.lines, program.text, self.shown, program.local_modules
             )
-            for rule, hit in _hits(facts, self.shown, self.options, program):
-                self._route(program, rule, hit)
+            try:
+                for rule, hit in _hits(facts, self.shown, self.options, program):
+                    self._route(program, rule, hit)
+            finally:
+                facts.release()
         except RecursionError:
             for audit in self.audits.values():
                 audit.aborted = True

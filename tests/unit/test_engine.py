@@ -273,6 +273,32 @@ def test_code_too_deep_to_analyse_fails_closed() -> None:
     assert _audit(code) == [("PG906", 2, "error")]
 
 
+_TREE_OR_FACTS = ("libcst", "pgolf_cli", "checks")
+
+
+@pytest.mark.parametrize(
+    "fixture", ["fx04_phased_ttt.py", "fx08_update_before_score.py", "fx05_bigramhash_smear.py"]
+)
+def test_an_audit_leaves_no_cycle_holding_the_tree(fixture: str) -> None:
+    # Reference counting frees what an audit built as soon as it ends; a cycle through the
+    # facts would leave the whole libcst tree to the cyclic collector (a walk of ~10^5 nodes).
+    path = Path(__file__).parent.parent / "checks" / "fixtures" / fixture
+    audit_file(path)  # rules and analyses imported, first-call caches filled
+    gc.collect()
+    gc.disable()
+    try:
+        assert audit_file(path).error is None
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [type(x) for x in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    held = {kind.__qualname__ for kind in left if kind.__module__.split(".")[0] in _TREE_OR_FACTS}
+    assert not held
+
+
 def test_an_audit_leaves_the_garbage_collector_as_it_found_it() -> None:
     source = source_from_bytes("x.py", b"def main():\n    pass\n\nmain()\n")
     assert gc.isenabled()
