@@ -7,6 +7,10 @@ re-visits the node to collect them, many times slower than reading the node's fi
 from __future__ import annotations
 
 import dataclasses
+import operator
+import typing
+from collections.abc import Callable
+from typing import Any
 
 import libcst as cst
 
@@ -58,11 +62,21 @@ LAYOUT: frozenset[type[cst.CSTNode]] = frozenset(
 """Nodes that hold no code: the layout of the lines around it (a third of a file's nodes, in
 fields the names above do not cover: ``leading_lines``, ``header``, ``trailing_whitespace``,
 ``whitespace_after_func``, ...). No analysis reads them through :func:`children`."""
-_CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 _IS_NODE: dict[type, bool] = {}
 """Per type, whether it is a libcst node that holds code. Every libcst class has ABCMeta as its
 metaclass, so ``isinstance(x, cst.CSTNode)`` goes through the slow ABC check; the walk asks
 this ~10^5 times per file, so it asks a dict instead."""
+_READERS: dict[type[cst.CSTNode], Callable[[cst.CSTNode], tuple[Any, ...]] | None] = {}
+"""Per node type, one call that reads every field that may hold code (None: no such field)."""
+_NO_CODE_TYPES: tuple[type, ...] = (
+    str,
+    bool,
+    int,
+    type(None),
+    cst.MaybeSentinel,
+    cst.BaseParenthesizableWhitespace,
+    *LAYOUT,
+)
 
 
 def _is_node(value: object) -> bool:
@@ -73,20 +87,49 @@ def _is_node(value: object) -> bool:
     return known
 
 
+def _may_hold_code(declared: object) -> bool:
+    """Whether a field declared with this type can hold a node with code: False only when
+    every type its declaration names (through ``Optional``, ``Union``, ``Sequence``) is text,
+    a flag, a sentinel or layout (``Name.value: str``, ``leading_lines: Sequence[EmptyLine]``).
+    A name that does not resolve (a forward reference) is kept."""
+    if typing.get_origin(declared) is typing.Literal:
+        return False
+    arguments = typing.get_args(declared)
+    if arguments:
+        return any(_may_hold_code(argument) for argument in arguments)
+    return not (isinstance(declared, type) and issubclass(declared, _NO_CODE_TYPES))
+
+
+def _reader(kind: type[cst.CSTNode]) -> Callable[[cst.CSTNode], tuple[Any, ...]] | None:
+    names = [
+        f.name
+        for f in dataclasses.fields(kind)
+        if f.name not in _SKIP_FIELDS and _may_hold_code(f.type)
+    ]
+    if not names:
+        return None
+    if len(names) == 1:
+        only = operator.attrgetter(names[0])
+        return lambda node: (only(node),)
+    return operator.attrgetter(*names)
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """Semantic children of a node: its code, without whitespace, comments and punctuation.
 
-    The analyses walk expressions through this about 5 * 10^4 times per file: a list (no
-    generator) and the node test inlined as a dict look-up keep each call cheap."""
+    The analyses walk expressions through this about 5 * 10^4 times per file: the fields that
+    can hold code are read in one call per node (a leaf such as a name has none), the result is
+    a list (no generator) and the node test is a dict look-up."""
     kind = type(node)
-    names = _CHILD_FIELDS.get(kind)
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(node) if f.name not in _SKIP_FIELDS)
-        _CHILD_FIELDS[kind] = names
+    try:
+        read = _READERS[kind]
+    except KeyError:
+        read = _READERS[kind] = _reader(kind)
+    if read is None:
+        return []
     out: list[cst.CSTNode] = []
     is_node = _IS_NODE
-    for name in names:
-        value = getattr(node, name)
+    for value in read(node):
         kind = type(value)
         if kind is tuple or kind is list:
             for item in value:
