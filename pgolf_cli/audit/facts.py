@@ -2481,7 +2481,7 @@ class Facts:
         self._analyses: dict[Callable[[Facts], object], object] = {}
         self._returning: dict[str, frozenset[str]] = {}
         self._invocations: dict[str, list[tuple[int, cst.Call]]] = {}
-        self._combined: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
+        self._combined: dict[tuple[int, ...], tuple[Gate, tuple[Guard, ...], Gate]] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -3016,10 +3016,15 @@ class Facts:
             # No entry point at all (a library file or a snippet): every function is a root
             # whose reachability we cannot tell.
             gates = {q: Gate(Reachability.UNKNOWN) for q in self.functions}
-        changed = True
+        # Rounds over the functions in order, as long as a gate changes; a function whose gate
+        # is unchanged since it was last propagated would only propagate the same gates again
+        # (no better than what its callees hold), so only the changed ones are visited.
+        changed = set(self.functions)
         while changed:
-            changed = False
             for q, fn in self.functions.items():
+                if q not in changed:
+                    continue
+                changed.discard(q)
                 if not gates[q].reachable:
                     continue
                 for call in fn.calls:
@@ -3027,19 +3032,23 @@ class Facts:
                     best = _better(gates[call.callee], via)
                     if best != gates[call.callee]:
                         gates[call.callee] = best
-                        changed = True
+                        changed.add(call.callee)
         return gates
 
     def combine(self, base: Gate, guards: Sequence[Guard]) -> Gate:
         """The gate of a place under ``guards`` inside a function reached through ``base``."""
         if not base.reachable:
             return base
-        # Reachability is solved to a fixed point, asking the same question many times.
-        key = (base, tuple(guards))
+        # Reachability is solved to a fixed point, and the rules ask again for every event:
+        # the same few gate and guard objects, thousands of times. Remembered by identity
+        # (hashing them by value hashes libcst nodes, in Python); the entry holds the objects,
+        # so no id in a key can be reused while it is kept.
+        key = (id(base), *map(id, guards))
         found = self._combined.get(key)
         if found is None:
-            found = self._combined[key] = self._combine(base, key[1])
-        return found
+            held = tuple(guards)
+            found = self._combined[key] = (base, held, self._combine(base, held))
+        return found[2]
 
     def _combine(self, base: Gate, guards: Sequence[Guard]) -> Gate:
         reach = base.reach

@@ -290,7 +290,6 @@ class Phases:
         self.items: list[Item] = []
         self._local: dict[str, list[tuple[int, object]]] = {}
         self._flows: dict[str, dict[str, list[Flow]]] = {}
-        self._gates: dict[tuple[int, ...], tuple[Gate, Gate]] = {}
         self._mention_sets: dict[int, frozenset[str]] = {}
         self._ifs: dict[str, dict[int, cst.If]] = {}
         root = facts.functions["<module>"]
@@ -406,7 +405,7 @@ class Phases:
             if isinstance(event, CallSite):
                 if depth < _MAX_DEPTH and event.callee not in on_path:
                     callee = self.facts.functions[event.callee]
-                    gate = self.combine(frame.gate, event.where.guards)
+                    gate = self.facts.combine(frame.gate, event.where.guards)
                     self._visit(Frame(callee, gate, frame, event, len(self.items)))
                 continue
             kind: Kind
@@ -421,22 +420,8 @@ class Phases:
             else:
                 assert isinstance(event, ScoreEvent)
                 kind = "score"
-            gate = self.combine(frame.gate, event.where.guards)
+            gate = self.facts.combine(frame.gate, event.where.guards)
             self.items.append(Item(len(self.items), kind, frame, event.where, gate, event))
-
-    def combine(self, gate: Gate, guards: tuple[Guard, ...]) -> Gate:
-        """:meth:`Facts.combine`, remembered: the events of one function share their guards.
-
-        Remembered by identity: the timeline asks with the same few objects (a frame's gate, the
-        guard of one ``if``, in a tuple of each event's own) about a thousand times, and hashing
-        them by value (a dataclass holding an enum, a libcst node) costs more than the look-up
-        saves. The entry holds the gate, so no id in a key can be reused while it is kept; the
-        guards are held by the facts' events."""
-        key = (id(gate), *map(id, guards))
-        found = self._gates.get(key)
-        if found is None:
-            found = self._gates[key] = (gate, self.facts.combine(gate, guards))
-        return found[1]
 
     def resolve(self, labels: Iterable[str], frame: Frame) -> set[str]:
         """``labels`` with each parameter label replaced by what this call path passes to it."""
@@ -480,7 +465,7 @@ class Phases:
                 if region is None:
                     loop = frame.fn.loops[loop_id]
                     outer = tuple(g for g in where.guards if g.line < loop.line)
-                    gate = self.combine(frame.gate, outer)
+                    gate = self.facts.combine(frame.gate, outer)
                     region = regions[key] = Region(frame, loop_id, loop.line, gate, item)
                 region.backwards.append(item)
                 break
