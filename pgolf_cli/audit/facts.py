@@ -55,7 +55,7 @@ from pgolf_cli.audit.flow import (
     comprehension_scopes,
     element_pairs,
 )
-from pgolf_cli.audit.nodes import LAYOUT, children
+from pgolf_cli.audit.nodes import HOLDS_STATEMENTS, LAYOUT, children
 from pgolf_cli.audit.positions import LineMap
 from pgolf_cli.audit.values import WORLD, Assigned, Evaluator, env_helper, truth
 
@@ -2356,8 +2356,10 @@ _TARGET_BINDERS = frozenset({cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.Fo
 
 
 def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str, str]:
+    aliases = _alias_candidates(node, params)
+    if not aliases:
+        return {}  # most functions: the walk that counts every binding is not needed
     bindings: dict[str, int] = {}
-    aliases: dict[str, str] = {}
 
     def bound(target: cst.BaseExpression) -> None:
         if type(target) is cst.Name:
@@ -2376,13 +2378,6 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
         if type(current) is cst.Assign:
             for assigned in current.targets:
                 bound(assigned.target)
-            if (
-                len(current.targets) == 1
-                and type(current.targets[0].target) is cst.Name
-                and type(current.value) is cst.Name
-                and current.value.value in params
-            ):
-                aliases[current.targets[0].target.value] = current.value.value
         elif kind in _TARGET_BINDERS:
             bound(cast(_TargetBinder, current).target)
         elif type(current) is cst.AsName:
@@ -2398,6 +2393,30 @@ def _parameter_aliases(node: cst.FunctionDef, params: Sequence[str]) -> dict[str
         for alias, param in aliases.items()
         if bindings.get(alias) == 1 and param not in bindings
     }
+
+
+def _alias_candidates(node: cst.FunctionDef, params: Sequence[str]) -> dict[str, str]:
+    """``alias -> parameter`` for each ``alias = parameter`` of the function's own body (nested
+    functions and classes aside), the last one winning. Assignments are statements: only the
+    statements are visited, not the expressions, which hold most of a body's nodes."""
+    found: dict[str, str] = {}
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is cst.SimpleStatementLine or kind is cst.SimpleStatementSuite:
+            for small in cast(cst.SimpleStatementLine, current).body:
+                if (
+                    type(small) is cst.Assign
+                    and len(small.targets) == 1
+                    and type(small.targets[0].target) is cst.Name
+                    and type(small.value) is cst.Name
+                    and small.value.value in params
+                ):
+                    found[small.targets[0].target.value] = small.value.value
+        elif kind in HOLDS_STATEMENTS and kind is not cst.FunctionDef and kind is not cst.ClassDef:
+            stack.extend(children(current))
+    return found
 
 
 _OWN_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})

@@ -448,6 +448,30 @@ def test_a_local_bound_once_to_a_parameter_is_that_parameter() -> None:
     assert facts.parameter_aliases(facts.functions["f"]) == {"B": "model"}
 
 
+def test_an_alias_is_found_in_any_block_and_undone_by_a_binding_inside_an_expression() -> None:
+    code = (
+        "def f(model, opt, data):\n"
+        "    if data:\n"
+        "        with ctx():\n"
+        "            B = model\n"
+        "    try:\n"
+        "        O = opt\n"
+        "    finally:\n"
+        "        pass\n"
+        "    D = data\n"
+        "    total = [D for D in range(3)]\n"
+        "    def inner(model):\n"
+        "        E = model\n"
+        "    return B, O, D\n"
+        "def g(model):\n"
+        "    return model\n"
+    )
+    facts = _facts(code)
+    # D is bound again by the comprehension; E belongs to the nested function's own scope.
+    assert facts.parameter_aliases(facts.functions["f"]) == {"B": "model", "O": "opt"}
+    assert facts.parameter_aliases(facts.functions["g"]) == {}
+
+
 def test_a_nested_function_of_a_grad_free_function_runs_without_gradients_unless_handed_out() -> (
     None
 ):
