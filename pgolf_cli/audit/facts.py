@@ -2501,6 +2501,7 @@ class Facts:
         self._returning: dict[str, frozenset[str]] = {}
         self._invocations: dict[str, list[tuple[int, cst.Call]]] = {}
         self._combined: dict[tuple[int, ...], tuple[Gate, tuple[Guard, ...], Gate]] = {}
+        self._combined_by_value: dict[tuple[Gate, tuple[Guard, ...]], Gate] = {}
         self.val_attrs: set[str] = set()
         self.val_globals: set[str] = set()
         self.train_attrs: set[str] = set()
@@ -3059,14 +3060,18 @@ class Facts:
         if not base.reachable:
             return base
         # Reachability is solved to a fixed point, and the rules ask again for every event:
-        # the same few gate and guard objects, thousands of times. Remembered by identity
-        # (hashing them by value hashes libcst nodes, in Python); the entry holds the objects,
-        # so no id in a key can be reused while it is kept.
+        # the same few gate and guard objects, thousands of times. Remembered by identity first
+        # (hashing them by value hashes libcst nodes, in Python; the entry holds the objects, so
+        # no id in a key can be reused while it is kept), then by value: equal gates built
+        # apart (one per call path) share the evaluation of the guards.
         key = (id(base), *map(id, guards))
         found = self._combined.get(key)
         if found is None:
             held = tuple(guards)
-            found = self._combined[key] = (base, held, self._combine(base, held))
+            gate = self._combined_by_value.get((base, held))
+            if gate is None:
+                gate = self._combined_by_value[(base, held)] = self._combine(base, held)
+            found = self._combined[key] = (base, held, gate)
         return found[2]
 
     def _combine(self, base: Gate, guards: Sequence[Guard]) -> Gate:
