@@ -211,12 +211,12 @@ def breakdown(path: Path, repeat: int) -> list[tuple[str, float]]:
 
     Facts computed lazily (cached properties) are billed to the first rule that asks for them.
     """
-    from pgolf_cli.audit.engine import _collector_paused
+    from pgolf_cli.audit.engine import _CollectorPaused
 
     samples: defaultdict[str, list[float]] = defaultdict(list)
     for _ in range(repeat):
         gc.collect()
-        with _collector_paused():
+        with _CollectorPaused():
             _stages(path, samples)
     return [(stage, statistics.median(times)) for stage, times in samples.items()]
 

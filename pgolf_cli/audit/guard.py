@@ -78,6 +78,10 @@ def parse(text: str) -> Parsed:
         # records use): libcst knows it. Shallow by a bracket and indentation count, it cannot
         # overflow libcst, and the engine's worker bounds its time and memory.
         return _newer_grammar(text, refused, layout)
+    if not tree.body:
+        # No statement: nothing for libcst to parse, and its tokenizer rejects some such files
+        # that CPython takes (blank lines ending in a lone line continuation).
+        return Parsed(_NO_STATEMENTS, tree)
     line = _too_deep(tree)
     if line is not None:
         raise Refused(
@@ -86,10 +90,6 @@ def parse(text: str) -> Parsed:
             f"the code nests more than {MAX_DEPTH} levels deep at line {line} (real "
             "submissions nest at most about 20), and pgolf does not parse code that deep",
         )
-    if not tree.body:
-        # No statement: nothing for libcst to parse, and its tokenizer rejects some such files
-        # that CPython takes (blank lines ending in a lone line continuation).
-        return Parsed(_NO_STATEMENTS, tree)
     try:
         module = _parse(text)
     except cst.CSTValidationError as error:
