@@ -373,7 +373,8 @@ def _calls(
 
 
 def _string(node: cst.CSTNode) -> str | None:
-    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+    # Exact types (asked of every node of a path expression): libcst's isinstance is an ABC check.
+    if type(node) is cst.SimpleString or type(node) is cst.ConcatenatedString:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
@@ -382,7 +383,7 @@ def _string(node: cst.CSTNode) -> str | None:
 def _file_read(expr: cst.CSTNode) -> cst.CSTNode | None:
     """The ``open(...)`` / ``Path(...)`` call inside ``expr`` whose text is read, if any."""
     for node in _nodes(expr):
-        if isinstance(node, cst.Call) and callee_name(node.func) in _READERS:
+        if type(node) is cst.Call and callee_name(node.func) in _READERS:
             return node
     return None
 
