@@ -68,6 +68,8 @@ def parse(text: str) -> Parsed:
         Refused: with PG901 when CPython cannot parse the text, PG906 when it nests deeper
             than :data:`MAX_DEPTH`.
     """
+    if not text:
+        return Parsed(_NO_STATEMENTS, ast.Module(body=[], type_ignores=[]))  # an empty file
     try:
         tree = python_tree(text)
     except Refused as refused:

@@ -184,6 +184,8 @@ def _read_bounded(path: Path, shown: str) -> bytes:
 
 def source_from_bytes(display: str, data: bytes) -> Source:
     """Like :func:`read_source` for bytes already in memory (e.g. a git blob)."""
+    if not data:
+        return Source(display, "", 0)  # an empty file: nothing to decode or unpack
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(display, len(data))
     nul = data.find(b"\0")
