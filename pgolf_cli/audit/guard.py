@@ -45,8 +45,9 @@ class Parsed:
     tree: ast.Module | None
     """The same code as CPython parsed it; None for grammar this Python does not know."""
     layout: Layout | None = None
-    """For grammar this Python does not know, its logical lines as this Python's tokenizer
-    delimits them (:func:`_shallow`), to find the statement lines without a CPython tree."""
+    """For grammar this Python does not know, its logical lines as Python's tokenizer delimits
+    them, f-strings read as Python 3.12 reads them (:func:`_shallow`), to find the statement
+    lines without a CPython tree."""
 
 
 class Refused(Exception):
@@ -126,8 +127,9 @@ def _shallow(text: str) -> Layout | None:
     statement lines from when there is no CPython tree (see :data:`positions.Layout`), as this
     Python's tokenizer would delimit them, but reading f-strings as Python 3.12 does (PEP 701: a
     replacement field is code, where a string may reuse the f-string's own quote). What it
-    cannot vouch for (a lone carriage return, which libcst ends a line at; a stray character,
-    bracket, brace or backslash) empties the layout, and the lines come from libcst's codegen.
+    cannot vouch for (a lone carriage return, which libcst ends a line at; a line that starts
+    with no token; a stray bracket, brace, backslash or quote) empties the layout, and the lines
+    come from libcst's codegen.
 
     Python's ``tokenize`` builds an object per token: about 0.2x of libcst's parse on a real
     script. Here one regular expression finds only what delimits (brackets, colons, semicolons,
@@ -401,19 +403,24 @@ _STRING, _FIELD, _SPEC = 0, 1, 2
 def _body(quote: str, *, fstring: bool = False, raw: bool = True, doubled: bool = True) -> str:
     """A pattern of a string's text after its opening quote, up to its closing quote or a line
     break when the quote is single; in an f-string, up to a single brace too (``doubled``: a
-    doubled one is text)."""
+    doubled one is text).
+
+    Written as plain text between escapes, each escape starting with a character plain text
+    cannot hold: one way to match any text, so a string without its end fails in linear time
+    (a repeated alternative of runs would try every split of a run first: exponential)."""
     mark = re.escape(quote[0])
     stop = "\\\\" + mark + ("" if len(quote) == 3 else "\\n") + ("{}" if fstring else "")
-    text = [f"[^{stop}]+"]
+    plain = f"[^{stop}]*"
+    escapes = []
     if len(quote) == 3:
-        text.append(f"{mark}(?!{mark}{mark})")
+        escapes.append(f"{mark}(?!{mark}{mark})")
     if fstring and not raw:
-        text.append(r"\\N\{[^}\n" + mark + r"]*\}")  # a character by its name, not a field
+        escapes.append(r"\\N\{[^}\n" + mark + r"]*\}")  # a character by its name, not a field
     # A backslash keeps the character after it in the text (a brace aside: it stays one).
-    text.append(r"\\(?:\r\n|[^{}])?" if fstring else r"\\(?:\r\n|[\s\S])")
+    escapes.append(r"\\(?:\r\n|[^{}])?" if fstring else r"\\(?:\r\n|[\s\S])")
     if fstring and doubled:
-        text.append(r"\{\{|\}\}")
-    return "(?:" + "|".join(text) + ")*"
+        escapes.append(r"\{\{|\}\}")
+    return f"{plain}(?:(?:{'|'.join(escapes)}){plain})*"
 
 
 _ALL_QUOTES = ("'", '"', "'''", '"""')
