@@ -405,12 +405,12 @@ def _body(quote: str, *, fstring: bool = False, raw: bool = True, doubled: bool 
     break when the quote is single; in an f-string, up to a single brace too (``doubled``: a
     doubled one is text).
 
-    Written as plain text between escapes, each escape starting with a character plain text
-    cannot hold: one way to match any text, so a string without its end fails in linear time
-    (a repeated alternative of runs would try every split of a run first: exponential)."""
+    Possessive: what the text matched is never given back to try another way (a string without
+    its end would try every way to split its text first: exponential in its length). The text
+    never holds the closing quote, so no match needs it given back."""
     mark = re.escape(quote[0])
     stop = "\\\\" + mark + ("" if len(quote) == 3 else "\\n") + ("{}" if fstring else "")
-    plain = f"[^{stop}]*"
+    plain = f"[^{stop}]*+"
     escapes = []
     if len(quote) == 3:
         escapes.append(f"{mark}(?!{mark}{mark})")
@@ -420,7 +420,7 @@ def _body(quote: str, *, fstring: bool = False, raw: bool = True, doubled: bool 
     escapes.append(r"\\(?:\r\n|[^{}])?" if fstring else r"\\(?:\r\n|[\s\S])")
     if fstring and doubled:
         escapes.append(r"\{\{|\}\}")
-    return f"{plain}(?:(?:{'|'.join(escapes)}){plain})*"
+    return f"{plain}(?:(?:{'|'.join(escapes)}){plain})*+"
 
 
 _ALL_QUOTES = ("'", '"', "'''", '"""')
