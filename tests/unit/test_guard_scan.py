@@ -59,7 +59,7 @@ _OPERATORS = frozenset(
 
 
 def _tokenize_layout(text: str) -> Layout | None:
-    """The layout (or None, out of bounds) as the guard read it with ``tokenize`` up to 0.4."""
+    """The layout (or None: out of bounds) as the guard read it with ``tokenize`` until b42fcc7."""
     depth = indent = operators = 0
     lines: list[LogicalLine] = []
     parts: list[Part] = []
