@@ -27,7 +27,7 @@ from typing import cast
 
 import libcst as cst
 
-from pgolf_cli.audit.positions import Layout, LogicalLine, Part
+from pgolf_cli.audit.positions import Layout, Part
 
 #: Deepest syntax tree (statements and expressions, as ``ast`` nests them) that is parsed. The
 #: deepest of 162 real submissions and record scripts nests 22 levels; CPython's tokenizer
@@ -45,8 +45,9 @@ class Parsed:
     tree: ast.Module | None
     """The same code as CPython parsed it; None for grammar this Python does not know."""
     layout: Layout | None = None
-    """For grammar this Python does not know, its logical lines as this Python's tokenizer
-    delimits them (:func:`_shallow`), to find the statement lines without a CPython tree."""
+    """For grammar this Python does not know, its logical lines as Python's tokenizer delimits
+    them, f-strings read as Python 3.12 reads them (:func:`_shallow`), to find the statement
+    lines without a CPython tree."""
 
 
 class Refused(Exception):
@@ -117,191 +118,324 @@ def parse(text: str) -> Parsed:
 MAX_INDENT = 100
 
 
-_OPERATORS = frozenset(
-    [
-        "+",
-        "-",
-        "*",
-        "/",
-        "//",
-        "%",
-        "@",
-        "**",
-        "<<",
-        ">>",
-        "&",
-        "|",
-        "^",
-        "<",
-        ">",
-        "<=",
-        ">=",
-        "==",
-        "!=",
-        "and",
-        "or",
-        "not",
-        "in",
-        "is",
-        "if",
-    ]
-)
-
-
 def _shallow(text: str) -> Layout | None:
     """The logical lines of ``text``, which CPython's parser rejected, when it stays inside the
-    bounds libcst is safe within: at most :data:`MAX_DEPTH` nested brackets, :data:`MAX_INDENT`
-    indentation levels and operators in one logical line (a chain of them nests as deep as it is
-    long); None when it does not. Measured on tokens, without parsing; what cannot be tokenized is
-    out of bounds.
+    bounds libcst is safe within: at most :data:`MAX_DEPTH` nested brackets and f-string
+    replacement fields, :data:`MAX_INDENT` indentation levels and operators in one logical line
+    (a chain of them nests as deep as it is long); None when it does not, or when its strings,
+    brackets or indentation cannot be read to their end. Measured without parsing.
 
     The same pass delimits the logical lines that :func:`positions.statement_lines` takes the
-    statement lines from when there is no CPython tree (see :data:`positions.Layout`). This
-    Python's tokenizer reads a newer f-string that nests its own quotes inside out (the nested
-    string as code, the code around it as strings); the lines are kept only when what it misreads
-    cannot move a line's end or a statement's bounds (see :func:`_inside_out`). Else the layout is
-    empty, and the lines come from libcst's codegen.
+    statement lines from when there is no CPython tree (see :data:`positions.Layout`), as this
+    Python's tokenizer would delimit them, but reading f-strings as Python 3.12 does (PEP 701: a
+    replacement field is code, where a string may reuse the f-string's own quote). What it
+    cannot vouch for (a lone carriage return, which libcst ends a line at; a line that starts
+    with no token; a stray bracket, brace, backslash or quote) empties the layout, and the lines
+    come from libcst's codegen.
+
+    Python's ``tokenize`` builds an object per token: about 0.2x of libcst's parse on a real
+    script. Here one regular expression finds only what delimits (brackets, colons, semicolons,
+    strings, comments, line ends and continuations), and the code between two of those is only
+    looked at for its first token and, on a long line, counted for operators.
     """
-    depth = indent = operators = 0
-    lines: list[LogicalLine] = []
+    trusted = text.count("\r") == text.count("\r\n")
+    lines: Layout = []
     parts: list[Part] = []
     first = ""  # the current logical line's first token; "" before it
     start = end = 0  # rows of the current part of the line; start is 0 while it is empty
     lambdas = 0  # `lambda`s at bracket depth 0 whose colon is still to come
-    fields, quote = 0, ""  # replacement fields open in an f-string read inside out, its quote
-    # libcst ends a line at a lone "\r" too; this tokenizer does not.
-    trusted = text.count("\r") == text.count("\r\n")
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            kind, string = token.type, token.string
-            if kind == tokenize.OP and string in "([{":
+    depth = 0  # open brackets and replacement fields
+    indents = [0]  # the columns of the open indentation levels, as tokenize keeps them
+    row, line_at = 1, 0  # the current row and the offset its physical line starts at
+    fresh = True  # nothing but blank lines and comments since the last logical line ended
+    logical_at = 0  # where the current logical line starts
+    code: list[int] = []  # the current logical line's code, as (start, end) offsets in a row
+    strings: list[_Open] = []  # the open f-strings, replacement fields and format specs
+    string_at = string_row = string_depth = 0  # where the outermost open f-string starts
+    pos, size = 0, len(text)
+    while True:
+        if strings and strings[-1][0] != _FIELD:
+            # Literal text of an f-string or a format spec, up to a brace or the quote.
+            kind, quote, body, base = strings[-1]
+            matched = body.match(text, pos)
+            at = pos if matched is None else matched.end()
+            lines_in = text.count("\n", pos, at)
+            if lines_in:
+                row += lines_in
+                line_at = text.rfind("\n", pos, at) + 1
+            if at == size:
+                return None  # EOF in a string
+            pos, char = at, text[at]
+            if char == "{":
                 depth += 1
                 if depth > MAX_DEPTH:
                     return None
-            elif kind == tokenize.OP and string in ")]}":
-                if depth == 0:
-                    trusted = False  # a bracket closed before it was opened: misread
-                depth = max(depth - 1, 0)
-            elif kind == tokenize.INDENT:
-                indent += 1
-                if indent > MAX_INDENT:
+                strings.append((_FIELD, quote, _SPEC_BODY[quote], depth))
+                pos += 1
+            elif char == "}" and kind == _SPEC:
+                del strings[-2:]  # the spec ends its field
+                depth -= 1
+                pos += 1
+            elif char == quote[0] and kind == _STRING:
+                pos += len(quote)
+                strings.pop()
+                if not strings:  # the f-string is one token of the line
+                    if not first:
+                        first = text[string_at:pos]
+                    if not start:
+                        start = string_row
+                    end = row
+            elif char == "}":
+                trusted = False  # a single closing brace in literal text
+                pos += 1
+            else:
+                # A line break in a one-line string, or the quote in a format spec: the string
+                # does not end where its code does. Read on as code.
+                trusted = False
+                strings.clear()
+                depth = string_depth
+            continue
+        found = _CODE.search(text, pos)
+        if found is None:
+            at, char = size, ""
+        else:
+            at = found.start()
+            char = text[at]
+            if char in _QUOTES:
+                at = _string_start(text, pos, at)
+        if at > pos:  # code between delimiters: names, numbers, operators
+            token_at = pos
+            if text[pos] in " \t\f":
+                solid = _SOLID.search(text, pos, at)
+                token_at = -1 if solid is None else solid.start()
+            if token_at >= 0:
+                if fresh:
+                    if not _indent(text, line_at, token_at, indents):
+                        return None
+                    fresh, logical_at = False, token_at
+                code += (pos, at)
+                if not strings:
+                    if not first:
+                        token = _FIRST.match(text, token_at)
+                        if token is None:
+                            trusted = False  # a character that starts no token
+                        else:
+                            first = token.group()
+                    if not start:
+                        start = row
+                    end = row
+                    if depth == 0 and text.find("lambda", pos, at) >= 0:
+                        lambdas += len(_LAMBDA.findall(text, pos, at))
+        if found is None:
+            break
+        pos = found.end()
+        if char == "\n" or char == "\r":
+            row += 1
+            line_at = pos
+            if depth == 0 and not fresh:  # a logical line ends
+                if _too_many_operators(text, logical_at, at, code):
                     return None
-            elif kind == tokenize.DEDENT:
-                indent -= 1
-            elif kind == tokenize.NEWLINE:
-                operators = 0
-            elif string in _OPERATORS:
-                operators += 1
-                if operators > MAX_DEPTH:
-                    return None
-            if not trusted:
-                continue
-            if fields:
-                fields = _inside_out(token, fields, quote)
-                trusted = fields >= 0
-                end = token.end[0]
-            elif kind == tokenize.NEWLINE:
                 parts.append((start, end if start else 0, ""))
                 lines.append((first, parts))
                 parts, first, start, lambdas = [], "", 0, 0
-            elif kind in _NOT_CODE:
-                pass
-            elif kind == tokenize.ERRORTOKEN:
-                trusted = False
+                code = []
+                fresh = True
+            continue
+        if char == "#":
+            continue
+        if fresh:
+            if not _indent(text, line_at, at, indents):
+                return None
+            fresh, logical_at = False, at
+        if char == "\\":
+            if pos == at + 1:
+                trusted = False  # not before a line break: no token
+                continue
+            if pos == size:
+                return None  # EOF in a continued line
+            row += 1
+            line_at = pos
+            continue
+        base = strings[-1][3] if strings else 0
+        if char in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return None
+        elif char in ")]}":
+            if depth == base:
+                if strings and char == "}":  # a replacement field ends
+                    strings.pop()
+                    depth -= 1
+                    continue
+                trusted = False  # a bracket closed before it was opened
             else:
-                if depth == 0 and kind == tokenize.OP and string in _SEPARATORS:
-                    if string == ";" or not lambdas:
-                        parts.append((start, end if start else 0, string))
-                        start = 0
-                        continue
-                    lambdas -= 1  # a lambda's own colon
-                elif depth == 0 and kind == tokenize.NAME and string == "lambda":
-                    lambdas += 1
-                if not first:
-                    first = string
-                if not start:
-                    start = token.start[0]
-                end = token.end[0]
-                if kind == tokenize.STRING:
-                    fields, quote = _open_fields(string)
-                    trusted = fields >= 0
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return lines if trusted and not fields else []
+                depth -= 1
+        elif char == ":" and strings and depth == base:
+            strings.append((_SPEC, strings[-1][1], _SPEC_BODY[strings[-1][1]], base))
+            continue
+        elif (char == ";" or (char == ":" and not text.startswith("=", pos))) and depth == 0:
+            if char == ";" or not lambdas:
+                parts.append((start, end if start else 0, char))
+                start = 0
+                continue
+            lambdas -= 1  # a lambda's own colon
+        elif char in _QUOTES:
+            prefix = text[at : pos - 1].lower()
+            quote = text[pos - 1 : pos + 2] if text.startswith(char * 3, pos - 1) else char
+            pos += len(quote) - 1
+            if "f" in prefix:
+                if not strings:
+                    string_at, string_row, string_depth = at, row, depth
+                strings.append((_STRING, quote, _FSTRING_BODY[quote, "r" in prefix], 0))
+                continue
+            closed = _STRING_BODY[quote].match(text, pos)
+            if closed is None:
+                if len(quote) == 3:
+                    return None  # EOF in a string
+                trusted = False  # a string without its closing quote on its line
+                continue
+            line = row
+            pos = closed.end()
+            lines_in = text.count("\n", at, pos)
+            if lines_in:
+                row += lines_in
+                line_at = text.rfind("\n", at, pos) + 1
+            if strings:
+                continue
+            if not first:
+                first = text[at:pos]
+            if not start:
+                start = line
+            end = row
+            continue
+        if not strings:  # a bracket, colon or semicolon: a token of the line
+            if not first:
+                first = char
+            if not start:
+                start = row
+            end = row
+    if strings or depth:
+        return None  # EOF in a string or a bracket
+    if not fresh:
+        if _too_many_operators(text, logical_at, size, code):
+            return None
+        if not text[line_at:].strip().startswith("#"):
+            # As tokenize: the last line ends its logical line without a line break, unless it
+            # is a comment (a continued line's).
+            parts.append((start, end if start else 0, ""))
+            lines.append((first, parts))
+    return lines if trusted else []
 
 
-#: Tokens of no statement's span: layout, comments, the end.
-_NOT_CODE = frozenset(
-    [tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER]
+def _string_start(text: str, pos: int, quote: int) -> int:
+    """Where the string whose quote is at ``quote`` starts: at its prefix (after ``pos``, where
+    the code before it starts), when the word before the quote is one, else at the quote."""
+    at = quote
+    while at > pos and quote - at < 3 and text[at - 1] in "bBrRuUfF":
+        at -= 1
+    if at == quote or text[at:quote].lower() not in _PREFIXES:
+        return quote
+    if at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_"):
+        return quote  # the end of a longer name, as tokenize reads it
+    return at
+
+
+def _indent(text: str, line_at: int, at: int, indents: list[int]) -> bool:
+    """Opens or closes indentation levels for a logical line whose first token is at ``at``;
+    False when it is deeper than :data:`MAX_INDENT` or dedents to no open level."""
+    blank = text[line_at:at]
+    column = len(blank)
+    if "\t" in blank or "\f" in blank:
+        column = 0
+        for char in blank:  # as tokenize counts: tabs to the next multiple of 8
+            column = (column // 8 + 1) * 8 if char == "\t" else 0 if char == "\f" else column + 1
+    if column > indents[-1]:
+        indents.append(column)
+        return len(indents) <= MAX_INDENT + 1
+    while column < indents[-1]:
+        indents.pop()
+    return column == indents[-1]
+
+
+def _too_many_operators(text: str, at: int, end: int, code: list[int]) -> bool:
+    """Whether the logical line from ``at`` to ``end``, whose code (outside strings and
+    comments) is the offset pairs ``code``, holds more than :data:`MAX_DEPTH` operators.
+
+    Each operator is at least one character, and holds an operator character or is ``==``,
+    ``!=`` or a keyword, each counted by ``str.count`` at least as often as it occurs: a line
+    that is short, or has few of those even in its strings, is not counted token by token."""
+    if end - at <= MAX_DEPTH:
+        return False
+    rough = sum(text.count(mark, at, end) for mark in _OPERATOR_MARKS)
+    if rough <= MAX_DEPTH:
+        return False
+    operators = 0
+    for i in range(0, len(code), 2):
+        found = _OPERATOR.findall(text, code[i], code[i + 1])
+        operators += len(found) - found.count("")  # "" for what is no operator
+    return operators > MAX_DEPTH
+
+
+#: What the scan stops at in code: a bracket, a colon or semicolon, a line end, a comment, a
+#: backslash, a string's quote. (Each alternative starts with a fixed character, which lets the
+#: regular expression engine skip to the next candidate quickly.)
+_CODE = re.compile(r"""\(|\)|\[|\]|\{|\}|:|;|\n|\r\n|\#[^\r\n]*|\\(?:\r?\n)?|'|\"""")
+_QUOTES = "'\""
+_PREFIXES = frozenset(["b", "r", "u", "f", "br", "rb", "fr", "rf"])
+#: Anything but the blanks between tokens.
+_SOLID = re.compile(r"[^ \t\f]")
+_LAMBDA = re.compile(r"\blambda\b")
+#: A token as tokenize reads one: a number, an operator or bracket, a name.
+_FIRST = re.compile("|".join([tokenize.Number, tokenize.Funny, tokenize.Name]))
+#: The operators of a chain, each once; the sign in a number's exponent and augmented
+#: assignments are read whole, as tokenize reads them, and are no operator ("").
+_OPERATOR = re.compile(
+    r"(?<![\w.])(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)[eE][-+]"
+    r"|\*\*=|//=|<<=|>>=|[-+*/%@&|^]=|->"
+    r"|(\*\*|//|<<|>>|<=|>=|==|!=|[-+*/%@&|^<>]|\b(?:and|or|not|in|is|if)\b)"
 )
-#: What divides a logical line into its parts at bracket depth 0 (a lambda's colon aside).
-_SEPARATORS = frozenset([";", ":"])
-#: Tokens that would change a logical line's bounds or parts if misread as code.
-_STRUCTURE = frozenset(["(", ")", "[", "]", "{", "}", ":", ";"])
-_QUOTES = re.compile("[\"']")
-_MARKS = re.compile("[{}\"']")
+_OPERATOR_MARKS = (*"+-*/%@&|^<>", "==", "!=", "and", "or", "not", "in", "is", "if")
+
+#: What is open inside an f-string: (kind, the f-string's quote, the pattern of its literal
+#: text, the bracket depth at which a replacement field ends).
+_Open = tuple[int, str, re.Pattern[str], int]
+_STRING, _FIELD, _SPEC = 0, 1, 2
 
 
-def _open_fields(token: str) -> tuple[int, str]:
-    """How many replacement fields an f-string token leaves open, and its quote; (0, "") for
-    another string. An open field means that a newer grammar nests the f-string's own quote in
-    it, which this tokenizer read as the string's end. -1 for what is not understood."""
-    at = _QUOTES.search(token)
-    if at is None or "f" not in token[: at.start()].lower():
-        return 0, ""
-    return _fields(token, at.start(), 0)
+def _body(quote: str, *, fstring: bool = False, raw: bool = True, doubled: bool = True) -> str:
+    """A pattern of a string's text after its opening quote, up to its closing quote or a line
+    break when the quote is single; in an f-string, up to a single brace too (``doubled``: a
+    doubled one is text).
+
+    Possessive: what the text matched is never given back to try another way (a string without
+    its end would try every way to split its text first: exponential in its length). The text
+    never holds the closing quote, so no match needs it given back."""
+    mark = re.escape(quote[0])
+    stop = "\\\\" + mark + ("" if len(quote) == 3 else "\\n") + ("{}" if fstring else "")
+    plain = f"[^{stop}]*+"
+    escapes = []
+    if len(quote) == 3:
+        escapes.append(f"{mark}(?!{mark}{mark})")
+    if fstring and not raw:
+        escapes.append(r"\\N\{[^}\n" + mark + r"]*\}")  # a character by its name, not a field
+    # A backslash keeps the character after it in the text (a brace aside: it stays one).
+    escapes.append(r"\\(?:\r\n|[^{}])?" if fstring else r"\\(?:\r\n|[\s\S])")
+    if fstring and doubled:
+        escapes.append(r"\{\{|\}\}")
+    return f"{plain}(?:(?:{'|'.join(escapes)}){plain})*+"
 
 
-def _inside_out(token: tokenize.TokenInfo, fields: int, quote: str) -> int:
-    """The replacement fields still open after ``token``, read inside an f-string's open field
-    (that f-string quoted with ``quote``); -1 when the token can change the lines.
-
-    Up to the nested string's closing quote, the tokens are that string's text, read as code:
-    names, numbers and operators cannot change the lines, a bracket, colon, semicolon, line
-    break, comment or continuation can. The next string token, from that quote to the next
-    one, is the field's code, read as a string: it closes the field or opens another nested
-    string."""
-    kind, string = token.type, token.string
-    if kind == tokenize.STRING:
-        if string[0] != quote[0]:
-            return -1  # prefixed, or in other quotes: a string inside the nested string's text
-        fields, closing = _fields(string, 0, fields)
-        return fields if closing == quote else -1
-    if kind in _NESTED_TEXT and string not in _STRUCTURE:
-        return fields
-    return -1
-
-
-_NESTED_TEXT = frozenset([tokenize.NAME, tokenize.NUMBER, tokenize.OP])
-
-
-def _fields(token: str, at: int, fields: int) -> tuple[int, str]:
-    """The replacement fields open at the end of the string ``token`` (its quote at ``at``),
-    starting with ``fields`` open, and its quote; -1 for a nested string left unclosed."""
-    mark = token[at]
-    quote = mark * 3 if token.startswith(mark * 3, at) and len(token) - at >= 6 else mark
-    body = token[at + len(quote) : len(token) - len(quote)]
-    inner = ""  # the quote of a string inside a field
-    doubled = -1  # the second brace of a doubled (literal) one
-    for found in _MARKS.finditer(body):
-        i, char = found.start(), found.group()
-        if inner:
-            if char == inner:
-                inner = ""
-        elif i == doubled:
-            pass
-        elif fields == 0:
-            if char in "{}" and body.startswith(char, i + 1):
-                doubled = i + 1
-            elif char == "{":
-                fields = 1
-        elif char == "{":
-            fields += 1
-        elif char == "}":
-            fields -= 1
-        else:
-            inner = char
-    return (-1 if inner else fields), quote
+_ALL_QUOTES = ("'", '"', "'''", '"""')
+#: A string's text after its opening quote, with the closing quote.
+_STRING_BODY = {quote: re.compile(_body(quote) + re.escape(quote)) for quote in _ALL_QUOTES}
+#: An f-string's literal text, up to a replacement field or the closing quote.
+_FSTRING_BODY = {
+    (quote, raw): re.compile(_body(quote, fstring=True, raw=raw))
+    for quote in _ALL_QUOTES
+    for raw in (False, True)
+}
+#: A format spec's literal text, up to a nested replacement field or its end.
+_SPEC_BODY = {quote: re.compile(_body(quote, fstring=True, doubled=False)) for quote in _ALL_QUOTES}
 
 
 def _newer_grammar(text: str, refused: Refused, layout: Layout) -> Parsed:
