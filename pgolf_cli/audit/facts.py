@@ -96,6 +96,7 @@ _PART_READS = ("get", "setdefault")
 #: Calls that count keys (``origins`` of a name bound to their result).
 _HISTOGRAMS = frozenset({"numpy.bincount()", "torch.bincount()"})
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
 _CHOICE_NODES = (
@@ -266,18 +267,25 @@ _OPAQUE: frozenset[type[cst.CSTNode]] = (
 )
 
 
-def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
+def _context_ends(
+    body: Sequence[cst.CSTNode], may_slice: Callable[[cst.CSTNode], bool]
+) -> frozenset[tuple[str, str]]:
     """``(sequence, position)`` of each context window of a scope: ``seq[pos - n : pos]``,
     ``seq[max(0, pos - n) : pos]`` or the whole prefix ``seq[:pos]``, the tokens before a
     position that moves (not a constant). Read in the same scope (before or after the window),
     ``seq[pos]`` is the token they predict: the target, whatever it is called. Nested
-    functions are scopes of their own."""
+    functions are scopes of their own. The small statements ``may_slice`` rules out (see
+    :meth:`Facts.may_slice`: no ``[`` or no ``:`` on their lines) hold no slice, so no window:
+    most of a body's expressions are not visited."""
     out: set[tuple[str, str]] = set()
     stack = list(body)
     while stack:
         node = stack.pop()
         kind = type(node)
         if kind is cst.FunctionDef or kind is cst.ClassDef or kind in _OPAQUE:
+            continue
+        if kind is cst.SimpleStatementLine:
+            stack.extend(s for s in cast(cst.SimpleStatementLine, node).body if may_slice(s))
             continue
         if kind is cst.Subscript:
             window = cast(cst.Subscript, node)
@@ -2760,8 +2768,30 @@ class Facts:
         found = self._context_ends.get(fn.qualname)
         if found is None:
             body = self._module_statements() if fn.node is None else [fn.node.body]
-            found = self._context_ends[fn.qualname] = _context_ends(body)
+            found = self._context_ends[fn.qualname] = _context_ends(body, self.may_slice)
         return found
+
+    def may_slice(self, stmt: cst.CSTNode) -> bool:
+        """Whether a statement's lines hold a ``[`` and a ``:``, which every slice (``a[i:j]``)
+        is written with: a statement without both has no slice (a log line's ``f"{x:.3f}"`` has
+        none). True where its lines are not known."""
+        span = self._lines.get(id(stmt))
+        if not span:
+            return True
+        first, last = span
+        colons, brackets = self._slice_marks
+        return colons[last] > colons[first - 1] and brackets[last] > brackets[first - 1]
+
+    @cached_property
+    def _slice_marks(self) -> tuple[list[int], list[int]]:
+        """How many of the first ``n`` lines hold a ``:``, and how many a ``[``, for each ``n``.
+        Lines end where Python ends them (``\\n``, ``\\r\\n``, ``\\r``), not at the other
+        breaks of ``str.splitlines`` (a form feed): the statements' line numbers count them so."""
+        colons, brackets = [0], [0]
+        for line in _LINE_END.split(self.text):
+            colons.append(colons[-1] + (":" in line))
+            brackets.append(brackets[-1] + ("[" in line))
+        return colons, brackets
 
     # -- collection ----------------------------------------------------------------------
     def _module_statements(self) -> list[cst.CSTNode]:
