@@ -38,10 +38,13 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar, cast
+from itertools import accumulate, repeat
+from operator import contains
+from typing import Any, TypeVar, cast
 
 import libcst as cst
 
@@ -97,6 +100,8 @@ _PART_READS = ("get", "setdefault")
 _HISTOGRAMS = frozenset({"numpy.bincount()", "torch.bincount()"})
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_OTHER_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Where ``str.splitlines`` breaks lines and Python does not (its lines end at ``_LINE_END``)."""
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
 _CHOICE_NODES = (
@@ -203,7 +208,13 @@ def _calls_a_model(func: cst.BaseExpression, args: Sequence[Labels]) -> bool:
         return False
     if not (type(func) is cst.Name or type(func) is cst.Attribute):
         return False
-    return any(TGT in a for a in args) and any(TGT not in a and a - {NG} for a in args)
+    targets = data = False
+    for labels in args:
+        if TGT in labels:
+            targets = True
+        elif labels - {NG}:
+            data = True
+    return targets and data
 
 
 _BUILTINS = frozenset(dir(builtins))
@@ -374,18 +385,17 @@ def receiver_of(node: cst.BaseExpression, methods: Collection[str]) -> cst.BaseE
 
 
 def callee_name(func: cst.BaseExpression) -> str | None:
-    kind = type(func)
-    if kind is cst.Name:
-        return cast(cst.Name, func).value
-    if kind is cst.Attribute:
-        return cast(cst.Attribute, func).attr.value
+    # Asked of every call the walk reads: narrowed by exact type, not `cast` (a call each).
+    if type(func) is cst.Name:
+        return func.value
+    if type(func) is cst.Attribute:
+        return func.attr.value
     return None
 
 
 def _string_text(node: cst.CSTNode) -> str | None:
-    kind = type(node)
-    if kind is cst.SimpleString or kind is cst.FormattedStringText:
-        return cast(cst.SimpleString | cst.FormattedStringText, node).value
+    if type(node) is cst.SimpleString or type(node) is cst.FormattedStringText:
+        return node.value
     return None
 
 
@@ -920,9 +930,15 @@ class _Walker(NamesFlow[Labels]):
 
     def name_labels(self, name: str) -> Labels:
         # The walk reads ~5k names per file: one look-up of the state, and the name's own
-        # tests (a target's name, a function's) asked of the file once per name.
+        # tests (a target's name, a function's, validation data's) asked of the file once per
+        # name. A name none of them fits, bound here, carries what it was bound to.
         facts = self.facts
         found = self.state.get(name)
+        plain = facts._plain_names.get(name)
+        if plain is None:
+            plain = facts.plain_name(name)
+        if plain and found is not None:
+            return found
         unbound = found is None
         labels = EMPTY if found is None else found
         if unbound and name in facts.train_globals:
@@ -971,20 +987,24 @@ class _Walker(NamesFlow[Labels]):
     def ev(self, node: cst.CSTNode) -> Labels:
         # Exact type tests: libcst's concrete node classes are never subclassed, and isinstance
         # on them pays for an ABC check on every node of the file.
+        # The cases are read as `Any` (no `cast`, a function call each, on the hottest path).
         kind = type(node)
+        read: Any = node
         if kind is cst.Name:
-            return self.name_labels(cast(cst.Name, node).value)
+            return self.name_labels(read.value)
         if kind is cst.Attribute:
-            return self.attribute(cast(cst.Attribute, node))
+            return self.attribute(read)
         if kind is cst.Call:
-            return self.call(cast(cst.Call, node))
+            return self.call(read)
         if kind is cst.Subscript:
-            return self.subscript(cast(cst.Subscript, node))
+            return self.subscript(read)
         if kind is cst.SimpleString or kind is cst.FormattedStringText:
-            text = cast(cst.SimpleString | cst.FormattedStringText, node).value
+            text = read.value
             if "fineweb_train_" in text:
                 return frozenset({TRAIN})
             return self.val_enters() if "fineweb_val_" in text else EMPTY
+        if kind in _OPAQUE:
+            return EMPTY  # a literal or whitespace (names and strings are read above)
         if kind is cst.Lambda:
             self.lambda_calls(cast(cst.Lambda, node))
             return EMPTY
@@ -1003,8 +1023,6 @@ class _Walker(NamesFlow[Labels]):
             labels = self.ev(comp.key) | self.ev(comp.value) | clauses
             self.leave_comprehension(saved)
             return labels
-        if kind in _OPAQUE:
-            return EMPTY  # a literal or whitespace (names and strings are read above)
         labels = EMPTY
         for child in children(node):
             labels = labels | self.ev(child)
@@ -1182,11 +1200,14 @@ class _Walker(NamesFlow[Labels]):
         kwargs: list[tuple[str, Labels]] = []
         everything = receiver
         name = callee_name(func)
+        collection = (
+            func.value if name in _COLLECTION_ADDS and type(func) is cst.Attribute else None
+        )
         for arg in node.args:
-            if name in _COLLECTION_ADDS and type(func) is cst.Attribute:
-                labels = self.add_to_collection(func.value, arg.value, one_item=name != "extend")
-                if type(func.value) is cst.Name and name in ("append", "extend"):
-                    self.record(func.value.value, labels, arg.value)
+            if collection is not None:
+                labels = self.add_to_collection(collection, arg.value, one_item=name != "extend")
+                if type(collection) is cst.Name and name in ("append", "extend"):
+                    self.record(collection.value, labels, arg.value)
             else:
                 labels = self.ev(arg.value)
             everything = everything | labels
@@ -1427,13 +1448,13 @@ class _Walker(NamesFlow[Labels]):
     def _add_call(self, site: CallSite) -> None:
         """Record a call site. A closure handed on reads the values its names have where it is
         handed: its arguments and their names are resolved here."""
-        self.fn.calls.append(
-            dataclasses.replace(
+        if self.facts.functions[site.callee].free:
+            site = dataclasses.replace(
                 site,
                 args=self._closure_args(site.callee, site.args),
                 arg_names=self._closure_names(site.callee, site.arg_names),
             )
-        )
+        self.fn.calls.append(site)
 
     def _names_a_function(self, value: cst.BaseExpression) -> bool:
         """``value`` is a bare name of one of the script's functions (not a local of the
@@ -1927,7 +1948,11 @@ class _Walker(NamesFlow[Labels]):
                         self.next_positions.add(t.target.value)
                     else:
                         self.next_positions.discard(t.target.value)
-            self.choices.assigning = EMPTY.union(*(_names_in(t.target) for t in stmt.targets))
+            self.choices.assigning = (
+                _names_in(stmt.targets[0].target)
+                if len(stmt.targets) == 1
+                else EMPTY.union(*(_names_in(t.target) for t in stmt.targets))
+            )
             if len(stmt.targets) == 1:
                 self.assign_pairwise(stmt.targets[0].target, stmt.value)
                 self.note_table_part(stmt.targets[0].target, stmt.value)
@@ -2120,7 +2145,7 @@ def _stops_or_flags(body: cst.BaseSuite) -> bool:
 
 def _names_in(target: cst.BaseExpression) -> frozenset[str]:
     if type(target) is cst.Name:
-        return frozenset({target.value})
+        return frozenset((target.value,))
     if type(target) is cst.Tuple or type(target) is cst.List:
         out: set[str] = set()
         for element in target.elements:
@@ -2479,6 +2504,8 @@ class Facts:
         self._mentions_split_paths = "fineweb_{" in text
         self._seq = 0
         self._target_names: dict[str, bool] = {}
+        self._plain_names: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, str], tuple[str, ...]] = {}
         self.functions: dict[str, Function] = {}
         self.functions_by_name: dict[str, list[str]] = {}
         self.methods_by_name: dict[str, list[str]] = {}
@@ -2661,6 +2688,14 @@ class Facts:
             found = self._target_names[name] = _TARGET_NAME.match(name) is not None
         return found
 
+    def plain_name(self, name: str) -> bool:
+        """Whether ``name`` is none of the names the walk labels by their spelling: not named
+        like validation data or the targets, and no function of the script (kept per name)."""
+        found = self._plain_names[name] = not (
+            _is_val_name(name) or self.target_name(name) or name in self.functions_by_name
+        )
+        return found
+
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
@@ -2735,14 +2770,22 @@ class Facts:
 
     def resolve_call(self, func: cst.BaseExpression, caller: Function) -> list[str]:
         if type(func) is cst.Name:
-            nested = f"{caller.qualname}.{func.value}"
-            if nested in self.functions:
-                return [nested]
-            return [
-                q
-                for q in self.functions_by_name.get(func.value, [])
-                if self.functions[q].class_name is None
-            ]
+            # Asked of every call: the answer for a name depends only on the caller and the
+            # script's functions, found before any walk, so it is kept per caller and name.
+            key = (caller.qualname, func.value)
+            found = self._resolved.get(key)
+            if found is None:
+                nested = f"{caller.qualname}.{func.value}"
+                found = self._resolved[key] = (
+                    (nested,)
+                    if nested in self.functions
+                    else tuple(
+                        q
+                        for q in self.functions_by_name.get(func.value, [])
+                        if self.functions[q].class_name is None
+                    )
+                )
+            return list(found)
         if type(func) is cst.Attribute:
             if self.local_modules and self._module_named(func.value) in self.local_modules:
                 return [
@@ -2783,14 +2826,19 @@ class Facts:
         return colons[last] > colons[first - 1] and brackets[last] > brackets[first - 1]
 
     @cached_property
+    def _split_path_lines(self) -> list[int]:
+        """Indexes of the text lines that may build a shard path (``fineweb_{split}_``)."""
+        return [i for i, text in enumerate(self._text_lines) if "fineweb_{" in text]
+
+    @cached_property
     def _slice_marks(self) -> tuple[list[int], list[int]]:
         """How many of the first ``n`` lines hold a ``:``, and how many a ``[``, for each ``n``.
         Lines end where Python ends them (``\\n``, ``\\r\\n``, ``\\r``), not at the other
         breaks of ``str.splitlines`` (a form feed): the statements' line numbers count them so."""
-        colons, brackets = [0], [0]
-        for line in _LINE_END.split(self.text):
-            colons.append(colons[-1] + (":" in line))
-            brackets.append(brackets[-1] + ("[" in line))
+        other_breaks = _OTHER_LINE_BREAKS.search(self.text) is not None
+        lines = _LINE_END.split(self.text) if other_breaks else self._text_lines
+        colons = list(accumulate(map(contains, lines, repeat(":")), initial=0))
+        brackets = list(accumulate(map(contains, lines, repeat("[")), initial=0))
         return colons, brackets
 
     # -- collection ----------------------------------------------------------------------
@@ -2813,8 +2861,11 @@ class Facts:
         if not self._mentions_split_paths:
             return
         start, end = self._lines.get(id(node), (0, 0))
-        for text in self._text_lines[max(start - 1, 0) : end]:
-            for match in _SPLIT_PATH.finditer(text):
+        first = max(start - 1, 0)
+        for index in self._split_path_lines[bisect_left(self._split_path_lines, first) :]:
+            if index >= end:
+                break
+            for match in _SPLIT_PATH.finditer(self._text_lines[index]):
                 if match.group(1) in fn.params:
                     self.split_listers[fn.qualname] = fn.params.index(match.group(1))
                     return

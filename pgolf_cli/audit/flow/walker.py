@@ -282,8 +282,9 @@ class Flow(Generic[S]):
             del self.guards[len(self.guards) - pushed :]
 
     def compound(self, node: cst.CSTNode) -> None:
-        self.line = self.line_of(node)
-        self.statement = node
+        if self.statement is not node:  # :meth:`block` has just set both (an `elif` has not)
+            self.line = self.line_of(node)
+            self.statement = node
         kind = type(node)
         if kind is cst.FunctionDef or kind is cst.ClassDef:
             self.definition(node)  # type: ignore[arg-type]
