@@ -8,8 +8,11 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
+from pgolf_cli.audit.context import Context
 from pgolf_cli.audit.facts import TGT, Facts, _context_ends
+from pgolf_cli.audit.flow import Guard
 from pgolf_cli.audit.positions import statement_lines
+from pgolf_cli.audit.values import Assigned
 
 
 def _facts(code: str) -> Facts:
@@ -61,3 +64,14 @@ def test_pruned_window_scan_equals_the_full_scan(newline: str) -> None:
     full = _context_ends([node.body], lambda _: True)
     assert full == _context_ends([node.body], facts.may_slice)
     assert ("tokens", "i") in full
+
+
+def test_records_built_without_frozen_stay_hashable_and_equal_by_value() -> None:
+    # Context, Guard and Assigned are not frozen (for speed) but are keys of the gate caches.
+    test = cst.Name("enabled")
+    guards = (Guard(test, False, 3), Guard(test, True, 5))
+    assert {guards: 1}[(Guard(test, False, 3), Guard(test, True, 5))] == 1
+    assert Guard(test, False, 3) != Guard(test, True, 3)
+    where = Context(1, 3, (), guards, False, False)
+    assert hash(where) == hash(Context(1, 3, (), guards, False, False))
+    assert len({Assigned(test, guards), Assigned(test, guards), Assigned(test)}) == 2

@@ -65,9 +65,10 @@ V = TypeVar("V", bound=_Joins)
 """What a :class:`NamesFlow` knows of one name: a value that joins with ``|``."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed (see `audit.context.Context`)
 class Guard:
-    """A condition a statement sits under (``negated`` in the else branch / after an early exit)."""
+    """A condition a statement sits under (``negated`` in the else branch / after an early exit);
+    never changed once built."""
 
     test: cst.BaseExpression
     negated: bool
