@@ -1061,7 +1061,7 @@ class _Walker(NamesFlow[Labels]):
         base = self.ev(node.value)
         # Only data (validation tokens, or what a parameter holds) read at the scored position
         # is the target: the context windows are looked up for such reads alone.
-        holds_data = VAL in base or any(lbl.startswith("P") for lbl in base)
+        holds_data = VAL in base or (bool(base) and any(lbl[0] == "P" for lbl in base))
         index = EMPTY
         scored_position = False
         for element in node.slice:
@@ -1928,8 +1928,11 @@ class _Walker(NamesFlow[Labels]):
             else [cast(cst.AugAssign | cst.AnnAssign, stmt).target]
         )
         for target in targets:
-            for name in _names_in(target):
-                self.param_aliases.pop(name, None)
+            if type(target) is cst.Name:  # most targets: no set of names to build
+                self.param_aliases.pop(target.value, None)
+            else:
+                for name in _names_in(target):
+                    self.param_aliases.pop(name, None)
             if alias is not None and type(target) is cst.Name:
                 self.param_aliases[target.value] = alias
 
@@ -2285,7 +2288,11 @@ class _Scopes(Flow[None]):
 
     def _binds(self, target: cst.BaseExpression) -> None:
         if self.function is not None:
-            self.bound.setdefault(self.function.qualname, set()).update(_names_in(target))
+            bound = self.bound.setdefault(self.function.qualname, set())
+            if type(target) is cst.Name:  # most targets: no set of names to build
+                bound.add(target.value)
+            else:
+                bound.update(_names_in(target))
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         if type(stmt) is cst.Import or type(stmt) is cst.ImportFrom:

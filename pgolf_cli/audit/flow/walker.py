@@ -268,10 +268,14 @@ class Flow(Generic[S]):
     # -- the walk -----------------------------------------------------------------------------
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
         pushed = 0
+        small_kinds = _SMALL
         for item in statements(body):
             self.line = line = self.line_of(item)
             self.statement = item
-            if _is_small(item):
+            small = small_kinds.get(type(item))
+            if small is None:
+                small = _is_small(item)
+            if small:
                 self.small(item)  # type: ignore[arg-type]
                 continue
             self.compound(item)
