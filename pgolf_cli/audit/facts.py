@@ -1333,6 +1333,14 @@ class _Walker(NamesFlow[Labels]):
         if callees:
             slices = tuple(s for a in node.args for s in self.facts.slices_in(a.value, self))
             where = self.where()
+            # What is passed is the same for every callee a method name resolves to.
+            positional = [a.value for a in node.args if a.keyword is None and not a.star]
+            passed_names = tuple([last_name(a) for a in positional])
+            passed_ids = tuple([self.passed_id(a) for a in positional])
+            kwarg_names = tuple(
+                [(a.keyword.value, last_name(a.value)) for a in node.args if a.keyword is not None]
+            )
+            unpacked = any(a.star for a in node.args)
             for callee in callees:
                 offset = (
                     1
@@ -1340,11 +1348,8 @@ class _Walker(NamesFlow[Labels]):
                     else 0
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
-                positional = [a.value for a in node.args if a.keyword is None and not a.star]
-                names: tuple[str | None, ...] = ((None,) if offset else ()) + tuple(
-                    last_name(a) for a in positional
-                )
-                ids = ((None,) if offset else ()) + tuple(self.passed_id(a) for a in positional)
+                names: tuple[str | None, ...] = ((None,) if offset else ()) + passed_names
+                ids = ((None,) if offset else ()) + passed_ids
                 self._add_call(
                     CallSite(
                         where,
@@ -1359,12 +1364,8 @@ class _Walker(NamesFlow[Labels]):
                             if offset and type(func) is cst.Attribute
                             else None
                         ),
-                        kwarg_names=tuple(
-                            (a.keyword.value, last_name(a.value))
-                            for a in node.args
-                            if a.keyword is not None
-                        ),
-                        unpacked=any(a.star for a in node.args),
+                        kwarg_names=kwarg_names,
+                        unpacked=unpacked,
                     )
                 )
                 self.callbacks(node, callee, offset, receiver, args, kwargs, slices)
@@ -1607,23 +1608,26 @@ class _Walker(NamesFlow[Labels]):
 
     def external_name(self, func: cst.BaseExpression) -> str | None:
         """The import-resolved dotted name of a callee, or None when it is not imported."""
-        attrs: list[str] = []
-        while type(func) is cst.Attribute:
-            attrs.append(func.attr.value)
-            func = func.value
-        if type(func) is cst.Name:
-            root = self.origins.get(func.value)
-            if root is None and func.value not in self.state:  # a local shadows the import
-                root = self.facts.imports.get(func.value)
-                if root is None and func.value in _BUILTIN_CALLS:
-                    root = "builtins." + func.value
-        elif type(func) is cst.Call:
-            inner = self.external_name(func.func)
+        base = func
+        while type(base) is cst.Attribute:
+            base = base.value
+        if type(base) is cst.Name:
+            root = self.origins.get(base.value)
+            if root is None and base.value not in self.state:  # a local shadows the import
+                root = self.facts.imports.get(base.value)
+                if root is None and base.value in _BUILTIN_CALLS:
+                    root = "builtins." + base.value
+        elif type(base) is cst.Call:
+            inner = self.external_name(base.func)
             root = None if inner is None else inner + "()"
         else:
             return None
         if root is None:
-            return None
+            return None  # most calls: the attribute names are not collected
+        attrs: list[str] = []
+        while type(func) is cst.Attribute:
+            attrs.append(func.attr.value)
+            func = func.value
         return ".".join((root, *reversed(attrs)))
 
     def note_origin(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:

@@ -267,9 +267,23 @@ class Flow(Generic[S]):
 
     # -- the walk -----------------------------------------------------------------------------
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
+        # The statements in order as :func:`statements` gives them, read without a generator:
+        # the parts of an `a; b` line are small statements, anything else is tested.
+        items: Sequence[cst.CSTNode] = (
+            body.body
+            if (type(body) is cst.IndentedBlock or type(body) is cst.SimpleStatementSuite)
+            else body  # type: ignore[assignment]
+        )
         pushed = 0
         small_kinds = _SMALL
-        for item in statements(body):
+        for entry in items:
+            if type(entry) is cst.SimpleStatementLine:
+                for part in entry.body:
+                    self.line = self.line_of(part)
+                    self.statement = part
+                    self.small(part)
+                continue
+            item = entry
             self.line = line = self.line_of(item)
             self.statement = item
             small = small_kinds.get(type(item))
