@@ -38,10 +38,13 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar, cast
+from itertools import accumulate, repeat
+from operator import contains
+from typing import Any, TypeVar, cast
 
 import libcst as cst
 
@@ -96,6 +99,9 @@ _PART_READS = ("get", "setdefault")
 #: Calls that count keys (``origins`` of a name bound to their result).
 _HISTOGRAMS = frozenset({"numpy.bincount()", "torch.bincount()"})
 _COUNT_UPDATES = {"index_put_", "put_", "index_add_", "scatter_add_", "at"}
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_OTHER_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Where ``str.splitlines`` breaks lines and Python does not (its lines end at ``_LINE_END``)."""
 _SPLIT_PATH = re.compile(r"fineweb_\{(\w+)\}_")
 _COLLECTION_ADDS = frozenset({"append", "appendleft", "add", "extend", "insert"})
 _CHOICE_NODES = (
@@ -202,7 +208,13 @@ def _calls_a_model(func: cst.BaseExpression, args: Sequence[Labels]) -> bool:
         return False
     if not (type(func) is cst.Name or type(func) is cst.Attribute):
         return False
-    return any(TGT in a for a in args) and any(TGT not in a and a - {NG} for a in args)
+    targets = data = False
+    for labels in args:
+        if TGT in labels:
+            targets = True
+        elif labels - {NG}:
+            data = True
+    return targets and data
 
 
 _BUILTINS = frozenset(dir(builtins))
@@ -266,12 +278,16 @@ _OPAQUE: frozenset[type[cst.CSTNode]] = (
 )
 
 
-def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
+def _context_ends(
+    body: Sequence[cst.CSTNode], may_slice: Callable[[cst.CSTNode], bool]
+) -> frozenset[tuple[str, str]]:
     """``(sequence, position)`` of each context window of a scope: ``seq[pos - n : pos]``,
     ``seq[max(0, pos - n) : pos]`` or the whole prefix ``seq[:pos]``, the tokens before a
     position that moves (not a constant). Read in the same scope (before or after the window),
     ``seq[pos]`` is the token they predict: the target, whatever it is called. Nested
-    functions are scopes of their own."""
+    functions are scopes of their own. The small statements ``may_slice`` rules out (see
+    :meth:`Facts.may_slice`: no ``[`` or no ``:`` on their lines) hold no slice, so no window:
+    most of a body's expressions are not visited."""
     out: set[tuple[str, str]] = set()
     stack = list(body)
     while stack:
@@ -279,8 +295,11 @@ def _context_ends(body: Sequence[cst.CSTNode]) -> frozenset[tuple[str, str]]:
         kind = type(node)
         if kind is cst.FunctionDef or kind is cst.ClassDef or kind in _OPAQUE:
             continue
-        if kind is cst.Subscript:
-            window = cast(cst.Subscript, node)
+        if type(node) is cst.SimpleStatementLine:
+            stack.extend(s for s in node.body if may_slice(s))
+            continue
+        if type(node) is cst.Subscript:
+            window = node
             part = window.slice[0].slice if len(window.slice) == 1 else None
             if (
                 type(part) is cst.Slice
@@ -344,11 +363,10 @@ def last_name(node: cst.BaseExpression) -> str | None:
     named = callee_name(node)
     if named is not None:
         return named
-    kind = type(node)
-    if kind is cst.Subscript:
-        return last_name(cast(cst.Subscript, node).value)
-    if kind is cst.Call:
-        func = cast(cst.Call, node).func
+    if type(node) is cst.Subscript:
+        return last_name(node.value)
+    if type(node) is cst.Call:
+        func = node.func
         if type(func) is cst.Attribute:
             return last_name(func.value)  # `t.setdefault(k, {})[x] += 1`
     return None
@@ -366,18 +384,17 @@ def receiver_of(node: cst.BaseExpression, methods: Collection[str]) -> cst.BaseE
 
 
 def callee_name(func: cst.BaseExpression) -> str | None:
-    kind = type(func)
-    if kind is cst.Name:
-        return cast(cst.Name, func).value
-    if kind is cst.Attribute:
-        return cast(cst.Attribute, func).attr.value
+    # Asked of every call the walk reads: narrowed by exact type, not `cast` (a call each).
+    if type(func) is cst.Name:
+        return func.value
+    if type(func) is cst.Attribute:
+        return func.attr.value
     return None
 
 
 def _string_text(node: cst.CSTNode) -> str | None:
-    kind = type(node)
-    if kind is cst.SimpleString or kind is cst.FormattedStringText:
-        return cast(cst.SimpleString | cst.FormattedStringText, node).value
+    if type(node) is cst.SimpleString or type(node) is cst.FormattedStringText:
+        return node.value
     return None
 
 
@@ -391,16 +408,21 @@ def code_of(node: cst.CSTNode) -> str:
     tokens and parts in libcst's order: names, attributes, calls, subscripts and operations are
     put together here (the analyses compare thousands of tests and bounds per file, and
     libcst's code generator costs ~100 times more), anything else is generated by libcst."""
-    kind = type(node)
-    if kind is cst.Name or kind is cst.Integer or kind is cst.Float or kind is cst.Imaginary:
-        text = cast(cst.Name | cst.Integer | cst.Float | cst.Imaginary, node).value
-    elif kind is cst.SimpleString:
-        text = "".join(cast(cst.SimpleString, node).value.split())
-    elif kind is cst.Attribute:
-        attribute = cast(cst.Attribute, node)
+    # Narrowed by exact type (no `cast`, a function call each: code_of is asked ~10^4 times).
+    if (
+        type(node) is cst.Name
+        or type(node) is cst.Integer
+        or type(node) is cst.Float
+        or type(node) is cst.Imaginary
+    ):
+        text = node.value
+    elif type(node) is cst.SimpleString:
+        text = "".join(node.value.split())
+    elif type(node) is cst.Attribute:
+        attribute = node
         text = code_of(attribute.value) + _token(attribute.dot) + code_of(attribute.attr)
-    elif kind is cst.Call:
-        call = cast(cst.Call, node)
+    elif type(node) is cst.Call:
+        call = node
         last = len(call.args) - 1
         text = _enclosed(
             code_of(call.func) + _space(call.whitespace_after_func),
@@ -409,8 +431,8 @@ def code_of(node: cst.CSTNode) -> str:
             *(_argument(arg, i != last) for i, arg in enumerate(call.args)),
             ")",
         )
-    elif kind is cst.Subscript:
-        subscript = cast(cst.Subscript, node)
+    elif type(node) is cst.Subscript:
+        subscript = node
         last = len(subscript.slice) - 1
         text = _enclosed(
             code_of(subscript.value) + _space(subscript.whitespace_after_value),
@@ -420,14 +442,14 @@ def code_of(node: cst.CSTNode) -> str:
             _space(subscript.rbracket.whitespace_before),
             "]",
         )
-    elif kind is cst.BinaryOperation or kind is cst.BooleanOperation:
-        operation = cast(cst.BinaryOperation | cst.BooleanOperation, node)
+    elif type(node) is cst.BinaryOperation or type(node) is cst.BooleanOperation:
+        operation = node
         text = code_of(operation.left) + _token(operation.operator) + code_of(operation.right)
-    elif kind is cst.UnaryOperation:
-        unary = cast(cst.UnaryOperation, node)
+    elif type(node) is cst.UnaryOperation:
+        unary = node
         text = _token(unary.operator) + code_of(unary.expression)
-    elif kind is cst.Comparison:
-        comparison = cast(cst.Comparison, node)
+    elif type(node) is cst.Comparison:
+        comparison = node
         text = code_of(comparison.left) + "".join(
             _token(target.operator) + code_of(target.comparator)
             for target in comparison.comparisons
@@ -628,7 +650,7 @@ class Lookup:
     """Which binding the table is (see :meth:`Facts.table_id`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed (see `Context`)
 class CallSite:
     where: Context
     callee: str
@@ -650,7 +672,7 @@ class CallSite:
     """The call spreads ``*args`` or ``**kwargs``: which parameter receives what is not known."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed (see `Context`)
 class ExternalCall:
     """A call to something the script imports, named by its import-resolved dotted path.
 
@@ -679,7 +701,7 @@ class TrainUse:
     names: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed (see `Context`)
 class Condition:
     """The test of an ``if`` or ``while`` whose value carries labels (``CLOCK``, ``P<i>``, ``C<fn>``...).
 
@@ -912,9 +934,15 @@ class _Walker(NamesFlow[Labels]):
 
     def name_labels(self, name: str) -> Labels:
         # The walk reads ~5k names per file: one look-up of the state, and the name's own
-        # tests (a target's name, a function's) asked of the file once per name.
+        # tests (a target's name, a function's, validation data's) asked of the file once per
+        # name. A name none of them fits, bound here, carries what it was bound to.
         facts = self.facts
         found = self.state.get(name)
+        plain = facts._plain_names.get(name)
+        if plain is None:
+            plain = facts.plain_name(name)
+        if plain and found is not None:
+            return found
         unbound = found is None
         labels = EMPTY if found is None else found
         if unbound and name in facts.train_globals:
@@ -963,20 +991,24 @@ class _Walker(NamesFlow[Labels]):
     def ev(self, node: cst.CSTNode) -> Labels:
         # Exact type tests: libcst's concrete node classes are never subclassed, and isinstance
         # on them pays for an ABC check on every node of the file.
+        # The cases are read as `Any` (no `cast`, a function call each, on the hottest path).
         kind = type(node)
+        read: Any = node
         if kind is cst.Name:
-            return self.name_labels(cast(cst.Name, node).value)
+            return self.name_labels(read.value)
         if kind is cst.Attribute:
-            return self.attribute(cast(cst.Attribute, node))
+            return self.attribute(read)
         if kind is cst.Call:
-            return self.call(cast(cst.Call, node))
+            return self.call(read)
         if kind is cst.Subscript:
-            return self.subscript(cast(cst.Subscript, node))
+            return self.subscript(read)
         if kind is cst.SimpleString or kind is cst.FormattedStringText:
-            text = cast(cst.SimpleString | cst.FormattedStringText, node).value
+            text = read.value
             if "fineweb_train_" in text:
                 return frozenset({TRAIN})
             return self.val_enters() if "fineweb_val_" in text else EMPTY
+        if kind in _OPAQUE:
+            return EMPTY  # a literal or whitespace (names and strings are read above)
         if kind is cst.Lambda:
             self.lambda_calls(cast(cst.Lambda, node))
             return EMPTY
@@ -995,8 +1027,6 @@ class _Walker(NamesFlow[Labels]):
             labels = self.ev(comp.key) | self.ev(comp.value) | clauses
             self.leave_comprehension(saved)
             return labels
-        if kind in _OPAQUE:
-            return EMPTY  # a literal or whitespace (names and strings are read above)
         labels = EMPTY
         for child in children(node):
             labels = labels | self.ev(child)
@@ -1031,7 +1061,7 @@ class _Walker(NamesFlow[Labels]):
         base = self.ev(node.value)
         # Only data (validation tokens, or what a parameter holds) read at the scored position
         # is the target: the context windows are looked up for such reads alone.
-        holds_data = VAL in base or any(lbl.startswith("P") for lbl in base)
+        holds_data = VAL in base or (bool(base) and any(lbl[0] == "P" for lbl in base))
         index = EMPTY
         scored_position = False
         for element in node.slice:
@@ -1174,11 +1204,14 @@ class _Walker(NamesFlow[Labels]):
         kwargs: list[tuple[str, Labels]] = []
         everything = receiver
         name = callee_name(func)
+        collection = (
+            func.value if name in _COLLECTION_ADDS and type(func) is cst.Attribute else None
+        )
         for arg in node.args:
-            if name in _COLLECTION_ADDS and type(func) is cst.Attribute:
-                labels = self.add_to_collection(func.value, arg.value, one_item=name != "extend")
-                if type(func.value) is cst.Name and name in ("append", "extend"):
-                    self.record(func.value.value, labels, arg.value)
+            if collection is not None:
+                labels = self.add_to_collection(collection, arg.value, one_item=name != "extend")
+                if type(collection) is cst.Name and name in ("append", "extend"):
+                    self.record(collection.value, labels, arg.value)
             else:
                 labels = self.ev(arg.value)
             everything = everything | labels
@@ -1300,6 +1333,14 @@ class _Walker(NamesFlow[Labels]):
         if callees:
             slices = tuple(s for a in node.args for s in self.facts.slices_in(a.value, self))
             where = self.where()
+            # What is passed is the same for every callee a method name resolves to.
+            positional = [a.value for a in node.args if a.keyword is None and not a.star]
+            passed_names = tuple([last_name(a) for a in positional])
+            passed_ids = tuple([self.passed_id(a) for a in positional])
+            kwarg_names = tuple(
+                [(a.keyword.value, last_name(a.value)) for a in node.args if a.keyword is not None]
+            )
+            unpacked = any(a.star for a in node.args)
             for callee in callees:
                 offset = (
                     1
@@ -1307,11 +1348,8 @@ class _Walker(NamesFlow[Labels]):
                     else 0
                 )
                 padded = ((receiver,) if offset else ()) + tuple(args)
-                positional = [a.value for a in node.args if a.keyword is None and not a.star]
-                names: tuple[str | None, ...] = ((None,) if offset else ()) + tuple(
-                    last_name(a) for a in positional
-                )
-                ids = ((None,) if offset else ()) + tuple(self.passed_id(a) for a in positional)
+                names: tuple[str | None, ...] = ((None,) if offset else ()) + passed_names
+                ids = ((None,) if offset else ()) + passed_ids
                 self._add_call(
                     CallSite(
                         where,
@@ -1326,12 +1364,8 @@ class _Walker(NamesFlow[Labels]):
                             if offset and type(func) is cst.Attribute
                             else None
                         ),
-                        kwarg_names=tuple(
-                            (a.keyword.value, last_name(a.value))
-                            for a in node.args
-                            if a.keyword is not None
-                        ),
-                        unpacked=any(a.star for a in node.args),
+                        kwarg_names=kwarg_names,
+                        unpacked=unpacked,
                     )
                 )
                 self.callbacks(node, callee, offset, receiver, args, kwargs, slices)
@@ -1419,13 +1453,13 @@ class _Walker(NamesFlow[Labels]):
     def _add_call(self, site: CallSite) -> None:
         """Record a call site. A closure handed on reads the values its names have where it is
         handed: its arguments and their names are resolved here."""
-        self.fn.calls.append(
-            dataclasses.replace(
+        if self.facts.functions[site.callee].free:
+            site = dataclasses.replace(
                 site,
                 args=self._closure_args(site.callee, site.args),
                 arg_names=self._closure_names(site.callee, site.arg_names),
             )
-        )
+        self.fn.calls.append(site)
 
     def _names_a_function(self, value: cst.BaseExpression) -> bool:
         """``value`` is a bare name of one of the script's functions (not a local of the
@@ -1574,23 +1608,26 @@ class _Walker(NamesFlow[Labels]):
 
     def external_name(self, func: cst.BaseExpression) -> str | None:
         """The import-resolved dotted name of a callee, or None when it is not imported."""
-        attrs: list[str] = []
-        while type(func) is cst.Attribute:
-            attrs.append(func.attr.value)
-            func = func.value
-        if type(func) is cst.Name:
-            root = self.origins.get(func.value)
-            if root is None and func.value not in self.state:  # a local shadows the import
-                root = self.facts.imports.get(func.value)
-                if root is None and func.value in _BUILTIN_CALLS:
-                    root = "builtins." + func.value
-        elif type(func) is cst.Call:
-            inner = self.external_name(func.func)
+        base = func
+        while type(base) is cst.Attribute:
+            base = base.value
+        if type(base) is cst.Name:
+            root = self.origins.get(base.value)
+            if root is None and base.value not in self.state:  # a local shadows the import
+                root = self.facts.imports.get(base.value)
+                if root is None and base.value in _BUILTIN_CALLS:
+                    root = "builtins." + base.value
+        elif type(base) is cst.Call:
+            inner = self.external_name(base.func)
             root = None if inner is None else inner + "()"
         else:
             return None
         if root is None:
-            return None
+            return None  # most calls: the attribute names are not collected
+        attrs: list[str] = []
+        while type(func) is cst.Attribute:
+            attrs.append(func.attr.value)
+            func = func.value
         return ".".join((root, *reversed(attrs)))
 
     def note_origin(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
@@ -1632,16 +1669,15 @@ class _Walker(NamesFlow[Labels]):
         the table a part is read from (``t[n][k]``, ``t.setdefault(k, {})[x]``, and a local
         bound to such a part, ``d = t[n].get(ctx)``: writing into ``d`` writes into ``t``);
         as :func:`last_name` names it, but telling one function's ``A`` from another's."""
-        kind = type(table)
-        if kind is cst.Name:
-            name = cast(cst.Name, table).value
+        if type(table) is cst.Name:
+            name = table.value
             return self.table_parts.get(name) or self.facts.binding(self.fn, name)
-        if kind is cst.Attribute:
-            return "." + cast(cst.Attribute, table).attr.value
-        if kind is cst.Subscript:
-            return self.table_id(cast(cst.Subscript, table).value)
-        if kind is cst.Call:
-            func = cast(cst.Call, table).func
+        if type(table) is cst.Attribute:
+            return "." + table.attr.value
+        if type(table) is cst.Subscript:
+            return self.table_id(table.value)
+        if type(table) is cst.Call:
+            func = table.func
             if type(func) is cst.Attribute:
                 return self.table_id(func.value)
         return "?"
@@ -1896,8 +1932,11 @@ class _Walker(NamesFlow[Labels]):
             else [cast(cst.AugAssign | cst.AnnAssign, stmt).target]
         )
         for target in targets:
-            for name in _names_in(target):
-                self.param_aliases.pop(name, None)
+            if type(target) is cst.Name:  # most targets: no set of names to build
+                self.param_aliases.pop(target.value, None)
+            else:
+                for name in _names_in(target):
+                    self.param_aliases.pop(name, None)
             if alias is not None and type(target) is cst.Name:
                 self.param_aliases[target.value] = alias
 
@@ -1919,7 +1958,11 @@ class _Walker(NamesFlow[Labels]):
                         self.next_positions.add(t.target.value)
                     else:
                         self.next_positions.discard(t.target.value)
-            self.choices.assigning = EMPTY.union(*(_names_in(t.target) for t in stmt.targets))
+            self.choices.assigning = (
+                _names_in(stmt.targets[0].target)
+                if len(stmt.targets) == 1
+                else EMPTY.union(*(_names_in(t.target) for t in stmt.targets))
+            )
             if len(stmt.targets) == 1:
                 self.assign_pairwise(stmt.targets[0].target, stmt.value)
                 self.note_table_part(stmt.targets[0].target, stmt.value)
@@ -2112,7 +2155,7 @@ def _stops_or_flags(body: cst.BaseSuite) -> bool:
 
 def _names_in(target: cst.BaseExpression) -> frozenset[str]:
     if type(target) is cst.Name:
-        return frozenset({target.value})
+        return frozenset((target.value,))
     if type(target) is cst.Tuple or type(target) is cst.List:
         out: set[str] = set()
         for element in target.elements:
@@ -2249,7 +2292,11 @@ class _Scopes(Flow[None]):
 
     def _binds(self, target: cst.BaseExpression) -> None:
         if self.function is not None:
-            self.bound.setdefault(self.function.qualname, set()).update(_names_in(target))
+            bound = self.bound.setdefault(self.function.qualname, set())
+            if type(target) is cst.Name:  # most targets: no set of names to build
+                bound.add(target.value)
+            else:
+                bound.update(_names_in(target))
 
     def small(self, stmt: cst.BaseSmallStatement) -> None:
         if type(stmt) is cst.Import or type(stmt) is cst.ImportFrom:
@@ -2490,6 +2537,8 @@ class Facts:
         self._mentions_split_paths = "fineweb_{" in text
         self._seq = 0
         self._target_names: dict[str, bool] = {}
+        self._plain_names: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, str], tuple[str, ...]] = {}
         self.functions: dict[str, Function] = {}
         self.functions_by_name: dict[str, list[str]] = {}
         self.methods_by_name: dict[str, list[str]] = {}
@@ -2683,6 +2732,14 @@ class Facts:
             found = self._target_names[name] = _TARGET_NAME.match(name) is not None
         return found
 
+    def plain_name(self, name: str) -> bool:
+        """Whether ``name`` is none of the names the walk labels by their spelling: not named
+        like validation data or the targets, and no function of the script (kept per name)."""
+        found = self._plain_names[name] = not (
+            _is_val_name(name) or self.target_name(name) or name in self.functions_by_name
+        )
+        return found
+
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
@@ -2723,8 +2780,8 @@ class Facts:
         while stack:
             node = stack.pop()
             kind = type(node)
-            if kind is cst.Subscript:
-                subscript = cast(cst.Subscript, node)
+            if type(node) is cst.Subscript:
+                subscript = node
                 value_kind = type(subscript.value)
                 base = (
                     walker.ev(subscript.value)
@@ -2735,8 +2792,8 @@ class Facts:
                     for element in subscript.slice:
                         if type(element.slice) is cst.Slice and element.slice.upper is not None:
                             out.append(code_of(element.slice.upper))
-            elif kind is cst.Name:
-                out.extend(walker.name_slices.get(cast(cst.Name, node).value, ()))
+            elif type(node) is cst.Name:
+                out.extend(walker.name_slices.get(node.value, ()))
             if kind not in _OPAQUE:
                 stack.extend(children(node))
         return tuple(out)
@@ -2757,14 +2814,22 @@ class Facts:
 
     def resolve_call(self, func: cst.BaseExpression, caller: Function) -> list[str]:
         if type(func) is cst.Name:
-            nested = f"{caller.qualname}.{func.value}"
-            if nested in self.functions:
-                return [nested]
-            return [
-                q
-                for q in self.functions_by_name.get(func.value, [])
-                if self.functions[q].class_name is None
-            ]
+            # Asked of every call: the answer for a name depends only on the caller and the
+            # script's functions, found before any walk, so it is kept per caller and name.
+            key = (caller.qualname, func.value)
+            found = self._resolved.get(key)
+            if found is None:
+                nested = f"{caller.qualname}.{func.value}"
+                found = self._resolved[key] = (
+                    (nested,)
+                    if nested in self.functions
+                    else tuple(
+                        q
+                        for q in self.functions_by_name.get(func.value, [])
+                        if self.functions[q].class_name is None
+                    )
+                )
+            return list(found)
         if type(func) is cst.Attribute:
             if self.local_modules and self._module_named(func.value) in self.local_modules:
                 return [
@@ -2790,8 +2855,35 @@ class Facts:
         found = self._context_ends.get(fn.qualname)
         if found is None:
             body = self._module_statements() if fn.node is None else [fn.node.body]
-            found = self._context_ends[fn.qualname] = _context_ends(body)
+            found = self._context_ends[fn.qualname] = _context_ends(body, self.may_slice)
         return found
+
+    def may_slice(self, stmt: cst.CSTNode) -> bool:
+        """Whether a statement's lines hold a ``[`` and a ``:``, which every slice (``a[i:j]``)
+        is written with: a statement without both has no slice (a log line's ``f"{x:.3f}"`` has
+        none). True where its lines are not known."""
+        span = self._lines.get(id(stmt))
+        if not span:
+            return True
+        first, last = span
+        colons, brackets = self._slice_marks
+        return colons[last] > colons[first - 1] and brackets[last] > brackets[first - 1]
+
+    @cached_property
+    def _split_path_lines(self) -> list[int]:
+        """Indexes of the text lines that may build a shard path (``fineweb_{split}_``)."""
+        return [i for i, text in enumerate(self._text_lines) if "fineweb_{" in text]
+
+    @cached_property
+    def _slice_marks(self) -> tuple[list[int], list[int]]:
+        """How many of the first ``n`` lines hold a ``:``, and how many a ``[``, for each ``n``.
+        Lines end where Python ends them (``\\n``, ``\\r\\n``, ``\\r``), not at the other
+        breaks of ``str.splitlines`` (a form feed): the statements' line numbers count them so."""
+        other_breaks = _OTHER_LINE_BREAKS.search(self.text) is not None
+        lines = _LINE_END.split(self.text) if other_breaks else self._text_lines
+        colons = list(accumulate(map(contains, lines, repeat(":")), initial=0))
+        brackets = list(accumulate(map(contains, lines, repeat("[")), initial=0))
+        return colons, brackets
 
     # -- collection ----------------------------------------------------------------------
     def _module_statements(self) -> list[cst.CSTNode]:
@@ -2813,8 +2905,11 @@ class Facts:
         if not self._mentions_split_paths:
             return
         start, end = self._lines.get(id(node), (0, 0))
-        for text in self._text_lines[max(start - 1, 0) : end]:
-            for match in _SPLIT_PATH.finditer(text):
+        first = max(start - 1, 0)
+        for index in self._split_path_lines[bisect_left(self._split_path_lines, first) :]:
+            if index >= end:
+                break
+            for match in _SPLIT_PATH.finditer(self._text_lines[index]):
                 if match.group(1) in fn.params:
                     self.split_listers[fn.qualname] = fn.params.index(match.group(1))
                     return
@@ -3196,15 +3291,15 @@ def _mentions_data(node: cst.CSTNode) -> tuple[bool, bool]:
     while stack and not (val and train):
         current = stack.pop()
         kind = type(current)
-        if kind is cst.Name:
-            val = val or _is_val_name(cast(cst.Name, current).value)
+        if type(current) is cst.Name:
+            val = val or _is_val_name(current.value)
             continue
         text = _string_text(current)
         if text is not None:
             val = val or "fineweb_val_" in text
             train = train or "fineweb_train_" in text
-        elif kind is cst.Call:
-            val = val or callee_name(cast(cst.Call, current).func) in _VAL_LOADERS
+        elif type(current) is cst.Call:
+            val = val or callee_name(current.func) in _VAL_LOADERS
         if kind not in _OPAQUE:
             stack.extend(children(current))
     return val, train

@@ -52,9 +52,10 @@ class EnvRead:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed (see `audit.context.Context`)
 class Assigned:
-    """One assignment to a name or attribute, and the conditions it sits under in its scope."""
+    """One assignment to a name or attribute, and the conditions it sits under in its scope
+    (never changed once built)."""
 
     value: cst.BaseExpression
     guards: tuple[Guard, ...] = ()

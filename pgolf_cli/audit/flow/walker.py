@@ -65,9 +65,10 @@ V = TypeVar("V", bound=_Joins)
 """What a :class:`NamesFlow` knows of one name: a value that joins with ``|``."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed (see `audit.context.Context`)
 class Guard:
-    """A condition a statement sits under (``negated`` in the else branch / after an early exit)."""
+    """A condition a statement sits under (``negated`` in the else branch / after an early exit);
+    never changed once built."""
 
     test: cst.BaseExpression
     negated: bool
@@ -266,11 +267,29 @@ class Flow(Generic[S]):
 
     # -- the walk -----------------------------------------------------------------------------
     def block(self, body: cst.BaseSuite | Sequence[cst.CSTNode]) -> None:
+        # The statements in order as :func:`statements` gives them, read without a generator:
+        # the parts of an `a; b` line are small statements, anything else is tested.
+        items: Sequence[cst.CSTNode] = (
+            body.body
+            if (type(body) is cst.IndentedBlock or type(body) is cst.SimpleStatementSuite)
+            else body  # type: ignore[assignment]
+        )
         pushed = 0
-        for item in statements(body):
+        small_kinds = _SMALL
+        for entry in items:
+            if type(entry) is cst.SimpleStatementLine:
+                for part in entry.body:
+                    self.line = self.line_of(part)
+                    self.statement = part
+                    self.small(part)
+                continue
+            item = entry
             self.line = line = self.line_of(item)
             self.statement = item
-            if _is_small(item):
+            small = small_kinds.get(type(item))
+            if small is None:
+                small = _is_small(item)
+            if small:
                 self.small(item)  # type: ignore[arg-type]
                 continue
             self.compound(item)
@@ -282,8 +301,9 @@ class Flow(Generic[S]):
             del self.guards[len(self.guards) - pushed :]
 
     def compound(self, node: cst.CSTNode) -> None:
-        self.line = self.line_of(node)
-        self.statement = node
+        if self.statement is not node:  # :meth:`block` has just set both (an `elif` has not)
+            self.line = self.line_of(node)
+            self.statement = node
         kind = type(node)
         if kind is cst.FunctionDef or kind is cst.ClassDef:
             self.definition(node)  # type: ignore[arg-type]
