@@ -225,7 +225,7 @@ def _stages(path: Path, samples: defaultdict[str, list[float]]) -> None:
     """One audit of ``path``, stage by stage: each stage's seconds appended to ``samples``."""
     from pgolf_cli.audit import guard, suppress
     from pgolf_cli.audit.facts import Facts
-    from pgolf_cli.audit.positions import statement_lines
+    from pgolf_cli.audit.positions import skeleton, statement_lines
     from pgolf_cli.audit.registry import all_rules
     from pgolf_cli.audit.source import read_source
 
@@ -252,9 +252,12 @@ def _stages(path: Path, samples: defaultdict[str, list[float]]) -> None:
     else:
         layout = guard._shallow(source.text)
     lap("guard: nesting depth")
+    statements = skeleton(tree) if tree is not None else None
+    del tree  # as the guard does: its memory serves libcst's parse
+    lap("guard: statements kept, tree freed")
     module = libcst.parse_module(source.text)
     lap("libcst.parse_module")
-    lines = statement_lines(module, source.text, tree, layout)
+    lines = statement_lines(module, source.text, statements, layout)
     lap("statement positions")
     facts = Facts(module, lines, source.text)
     lap("facts pre-pass")

@@ -228,7 +228,9 @@ class _FileAudit:
         # A file without a statement (empty, or only comments) holds nothing a rule can judge.
         if parsed is not None and parsed.module.body:
             try:
-                lines = statement_lines(parsed.module, self.source.text, parsed.tree, parsed.layout)
+                lines = statement_lines(
+                    parsed.module, self.source.text, parsed.statements, parsed.layout
+                )
                 facts = _facts(parsed.module, lines, self.source.text, self.source.path)
                 try:
                     for rule, hit in _hits(facts, self.source.path, self.options):
@@ -449,7 +451,7 @@ class _ProgramAudit:
             return []
         module = parsed.module
         try:
-            lines = statement_lines(module, source.text, parsed.tree, parsed.layout)
+            lines = statement_lines(module, source.text, parsed.statements, parsed.layout)
             refs = references(module, lambda node: lines.get(id(node), (0, 0)), source.text)
         except RecursionError:
             audit.cannot_analyse()

@@ -8,7 +8,8 @@ blocks, an expression too deep to compile), at C speed; that is a PG901 like any
 What CPython accepts is then measured: an expression or block structure nested deeper than
 :data:`MAX_DEPTH` is refused (PG906) before libcst sees it, because libcst's cost grows with the
 nesting (about quadratically) and the audit's own tree walks recurse. Only then does libcst
-parse it. The tree CPython built is kept: the statement positions reuse it.
+parse it. The statements of the tree CPython built are kept (the statement positions reuse
+them), the tree itself is freed first.
 
 What remains unbounded here is the time and memory of parsing and analysing admitted code of
 any size; :mod:`pgolf_cli.audit.engine` runs each audit in a worker process with a time and
@@ -27,7 +28,7 @@ from typing import cast
 
 import libcst as cst
 
-from pgolf_cli.audit.positions import Layout, Part
+from pgolf_cli.audit.positions import Layout, Part, Skeleton, skeleton
 
 #: Deepest syntax tree (statements and expressions, as ``ast`` nests them) that is parsed. The
 #: deepest of 162 real submissions and record scripts nests 22 levels; CPython's tokenizer
@@ -42,8 +43,9 @@ _NO_STATEMENTS = cst.Module(body=[])
 @dataclass(frozen=True, slots=True)
 class Parsed:
     module: cst.Module
-    tree: ast.Module | None
-    """The same code as CPython parsed it; None for grammar this Python does not know."""
+    statements: Skeleton | None
+    """The statements of the same code as CPython parsed it (:func:`positions.skeleton`); None
+    for grammar this Python does not know."""
     layout: Layout | None = None
     """For grammar this Python does not know, its logical lines as Python's tokenizer delimits
     them, f-strings read as Python 3.12 reads them (:func:`_shallow`), to find the statement
@@ -70,7 +72,7 @@ def parse(text: str) -> Parsed:
             than :data:`MAX_DEPTH`.
     """
     if not text:
-        return Parsed(_NO_STATEMENTS, ast.Module(body=[], type_ignores=[]))  # an empty file
+        return Parsed(_NO_STATEMENTS, [])  # an empty file
     try:
         tree = python_tree(text)
     except Refused as refused:
@@ -84,7 +86,7 @@ def parse(text: str) -> Parsed:
     if not tree.body:
         # No statement: nothing for libcst to parse, and its tokenizer rejects some such files
         # that CPython takes (blank lines ending in a lone line continuation).
-        return Parsed(_NO_STATEMENTS, tree)
+        return Parsed(_NO_STATEMENTS, [])
     line = _too_deep(tree)
     if line is not None:
         raise Refused(
@@ -93,6 +95,8 @@ def parse(text: str) -> Parsed:
             f"the code nests more than {MAX_DEPTH} levels deep at line {line} (real "
             "submissions nest at most about 20), and pgolf does not parse code that deep",
         )
+    statements = skeleton(tree)
+    del tree  # its memory serves libcst's parse, which runs ~5% slower beside a live tree
     try:
         module = _parse(text)
     except cst.CSTValidationError as error:
@@ -110,7 +114,7 @@ def parse(text: str) -> Parsed:
         ) from None
     except RecursionError:
         raise Refused("PG906", 1, "the code nests too deeply for pgolf's parser") from None
-    return Parsed(module, tree)
+    return Parsed(module, statements)
 
 
 #: Deepest indentation admitted when CPython cannot parse the code itself (its tokenizer stops at

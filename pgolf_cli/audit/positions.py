@@ -17,13 +17,19 @@ import ast
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
-from typing import cast
+from typing import Any, cast
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 #: id(libcst statement) -> (first line, last line)
 LineMap = dict[int, tuple[int, int]]
+
+#: A statement as CPython parsed it, reduced to what the pairing reads: its type, first and
+#: last line, and the statement lists nested in it (see :func:`skeleton`).
+Statement = tuple[type[ast.stmt], int, int, tuple[Any, ...]]
+#: The statements of a block, each reduced to a :data:`Statement`.
+Skeleton = list[Statement]
 
 #: A part of a logical line between separators at bracket depth 0: (first row, last row, the
 #: separator after it: ";", ":" or "" at the line's end); rows are 0 for a part without a token.
@@ -67,69 +73,116 @@ def _cst_statements(body: cst.BaseSuite | Sequence[cst.BaseStatement]) -> Iterat
             yield item
 
 
+_ONE_BODY = frozenset(
+    {ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith}
+)
+_BODY_AND_ELSE = frozenset({ast.If, ast.For, ast.AsyncFor, ast.While})
+
+
+def skeleton(tree: ast.Module) -> Skeleton:
+    """The statements of ``tree`` as the pairing reads them: CPython's tree reduced to a few
+    tuples, so that it can be freed before libcst parses (a parse next to a live ``ast`` tree
+    of the same file runs ~5% slower: the memory the tree holds is not reused)."""
+    return _skeleton(tree.body)
+
+
+def _skeleton(body: list[ast.stmt]) -> Skeleton:
+    out: Skeleton = []
+    for a in body:
+        kind = type(a)
+        parts: tuple[Any, ...] = ()
+        if kind in _ONE_BODY:
+            parts = (_skeleton(a.body),)  # type: ignore[attr-defined]
+        elif kind in _BODY_AND_ELSE:
+            parts = (_skeleton(a.body), _skeleton(a.orelse))  # type: ignore[attr-defined]
+        elif kind is ast.Try or kind is ast.TryStar:
+            tried = cast(ast.Try, a)
+            handlers = [_skeleton(h.body) for h in tried.handlers]
+            parts = (
+                _skeleton(tried.body),
+                handlers,
+                _skeleton(tried.orelse),
+                _skeleton(tried.finalbody),
+            )
+        elif kind is ast.Match:
+            parts = ([_skeleton(case.body) for case in cast(ast.Match, a).cases],)
+        out.append((kind, a.lineno, a.end_lineno or a.lineno, parts))
+    return out
+
+
 def _pair(
-    cst_body: cst.BaseSuite | Sequence[cst.BaseStatement], ast_body: list[ast.stmt], out: LineMap
+    cst_body: cst.BaseSuite | Sequence[cst.BaseStatement], ast_body: Skeleton, out: LineMap
 ) -> None:
     cst_stmts = list(_cst_statements(cst_body))
     if len(cst_stmts) != len(ast_body):
         raise _Mismatch
     for c, a in zip(cst_stmts, ast_body, strict=True):
         expected = _PAIRS.get(type(c))
-        if expected is not None and not isinstance(a, expected):
+        if expected is not None and a[0] not in expected:
             raise _Mismatch
-        out[id(c)] = (a.lineno, a.end_lineno or a.lineno)
-        _pair_children(c, a, out)
+        out[id(c)] = (a[1], a[2])
+        if expected is not None:
+            _pair_children(c, a[3], out)
 
 
-def _pair_children(c: cst.CSTNode, a: ast.AST, out: LineMap) -> None:
+def _pair_children(c: cst.CSTNode, parts: tuple[Any, ...], out: LineMap) -> None:
+    """The blocks nested in a compound statement ``c``, paired with those of the CPython
+    statement of its kind (:func:`_pair` checked the kinds match) as :func:`skeleton` lists
+    them."""
     kind = type(c)
-    if kind not in _PAIRS:
-        return  # a small statement: nothing nested (and libcst's isinstance is slow)
-    if isinstance(c, cst.FunctionDef | cst.ClassDef | cst.With) and isinstance(
-        a, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.With | ast.AsyncWith
-    ):
-        _pair(c.body, a.body, out)
-    elif isinstance(c, cst.If) and isinstance(a, ast.If):
-        _pair(c.body, a.body, out)
-        if isinstance(c.orelse, cst.If):
-            _pair([c.orelse], a.orelse, out)
-        elif isinstance(c.orelse, cst.Else):
-            _pair(c.orelse.body, a.orelse, out)
-    elif isinstance(c, cst.For | cst.While) and isinstance(a, ast.For | ast.AsyncFor | ast.While):
-        _pair(c.body, a.body, out)
-        if c.orelse is not None:
-            _pair(c.orelse.body, a.orelse, out)
-    elif isinstance(c, cst.Try | cst.TryStar) and isinstance(a, ast.Try | ast.TryStar):
-        _pair(c.body, a.body, out)
-        if len(c.handlers) != len(a.handlers):
+    if kind is cst.FunctionDef or kind is cst.ClassDef or kind is cst.With:
+        _pair(cast(cst.FunctionDef, c).body, parts[0], out)
+    elif kind is cst.If:
+        branch = cast(cst.If, c)
+        _pair(branch.body, parts[0], out)
+        if type(branch.orelse) is cst.If:
+            _pair([branch.orelse], parts[1], out)
+        elif type(branch.orelse) is cst.Else:
+            _pair(branch.orelse.body, parts[1], out)
+    elif kind is cst.For or kind is cst.While:
+        loop = cast(cst.For, c)
+        _pair(loop.body, parts[0], out)
+        if loop.orelse is not None:
+            _pair(loop.orelse.body, parts[1], out)
+    elif kind is cst.Try or kind is cst.TryStar:
+        tried = cast(cst.Try, c)
+        _pair(tried.body, parts[0], out)
+        if len(tried.handlers) != len(parts[1]):
             raise _Mismatch
-        for ch, ah in zip(c.handlers, a.handlers, strict=True):
-            _pair(ch.body, ah.body, out)  # type: ignore[attr-defined]
-        if c.orelse is not None:
-            _pair(c.orelse.body, a.orelse, out)
-        if c.finalbody is not None:
-            _pair(c.finalbody.body, a.finalbody, out)
-    elif isinstance(c, cst.Match) and isinstance(a, ast.Match):
-        if len(c.cases) != len(a.cases):
+        for handler, body in zip(tried.handlers, parts[1], strict=True):
+            _pair(handler.body, body, out)
+        if tried.orelse is not None:
+            _pair(tried.orelse.body, parts[2], out)
+        if tried.finalbody is not None:
+            _pair(tried.finalbody.body, parts[3], out)
+    elif kind is cst.Match:
+        cases = cast(cst.Match, c).cases
+        if len(cases) != len(parts[0]):
             raise _Mismatch
-        for cc, ac in zip(c.cases, a.cases, strict=True):
-            _pair(cc.body, ac.body, out)
+        for case, body in zip(cases, parts[0], strict=True):
+            _pair(case.body, body, out)
 
 
 def statement_lines(
-    module: cst.Module, text: str, tree: ast.Module | None = None, layout: Layout | None = None
+    module: cst.Module,
+    text: str,
+    statements: Skeleton | None = None,
+    layout: Layout | None = None,
 ) -> LineMap:
     """Map every statement of ``module`` (small statements individually) to its lines.
 
-    ``tree`` is CPython's tree of ``text`` when the caller already has it; ``layout`` its logical
-    lines when CPython cannot parse it (see :class:`pgolf_cli.audit.guard.Parsed`).
+    ``statements`` is the :func:`skeleton` of CPython's tree of ``text`` when the caller already
+    has it; ``layout`` its logical lines when CPython cannot parse it (see
+    :class:`pgolf_cli.audit.guard.Parsed`).
     """
     out: LineMap = {}
     try:
-        if tree is None and layout is not None:
+        if statements is None and layout is not None:
             _Lines(layout, out).module(module)
         else:
-            _pair(module.body, (tree or ast.parse(text)).body, out)
+            if statements is None:
+                statements = skeleton(ast.parse(text))
+            _pair(module.body, statements, out)
         return out
     except RecursionError:
         # libcst's provider nests deeper than ast: it would overflow too, sometimes with a

@@ -669,7 +669,7 @@ def followed_by(path: Path, folder: Folder, candidate: re.Pattern[str] | None) -
         # Through the guard like any audited file: a followed file may be hostile too.
         parsed = guard.parse(source.text)
         module = parsed.module
-        lines = statement_lines(module, source.text, parsed.tree, parsed.layout)
+        lines = statement_lines(module, source.text, parsed.statements, parsed.layout)
     except (guard.Refused, RecursionError):
         return set()
     out: set[Path] = set()

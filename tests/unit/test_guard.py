@@ -136,9 +136,14 @@ def test_skipping_narrow_nodes_finds_what_a_full_walk_finds() -> None:
     assert _refusal("def f():\n    a = 1\n    b = " + "~" * 300 + "1\n") == ("PG906", 3)
 
 
-def test_the_tree_cpython_built_is_kept_for_the_positions() -> None:
+def test_the_statements_cpython_found_are_kept_for_the_positions() -> None:
     parsed = guard.parse("import os\n\ndef main():\n    return os.sep\n")
-    assert [type(s).__name__ for s in parsed.tree.body] == ["Import", "FunctionDef"]
+    assert parsed.statements is not None
+    assert [(kind.__name__, first, last) for kind, first, last, _ in parsed.statements] == [
+        ("Import", 1, 1),
+        ("FunctionDef", 3, 4),
+    ]
+    assert parsed.statements[1][3] == ([(ast.Return, 4, 4, ())],)
     assert len(parsed.module.body) == 2
 
 

@@ -144,8 +144,8 @@ def test_a_layout_that_disagrees_with_the_tree_falls_back_to_codegen() -> None:
 def test_newer_grammar_is_parsed_with_its_layout() -> None:
     text = SHAPES["newer f-string quotes"]
     parsed = guard.parse(text)
-    assert parsed.tree is None and parsed.layout
-    lines = positions.statement_lines(parsed.module, text, parsed.tree, parsed.layout)
+    assert parsed.statements is None and parsed.layout
+    lines = positions.statement_lines(parsed.module, text, parsed.statements, parsed.layout)
     out: positions.LineMap = {}
     positions._Lines(parsed.layout, out).module(parsed.module)
     assert lines == out == positions._codegen_lines(parsed.module)
