@@ -419,40 +419,33 @@ def code_of(node: cst.CSTNode) -> str:
     elif type(node) is cst.SimpleString:
         text = "".join(node.value.split())
     elif type(node) is cst.Attribute:
-        attribute = node
-        text = code_of(attribute.value) + _token(attribute.dot) + code_of(attribute.attr)
+        text = code_of(node.value) + _token(node.dot) + code_of(node.attr)
     elif type(node) is cst.Call:
-        call = node
-        last = len(call.args) - 1
+        last = len(node.args) - 1
         text = _enclosed(
-            code_of(call.func) + _space(call.whitespace_after_func),
+            code_of(node.func) + _space(node.whitespace_after_func),
             "(",
-            _space(call.whitespace_before_args),
-            *(_argument(arg, i != last) for i, arg in enumerate(call.args)),
+            _space(node.whitespace_before_args),
+            *(_argument(arg, i != last) for i, arg in enumerate(node.args)),
             ")",
         )
     elif type(node) is cst.Subscript:
-        subscript = node
-        last = len(subscript.slice) - 1
+        last = len(node.slice) - 1
         text = _enclosed(
-            code_of(subscript.value) + _space(subscript.whitespace_after_value),
+            code_of(node.value) + _space(node.whitespace_after_value),
             "[",
-            _space(subscript.lbracket.whitespace_after),
-            *(_element(e, i != last) for i, e in enumerate(subscript.slice)),
-            _space(subscript.rbracket.whitespace_before),
+            _space(node.lbracket.whitespace_after),
+            *(_element(e, i != last) for i, e in enumerate(node.slice)),
+            _space(node.rbracket.whitespace_before),
             "]",
         )
     elif type(node) is cst.BinaryOperation or type(node) is cst.BooleanOperation:
-        operation = node
-        text = code_of(operation.left) + _token(operation.operator) + code_of(operation.right)
+        text = code_of(node.left) + _token(node.operator) + code_of(node.right)
     elif type(node) is cst.UnaryOperation:
-        unary = node
-        text = _token(unary.operator) + code_of(unary.expression)
+        text = _token(node.operator) + code_of(node.expression)
     elif type(node) is cst.Comparison:
-        comparison = node
-        text = code_of(comparison.left) + "".join(
-            _token(target.operator) + code_of(target.comparator)
-            for target in comparison.comparisons
+        text = code_of(node.left) + "".join(
+            _token(target.operator) + code_of(target.comparator) for target in node.comparisons
         )
     else:
         return _generated(node)
