@@ -1,4 +1,5 @@
-"""Fixtures shared by the test directories: the documentation's command blocks.
+"""Fixtures shared by the test directories: the documentation's command blocks, and the real
+scripts of ../shared.
 
 The README and docs/*.md are executed by tests (tests/cli/test_docs.py checks every command
 block, tests/e2e/test_docs_run.py runs them on a real CPU run); both read the blocks here, so
@@ -130,3 +131,17 @@ def doc_commands(doc_blocks: list[Block]) -> list[Command]:
     return [
         command for block in doc_blocks if block.language == "bash" for command in commands(block)
     ]
+
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_scripts() -> list[Path]:
+    """Every Python file of the accepted record folders and of the labelled corpus in ../shared;
+    the test is skipped where ../shared is not."""
+    paths = sorted(SHARED_DATA.glob("parameter-golf-records-full/*/*/*.py"))
+    paths += sorted(SHARED_DATA.glob("audit-corpus/*/*.py"))
+    if not paths:
+        pytest.skip("../shared is not here")
+    return paths

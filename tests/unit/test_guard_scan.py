@@ -22,7 +22,6 @@ from pgolf_cli.audit import guard, positions
 from pgolf_cli.audit.guard import MAX_DEPTH, MAX_INDENT
 from pgolf_cli.audit.positions import Layout, LogicalLine, Part
 
-RECORDS = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parents[1] / "checks" / "fixtures"
 
 # --- The reference: the guard's former scan, on Python's tokenize (one object per token). ---
@@ -249,13 +248,12 @@ def _agrees(text: str) -> None:
 
 
 @pytest.mark.shared
-def test_every_record_corpus_and_fixture_script_gets_the_tokenizers_layout() -> None:
+def test_every_record_corpus_and_fixture_script_gets_the_tokenizers_layout(
+    real_scripts: list[Path],
+) -> None:
     from pgolf_cli.audit.source import read_source
 
-    paths = sorted(RECORDS.glob("parameter-golf-records-full/*/*/*.py"))
-    paths += sorted(RECORDS.glob("audit-corpus/*/*.py"))
-    if not paths:
-        pytest.skip("../shared is not here")
+    paths = real_scripts
     newer = 0
     for path in [*paths, *sorted(FIXTURES.glob("*.py"))]:
         text = read_source(path).text

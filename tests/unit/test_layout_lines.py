@@ -12,7 +12,6 @@ from pgolf_cli.audit import guard, positions
 from pgolf_cli.audit.registry import all_rules
 
 FIXTURES = Path(__file__).resolve().parents[1] / "checks" / "fixtures"
-RECORDS = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 SHAPES = {
     "simple": "import os\nx = 1\nprint(x)\n",
@@ -85,13 +84,10 @@ def test_every_rule_example_and_fixture_gets_libcsts_lines() -> None:
 
 
 @pytest.mark.shared
-def test_every_record_and_corpus_script_gets_libcsts_lines() -> None:
+def test_every_record_and_corpus_script_gets_libcsts_lines(real_scripts: list[Path]) -> None:
     from pgolf_cli.audit.source import read_source
 
-    paths = sorted(RECORDS.glob("parameter-golf-records-full/*/*/*.py"))
-    paths += sorted(RECORDS.glob("audit-corpus/*/*.py"))
-    if not paths:
-        pytest.skip("../shared is not here")
+    paths = real_scripts
     for path in paths:
         text = read_source(path).text
         if text.strip():
