@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
@@ -121,6 +120,10 @@ def _catalogue_table(catalogue: tuple[type[Rule], ...]) -> Table:
 
 
 def _documentation(rule: type[Rule]) -> RenderableType:
+    # Imported here: markdown-it costs ~40 ms at the start of every command, and only a
+    # rule's documentation is rendered from Markdown.
+    from rich.markdown import Markdown
+
     header = Text.assemble(
         (rule.id, "bold"),
         " ",

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Literal
 
 from pgolf_cli.errors import PgolfInputError
 from pgolf_cli.records.logs import log_files
-from pgolf_cli.run_folder import seed_logs
 
 if TYPE_CHECKING:
     from pgolf_cli.records.logs import ParsedLog, Score
@@ -655,6 +654,10 @@ def read_folder(folder: Path) -> tuple[SeedScore, ...]:
     if not scores and (folder / "logs").is_dir():
         scores = _log_scores(log_files(folder / "logs"))
     if not scores:
+        # Imported here: the run folder's pydantic models cost ~0.1 s at the start of every
+        # command (this module's constants are option defaults of `pgolf stats`).
+        from pgolf_cli.run_folder import seed_logs
+
         scores = _log_scores(seed_logs(folder))
     if scores:
         return scores
