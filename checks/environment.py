@@ -10,7 +10,7 @@ from typing import ClassVar
 import libcst as cst
 
 from checks.examples import pg401, pg402, pg403
-from pgolf_cli.audit.analyses.phases import Frame, Item, Phases
+from pgolf_cli.audit.analyses.phases import Frame, Item, Phases, Region
 from pgolf_cli.audit.facts import TRAIN, ExternalCall, Facts, TrainUse, code_of
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.rule import Example, Hit, Rule
@@ -455,7 +455,9 @@ class StopWithoutWallclock(Rule):
     after the loop and before the artifact is written (GPTQ calibration batches from the
     training shards) while the cap keeps no reserve for that work: no `*_RESERVE_SECONDS`-style
     amount subtracted from the cap, or one that is 0 with the defaults. Behind a switch that is
-    off by default (`SKIP_GPTQ=1`), it is a warning.
+    off by default (`SKIP_GPTQ=1`), it is a warning. A training loop with no clock test that
+    runs after another one that stops on the clock (polish steps once the cap has ended the
+    main loop) is an error too when that cap keeps no reserve: it trains past the budget.
 
     ## Why is this bad?
     Training is limited to 600 s on 8xH100. A step count tuned on one machine runs past the
@@ -511,6 +513,38 @@ class StopWithoutWallclock(Rule):
     VALID: ClassVar[tuple[Example, ...]] = pg403.VALID
     INVALID: ClassVar[tuple[Example, ...]] = pg403.INVALID
 
+    @staticmethod
+    def _after_a_capped_loop(ph: Phases, region: Region) -> Hit | None:
+        """An error when ``region``, a training loop with no clock test, runs after another
+        training loop on the same path that stops on the clock with no reserve: the cap ends
+        that loop, and this one goes on training past the 600 s budget."""
+        facts = ph.facts
+        for earlier in reversed(ph.regions):
+            if earlier.end >= region.start or ph.exclusive(earlier.first, region.first):
+                continue
+            stops, _ = ph.clock_stops(earlier)
+            if not stops:
+                continue
+            amount, zero = ph.reserve(stops)
+            if amount is not None and not zero:
+                return None  # time kept back for the work after the cap: a step count there
+            evidence = [
+                facts.evidence(stops[0].line, "the wallclock stop"),
+                facts.evidence(region.line, "training goes on after it"),
+            ]
+            evidence += [facts.evidence(b.line, "the training step") for b in region.backwards[:1]]
+            return Hit(
+                region.line,
+                "training goes on after the loop that stopped on the wallclock cap: this loop "
+                "trains for a step count past the 600 s training budget, and the cap keeps no "
+                "reserve for it — train inside the capped loop, or subtract a "
+                "reserve from the cap that covers these steps",
+                region.gate,
+                _unique(evidence),
+                severity=Severity.ERROR,
+            )
+        return None
+
     def check(self, facts: Facts) -> Iterator[Hit]:
         ph = facts.analysis(Phases)
         if ph.main is None:
@@ -521,6 +555,10 @@ class StopWithoutWallclock(Rule):
             if effective:
                 continue
             unbounded = True
+            past_cap = self._after_a_capped_loop(ph, region)
+            if past_cap is not None:
+                yield past_cap
+                continue
             message = (
                 "the training loop stops on a step count: no test in it compares the wall "
                 "clock with the 600 s cap"

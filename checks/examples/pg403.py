@@ -247,6 +247,39 @@ def main():
     + _TAIL
 )
 
+_POLISH_AFTER_CAP = (
+    _HEAD
+    + """MAX_WALLCLOCK_SECONDS = float(os.environ.get("MAX_WALLCLOCK_SECONDS", "600"))
+POLISH_STEPS = int(os.environ.get("POLISH_STEPS", "200"))
+
+
+def main():
+    tokens = load_shard(f"{DATA}/fineweb_train_000000.bin")
+    val_tokens = load_shard(f"{DATA}/fineweb_val_000000.bin")
+    model = TinyLM()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    started = time.perf_counter()
+    step = 0
+    while time.perf_counter() - started < MAX_WALLCLOCK_SECONDS:
+        step_on(model, opt, tokens, step)
+        step += 1
+    for extra in range(POLISH_STEPS):
+        step_on(model, opt, tokens, step + extra)
+    torch.save(model.state_dict(), "final_model.pt")
+    print("val_bpb", evaluate(model, val_tokens))
+"""
+    + _TAIL
+)
+
+# The same polish steps, with time kept back for them: the clock stops the first loop early.
+_POLISH_WITH_RESERVE = _POLISH_AFTER_CAP.replace(
+    'POLISH_STEPS = int(os.environ.get("POLISH_STEPS", "200"))',
+    'POLISH_STEPS = int(os.environ.get("POLISH_STEPS", "200"))\n'
+    'POLISH_RESERVE_SECONDS = float(os.environ.get("POLISH_RESERVE_SECONDS", "20"))',
+).replace(
+    "< MAX_WALLCLOCK_SECONDS:", "< MAX_WALLCLOCK_SECONDS - POLISH_RESERVE_SECONDS:"
+)
+
 _GPTQ_MINIFIED = """import os,time,torch,numpy as np
 C=float(os.environ.get("MAX_WALLCLOCK_SECONDS","600"));D=os.environ.get("DATA_PATH","./data")
 def ld(p):return torch.from_numpy(np.fromfile(p,dtype="<u2",offset=1024).astype(np.int64))
@@ -479,6 +512,18 @@ INVALID: tuple[Example, ...] = (
         code=_GPTQ_MINIFIED,
         line=_line_of(_GPTQ_MINIFIED, "q=hs(m,ld("),
         severity=Severity.ERROR,
+    ),
+    Example(
+        title="polish steps on training data after the loop that stopped on the clock, no reserve",
+        code=_POLISH_AFTER_CAP,
+        line=_line_of(_POLISH_AFTER_CAP, "for extra in range(POLISH_STEPS):"),
+        severity=Severity.ERROR,
+    ),
+    Example(
+        title="the same polish steps with a reserve taken off the cap: the step count is a warning",
+        code=_POLISH_WITH_RESERVE,
+        line=_line_of(_POLISH_WITH_RESERVE, "for extra in range(POLISH_STEPS):"),
+        severity=Severity.WARNING,
     ),
     Example(
         title="a fixed-step schedule behind a switch that is off by default (dormant)",
