@@ -276,9 +276,7 @@ _POLISH_WITH_RESERVE = _POLISH_AFTER_CAP.replace(
     'POLISH_STEPS = int(os.environ.get("POLISH_STEPS", "200"))',
     'POLISH_STEPS = int(os.environ.get("POLISH_STEPS", "200"))\n'
     'POLISH_RESERVE_SECONDS = float(os.environ.get("POLISH_RESERVE_SECONDS", "20"))',
-).replace(
-    "< MAX_WALLCLOCK_SECONDS:", "< MAX_WALLCLOCK_SECONDS - POLISH_RESERVE_SECONDS:"
-)
+).replace("< MAX_WALLCLOCK_SECONDS:", "< MAX_WALLCLOCK_SECONDS - POLISH_RESERVE_SECONDS:")
 
 _GPTQ_MINIFIED = """import os,time,torch,numpy as np
 C=float(os.environ.get("MAX_WALLCLOCK_SECONDS","600"));D=os.environ.get("DATA_PATH","./data")
