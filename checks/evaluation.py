@@ -457,6 +457,9 @@ class RescoringPass(Rule):
     kept under another name is not seen. A cache counts as filled from the tokens when a table is
     written at their keys (`table[key] += 1`, `np.add.at`, `index_add_`) or incremented by a
     histogram of them (`table += np.bincount(keys)`), in the function or in a method it calls.
+    A table a helper fills from all the validation tokens and returns before any pass
+    (`table = bigram_counts(val_tokens)`, then a single pass that blends it in) is not seen: with
+    no first pass there is no second, and the returned value does not carry the tokens it counted.
 
     ## Ruling
     Maintainer closures on 2026-03-27 (#846, #869, #870, #881), #573 and #991; the field guide
