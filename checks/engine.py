@@ -100,7 +100,10 @@ class UndecodablePackedSource(EngineRule):
     ## What it does
     Reports a packed wrapper whose payload cannot be decoded without running code: a payload
     computed at run time, an unknown codec, a corrupt stream, or one that decodes past the size or
-    nesting cap.
+    nesting cap. Also any `exec` of a value built from a string or bytes literal of 1,000
+    characters or more in a shape pgolf does not decode (a decoder function of the file's own,
+    a codec reached through `getattr`, a whole script kept in a string): code the audit would
+    otherwise pass without having seen it.
 
     ## Why is this bad?
     The code that actually runs is hidden from the audit and from reviewers. pgolf never executes a
@@ -117,7 +120,9 @@ class UndecodablePackedSource(EngineRule):
     plain source.
 
     ## Known problems
-    Exotic codecs (zstandard, marshal) are reported here even when the payload is harmless.
+    Exotic codecs (zstandard, marshal) are reported here even when the payload is harmless. A
+    long literal handed to a function that executes its parameter (`run(PAYLOAD)` with
+    `run = lambda p: exec(...)`) is not followed.
 
     ## Ruling
     docs/challenge.md, "Code bytes": a wrapper that cannot be decoded statically is itself a

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import binascii
 import bz2
 import io
 import lzma
@@ -50,7 +51,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 # A wrapper has an exec call and a decoder name; everything else skips the ast parse.
 _EXEC_CALL = re.compile(r"exec\s*\(")
 _WORD_CHAR = re.compile(r"\w")
-_CODEC_WORDS = ("decompress", "decode", "unhexlify", "a2b", "loads")
+_CODEC_WORDS = ("decompress", "decode", "unhexlify", "a2b", "fromhex", "loads")
 _CODEC_HINT = re.compile("|".join(_CODEC_WORDS))
 # Names the first parameter of the supported codec functions has, for keyword calls.
 _DATA_KEYWORDS = frozenset({"data", "string", "s", "b"})
@@ -274,7 +275,7 @@ def unpack(text: str) -> tuple[str, tuple[Layer, ...], Undecodable | None]:
     while True:
         wrapper = _find_wrapper(current)
         if wrapper is None:
-            return current, tuple(layers), None
+            return current, tuple(layers), _opaque_exec(current)
         if len(layers) == MAX_LAYERS:
             reason = f"the wrappers are nested more than {MAX_LAYERS} deep"
             return current, tuple(layers), Undecodable(wrapper.line, reason)
@@ -325,7 +326,15 @@ class _Runtime(NamedTuple):
     line: int
 
 
-_Binding = _Module | _Member | _Static | _Runtime
+class _Decoded(NamedTuple):
+    """A name bound to a decode chain (``code = L.decompress(B.b85decode(blob))``): executing
+    the name runs the chain, as if it were written inside the ``exec`` call."""
+
+    steps: tuple[_Step, ...]
+    payload: ast.expr
+
+
+_Binding = _Module | _Member | _Static | _Runtime | _Decoded
 
 
 # One call of a decode chain.
@@ -430,7 +439,63 @@ def _find_wrapper(text: str) -> _Wrapper | None:
     return found
 
 
+#: A literal this long, run by ``exec`` in a shape no wrapper above decodes, holds code the audit
+#: would not see: a compressed payload behind a decoder of the file's own (``exec(_u("..."))``),
+#: a codec reached through ``getattr``, or a whole script kept in a string.
+OPAQUE_PAYLOAD_CHARS = 1000
+
+
+def _opaque_exec(text: str) -> Undecodable | None:
+    """An ``exec`` of a value built from a long string or bytes literal, in a text that is not
+    a wrapper pgolf decodes: its code is unaudited, which is reported rather than passed as
+    clean. The literal may be in the call or bound to a module-level name it reads; one passed
+    to a function that executes its parameter is not followed."""
+    if not _calls_exec(text):
+        return None
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the engine reports unparseable code
+    bound: dict[str, int] = {}
+    for stmt in module.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    bound[target.id] = _literal_chars(stmt.value, {})
+    for node in ast.walk(module):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "exec"
+            and node.args
+        ):
+            size = _literal_chars(node.args[0], bound)
+            if size >= OPAQUE_PAYLOAD_CHARS:
+                return Undecodable(
+                    node.lineno,
+                    f"`exec` at line {node.lineno} runs code built at run time from a "
+                    f"{size:,}-character literal, in a form pgolf does not decode",
+                )
+    return None
+
+
+def _literal_chars(node: ast.expr, bound: dict[str, int]) -> int:
+    """The length of the longest string or bytes literal in ``node``, or bound to a name it
+    reads."""
+    longest = 0
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str | bytes):
+            longest = max(longest, len(child.value))
+        elif isinstance(child, ast.Name):
+            longest = max(longest, bound.get(child.id, 0))
+    return longest
+
+
 def _bind_value(value: ast.expr, env: dict[str, _Binding], line: int) -> _Binding:
+    chain = _parse_chain(value, env) if isinstance(value, ast.Call) else None
+    if chain is not None:
+        steps, payload = chain
+        return _Decoded(tuple(steps), payload)
     try:
         return _Static(_const(value, env))
     except _NotStatic:
@@ -448,7 +513,8 @@ def _bind_target(target: ast.expr, binding: _Binding, env: dict[str, _Binding], 
 
 
 def _parse_chain(node: ast.expr, env: dict[str, _Binding]) -> tuple[list[_Step], ast.expr] | None:
-    """Split ``exec``'s argument into decode steps and the payload expression.
+    """Split ``exec``'s argument, or a value assigned before it, into decode steps and the
+    payload expression.
 
     None when no step is a decompress/decode call: then the exec is ordinary code.
     """
@@ -482,6 +548,11 @@ def _parse_chain(node: ast.expr, env: dict[str, _Binding]) -> tuple[list[_Step],
             node = func.value
         else:
             break
+    if isinstance(node, ast.Name):
+        bound = env.get(node.id)
+        if isinstance(bound, _Decoded):  # decoded into a name first: its chain continues here
+            steps.extend(bound.steps)
+            node = bound.payload
     if not any(isinstance(step, _Codec) for step in steps):
         return None
     return steps, node
@@ -511,6 +582,8 @@ def _resolve_member(node: ast.expr, env: dict[str, _Binding]) -> tuple[str, str]
         module = _module_of(node.value, env)
         if module is not None:
             return module, node.attr
+        if isinstance(node.value, ast.Name) and node.value.id == "bytes" and "bytes" not in env:
+            return "bytes", node.attr  # the builtin type's constructors (`bytes.fromhex`)
     return None
 
 
@@ -755,6 +828,9 @@ _ENCODING_OPTIONS: dict[str, tuple[str, ...]] = {
     "decodebytes": (),
     "b85decode": (),
     "a85decode": ("foldspaces", "adobe", "ignorechars"),
+    "unhexlify": (),
+    "a2b_hex": (),
+    "fromhex": (),
 }
 _ENCODINGS: dict[tuple[str, str], tuple[str, Callable[..., bytes]]] = {
     ("base64", "b64decode"): ("base64", base64.b64decode),
@@ -763,6 +839,9 @@ _ENCODINGS: dict[tuple[str, str], tuple[str, Callable[..., bytes]]] = {
     ("base64", "decodebytes"): ("base64", base64.decodebytes),
     ("base64", "b85decode"): ("base85", base64.b85decode),
     ("base64", "a85decode"): ("ascii85", base64.a85decode),
+    ("binascii", "unhexlify"): ("hex", binascii.unhexlify),
+    ("binascii", "a2b_hex"): ("hex", binascii.a2b_hex),
+    ("bytes", "fromhex"): ("hex", bytes.fromhex),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gc
 import lzma
+import random
 from pathlib import Path
 
 import libcst as cst
@@ -161,6 +162,32 @@ def test_packed_script_reports_decoded_lines() -> None:
     assert by_rule["PG101"].decoded_from and "lzma" in by_rule["PG101"].decoded_from
     assert by_rule["PG902"].line == 2 and by_rule["PG902"].decoded_from is None
     assert result.layers == ("lzma+base85",)
+
+
+def test_a_shim_that_decodes_into_a_name_is_audited_inside() -> None:
+    # The linecache shim: the text is decoded into a name, registered for tracebacks, compiled.
+    payload = base64.b85encode(lzma.compress(_script().encode())).decode()
+    wrapper = (
+        "import lzma as L,base64 as B,linecache as C\n"
+        f'S=L.decompress(B.b85decode("{payload}")).decode()\n'
+        "F=__file__+'.py'\n"
+        "C.cache[F]=(len(S),None,S.splitlines(True),F)\n"
+        "exec(compile(S,F,'exec'))\n"
+    )
+    findings = _audit(wrapper)
+    assert ("PG902", 5, "note") in findings
+    assert ("PG101", 12, "error") in findings
+
+
+def test_code_run_from_a_long_literal_pgolf_cannot_decode_is_an_error() -> None:
+    payload = base64.b85encode(random.Random(3).randbytes(1500)).decode()  # long, as real ones are
+    wrapper = (
+        "import lzma,base64\n"
+        "def unpack(s):\n"
+        "    return lzma.decompress(base64.b85decode(s))\n"
+        f'exec(unpack("{payload}"))\n'
+    )
+    assert ("PG903", 4, "error") in _audit(wrapper)
 
 
 def test_undecodable_wrapper_is_an_error() -> None:

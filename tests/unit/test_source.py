@@ -10,6 +10,7 @@ import gzip
 import lzma
 import os
 import pickle
+import random
 import re
 import tracemalloc
 import zlib
@@ -151,6 +152,43 @@ def test_payload_split_over_lines_and_names() -> None:
         f"    {tail[5:]!r})))\n"
     )
     assert unpack(text) == (CODE, (Layer("lzma+base85", 4),), None)
+
+
+@pytest.mark.parametrize(
+    ("lines", "line"),
+    [
+        (["C=L.decompress(B.b85decode(P))", "exec(C)"], 4),
+        (["C=L.decompress(B.b85decode(P)).decode('utf-8')", "exec(C)"], 4),
+        (["D=B.b85decode(P)", "exec(L.decompress(D))"], 4),
+        (["D=B.b85decode(P)", "C=L.decompress(D)", "exec(C.decode())"], 5),
+        (["C=L.decompress(B.b85decode(P))", "exec(compile(C, '<packed>', 'exec'))"], 4),
+    ],
+    ids=["decoded-name", "decoded-text-name", "encoded-name", "two-names", "compiled-name"],
+)
+def test_a_chain_decoded_into_a_name_before_exec(lines: list[str], line: int) -> None:
+    # The steps may be spread over assignments: executing the name runs them all.
+    text = "\n".join(["import lzma as L,base64 as B", f"P={LZMA_B85}", *lines]) + "\n"
+    assert unpack(text) == (CODE, (Layer("lzma+base85", line),), None)
+
+
+def test_a_decoded_name_bound_again_at_run_time_is_not_a_wrapper() -> None:
+    text = f"import lzma as L,base64 as B\nC=L.decompress(B.b85decode({LZMA_B85}))\nC=input()\nexec(C)\n"
+    assert unpack(text) == (text, (), None)
+
+
+@pytest.mark.parametrize(
+    "decoder",
+    ["bytes.fromhex(P)", "binascii.unhexlify(P)", "binascii.a2b_hex(P)", "H(P)"],
+)
+def test_hex_encoded_payloads(decoder: str) -> None:
+    payload = zlib.compress(CODE.encode()).hex()
+    text = (
+        "import zlib,binascii\nfrom binascii import unhexlify as H\n"
+        f"P={payload!r}\nexec(zlib.decompress({decoder}))\n"
+    )
+    assert unpack(text) == (CODE, (Layer("zlib+hex", 4),), None)
+    plain = f"P={CODE.encode().hex()!r}\nexec(bytes.fromhex(P).decode())\n"
+    assert unpack(plain) == (CODE, (Layer("hex", 2),), None)
 
 
 @pytest.mark.parametrize("as_bytes", [True, False])
@@ -498,6 +536,56 @@ def test_undecodable_inner_layer_keeps_the_outer_layers() -> None:
     assert layers == (Layer("zlib+base85", 2),)
     assert undecodable is not None
     assert undecodable.line == 3
+
+
+# ----------------------------------------------------------------- opaque payloads
+
+# Incompressible bytes, so the encoded literal is long: what it decodes to does not matter here.
+_LONG_B85 = repr(base64.b85encode(random.Random(7).randbytes(1500)).decode())
+_LONG_CODE = repr(CODE * 40)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "import lzma,base64\ndef unpack(s):\n    return lzma.decompress(base64.b85decode(s))\n"
+            f"exec(unpack({_LONG_B85}))\n",
+            4,
+        ),
+        (
+            f"import lzma,base64\nexec(getattr(lzma, 'decompress')(base64.b85decode({_LONG_B85})))\n",
+            2,
+        ),
+        (
+            f"P={_LONG_B85}\nimport lzma,base64 as B\nexec(lzma.decompress(B.b85decode(P))[::-1])\n",
+            3,
+        ),
+        (f"exec({_LONG_CODE})\n", 1),
+    ],
+    ids=["own-decoder", "getattr-codec", "name-then-slice", "script-in-a-string"],
+)
+def test_exec_of_a_long_literal_in_an_unknown_form_is_undecodable(text: str, line: int) -> None:
+    # Code the audit cannot see is reported, never passed as clean.
+    inner, layers, undecodable = unpack(text)
+    assert (inner, layers) == (text, ())
+    assert undecodable is not None
+    assert undecodable.line == line
+    assert "-character literal" in undecodable.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "exec('x = 1')\n",
+        "exec(open('helpers.py').read())\n",
+        f"BLOB={_LONG_B85}\nexec('print(1)')\n",
+        f"def f():\n    return {_LONG_CODE}\n",
+    ],
+    ids=["short-literal", "file", "long-literal-not-executed", "no-exec"],
+)
+def test_exec_without_a_long_literal_is_ordinary_code(text: str) -> None:
+    assert unpack(text) == (text, (), None)
 
 
 # ----------------------------------------------------------------- ordinary code
