@@ -265,10 +265,15 @@ class _FileAudit:
         try:
             return guard.parse(source.text)
         except guard.Refused as refused:
-            if refused.rule_id == "PG901":
+            if refused.rule_id == "PG901" and not refused.python_reads:
                 message = (
                     f"cannot parse: {refused.detail}; the file is not valid Python 3, "
                     "so nothing in it was checked"
+                )
+            elif refused.rule_id == "PG901":
+                message = (
+                    f"cannot parse: {refused.detail}; Python reads the file but pgolf's parser "
+                    "does not, so nothing in it was checked (please report it with the file)"
                 )
             else:
                 message = f"not analysed: {refused.detail}; nothing in it was checked"

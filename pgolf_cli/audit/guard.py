@@ -55,13 +55,23 @@ class Parsed:
 class Refused(Exception):
     """The code is not parsed; ``rule_id`` is PG901 (not valid Python) or PG906 (over a bound)."""
 
-    def __init__(self, rule_id: str, line: int, detail: str, *, grammar: bool = False) -> None:
+    def __init__(
+        self,
+        rule_id: str,
+        line: int,
+        detail: str,
+        *,
+        grammar: bool = False,
+        python_reads: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.rule_id = rule_id
         self.line = line
         self.detail = detail
         self.grammar = grammar
         """CPython's parser rejected the grammar (a SyntaxError), not the size or depth."""
+        self.python_reads = python_reads
+        """CPython parsed the code and only pgolf's parser (libcst) refused it."""
 
 
 def parse(text: str) -> Parsed:
@@ -101,7 +111,10 @@ def parse(text: str) -> Parsed:
         module = _parse(text)
     except cst.CSTValidationError as error:
         raise Refused(
-            "PG901", 1, f"pgolf's parser (libcst) rejects this valid Python: {error}"
+            "PG901",
+            1,
+            f"pgolf's parser (libcst) rejects this valid Python: {error}",
+            python_reads=True,
         ) from None
     except cst.ParserSyntaxError as error:
         # CPython accepted it: a grammar libcst lacks (a newer Python than libcst knows).
@@ -111,6 +124,7 @@ def parse(text: str) -> Parsed:
             line,
             f"{error.message} (line {error.raw_line}, column {error.raw_column}): "
             "pgolf's parser (libcst) does not support this syntax",
+            python_reads=True,
         ) from None
     except RecursionError:
         raise Refused("PG906", 1, "the code nests too deeply for pgolf's parser") from None
@@ -458,8 +472,10 @@ _LAYOUT = frozenset([tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokeniz
 
 
 def _parse(text: str) -> cst.Module:
-    """libcst's tree of ``text``, which CPython tokenizes; written against its neighbours, a
-    keyword is spaced first (see :func:`_spaced_keywords`) when libcst refuses it as written."""
+    """libcst's tree of ``text``, which CPython tokenizes. Two forms CPython reads and libcst
+    refuses are rewritten first, each without moving a line: a keyword written against its
+    neighbours is spaced (see :func:`_spaced_keywords`), and the parentheses around an annotated
+    assignment's target are taken off (see :func:`_bare_annotated_targets`)."""
     try:
         return cst.parse_module(text)
     except cst.CSTValidationError:
@@ -467,6 +483,50 @@ def _parse(text: str) -> cst.Module:
         if spaced == text:
             raise
         return cst.parse_module(spaced)
+    except cst.ParserSyntaxError:
+        bare = _bare_annotated_targets(text)
+        if bare == text:
+            raise
+        return _parse(bare)
+
+
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+"""A line and its end, as CPython numbers lines (``str.splitlines`` also splits at form feeds)."""
+
+
+def _bare_annotated_targets(text: str) -> str:
+    """``text`` without the parentheses around the target of an annotated assignment written on
+    one line: ``(self.x): int = 0`` (python-minifier writes it) reads as ``self.x : int = 0``.
+    The opening ones are removed, so the statement keeps its indentation, and the closing ones
+    blanked; no line moves. For an attribute or subscript target the two forms mean the same;
+    for a name they differ only in whether the annotation is recorded, which no rule reads."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text
+    # Per line, the column spans before and after each such target (UTF-8 byte offsets).
+    edits: dict[int, list[tuple[int, int]]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.AnnAssign):
+            continue
+        target, annotation = node.target, node.annotation
+        if node.lineno == target.end_lineno == annotation.lineno and target.col_offset > (
+            node.col_offset
+        ):
+            spans = edits.setdefault(node.lineno, [])
+            spans.append((node.col_offset, target.col_offset))
+            spans.append((cast(int, target.end_col_offset), annotation.col_offset))
+    if not edits:
+        return text
+    lines = _LINES.findall(text)
+    for number, spans in edits.items():
+        line = lines[number - 1].encode()
+        for start, stop in sorted(spans, reverse=True):  # from the right: removals shift columns
+            part = line[start:stop]
+            part = part.replace(b"(", b"") if part.lstrip(b" \t(") == b"" else part
+            line = line[:start] + part.replace(b")", b" ") + line[stop:]
+        lines[number - 1] = line.decode()
+    return "".join(lines)
 
 
 def _is_keyword(token: tokenize.TokenInfo) -> bool:

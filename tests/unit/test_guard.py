@@ -257,3 +257,21 @@ def test_a_hostile_file_the_script_imports_is_refused_not_parsed(tmp_path: Path)
     assert all(r.error is None for r in report.files)
     found = {(Path(f.path).name, f.rule_id) for f in report.findings}
     assert ("helpers.py", "PG901") in found
+
+
+def test_a_file_only_pgolfs_parser_refuses_is_not_called_invalid_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(text: str) -> guard.Parsed:
+        raise guard.Refused("PG901", 2, "libcst refuses it", python_reads=True)
+
+    monkeypatch.setattr(guard, "parse", refuse)
+    (finding,) = audit_source(source_from_bytes("t.py", b"x = 1\ny = 2\n")).findings
+    assert (finding.rule_id, finding.line) == ("PG901", 2)
+    assert "Python reads the file but pgolf's parser does not" in finding.message
+    assert "not valid Python" not in finding.message
+
+
+def test_a_file_python_refuses_is_called_invalid_python() -> None:
+    (finding,) = audit_source(source_from_bytes("t.py", b"def f(:\n")).findings
+    assert "the file is not valid Python 3" in finding.message

@@ -98,6 +98,42 @@ def test_the_space_libcst_needs_moves_no_finding() -> None:
     assert rows[0] == rows[1]
 
 
+# python-minifier writes an annotated attribute assignment with its target in parentheses:
+# CPython reads it, libcst's parser refused it and the whole file was PG901 (found by
+# bench/invariance_real.py: 71 of the real scripts, minified, lost every finding).
+@pytest.mark.parametrize(
+    "program",
+    [
+        "class A:\n    def __init__(s):\n        (s.x): int | None = None\n",
+        "class A:\n    def __init__(s):(s.x):int=0;(s.y):'T'=None\n",
+        "t = {}\n(t['k']): int = 1\n",
+        "(x): int = 1\n",
+        "((x)): int\n",
+        "é = 1; (y.z) : float = é  # (not these: ) \n",
+        "s = '(a.b): int = 1'\n",
+    ],
+)
+def test_annotated_targets_in_parentheses_are_audited(program: str) -> None:
+    _assert_audited(program)
+    result = audit_source(source_from_bytes("t.py", program.encode()))
+    assert result.findings == ()
+
+
+def test_the_parentheses_taken_off_move_no_finding() -> None:
+    code = (
+        "import torch\n\nclass T:\n    def __init__(s, val_tokens):\n"
+        "        (s.opt): object = torch.optim.SGD([], lr=.1)\n"
+        "        for x in val_tokens:\n"
+        "            loss = (x * 2.).sum(); loss.backward(); s.opt.step()\n\nT(None)\n"
+    )
+    plain = code.replace("(s.opt): object", "s.opt: object")
+    rows = [
+        [(f.rule_id, f.line) for f in audit_source(source_from_bytes("t.py", c.encode())).findings]
+        for c in (code, plain)
+    ]
+    assert rows[0] == rows[1] != []
+
+
 def test_a_file_without_statements_ending_in_a_line_continuation_is_audited() -> None:
     # Found by bench/fuzz_audit.py (seed 1): CPython compiles it, libcst's tokenizer rejected it,
     # and the audit reported valid code as PG901.
