@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import ClassVar
 
 import libcst as cst
 
 from checks.examples import pg401, pg402, pg403
 from pgolf_cli.audit.analyses.phases import Frame, Item, Phases, Region
-from pgolf_cli.audit.facts import TRAIN, ExternalCall, Facts, TrainUse, code_of
+from pgolf_cli.audit.facts import TRAIN, ExternalCall, Facts, Function, TrainUse, code_of
 from pgolf_cli.audit.findings import Confidence, Evidence, Severity
 from pgolf_cli.audit.rule import Example, Hit, Rule
 
@@ -258,21 +258,20 @@ def _shown(names: frozenset[str]) -> str:
 def _fits_a_scalar(ph: Phases) -> bool:
     """Whether training data at evaluation only feeds a search over candidate values.
 
-    Every call at evaluation that passes training data enters a function that keeps a running
-    best among candidates (``if loss < best: best, best_t = loss, t``), and nothing under those
+    Every call at evaluation that passes training data enters a search: a function that keeps
+    a running best among candidates (``if loss < best: best, best_t = loss, t``), or one that
+    returns what such a function returns (a helper that runs the grid); and nothing under those
     calls runs a backward pass or updates a table: the data picks a number such as a
     temperature, it trains nothing and fills nothing.
     """
     late = [i for i in ph.items[ph.train_end + 1 :] if ph.at_eval(i)]
     functions = ph.facts.functions
+    searches = _searches(functions)
 
     def data(labels: frozenset[str]) -> bool:
         # What a search returns (the scalar it found) is not the data it searched on.
         return TRAIN in labels and not any(
-            lbl.startswith("C")
-            and lbl[1:] in functions
-            and any(c.running for c in functions[lbl[1:]].selections)
-            for lbl in labels
+            lbl.startswith("C") and lbl[1:] in searches for lbl in labels
         )
 
     fed: dict[int, Frame] = {}
@@ -291,9 +290,12 @@ def _fits_a_scalar(ph: Phases) -> bool:
         f
         for f in fed.values()
         if (f.parent is None or id(f.parent) not in fed)
-        and not any(lbl == TRAIN or lbl.startswith("P") for lbl in f.fn.returns)
+        and (
+            f.fn.qualname in searches
+            or not any(lbl == TRAIN or lbl.startswith("P") for lbl in f.fn.returns)
+        )
     ]
-    if not outermost or not all(any(c.running for c in f.fn.selections) for f in outermost):
+    if not outermost or not all(f.fn.qualname in searches for f in outermost):
         return False
     if any(f.fn.updates for f in fed.values()):
         return False
@@ -306,6 +308,22 @@ def _fits_a_scalar(ph: Phases) -> bool:
                 return False
             frame = frame.parent
     return True
+
+
+def _searches(functions: Mapping[str, Function]) -> set[str]:
+    """Functions that keep a running best among candidates, and those that return what one of
+    them returns (``return grid(model, tokens, scales)``)."""
+    found = {q for q, fn in functions.items() if any(c.running for c in fn.selections)}
+    grown = True
+    while grown:
+        grown = False
+        for q, fn in functions.items():
+            if q not in found and any(
+                lbl.startswith("C") and lbl[1:] in found for lbl in fn.returns
+            ):
+                found.add(q)
+                grown = True
+    return found
 
 
 def _training_evidence(facts: Facts, ph: Phases) -> list[Evidence]:

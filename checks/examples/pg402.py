@@ -126,6 +126,18 @@ if __name__ == "__main__":
 """
 )
 
+# The same search over scales, its grid in a helper that the function the data enters calls.
+_TEMPERATURE_IN_A_HELPER = _TEMPERATURE_AFTER_QUANT.replace(
+    """def pick_scale(model, tokens):
+    best, best_loss = 1.0, float("inf")""",
+    """def pick_scale(model, tokens):
+    return grid(model, tokens, (0.9, 1.0, 1.1))
+
+
+def grid(model, tokens, scales):
+    best, best_loss = 1.0, float("inf")""",
+).replace("for scale in (0.9, 1.0, 1.1):", "for scale in scales:")
+
 _CACHE_IN_EVAL = (
     _HEAD
     + """
@@ -703,6 +715,12 @@ INVALID: tuple[Example, ...] = (
         code=_TEMPERATURE_AFTER_QUANT,
         line=_line_of(_TEMPERATURE_AFTER_QUANT, "scale = pick_scale(model, reference[:65536])"),
         # Accepted practice (a scalar searched on training tokens): a warning for a human.
+        severity=Severity.WARNING,
+    ),
+    Example(
+        title="the same scale search with its grid in a helper the function it enters calls",
+        code=_TEMPERATURE_IN_A_HELPER,
+        line=_line_of(_TEMPERATURE_IN_A_HELPER, "scale = pick_scale(model, reference[:65536])"),
         severity=Severity.WARNING,
     ),
     Example(
