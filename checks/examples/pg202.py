@@ -623,7 +623,50 @@ if __name__ == "__main__":
     ),
 )
 
+# The targets are a second slice of the tokens, one position later than the inputs; their names
+# say nothing (`a`, `w`): what makes `w` the scored tokens is the shifted slice.
+_SHIFTED_SLICES = """import glob
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def read_tokens(pattern):
+    files = sorted(glob.glob(pattern))
+    return torch.cat([torch.from_numpy(np.fromfile(f, dtype=np.uint16).astype(np.int64)) for f in files])
+
+
+def adapted_score(model, tokens, seq_len, steps):
+    total = torch.zeros((), dtype=torch.float64)
+    for i in range(0, tokens.numel() - 1 - seq_len, seq_len):
+        a = tokens[i : i + seq_len][None]
+        w = tokens[i + 1 : i + 1 + seq_len][None]
+        with torch.no_grad():
+            h = model.hidden(a)
+        shift = torch.zeros(1, 1, h.size(-1), requires_grad=True)
+        opt = torch.optim.AdamW([shift], lr=1e-2)
+        for _ in range(steps):
+            opt.zero_grad()
+            F.cross_entropy(model.head(h + shift).flatten(0, 1), w.flatten()).backward()
+            opt.step()
+        with torch.no_grad():
+            total += F.cross_entropy(
+                model.head(h + shift).flatten(0, 1), w.flatten(), reduction="sum"
+            )
+    return total
+
+
+def main(model):
+    print("val_loss", adapted_score(model, read_tokens("data/fineweb_val_*.bin"), 1024, 8))
+"""
+
 INVALID: tuple[Example, ...] = (
+    Example(
+        title="targets taken as the slice one position after the inputs, under meaningless names",
+        code=_SHIFTED_SLICES,
+        line=_line_of(_SHIFTED_SLICES, ".backward()"),
+    ),
     Example(
         title="SLOT: a hidden-state delta [bsz,1,d] fitted with AdamW on the whole window, then scored",
         code="""import math

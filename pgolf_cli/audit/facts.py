@@ -260,6 +260,16 @@ def _plus_one(node: cst.BaseExpression | None) -> bool:
     )
 
 
+def _sum_with_one(node: cst.BaseExpression | None) -> bool:
+    """A sum one of whose terms is ``1``: the end of a window that starts one position later
+    (``i + 1 + seq_len``, ``i + seq_len + 1``, ``1 + end``)."""
+    terms: list[cst.BaseExpression] = []
+    while type(node) is cst.BinaryOperation and type(node.operator) is cst.Add:
+        terms.append(node.right)
+        node = node.left
+    return bool(terms) and (any(_is_one(t) for t in terms) or _is_one(node))
+
+
 #: Nodes the scans of this module never look inside: names and literals have no children, and
 #: whitespace, newlines and semicolons hold no code (a third of a file's nodes). Skipping them
 #: by exact type saves a `children` call each; each scan tests the types it reads first.
@@ -1079,11 +1089,12 @@ class _Walker(NamesFlow[Labels]):
                     if part is not None:
                         index = index | self.ev(part)
                 # `y = local[1:]` (to the end) holds the targets (`local[2:]` of a window that
-                # starts a token earlier for a two-token context), and so does `chunk[1 : n + 1]`
-                # beside the inputs `chunk[:n]`; `local[1:-1]` is an input window, and so is
+                # starts a token earlier for a two-token context), and so do `chunk[1 : n + 1]`
+                # beside the inputs `chunk[:n]` and `tokens[i + 1 : i + 1 + n]` beside
+                # `tokens[i : i + n]`; `local[1:-1]` is an input window, and so is
                 # `x[1:]` of an input window `x = local[:-1]`.
                 scored_position = scored_position or (
-                    (inner.upper is None or _plus_one(inner.upper))
+                    (inner.upper is None or _sum_with_one(inner.upper))
                     and (_is_offset(inner.lower) or _plus_one(inner.lower))
                     and not (
                         type(node.value) is cst.Name and node.value.value in self.input_windows
