@@ -2543,6 +2543,7 @@ class Facts:
         self._target_names: dict[str, bool] = {}
         self._plain_names: dict[str, bool] = {}
         self._resolved: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._scopes_by_line: dict[int, list[str]] = {}
         self.functions: dict[str, Function] = {}
         self.functions_by_name: dict[str, list[str]] = {}
         self.methods_by_name: dict[str, list[str]] = {}
@@ -2587,6 +2588,7 @@ class Facts:
             attr_choices=self._attr_choices,
             env_helper=self._env_helper,
             argument=self._argument,
+            scopes_at=self._scopes_at,
         )
         self.walked: set[str] = set()
         self.stale: set[str] = set()
@@ -2625,6 +2627,19 @@ class Facts:
         else:
             walker.block(fn.node.body)
         self.walked.add(fn.qualname)
+
+    def _scopes_at(self, line: int) -> list[str]:
+        """The functions whose definition spans ``line``, innermost first."""
+        found = self._scopes_by_line.get(line)
+        if found is None:
+            around = []
+            for q, fn in self.functions.items():
+                if fn.node is not None:
+                    first, last = self.span_of(fn.node)
+                    if first <= line <= last:
+                        around.append((last - first, q))
+            found = self._scopes_by_line[line] = [q for _, q in sorted(around)]
+        return found
 
     def _fed_by_callers(self) -> list[str]:
         """Functions with a parameter named like validation data whose every use is a call from

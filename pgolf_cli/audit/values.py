@@ -178,7 +178,9 @@ class Evaluator:
     unknown. A condition the defaults cannot decide depends on the data (``isinstance(m,
     GPT)``): as the gates do, the evaluator assumes it can hold. ``env_helper`` tells whether a
     name is one of the script's own environment getters, with its key and default parameters
-    (:func:`env_helper`).
+    (:func:`env_helper`). ``scopes_at`` gives the functions around a line, innermost first: a
+    name assigned in several functions (python-minifier gives every function the same short
+    names) is read from the innermost one around the line that assigns it, as Python does.
     """
 
     def __init__(
@@ -191,7 +193,9 @@ class Evaluator:
         attr_choices: Mapping[str, Sequence[Assigned]] | None = None,
         env_helper: Callable[[str], tuple[int, int] | None] = lambda name: None,
         argument: Argument | None = None,
+        scopes_at: Callable[[int], Sequence[str]] = lambda line: (),
     ) -> None:
+        self._scopes_at = scopes_at
         self._names = names
         self._attrs = attrs
         self._choices = {False: name_choices or {}, True: attr_choices or {}}
@@ -203,7 +207,7 @@ class Evaluator:
         """The function whose parameters the names being evaluated may be (see _taken)."""
         self._cache: dict[int, tuple[Any, tuple[EnvRead, ...]]] = {}
         self._active: set[int] = set()
-        self._deciding: dict[tuple[bool, str], cst.BaseExpression | None] = {}
+        self._deciding: dict[tuple[bool, str, str | None], cst.BaseExpression | None] = {}
         self._results: dict[tuple[int, int], tuple[cst.BaseExpression, Any, tuple[EnvRead, ...]]]
         self._results = {}
 
@@ -255,10 +259,15 @@ class Evaluator:
         expr = table.get(key)
         if expr is not None or key not in table:
             return expr
-        slot = (attr, key)
+        assignments = self._choices[attr].get(key, ())
+        scope: str | None = None
+        if not attr:
+            scope, assignments = self._local(assignments)
+            if scope is not None and len(assignments) == 1:
+                return assignments[0].value  # the function's one assignment, as if unique
+        slot = (attr, key, scope)
         if slot in self._deciding:
             return self._deciding[slot]
-        assignments = self._choices[attr].get(key, ())
         plain = [a for a in assignments if not a.guards]
         if len(plain) != 1:
             self._deciding[slot] = None
@@ -272,6 +281,16 @@ class Evaluator:
                 self._deciding[slot] = None  # reached by default as well: two values, unknown
                 break
         return self._deciding[slot]
+
+    def _local(self, assignments: Sequence[Assigned]) -> tuple[str | None, Sequence[Assigned]]:
+        """The assignments of a name in the innermost function around the line being evaluated
+        that assigns it (with that function), else all of them (and None)."""
+        if self._line and any(a.scope is not None for a in assignments):
+            for scope in self._scopes_at(self._line):
+                local = [a for a in assignments if a.scope == scope]
+                if local:
+                    return scope, local
+        return None, assignments
 
     def _taken(self, guard: Guard, scope: str | None, depth: int) -> bool:
         """Whether the default run may take ``guard``'s branch, which sits in ``scope``: unless

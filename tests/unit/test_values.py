@@ -199,3 +199,31 @@ def test_a_value_set_under_a_test_on_data_is_not_known() -> None:
     assert _facts_value(_DATA_TEST, "inner is not None")[0] is UNKNOWN
     off = _DATA_TEST.replace('"USE_TTT", "1"', '"USE_TTT", "0"')
     assert _facts_value(off, "inner is not None") == (False, [])
+
+
+def test_a_name_assigned_in_several_functions_is_read_from_its_own() -> None:
+    # python-minifier gives every function the same short names: each function's `A` is its own.
+    from pgolf_cli.audit.facts import Facts
+    from pgolf_cli.audit.positions import statement_lines
+
+    code = (
+        "import os\n\n\n"
+        "def prepare():\n"
+        "    A = int(os.environ.get('PREFETCH', '1'))\n"
+        "    return A\n\n\n"
+        "def main():\n"
+        "    if len(os.sys.argv) > 5:\n"
+        "        raise SystemExit(2)\n"
+        "    A = int(os.environ.get('SKIP_CALIB', '1'))\n"
+        "    if A:\n"
+        "        return 0\n"
+        "    return 1\n"
+    )
+    module = cst.parse_module(code)
+    facts = Facts(module, statement_lines(module, code), code)
+    test = cst.parse_expression("A")
+    assert facts.evaluator.evaluate(test, 14)[0] == 1  # read in main, after main's assignment
+    value, reads = facts.evaluator.evaluate(test, 6)
+    assert (value, [r.env for r in reads]) == (1, ["PREFETCH"])
+    # At module level, neither function's assignment decides.
+    assert facts.evaluator.evaluate(test, 1)[0] is UNKNOWN
