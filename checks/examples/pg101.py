@@ -385,7 +385,46 @@ if __name__ == "__main__":
     main()
 """
 
+# Score-first TTT whose score is added by a helper into a running value the caller passes,
+# under names that say nothing: the score is what the helper is given, a loss on the targets.
+_SCORED_THROUGH_A_HELPER = """import glob
+
+import numpy as np
+import torch
+
+
+def read_tokens(pattern):
+    files = sorted(glob.glob(pattern))
+    return torch.cat([torch.from_numpy(np.fromfile(f, dtype=np.uint16).astype(np.int64)) for f in files])
+
+
+def add_into(values, acc):
+    acc += values.sum()
+
+
+def adapt_while_scoring(model, opt, tokens, seq_len):
+    acc = torch.zeros((), dtype=torch.float64)
+    for i in range(0, tokens.numel() - 1 - seq_len, seq_len):
+        a = tokens[i : i + seq_len][None]
+        w = tokens[i + 1 : i + 1 + seq_len][None]
+        per_token = model(a, w)
+        with torch.no_grad():
+            add_into(per_token.detach(), acc)
+        opt.zero_grad()
+        per_token.mean().backward()
+        opt.step()
+    return acc
+
+
+def main(model, opt):
+    print(adapt_while_scoring(model, opt, read_tokens("data/fineweb_val_*.bin"), 1024))
+"""
+
 VALID: tuple[Example, ...] = (
+    Example(
+        title="score-first TTT whose helper adds each chunk's loss into a running value it is passed",
+        code=_SCORED_THROUGH_A_HELPER,
+    ),
     Example(
         title="training on train shards with periodic no_grad validation that reuses x, y",
         code="""import os

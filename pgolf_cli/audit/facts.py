@@ -1533,7 +1533,13 @@ class _Walker(NamesFlow[Labels]):
             self.fn.leaf_steps.append(LeafStep(self.where(), kept))
 
     def record(self, name: str, labels: Labels, value: cst.BaseExpression) -> None:
-        if TGT in labels or any(lbl[0] == "C" for lbl in labels):
+        # A parameter that gets a parameter added to it is a running value the caller passes
+        # (`def add(ptl, acc): acc += ptl.sum()`): what it adds up is known at each call site.
+        if (
+            TGT in labels
+            or any(lbl[0] == "C" for lbl in labels)
+            or (name in self.fn.params and any(lbl[0] == "P" for lbl in labels))
+        ):
             slices = self.facts.slices_in(value, self)
             self.fn.records.append(Accumulation(self.where(), name, labels, slices))
 

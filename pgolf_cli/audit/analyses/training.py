@@ -17,7 +17,7 @@ data as a parameter, a score anywhere before the update counts too: the caller's
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -25,10 +25,12 @@ import libcst as cst
 
 from pgolf_cli.audit.analyses.slot import SlotAnalysis
 from pgolf_cli.audit.facts import (
+    LOSS,
     NG,
     TGT,
     VAL,
     Accumulation,
+    CallSite,
     Context,
     Facts,
     Function,
@@ -105,6 +107,49 @@ class TrainingAnalysis:
         }
         return self.facts.with_callers(out)
 
+    def _adds_a_passed_loss(self, call: CallSite) -> bool:
+        """A helper that adds what it is given into a running value it is given
+        (``def add(ptl, acc): acc += ptl.sum()``, directly or through the helpers it passes
+        them on to), called with a log-loss there: whatever the accumulator is called."""
+        return self._adds_loss(call.callee, call.args, call.kwargs, 0)
+
+    def _adds_loss(
+        self,
+        qualname: str,
+        args: Sequence[Labels],
+        kwargs: Sequence[tuple[str, Labels]],
+        depth: int,
+    ) -> bool:
+        callee = self.facts.functions[qualname]
+
+        def passed(label: str) -> Labels:
+            index = callee.param_index(label)
+            if index is None:
+                return frozenset({label})
+            if index < len(args):
+                return args[index]
+            if index < len(callee.params):
+                return next((v for k, v in kwargs if k == callee.params[index]), frozenset())
+            return frozenset()
+
+        for acc in (*callee.accumulations, *callee.records):
+            if acc.target in callee.params and any(
+                LOSS in passed(lbl) for lbl in acc.labels if lbl[0] == "P"
+            ):
+                return True
+        if depth >= 3:
+            return False
+        for inner in callee.calls:
+            if inner.reference:
+                continue
+            inner_args = [frozenset().union(*map(passed, labels)) for labels in inner.args]
+            inner_kwargs = [(k, frozenset().union(*map(passed, v))) for k, v in inner.kwargs]
+            # Only a call that is handed the loss can add it up.
+            carries = any(LOSS in a for a in inner_args) or any(LOSS in v for _, v in inner_kwargs)
+            if carries and self._adds_loss(inner.callee, inner_args, inner_kwargs, depth + 1):
+                return True
+        return False
+
     def _scored(self, fn: Function, acc: Accumulation) -> bool:
         return self._without_grad(acc) or self._from_grad_free(acc)
 
@@ -153,7 +198,11 @@ class TrainingAnalysis:
                 for c in fn.calls
                 if not c.reference
                 and (
-                    c.callee in self.scorers or (c.where.no_grad and c.callee in self._loss_adders)
+                    c.callee in self.scorers
+                    or (
+                        c.where.no_grad
+                        and (c.callee in self._loss_adders or self._adds_a_passed_loss(c))
+                    )
                 )
             ]
             self._scores[fn.qualname] = found
