@@ -450,8 +450,8 @@ def _opaque_exec(text: str) -> Undecodable | None:
     a wrapper pgolf decodes: its code is unaudited, which is reported rather than passed as
     clean. The literal may be in the call or bound to a module-level name it reads; one passed
     to a function that executes its parameter is not followed."""
-    if not _calls_exec(text):
-        return None
+    if len(text) < OPAQUE_PAYLOAD_CHARS or not _calls_exec(text):
+        return None  # too short to hold such a literal (a one-line `exec(open(...))` shim)
     try:
         module = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
