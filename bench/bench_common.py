@@ -1,16 +1,19 @@
-"""Shared pieces of the pipeline benchmarks (bench_train, bench_eval, bench_export, bench_gpu):
-loading the template by path, the built-in data, machine facts, markdown tables and JSON output.
+"""Shared pieces of the benchmarks: loading the template by path, the built-in data, machine
+facts, markdown tables and JSON output (the pipeline benchmarks), and timing fresh interpreters
+of two checkouts, interleaved (compare_tree, bench_startup).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -102,3 +105,42 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+CHECKOUTS = ("before", "after")
+
+
+def checkouts_parser(description: str, repeat: int) -> argparse.ArgumentParser:
+    """Arguments of a before/after comparison: the two checkouts and how many runs of each."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--before", type=Path, required=True, help="the baseline checkout")
+    parser.add_argument("--after", type=Path, required=True, help="the checkout measured")
+    parser.add_argument("--repeat", type=int, default=repeat, help="interleaved runs of each")
+    return parser
+
+
+def run_in_checkout(
+    checkout: Path, arguments: Sequence[str], *, check: bool = True, quiet: bool = False
+) -> float:
+    """Seconds of a fresh interpreter running ``arguments`` with ``checkout`` first on its path;
+    ``check=False`` for a command whose exit status is a verdict (an audit with findings)."""
+    env = dict(os.environ, PYTHONPATH=str(checkout.resolve()))
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, *arguments],
+        env=env,
+        cwd=checkout,
+        stdout=subprocess.DEVNULL if quiet else None,
+        check=check,
+    )
+    return time.perf_counter() - start
+
+
+def interleaved(repeat: int, once: Callable[[str], float]) -> dict[str, list[float]]:
+    """``once(checkout)`` run ``repeat`` times for each checkout, alternating, so that machine
+    noise hits both alike."""
+    times: dict[str, list[float]] = {name: [] for name in CHECKOUTS}
+    for _ in range(repeat):
+        for name in CHECKOUTS:
+            times[name].append(once(name))
+    return times

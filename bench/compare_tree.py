@@ -10,13 +10,10 @@ noise hits both alike. Usage (from the repository root):
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
+
+from bench_common import checkouts_parser, interleaved, run_in_checkout
 
 _RUN = (
     "import sys; from pathlib import Path; from pgolf_cli.audit.engine import audit_paths; "
@@ -25,26 +22,14 @@ _RUN = (
 )
 
 
-def _once(checkout: Path, records: Path) -> float:
-    env = dict(os.environ, PYTHONPATH=str(checkout.resolve()))
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", _RUN, str(records.resolve())], env=env, check=True, cwd=checkout
-    )
-    return time.perf_counter() - start
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", type=Path, required=True, help="the baseline checkout")
-    parser.add_argument("--after", type=Path, required=True, help="the checkout measured")
+    parser = checkouts_parser(__doc__.splitlines()[0], repeat=2)
     parser.add_argument("--records", type=Path, required=True, help="a records tree (track/folder)")
-    parser.add_argument("--repeat", type=int, default=2, help="interleaved runs of each")
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"before": [], "after": []}
-    for _ in range(args.repeat):
-        for name in ("before", "after"):
-            times[name].append(_once(getattr(args, name), args.records))
+    records = str(args.records.resolve())
+    times = interleaved(
+        args.repeat, lambda name: run_in_checkout(getattr(args, name), ["-c", _RUN, records])
+    )
     before, after = statistics.median(times["before"]), statistics.median(times["after"])
     print("| checkout | runs (s) | median (s) |")
     print("|---|---|---|")
