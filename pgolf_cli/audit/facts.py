@@ -674,6 +674,15 @@ class CallSite:
     unpacked: bool = False
     """The call spreads ``*args`` or ``**kwargs``: which parameter receives what is not known."""
 
+    def passed(self, params: Sequence[str], index: int) -> Labels:
+        """What the call passes for parameter ``index`` of a callee with ``params``: by position
+        or by keyword; nothing when it passes neither."""
+        if index < len(self.args):
+            return self.args[index]
+        if index < len(params):
+            return next((v for k, v in self.kwargs if k == params[index]), EMPTY)
+        return EMPTY
+
 
 @dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed (see `Context`)
 class ExternalCall:

@@ -252,11 +252,8 @@ class SlotAnalysis:
                     index = helper.param_index(lbl)
                     if index is None:
                         labels.add(lbl)
-                    elif index < len(call.args):
-                        labels |= call.args[index]
-                    elif index < len(helper.params):
-                        name = helper.params[index]
-                        labels |= next((v for k, v in call.kwargs if k == name), frozenset())
+                    else:
+                        labels |= call.passed(helper.params, index)
                 found.append(
                     Event(
                         call.where,

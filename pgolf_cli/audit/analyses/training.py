@@ -17,8 +17,8 @@ data as a parameter, a score anywhere before the update counts too: the caller's
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import libcst as cst
@@ -107,30 +107,15 @@ class TrainingAnalysis:
         }
         return self.facts.with_callers(out)
 
-    def _adds_a_passed_loss(self, call: CallSite) -> bool:
+    def _adds_a_passed_loss(self, call: CallSite, depth: int = 0) -> bool:
         """A helper that adds what it is given into a running value it is given
         (``def add(ptl, acc): acc += ptl.sum()``, directly or through the helpers it passes
         them on to), called with a log-loss there: whatever the accumulator is called."""
-        return self._adds_loss(call.callee, call.args, call.kwargs, 0)
-
-    def _adds_loss(
-        self,
-        qualname: str,
-        args: Sequence[Labels],
-        kwargs: Sequence[tuple[str, Labels]],
-        depth: int,
-    ) -> bool:
-        callee = self.facts.functions[qualname]
+        callee = self.facts.functions[call.callee]
 
         def passed(label: str) -> Labels:
             index = callee.param_index(label)
-            if index is None:
-                return frozenset({label})
-            if index < len(args):
-                return args[index]
-            if index < len(callee.params):
-                return next((v for k, v in kwargs if k == callee.params[index]), frozenset())
-            return frozenset()
+            return frozenset({label}) if index is None else call.passed(callee.params, index)
 
         for acc in (*callee.accumulations, *callee.records):
             if acc.target in callee.params and any(
@@ -142,11 +127,15 @@ class TrainingAnalysis:
         for inner in callee.calls:
             if inner.reference:
                 continue
-            inner_args = [frozenset().union(*map(passed, labels)) for labels in inner.args]
-            inner_kwargs = [(k, frozenset().union(*map(passed, v))) for k, v in inner.kwargs]
+            # What the inner call is handed, seen from this call site.
+            seen = replace(
+                inner,
+                args=tuple(frozenset().union(*map(passed, labels)) for labels in inner.args),
+                kwargs=tuple((k, frozenset().union(*map(passed, v))) for k, v in inner.kwargs),
+            )
             # Only a call that is handed the loss can add it up.
-            carries = any(LOSS in a for a in inner_args) or any(LOSS in v for _, v in inner_kwargs)
-            if carries and self._adds_loss(inner.callee, inner_args, inner_kwargs, depth + 1):
+            carries = any(LOSS in a for a in seen.args) or any(LOSS in v for _, v in seen.kwargs)
+            if carries and self._adds_a_passed_loss(seen, depth + 1):
                 return True
         return False
 
@@ -224,12 +213,7 @@ class TrainingAnalysis:
                         if lbl == VAL:
                             labels.add(lbl)
                         continue
-                    if index < len(call.args):
-                        labels |= call.args[index]
-                    elif index < len(callee.params):
-                        labels |= next(
-                            (v for k, v in call.kwargs if k == callee.params[index]), frozenset()
-                        )
+                    labels |= call.passed(callee.params, index)
                 if not labels:
                     continue
                 chain = (
