@@ -48,7 +48,13 @@ MAX_DECODED_BYTES = 32 * 1024 * 1024
 MAX_LAYERS = 8
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-# A wrapper has an exec call and a decoder name; everything else skips the ast parse.
+
+#: A literal this long, run by ``exec`` in a shape no wrapper decodes, holds code the audit would
+#: not see: a compressed payload behind a decoder of the file's own (``exec(_u("..."))``), a
+#: codec reached through ``getattr``, or a whole script kept in a string.
+OPAQUE_PAYLOAD_CHARS = 1000
+# A wrapper has an exec call and a decoder name, an opaque payload an exec call and room for
+# such a literal; everything else skips the ast parse.
 _EXEC_CALL = re.compile(r"exec\s*\(")
 _WORD_CHAR = re.compile(r"\w")
 _CODEC_WORDS = ("decompress", "decode", "unhexlify", "a2b", "fromhex", "loads")
@@ -273,9 +279,11 @@ def unpack(text: str) -> tuple[str, tuple[Layer, ...], Undecodable | None]:
     budget = _Budget(MAX_DECODED_BYTES)
     current = text
     while True:
-        wrapper = _find_wrapper(current)
+        module = _exec_module(current)
+        wrapper = _find_wrapper(module, current) if module is not None else None
         if wrapper is None:
-            return current, tuple(layers), _opaque_exec(current)
+            opaque = _opaque_exec(module) if module is not None else None
+            return current, tuple(layers), opaque
         if len(layers) == MAX_LAYERS:
             reason = f"the wrappers are nested more than {MAX_LAYERS} deep"
             return current, tuple(layers), Undecodable(wrapper.line, reason)
@@ -396,13 +404,23 @@ def _calls_exec(text: str) -> bool:
     return False
 
 
-def _find_wrapper(text: str) -> _Wrapper | None:
-    if not _calls_exec(text) or _CODEC_HINT.search(text) is None:
+def _exec_module(text: str) -> ast.Module | None:
+    """CPython's tree of ``text`` when it may be a wrapper (an ``exec`` call and a decoder name)
+    or may run an opaque payload (an ``exec`` call and room for a long literal); None without
+    parsing otherwise, and when it does not parse (the engine reports that)."""
+    if not _calls_exec(text):
+        return None
+    if _CODEC_HINT.search(text) is None and len(text) < OPAQUE_PAYLOAD_CHARS:
         return None
     try:
-        module = ast.parse(text)
+        return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None  # the engine reports unparseable code
+        return None
+
+
+def _find_wrapper(module: ast.Module, text: str) -> _Wrapper | None:
+    if _CODEC_HINT.search(text) is None:
+        return None
     env: dict[str, _Binding] = {}
     found: _Wrapper | None = None
     for stmt in module.body:
@@ -439,23 +457,11 @@ def _find_wrapper(text: str) -> _Wrapper | None:
     return found
 
 
-#: A literal this long, run by ``exec`` in a shape no wrapper above decodes, holds code the audit
-#: would not see: a compressed payload behind a decoder of the file's own (``exec(_u("..."))``),
-#: a codec reached through ``getattr``, or a whole script kept in a string.
-OPAQUE_PAYLOAD_CHARS = 1000
-
-
-def _opaque_exec(text: str) -> Undecodable | None:
+def _opaque_exec(module: ast.Module) -> Undecodable | None:
     """An ``exec`` of a value built from a long string or bytes literal, in a text that is not
     a wrapper pgolf decodes: its code is unaudited, which is reported rather than passed as
     clean. The literal may be in the call or bound to a module-level name it reads; one passed
     to a function that executes its parameter is not followed."""
-    if len(text) < OPAQUE_PAYLOAD_CHARS or not _calls_exec(text):
-        return None  # too short to hold such a literal (a one-line `exec(open(...))` shim)
-    try:
-        module = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None  # the engine reports unparseable code
     bound: dict[str, int] = {}
     for stmt in module.body:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
